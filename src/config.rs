@@ -1,0 +1,213 @@
+//! Configuration: a strict TOML file plus command-line overrides, resolved into [`Settings`].
+//!
+//! Two stages: [`ConfigFile`] only mirrors the file (unknown keys are refused, so a typo never
+//! silently falls back to a default); [`Settings::resolve`] applies flags and defaults and checks
+//! values. The library never reads the environment.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Default RDAP listen address for the demo run: loopback, unprivileged.
+pub const DEFAULT_RDAP_LISTEN: &str = "127.0.0.1:8080";
+/// Default terms-of-service URL of the demo registry.
+pub const DEFAULT_TERMS_URL: &str = "https://nic.example/terms";
+
+/// The config file as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// `[rdap]`
+    #[serde(default)]
+    pub rdap: RdapSection,
+    /// `[data]`
+    #[serde(default)]
+    pub data: DataSection,
+    /// `[service]`
+    #[serde(default)]
+    pub service: ServiceSection,
+}
+
+/// `[rdap]`: the HTTP listener.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RdapSection {
+    /// Listen address, e.g. `"0.0.0.0:8080"`; port 0 picks a free port.
+    pub listen: Option<SocketAddr>,
+    /// Public base URL of the service, used in every link (e.g. `https://rdap.nic.example/`).
+    pub base_url: Option<String>,
+}
+
+/// `[data]`: where registration data and the policy come from.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSection {
+    /// Directory of `*.jsonl` files. Without it, the demo registry compiled into the binary.
+    pub dir: Option<PathBuf>,
+    /// Policy file. Without it, the default policy compiled into the binary.
+    pub policy: Option<PathBuf>,
+}
+
+/// `[service]`: values printed in responses and operational limits.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSection {
+    /// Host name of the registry's WHOIS server, for the RDAP `port43` member.
+    pub port43: Option<String>,
+    /// Terms of service URL (RDAP notice link).
+    pub terms_url: Option<String>,
+    /// How long SIGTERM waits for in-flight requests, in seconds.
+    pub shutdown_grace_secs: Option<u64>,
+    /// Maximum concurrent connections per listener.
+    pub max_connections: Option<usize>,
+}
+
+/// Command-line values that override the file.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--rdap-listen`
+    pub rdap_listen: Option<SocketAddr>,
+    /// `--base-url`
+    pub base_url: Option<String>,
+    /// `--data`
+    pub data_dir: Option<PathBuf>,
+    /// `--policy`
+    pub policy: Option<PathBuf>,
+}
+
+/// Resolved settings: every value typed and checked.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// RDAP listen address.
+    pub rdap_listen: SocketAddr,
+    /// Configured base URL; `None` means "derive from the bound address".
+    pub base_url: Option<String>,
+    /// Data directory, or the embedded demo registry.
+    pub data_dir: Option<PathBuf>,
+    /// Policy file, or the embedded default.
+    pub policy: Option<PathBuf>,
+    /// `port43` host name.
+    pub port43: Option<String>,
+    /// Terms of service URL.
+    pub terms_url: String,
+    /// Drain deadline on shutdown.
+    pub shutdown_grace: Duration,
+    /// Connection cap per listener.
+    pub max_connections: usize,
+}
+
+/// A config problem, with the file and line where known.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl ConfigFile {
+    /// Read and parse a config file.
+    ///
+    /// # Errors
+    /// Unreadable file, TOML syntax, unknown keys or wrong types, with file and line.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("{}: cannot read config file: {e}", path.display())))?;
+        Self::parse(&path.display().to_string(), &text)
+    }
+
+    /// Parse config text.
+    ///
+    /// # Errors
+    /// TOML syntax, unknown keys or wrong types, with file and line.
+    pub fn parse(file: &str, text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| {
+            let line = e.span().map_or(0, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            ConfigError(format!("{file}:{line}: {}", e.message()))
+        })
+    }
+}
+
+impl Settings {
+    /// Apply overrides and defaults, and check values.
+    ///
+    /// # Errors
+    /// A base URL that is not http(s), a zero connection cap.
+    pub fn resolve(file: ConfigFile, flags: Overrides) -> Result<Self, ConfigError> {
+        // Destructure without `..`: a new config key fails to compile until it is used here.
+        let ConfigFile { rdap, data, service } = file;
+        let RdapSection { listen, base_url } = rdap;
+        let DataSection { dir, policy } = data;
+        let ServiceSection { port43, terms_url, shutdown_grace_secs, max_connections } = service;
+
+        let default_listen: SocketAddr = DEFAULT_RDAP_LISTEN
+            .parse()
+            .map_err(|_| ConfigError("internal: bad default listen address".into()))?;
+        let base_url = flags.base_url.or(base_url).map(|u| if u.ends_with('/') { u } else { format!("{u}/") });
+        if let Some(u) = &base_url {
+            crate::registry::validate::http_url(u).map_err(|m| ConfigError(format!("base_url {u:?}: {m}")))?;
+        }
+        let terms_url = terms_url.unwrap_or_else(|| DEFAULT_TERMS_URL.to_string());
+        crate::registry::validate::http_url(&terms_url).map_err(|m| ConfigError(format!("service.terms_url: {m}")))?;
+        let max_connections = max_connections.unwrap_or(1024);
+        if max_connections == 0 {
+            return Err(ConfigError("service.max_connections must be at least 1".into()));
+        }
+        Ok(Self {
+            rdap_listen: flags.rdap_listen.or(listen).unwrap_or(default_listen),
+            base_url,
+            data_dir: flags.data_dir.or(dir),
+            policy: flags.policy.or(policy),
+            port43,
+            terms_url,
+            shutdown_grace: Duration::from_secs(shutdown_grace_secs.unwrap_or(10)),
+            max_connections,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: &str = r#"
+[rdap]
+listen = "127.0.0.1:0"
+base_url = "https://rdap.nic.example"
+
+[data]
+dir = "/var/lib/rddsd"
+policy = "/etc/rddsd/policy.toml"
+
+[service]
+port43 = "whois.nic.example"
+terms_url = "https://nic.example/terms"
+shutdown_grace_secs = 5
+max_connections = 100
+"#;
+
+    #[test]
+    fn full_example_parses_and_flags_win() {
+        let file = ConfigFile::parse("c.toml", FULL).expect("parses");
+        let flags = Overrides { data_dir: Some("/tmp/x".into()), ..Overrides::default() };
+        let s = Settings::resolve(file, flags).expect("resolves");
+        assert_eq!(s.base_url.as_deref(), Some("https://rdap.nic.example/"));
+        assert_eq!(s.data_dir.as_deref(), Some(Path::new("/tmp/x")));
+        assert_eq!(s.shutdown_grace, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn unknown_keys_in_every_table_are_refused() {
+        for table in ["[rdap]", "[data]", "[service]"] {
+            let text = FULL.replace(table, &format!("{table}\nbogus_key = 1"));
+            let err = ConfigFile::parse("c.toml", &text).expect_err("must refuse");
+            assert!(err.0.contains("c.toml:") && err.0.contains("bogus_key"), "{err}");
+        }
+        assert!(ConfigFile::parse("c.toml", "[nope]\n").is_err());
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let file = ConfigFile::parse("c.toml", "[rdap]\nbase_url = \"ftp://x\"\n").expect("parses");
+        assert!(Settings::resolve(file, Overrides::default()).is_err());
+        assert!(ConfigFile::parse("c.toml", "[rdap]\nlisten = \"not an address\"\n").is_err());
+    }
+}

@@ -1,0 +1,30 @@
+//! rddsd: a registry's Registration Data Directory Service.
+//!
+//! One daemon answers RDAP over HTTP (RFC 7480, 9082, 9083, ICANN gTLD RDAP Profile 2024) from an
+//! in-memory snapshot of registration data, and lets personal data out only as the disclosure
+//! policy allows.
+//!
+//! # Layout
+//! - [`registry`]: the data model (EPP-named), JSON Lines loading and validation, the snapshot.
+//! - [`policy`]: the declarative disclosure policy and the redacted *views* it produces; the
+//!   only input renderers accept.
+//! - [`rdap`]: routing (pure), rendering (pure) and the hyper service.
+//! - [`state`]: the current data generation, atomic reload, the answer cache.
+//! - [`server`]: listeners, connection cap, graceful shutdown.
+//! - [`config`]: strict TOML config and flag overrides.
+//! - [`telemetry`]: logging setup and privacy-safe log fields.
+//!
+//! Request flow: route → cache → lookup → policy view → render → HTTP answer, with every
+//! protocol outcome mapped to a status and RFC 9083 body in one place ([`rdap::Answer`]).
+//!
+//! # Non-features
+//! RDAP searches and IP/ASN lookups (501: searches are a harvesting channel), TLS termination
+//! (run behind a TLS proxy; see the README), RDAP redirects/bootstrap.
+
+pub mod config;
+pub mod policy;
+pub mod rdap;
+pub mod registry;
+pub mod server;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,287 @@
+//! Redacted views: the only input the renderers accept.
+//!
+//! A view holds, for every personal field, either the value the audience may see or the fact
+//! that it is withheld. Views are built only here, from the policy; their fields are private, so
+//! no other module can assemble one around unredacted data. Renderers then decide only *how* a
+//! withheld field looks in their protocol (RDAP: `""` or removal plus an RFC 9537 entry; WHOIS:
+//! `REDACTED FOR PRIVACY`), never *whether* a value is shown.
+
+use crate::registry::{
+    Contact, ContactField, ContactRoles, Domain, Host, Phone, Registrar, Snapshot,
+};
+
+use super::{ContactRules, Policy, Rule};
+
+/// Who is asking. Every audience maps to rules in the policy file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Audience {
+    /// The anonymous public (port 43, unauthenticated RDAP).
+    Public,
+}
+
+/// One field as an audience may see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field<T> {
+    /// The value, cleared for this audience.
+    Shown(T),
+    /// Redacted by policy. Also used when the policy would need consent and the value does not
+    /// exist, so the public cannot tell "no fax" from "fax withheld".
+    Withheld,
+    /// Public by policy but the contact has no value (e.g. no state/province).
+    Absent,
+}
+
+impl<T> Field<T> {
+    /// The shown value, if any.
+    pub fn shown(&self) -> Option<&T> {
+        match self {
+            Self::Shown(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Whether the field is withheld by policy.
+    pub fn is_withheld(&self) -> bool {
+        matches!(self, Self::Withheld)
+    }
+}
+
+/// The role a contact view is rendered in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewRole {
+    /// Registrant of the domain being rendered.
+    Registrant,
+    /// Technical contact of the domain being rendered.
+    Technical,
+    /// A contact looked up on its own (`/entity/<ROID>`), with the roles it holds anywhere.
+    Standalone(ContactRoles),
+}
+
+/// A contact as one audience may see it.
+#[derive(Debug, Clone)]
+pub struct ContactView<'a> {
+    role: ViewRole,
+    handle: Field<&'a str>,
+    name: Field<&'a str>,
+    org: Field<&'a str>,
+    street: Field<&'a [String]>,
+    city: Field<&'a str>,
+    sp: Field<&'a str>,
+    pc: Field<&'a str>,
+    cc: Field<&'a str>,
+    voice: Field<&'a Phone>,
+    fax: Field<&'a Phone>,
+    email: Field<&'a str>,
+}
+
+impl<'a> ContactView<'a> {
+    fn build(contact: &'a Contact, role: ViewRole, rules: &ContactRules) -> Self {
+        let decide = |field: ContactField, present: bool| -> Field<()> {
+            match rules.get(field) {
+                Rule::Publish if present => Field::Shown(()),
+                Rule::Publish => Field::Absent,
+                Rule::Consent if present && contact.consent.allows(field) => Field::Shown(()),
+                Rule::Consent | Rule::Redact => Field::Withheld,
+            }
+        };
+        fn with<T>(f: Field<()>, v: Option<T>) -> Field<T> {
+            match (f, v) {
+                (Field::Shown(()), Some(v)) => Field::Shown(v),
+                (Field::Absent, _) => Field::Absent,
+                _ => Field::Withheld,
+            }
+        }
+        let street_present = !contact.street.is_empty();
+        let mut view = Self {
+            role,
+            handle: with(decide(ContactField::Handle, true), Some(contact.roid.as_str())),
+            name: with(decide(ContactField::Name, true), Some(contact.name.as_str())),
+            org: with(decide(ContactField::Org, contact.org.is_some()), contact.org.as_deref()),
+            street: with(decide(ContactField::Street, street_present), Some(contact.street.as_slice())),
+            city: with(decide(ContactField::City, true), Some(contact.city.as_str())),
+            sp: with(decide(ContactField::Sp, contact.sp.is_some()), contact.sp.as_deref()),
+            pc: with(decide(ContactField::Pc, contact.pc.is_some()), contact.pc.as_deref()),
+            cc: with(decide(ContactField::Cc, true), Some(contact.cc.as_str())),
+            voice: with(decide(ContactField::Voice, contact.voice.is_some()), contact.voice.as_ref()),
+            fax: with(decide(ContactField::Fax, contact.fax.is_some()), contact.fax.as_ref()),
+            email: with(decide(ContactField::Email, true), Some(contact.email.as_str())),
+        };
+        // An address is only shown with its country: a jCard `adr` needs its `cc` parameter
+        // (RFC 8605, gTLD profile), and a street without a country is meaningless anyway.
+        if !matches!(view.cc, Field::Shown(_)) {
+            view.street = Field::Withheld;
+            view.city = Field::Withheld;
+            view.sp = Field::Withheld;
+            view.pc = Field::Withheld;
+            view.cc = Field::Withheld;
+        }
+        view
+    }
+
+    /// The role this view is rendered in.
+    pub fn role(&self) -> ViewRole {
+        self.role
+    }
+    /// ROID (entity handle).
+    pub fn handle(&self) -> Field<&'a str> {
+        self.handle
+    }
+    /// Full name.
+    pub fn name(&self) -> Field<&'a str> {
+        self.name
+    }
+    /// Organisation.
+    pub fn org(&self) -> Field<&'a str> {
+        self.org
+    }
+    /// Street lines.
+    pub fn street(&self) -> Field<&'a [String]> {
+        self.street
+    }
+    /// City.
+    pub fn city(&self) -> Field<&'a str> {
+        self.city
+    }
+    /// State or province.
+    pub fn sp(&self) -> Field<&'a str> {
+        self.sp
+    }
+    /// Postal code.
+    pub fn pc(&self) -> Field<&'a str> {
+        self.pc
+    }
+    /// Country code.
+    pub fn cc(&self) -> Field<&'a str> {
+        self.cc
+    }
+    /// Voice telephone (with extension).
+    pub fn voice(&self) -> Field<&'a Phone> {
+        self.voice
+    }
+    /// Fax (with extension).
+    pub fn fax(&self) -> Field<&'a Phone> {
+        self.fax
+    }
+    /// E-mail.
+    pub fn email(&self) -> Field<&'a str> {
+        self.email
+    }
+    /// Whether the address block is shown at all (it is shown whenever the country is).
+    pub fn has_address(&self) -> bool {
+        matches!(self.cc, Field::Shown(_))
+    }
+}
+
+/// A domain as one audience may see it. Domain data other than contacts is public registration
+/// data (RDP §9.1), so it is exposed as is.
+#[derive(Debug, Clone)]
+pub struct DomainView<'a> {
+    domain: &'a Domain,
+    handle: Field<&'a str>,
+    registrar: &'a Registrar,
+    registrant: Option<ContactView<'a>>,
+    technical: Option<ContactView<'a>>,
+    nameservers: Vec<&'a Host>,
+}
+
+impl<'a> DomainView<'a> {
+    /// The domain's public registration data (name, dates, statuses, DNSSEC).
+    pub fn domain(&self) -> &'a Domain {
+        self.domain
+    }
+    /// Registry Domain ID, as the policy allows.
+    pub fn handle(&self) -> Field<&'a str> {
+        self.handle
+    }
+    /// Sponsoring registrar.
+    pub fn registrar(&self) -> &'a Registrar {
+        self.registrar
+    }
+    /// Registrant, redacted for the audience.
+    pub fn registrant(&self) -> Option<&ContactView<'a>> {
+        self.registrant.as_ref()
+    }
+    /// Technical contact, redacted for the audience.
+    pub fn technical(&self) -> Option<&ContactView<'a>> {
+        self.technical.as_ref()
+    }
+    /// Delegated nameservers, in the domain's order.
+    pub fn nameservers(&self) -> &[&'a Host] {
+        &self.nameservers
+    }
+}
+
+/// A nameserver as one audience may see it (no personal data; a view for uniformity).
+#[derive(Debug, Clone)]
+pub struct HostView<'a> {
+    host: &'a Host,
+    registrar: Option<&'a Registrar>,
+}
+
+impl<'a> HostView<'a> {
+    /// The host.
+    pub fn host(&self) -> &'a Host {
+        self.host
+    }
+    /// Sponsoring registrar.
+    pub fn registrar(&self) -> Option<&'a Registrar> {
+        self.registrar
+    }
+}
+
+/// A registrar (business data, public in full).
+#[derive(Debug, Clone)]
+pub struct RegistrarView<'a> {
+    registrar: &'a Registrar,
+}
+
+impl<'a> RegistrarView<'a> {
+    /// The registrar.
+    pub fn registrar(&self) -> &'a Registrar {
+        self.registrar
+    }
+}
+
+impl Policy {
+    /// The view of a domain for an audience. `None` only if the snapshot is inconsistent, which
+    /// the loader rules out.
+    pub fn domain_view<'a>(&self, audience: Audience, snap: &'a Snapshot, domain: &'a Domain) -> Option<DomainView<'a>> {
+        let rules = self.rules(audience);
+        let registrar = snap.registrar(domain.registrar)?;
+        let contact = |roid: Option<&crate::registry::Roid>, role: ViewRole, r: &ContactRules| {
+            roid.and_then(|id| snap.contact(id.as_str())).map(|(c, _)| ContactView::build(c, role, r))
+        };
+        Some(DomainView {
+            domain,
+            handle: if rules.registry_domain_id { Field::Shown(domain.roid.as_str()) } else { Field::Withheld },
+            registrar,
+            registrant: contact(domain.registrant.as_ref(), ViewRole::Registrant, &rules.registrant),
+            technical: contact(domain.tech.as_ref(), ViewRole::Technical, &rules.technical),
+            nameservers: domain.nameservers.iter().filter_map(|n| snap.host(n)).collect(),
+        })
+    }
+
+    /// The view of a contact looked up on its own. A field is shown if it would be shown in at
+    /// least one domain response that references the contact, so this lookup reveals nothing
+    /// those do not; a contact no domain references shows nothing personal.
+    pub fn contact_view<'a>(&self, audience: Audience, contact: &'a Contact, roles: ContactRoles) -> ContactView<'a> {
+        let r = self.rules(audience);
+        let rules = match (roles.registrant, roles.technical) {
+            (true, true) => r.registrant.union(&r.technical),
+            (true, false) => r.registrant,
+            (false, true) => r.technical,
+            (false, false) => ContactRules::redact_all(),
+        };
+        ContactView::build(contact, ViewRole::Standalone(roles), &rules)
+    }
+
+    /// The view of a host.
+    pub fn host_view<'a>(&self, _audience: Audience, snap: &'a Snapshot, host: &'a Host) -> HostView<'a> {
+        HostView { host, registrar: snap.registrar(host.registrar) }
+    }
+
+    /// The view of a registrar.
+    pub fn registrar_view<'a>(&self, _audience: Audience, registrar: &'a Registrar) -> RegistrarView<'a> {
+        RegistrarView { registrar }
+    }
+}

@@ -1,0 +1,210 @@
+//! RDAP over HTTP (RFC 7480) with hyper: request in, [`Answer`] out.
+//!
+//! The order of steps is fixed: route (pure) → cache → lookup → redact (policy view) → render
+//! (pure) → HTTP response. Protocol outcomes (not found, bad query, not implemented) are values
+//! mapped to status codes and RFC 9083 bodies in exactly one place, [`Answer::refusal`].
+
+pub mod render;
+pub mod router;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{HeaderValue, ACCESS_CONTROL_ALLOW_ORIGIN, ALLOW, CACHE_CONTROL, CONTENT_TYPE};
+use hyper::{Request, Response, StatusCode};
+
+use crate::policy::Audience;
+use crate::state::{Dataset, State};
+use router::{EntityHandle, RdapQuery, Refusal, Route};
+
+/// The RDAP media type (RFC 7480 §4.2).
+pub const RDAP_MEDIA_TYPE: &str = "application/rdap+json";
+
+/// Service-wide values, fixed at start.
+#[derive(Debug, Clone)]
+pub struct RdapConfig {
+    /// Base URL ending in `/`.
+    pub base_url: String,
+    /// Path part of the base URL without the trailing slash ("" at the root).
+    pub prefix: String,
+    /// `port43` host name.
+    pub port43: Option<String>,
+    /// Terms of service URL.
+    pub terms_url: String,
+}
+
+impl RdapConfig {
+    /// Build from a base URL.
+    pub fn new(base_url: String, port43: Option<String>, terms_url: String) -> Self {
+        let after_scheme = base_url.split_once("://").map_or(base_url.as_str(), |(_, r)| r);
+        let path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
+        let prefix = path.trim_end_matches('/').to_string();
+        Self { base_url, prefix, port43, terms_url }
+    }
+}
+
+/// What to send back, before HTTP framing.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// JSON body (empty for OPTIONS).
+    pub body: Bytes,
+    /// Short label for the access log: what kind of answer this was.
+    pub outcome: &'static str,
+}
+
+impl Answer {
+    fn json(status: StatusCode, value: &serde_json::Value, outcome: &'static str) -> Self {
+        // Serialising a `Value` cannot fail: all keys are strings.
+        let body = serde_json::to_vec(value).map(Bytes::from).unwrap_or_default();
+        Self { status, body, outcome }
+    }
+
+    /// The single mapping from protocol outcomes to HTTP answers.
+    pub fn refusal(refusal: &Refusal) -> Self {
+        let (status, title, description, outcome) = match refusal {
+            Refusal::BadRequest(why) => (StatusCode::BAD_REQUEST, "Bad Request", *why, "bad-request"),
+            Refusal::UnknownPath => (StatusCode::NOT_FOUND, "Not Found", "This path is not an RDAP query this server answers; see /help.", "unknown-path"),
+            Refusal::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed", "RDAP queries use GET or HEAD.", "bad-method"),
+            Refusal::NotImplemented(why) => (StatusCode::NOT_IMPLEMENTED, "Not Implemented", *why, "not-implemented"),
+        };
+        Self::json(status, &render::error(status.as_u16(), title, description), outcome)
+    }
+
+    fn not_found() -> Self {
+        let v = render::error(404, "Not Found", "The object was not found in this registry.");
+        Self::json(StatusCode::NOT_FOUND, &v, "not-found")
+    }
+}
+
+/// Answer one routed query from a dataset, for an audience. Pure apart from the cache.
+pub fn answer(state: &State, data: &Dataset, cfg: &RdapConfig, query: &RdapQuery, audience: Audience) -> Answer {
+    let cacheable = audience == Audience::Public;
+    let key = (data.generation, query.clone());
+    if cacheable {
+        if let Some(body) = state.rdap_cache.get(&key) {
+            return Answer { status: StatusCode::OK, body, outcome: "found-cached" };
+        }
+    }
+    let Some(value) = render_query(data, cfg, query, audience) else {
+        return Answer::not_found();
+    };
+    let found = Answer::json(StatusCode::OK, &value, "found");
+    if cacheable {
+        state.rdap_cache.insert(key, found.body.clone());
+    }
+    found
+}
+
+/// Look up and render; `None` when the object does not exist.
+pub fn render_query(data: &Dataset, cfg: &RdapConfig, query: &RdapQuery, audience: Audience) -> Option<serde_json::Value> {
+    let snap = &data.snapshot;
+    let policy = &data.policy;
+    let ctx = render::Context {
+        base_url: &cfg.base_url,
+        port43: cfg.port43.as_deref(),
+        terms_url: &cfg.terms_url,
+        db_updated: snap.updated(),
+    };
+    match query {
+        RdapQuery::Help => Some(render::help(&ctx)),
+        RdapQuery::Domain(name) => {
+            let d = snap.domain(name)?;
+            let view = policy.domain_view(audience, snap, d)?;
+            Some(render::domain(&view, &ctx))
+        }
+        RdapQuery::Nameserver(name) => {
+            let h = snap.host(name)?;
+            Some(render::nameserver(&policy.host_view(audience, snap, h), &ctx))
+        }
+        RdapQuery::Entity(EntityHandle::Registrar(id)) => {
+            let r = snap.registrar(*id)?;
+            Some(render::registrar(&policy.registrar_view(audience, r), &ctx))
+        }
+        RdapQuery::Entity(EntityHandle::Contact(roid)) => {
+            let (c, roles) = snap.contact(roid)?;
+            let view = policy.contact_view(audience, c, roles);
+            Some(render::contact(&view, &ctx, c.roid.as_str()))
+        }
+    }
+}
+
+/// Handle one HTTP request. Never fails: every outcome is an HTTP answer.
+pub fn handle<B>(state: &State, cfg: &RdapConfig, req: &Request<B>, peer: SocketAddr) -> Response<Full<Bytes>> {
+    let started = Instant::now();
+    let method = req.method().as_str();
+    let path = req.uri().path();
+    let route = router::route(method, path, &cfg.prefix);
+    let (answer, kind) = match &route {
+        Route::Options => (Answer { status: StatusCode::NO_CONTENT, body: Bytes::new(), outcome: "options" }, "options"),
+        Route::Refused(r) => (Answer::refusal(r), "refused"),
+        Route::Query(q) => {
+            let data = state.dataset();
+            let kind = match q {
+                RdapQuery::Domain(_) => "domain",
+                RdapQuery::Nameserver(_) => "nameserver",
+                RdapQuery::Entity(_) => "entity",
+                RdapQuery::Help => "help",
+            };
+            (answer(state, &data, cfg, q, Audience::Public), kind)
+        }
+    };
+    tracing::info!(
+        target: "rddsd::access",
+        proto = "rdap",
+        client = %crate::telemetry::ClientNet(peer.ip()),
+        method = %crate::telemetry::Printable(method),
+        kind,
+        status = answer.status.as_u16(),
+        outcome = answer.outcome,
+        bytes = answer.body.len(),
+        micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+    );
+    let is_head = method == "HEAD";
+    http_response(answer, &route, is_head)
+}
+
+fn http_response(answer: Answer, route: &Route, is_head: bool) -> Response<Full<Bytes>> {
+    let len = answer.body.len();
+    let body = if is_head { Bytes::new() } else { answer.body };
+    let mut resp = Response::new(Full::new(body));
+    *resp.status_mut() = answer.status;
+    let h = resp.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(RDAP_MEDIA_TYPE));
+    h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    match route {
+        Route::Options => {
+            h.insert(ALLOW, HeaderValue::from_static("GET, HEAD, OPTIONS"));
+            h.insert("access-control-allow-methods", HeaderValue::from_static("GET, HEAD, OPTIONS"));
+            h.insert("access-control-allow-headers", HeaderValue::from_static("Accept"));
+        }
+        Route::Refused(Refusal::MethodNotAllowed) => {
+            h.insert(ALLOW, HeaderValue::from_static("GET, HEAD, OPTIONS"));
+        }
+        _ => {}
+    }
+    if answer.status.is_client_error() || answer.status.is_server_error() {
+        h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    // HEAD must carry the Content-Length the GET would have (RFC 9110 §9.3.2); hyper derives
+    // it from the (empty) body otherwise.
+    if is_head {
+        h.insert(hyper::header::CONTENT_LENGTH, HeaderValue::from(len));
+    }
+    resp
+}
+
+/// The hyper service for one connection.
+pub fn service(
+    state: Arc<State>,
+    cfg: Arc<RdapConfig>,
+    peer: SocketAddr,
+) -> impl hyper::service::Service<Request<hyper::body::Incoming>, Response = Response<Full<Bytes>>, Error = std::convert::Infallible, Future = std::future::Ready<Result<Response<Full<Bytes>>, std::convert::Infallible>>> + Clone {
+    hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+        std::future::ready(Ok(handle(&state, &cfg, &req, peer)))
+    })
+}

@@ -1,0 +1,535 @@
+//! What a registry holds, named after EPP (RFC 5731 domains, RFC 5732 hosts, RFC 5733 contacts)
+//! and the escrow format (RFC 9022), so an operator can map their database onto it.
+//!
+//! These are the validated, in-memory records. They carry no wire concerns: nothing here knows
+//! about JSON paths, jCards or WHOIS labels, and nothing here may be rendered directly. The only
+//! way from a [`Contact`] to a response is through [`crate::policy`], which yields a redacted view.
+
+use std::net::IpAddr;
+
+use super::name::DomainName;
+
+/// A point in time, kept both as seconds (for comparisons) and pre-formatted as RFC 3339 UTC
+/// (`YYYY-MM-DDThh:mm:ssZ`), the form both RDAP and gTLD WHOIS print.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp {
+    unix: i64,
+    text: Box<str>,
+}
+
+impl Timestamp {
+    /// Build from a UTC date-time; sub-second precision is dropped, as registries print it.
+    pub fn from_datetime(dt: time::OffsetDateTime) -> Self {
+        let utc = dt.to_offset(time::UtcOffset::UTC);
+        let fmt = time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+        );
+        // Formatting a valid OffsetDateTime with a fixed description can only fail for years
+        // outside 0..=9999, which the parser never produces from RFC 3339 input.
+        let text = utc.format(&fmt).unwrap_or_else(|_| utc.unix_timestamp().to_string());
+        Self {
+            unix: utc.unix_timestamp(),
+            text: text.into_boxed_str(),
+        }
+    }
+
+    /// The current time.
+    pub fn now() -> Self {
+        Self::from_datetime(time::OffsetDateTime::now_utc())
+    }
+
+    /// Seconds since the Unix epoch.
+    pub fn unix(&self) -> i64 {
+        self.unix
+    }
+
+    /// RFC 3339 UTC text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+/// A Repository Object Identifier (RFC 5730 `roidType`): `(\w|_){1,80}-\w{1,8}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Roid(Box<str>);
+
+impl Roid {
+    /// Validate a ROID.
+    ///
+    /// # Errors
+    /// A message saying what is wrong with it.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+        let Some((local, suffix)) = s.rsplit_once('-') else {
+            return Err("a ROID has the form LOCAL-SUFFIX (RFC 5730)".into());
+        };
+        let local_ok = (1..=80).contains(&local.len()) && local.chars().all(word);
+        let suffix_ok = (1..=8).contains(&suffix.len()) && suffix.chars().all(word);
+        if local_ok && suffix_ok {
+            Ok(Self(s.into()))
+        } else {
+            Err("a ROID is 1-80 word characters, a hyphen and a 1-8 character suffix (RFC 5730)".into())
+        }
+    }
+
+    /// The identifier text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The key lookups use: ROIDs are matched without regard to ASCII case.
+    pub fn key(s: &str) -> String {
+        s.to_ascii_uppercase()
+    }
+}
+
+/// An IANA Registrar ID. `9999` is reserved for a registry acting as its own registrar.
+pub type IanaId = u32;
+
+/// The IANA Registrar ID a registry uses for objects it sponsors itself.
+pub const REGISTRY_AS_REGISTRAR: IanaId = 9999;
+
+/// A telephone number in EPP form (`+CC.NUMBER`) with an optional extension.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phone {
+    /// `+1.7035555555`
+    pub number: String,
+    /// Digits of the extension, if any.
+    pub ext: Option<String>,
+}
+
+impl Phone {
+    /// The RFC 3966 `tel:` URI that jCards carry, e.g. `tel:+1.7035555555;ext=123`.
+    pub fn tel_uri(&self) -> String {
+        match &self.ext {
+            Some(ext) => format!("tel:{};ext={}", self.number, ext),
+            None => format!("tel:{}", self.number),
+        }
+    }
+}
+
+/// Whether a contact is a natural person or a legal person (an organisation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PersonType {
+    /// A human being: their data is personal data.
+    Natural,
+    /// A company or other organisation. Its contact data may still name a person, so the policy
+    /// treats it exactly like a natural person unless the contact consents.
+    Legal,
+}
+
+/// The fields of a contact that a policy decides on, and that a contact can consent to publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactField {
+    /// The contact's ROID (Registry Registrant ID / Registry Tech ID). Not personal.
+    Handle,
+    /// Full name.
+    Name,
+    /// Organisation.
+    Org,
+    /// Street lines.
+    Street,
+    /// City.
+    City,
+    /// State or province.
+    Sp,
+    /// Postal code.
+    Pc,
+    /// Country code.
+    Cc,
+    /// Voice telephone number, with its extension.
+    Voice,
+    /// Fax number, with its extension.
+    Fax,
+    /// E-mail address.
+    Email,
+}
+
+impl ContactField {
+    /// Every field, in the order renderers print them.
+    pub const ALL: [Self; 11] = [
+        Self::Handle,
+        Self::Name,
+        Self::Org,
+        Self::Street,
+        Self::City,
+        Self::Sp,
+        Self::Pc,
+        Self::Cc,
+        Self::Voice,
+        Self::Fax,
+        Self::Email,
+    ];
+
+    /// The name used in data files and policy files.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Handle => "handle",
+            Self::Name => "name",
+            Self::Org => "org",
+            Self::Street => "street",
+            Self::City => "city",
+            Self::Sp => "sp",
+            Self::Pc => "pc",
+            Self::Cc => "cc",
+            Self::Voice => "voice",
+            Self::Fax => "fax",
+            Self::Email => "email",
+        }
+    }
+
+    /// Whether the field is personal data. The handle is a registry-assigned identifier.
+    pub fn is_personal(self) -> bool {
+        !matches!(self, Self::Handle)
+    }
+}
+
+/// The set of fields a contact consented to publish (EPP `<contact:disclose flag="1">`, or the
+/// registrar's consent process under the Registration Data Policy).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Consent(u16);
+
+impl Consent {
+    /// Consent to publish `field`.
+    pub fn with(self, field: ContactField) -> Self {
+        Self(self.0 | (1 << field as u16))
+    }
+
+    /// Whether the contact consented to publish `field`.
+    pub fn allows(self, field: ContactField) -> bool {
+        self.0 & (1 << field as u16) != 0
+    }
+}
+
+/// A contact object (RFC 5733), with the postal info of one `<contact:postalInfo>`.
+#[derive(Debug, Clone)]
+pub struct Contact {
+    /// Registry Object ID, the entity handle.
+    pub roid: Roid,
+    /// Full name (`<contact:name>`).
+    pub name: String,
+    /// Organisation (`<contact:org>`).
+    pub org: Option<String>,
+    /// Zero to three street lines.
+    pub street: Vec<String>,
+    /// City.
+    pub city: String,
+    /// State or province.
+    pub sp: Option<String>,
+    /// Postal code.
+    pub pc: Option<String>,
+    /// ISO 3166-1 alpha-2 country code, upper case.
+    pub cc: String,
+    /// Voice telephone.
+    pub voice: Option<Phone>,
+    /// Fax.
+    pub fax: Option<Phone>,
+    /// E-mail.
+    pub email: String,
+    /// Natural or legal person.
+    pub person: PersonType,
+    /// Fields the contact consented to publish.
+    pub consent: Consent,
+}
+
+/// A postal address of a registrar (business data, not personal).
+#[derive(Debug, Clone)]
+pub struct Address {
+    /// Street lines.
+    pub street: Vec<String>,
+    /// City.
+    pub city: String,
+    /// State or province.
+    pub sp: Option<String>,
+    /// Postal code.
+    pub pc: Option<String>,
+    /// ISO 3166-1 alpha-2 country code.
+    pub cc: String,
+}
+
+/// A registrar accredited by ICANN (or the registry itself, ID 9999).
+#[derive(Debug, Clone)]
+pub struct Registrar {
+    /// IANA Registrar ID: the entity handle and `publicIds` identifier.
+    pub iana_id: IanaId,
+    /// Registrar name.
+    pub name: String,
+    /// Registrar web site.
+    pub url: Option<String>,
+    /// The registrar's WHOIS server host name.
+    pub whois_server: Option<String>,
+    /// The registrar's RDAP base URL (IANA Registrar IDs registry), ending in `/`.
+    pub rdap_base_url: Option<String>,
+    /// Abuse contact e-mail.
+    pub abuse_email: String,
+    /// Abuse contact telephone.
+    pub abuse_phone: Phone,
+    /// Business address.
+    pub address: Address,
+    /// Business telephone.
+    pub voice: Option<Phone>,
+    /// Business fax.
+    pub fax: Option<Phone>,
+    /// Business e-mail.
+    pub email: Option<String>,
+}
+
+/// A host (nameserver) object (RFC 5732).
+#[derive(Debug, Clone)]
+pub struct Host {
+    /// Registry Object ID.
+    pub roid: Roid,
+    /// Host name.
+    pub name: DomainName,
+    /// Glue addresses, IPv4 first then IPv6, each list in input order.
+    pub addresses: Vec<IpAddr>,
+    /// EPP host statuses.
+    pub statuses: Vec<HostStatus>,
+    /// Sponsoring registrar.
+    pub registrar: IanaId,
+    /// Creation date.
+    pub created: Option<Timestamp>,
+    /// Last update.
+    pub updated: Option<Timestamp>,
+}
+
+/// One DS record of a signed delegation (RFC 5910 `dsData`).
+#[derive(Debug, Clone)]
+pub struct DsData {
+    /// Key tag.
+    pub key_tag: u16,
+    /// DNSSEC algorithm number.
+    pub algorithm: u8,
+    /// Digest type number.
+    pub digest_type: u8,
+    /// Hex digest, upper case.
+    pub digest: String,
+}
+
+/// A domain object (RFC 5731).
+#[derive(Debug, Clone)]
+pub struct Domain {
+    /// Registry Domain ID.
+    pub roid: Roid,
+    /// The domain name.
+    pub name: DomainName,
+    /// EPP and RGP statuses.
+    pub statuses: Vec<DomainStatus>,
+    /// Creation date.
+    pub created: Timestamp,
+    /// Last update, if ever updated.
+    pub updated: Option<Timestamp>,
+    /// Registry expiry date.
+    pub expires: Timestamp,
+    /// Sponsoring registrar.
+    pub registrar: IanaId,
+    /// Registrant contact, if the registrar transferred one.
+    pub registrant: Option<Roid>,
+    /// Technical contact, if any.
+    pub tech: Option<Roid>,
+    /// Delegated nameservers (host objects), in input order.
+    pub nameservers: Vec<DomainName>,
+    /// DS records; empty for an unsigned delegation.
+    pub ds: Vec<DsData>,
+}
+
+macro_rules! statuses {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $epp:literal / $rdap:literal,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name {
+            $(
+                #[doc = concat!("EPP `", $epp, "`, RDAP `", $rdap, "`.")]
+                $variant,
+            )*
+        }
+
+        impl $name {
+            /// Every status, for documentation and tests.
+            pub const ALL: &'static [Self] = &[$(Self::$variant,)*];
+
+            /// Parse the EPP (or RGP) status name.
+            pub fn from_epp(s: &str) -> Option<Self> {
+                match s {
+                    $($epp => Some(Self::$variant),)*
+                    _ => None,
+                }
+            }
+
+            /// The EPP name, as printed in WHOIS with its `https://icann.org/epp#` link.
+            pub fn epp(self) -> &'static str {
+                match self { $(Self::$variant => $epp,)* }
+            }
+
+            /// The RDAP status value (RFC 8056 mapping).
+            pub fn rdap(self) -> &'static str {
+                match self { $(Self::$variant => $rdap,)* }
+            }
+        }
+    };
+}
+
+statuses! {
+    /// Domain statuses: RFC 5731 EPP statuses and RFC 3915 RGP statuses.
+    DomainStatus {
+        Ok = "ok" / "active",
+        Inactive = "inactive" / "inactive",
+        ClientDeleteProhibited = "clientDeleteProhibited" / "client delete prohibited",
+        ServerDeleteProhibited = "serverDeleteProhibited" / "server delete prohibited",
+        ClientHold = "clientHold" / "client hold",
+        ServerHold = "serverHold" / "server hold",
+        ClientRenewProhibited = "clientRenewProhibited" / "client renew prohibited",
+        ServerRenewProhibited = "serverRenewProhibited" / "server renew prohibited",
+        ClientTransferProhibited = "clientTransferProhibited" / "client transfer prohibited",
+        ServerTransferProhibited = "serverTransferProhibited" / "server transfer prohibited",
+        ClientUpdateProhibited = "clientUpdateProhibited" / "client update prohibited",
+        ServerUpdateProhibited = "serverUpdateProhibited" / "server update prohibited",
+        PendingCreate = "pendingCreate" / "pending create",
+        PendingDelete = "pendingDelete" / "pending delete",
+        PendingRenew = "pendingRenew" / "pending renew",
+        PendingTransfer = "pendingTransfer" / "pending transfer",
+        PendingUpdate = "pendingUpdate" / "pending update",
+        AddPeriod = "addPeriod" / "add period",
+        AutoRenewPeriod = "autoRenewPeriod" / "auto renew period",
+        RenewPeriod = "renewPeriod" / "renew period",
+        TransferPeriod = "transferPeriod" / "transfer period",
+        RedemptionPeriod = "redemptionPeriod" / "redemption period",
+        PendingRestore = "pendingRestore" / "pending restore",
+    }
+}
+
+statuses! {
+    /// Host statuses (RFC 5732).
+    HostStatus {
+        Ok = "ok" / "active",
+        Linked = "linked" / "associated",
+        ClientDeleteProhibited = "clientDeleteProhibited" / "client delete prohibited",
+        ServerDeleteProhibited = "serverDeleteProhibited" / "server delete prohibited",
+        ClientUpdateProhibited = "clientUpdateProhibited" / "client update prohibited",
+        ServerUpdateProhibited = "serverUpdateProhibited" / "server update prohibited",
+        PendingCreate = "pendingCreate" / "pending create",
+        PendingDelete = "pendingDelete" / "pending delete",
+        PendingTransfer = "pendingTransfer" / "pending transfer",
+        PendingUpdate = "pendingUpdate" / "pending update",
+    }
+}
+
+impl DomainStatus {
+    /// Check a domain's status set against the EPP rules (RFC 5731 §2.3) that the ICANN
+    /// conformance tool also enforces on RDAP output.
+    ///
+    /// # Errors
+    /// A message naming the conflicting statuses.
+    pub fn check_combination(set: &[Self]) -> Result<(), String> {
+        use DomainStatus as S;
+        let has = |s: S| set.contains(&s);
+        if set.is_empty() {
+            return Err("a domain needs at least one status".into());
+        }
+        for (i, s) in set.iter().enumerate() {
+            if set[..i].contains(s) {
+                return Err(format!("status {} is listed twice", s.epp()));
+            }
+        }
+        if has(S::Ok) && set.len() > 1 {
+            return Err("status ok cannot be combined with other statuses".into());
+        }
+        let pending = [S::PendingCreate, S::PendingDelete, S::PendingRenew, S::PendingTransfer, S::PendingUpdate];
+        if pending.iter().filter(|p| has(**p)).count() > 1 {
+            return Err("at most one pending* status may be set".into());
+        }
+        let conflicts = [
+            (S::PendingDelete, S::ClientDeleteProhibited),
+            (S::PendingDelete, S::ServerDeleteProhibited),
+            (S::PendingRenew, S::ClientRenewProhibited),
+            (S::PendingRenew, S::ServerRenewProhibited),
+            (S::PendingTransfer, S::ClientTransferProhibited),
+            (S::PendingTransfer, S::ServerTransferProhibited),
+            (S::PendingUpdate, S::ClientUpdateProhibited),
+            (S::PendingUpdate, S::ServerUpdateProhibited),
+        ];
+        for (a, b) in conflicts {
+            if has(a) && has(b) {
+                return Err(format!("status {} cannot be combined with {}", a.epp(), b.epp()));
+            }
+        }
+        if (has(S::RedemptionPeriod) || has(S::PendingRestore)) && !has(S::PendingDelete) {
+            return Err("redemptionPeriod and pendingRestore require pendingDelete".into());
+        }
+        Ok(())
+    }
+}
+
+impl HostStatus {
+    /// Check a host's status set (RFC 5732 §2.3).
+    ///
+    /// # Errors
+    /// A message naming the conflicting statuses.
+    pub fn check_combination(set: &[Self]) -> Result<(), String> {
+        if set.is_empty() {
+            return Err("a host needs at least one status".into());
+        }
+        for (i, s) in set.iter().enumerate() {
+            if set[..i].contains(s) {
+                return Err(format!("status {} is listed twice", s.epp()));
+            }
+        }
+        if set.contains(&Self::Ok) && set.iter().any(|s| !matches!(s, Self::Ok | Self::Linked)) {
+            return Err("status ok can only be combined with linked".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roid_format() {
+        assert!(Roid::parse("D123-EXAMPLE").is_ok());
+        assert!(Roid::parse("D_1_2-EX").is_ok());
+        for bad in ["", "D123", "-EXAMPLE", "D123-", "D1-TOOLONGSUFFIX", "D 1-X", "D1-EX.A"] {
+            assert!(Roid::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn status_combinations() {
+        use DomainStatus as S;
+        assert!(S::check_combination(&[S::Ok]).is_ok());
+        assert!(S::check_combination(&[S::PendingDelete, S::RedemptionPeriod]).is_ok());
+        assert!(S::check_combination(&[S::Ok, S::ClientHold]).is_err());
+        assert!(S::check_combination(&[S::RedemptionPeriod]).is_err());
+        assert!(S::check_combination(&[S::PendingDelete, S::ClientDeleteProhibited]).is_err());
+        assert!(S::check_combination(&[S::PendingDelete, S::PendingTransfer]).is_err());
+        assert!(S::check_combination(&[]).is_err());
+        assert!(HostStatus::check_combination(&[HostStatus::Ok, HostStatus::Linked]).is_ok());
+        assert!(HostStatus::check_combination(&[HostStatus::Ok, HostStatus::PendingDelete]).is_err());
+    }
+
+    #[test]
+    fn every_status_round_trips() {
+        for s in DomainStatus::ALL {
+            assert_eq!(DomainStatus::from_epp(s.epp()), Some(*s));
+        }
+        for s in HostStatus::ALL {
+            assert_eq!(HostStatus::from_epp(s.epp()), Some(*s));
+        }
+    }
+
+    #[test]
+    fn consent_bits() {
+        let c = Consent::default().with(ContactField::Email);
+        assert!(c.allows(ContactField::Email));
+        assert!(!c.allows(ContactField::Name));
+    }
+
+    #[test]
+    fn phone_uri() {
+        let p = Phone { number: "+1.7035555555".into(), ext: Some("123".into()) };
+        assert_eq!(p.tel_uri(), "tel:+1.7035555555;ext=123");
+    }
+}

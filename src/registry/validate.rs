@@ -1,0 +1,167 @@
+//! Small format checks for registration data: country codes, EPP phone numbers, e-mail
+//! addresses, URLs and RFC 3339 dates. Pure functions returning a message on failure, so the
+//! loader can attach file, line and field.
+
+use super::model::{Phone, Timestamp};
+
+/// ISO 3166-1 alpha-2 codes currently assigned (249 entries).
+const ISO_3166_ALPHA2: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO \
+BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER \
+ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN \
+IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH \
+MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN \
+PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ \
+TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
+
+/// Check an ISO 3166-1 alpha-2 country code (upper case, as EPP and RFC 8605 `cc` carry it).
+///
+/// # Errors
+/// When the code is not an assigned ISO 3166-1 alpha-2 code.
+pub fn country_code(cc: &str) -> Result<(), String> {
+    if cc.len() == 2 && ISO_3166_ALPHA2.split(' ').any(|c| c == cc) {
+        Ok(())
+    } else {
+        Err(format!("{cc:?} is not an ISO 3166-1 alpha-2 country code (upper case)"))
+    }
+}
+
+/// Check an EPP telephone number (RFC 5733 `e164StringType`: `+CC.NUMBER`, at most 17
+/// characters) and its extension (digits).
+///
+/// # Errors
+/// When the number or extension is malformed.
+pub fn phone(p: &Phone) -> Result<(), String> {
+    let ok = p
+        .number
+        .strip_prefix('+')
+        .and_then(|rest| rest.split_once('.'))
+        .is_some_and(|(cc, num)| {
+            (1..=3).contains(&cc.len())
+                && (1..=14).contains(&num.len())
+                && cc.bytes().all(|b| b.is_ascii_digit())
+                && num.bytes().all(|b| b.is_ascii_digit())
+        });
+    if !ok {
+        return Err(format!(
+            "{:?} is not an EPP phone number of the form +CC.NUMBER (RFC 5733)",
+            p.number
+        ));
+    }
+    if let Some(ext) = &p.ext {
+        if ext.is_empty() || ext.len() > 10 || !ext.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("a phone extension is 1 to 10 digits".into());
+        }
+    }
+    Ok(())
+}
+
+/// A pragmatic e-mail check: one `@`, a non-empty local part without spaces or control
+/// characters, and a valid domain name after it.
+///
+/// # Errors
+/// When the address is malformed.
+pub fn email(addr: &str) -> Result<(), String> {
+    let bad = || Err("not a valid e-mail address".to_string());
+    if addr.len() > 254 || addr.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad();
+    }
+    let Some((local, domain)) = addr.rsplit_once('@') else {
+        return bad();
+    };
+    if local.is_empty() || local.len() > 64 || local.contains('@') {
+        return bad();
+    }
+    match super::name::DomainName::parse(domain) {
+        Ok(_) => Ok(()),
+        Err(_) => bad(),
+    }
+}
+
+/// Check an absolute http(s) URL with a host.
+///
+/// # Errors
+/// When the URL is not http(s) or has no host.
+pub fn http_url(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| "a URL must start with http:// or https://".to_string())?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = host.rsplit_once(':').map_or(host, |(h, port)| {
+        if port.bytes().all(|b| b.is_ascii_digit()) { h } else { host }
+    });
+    if host.is_empty() || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("a URL needs a host and no white space".into());
+    }
+    Ok(())
+}
+
+/// Parse an RFC 3339 date-time.
+///
+/// # Errors
+/// When the text is not RFC 3339.
+pub fn datetime(s: &str) -> Result<Timestamp, String> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map(Timestamp::from_datetime)
+        .map_err(|_| format!("{s:?} is not an RFC 3339 date-time such as 2024-01-31T12:00:00Z"))
+}
+
+/// A free-text field must be non-empty, single-line and of bounded length, so that no data file
+/// can inject line breaks into WHOIS output or control characters into JSON.
+///
+/// # Errors
+/// When the text is empty, too long or holds control characters.
+pub fn text(s: &str, max: usize) -> Result<(), String> {
+    if s.trim().is_empty() {
+        return Err("must not be empty".into());
+    }
+    if s.chars().count() > max {
+        return Err(format!("longer than {max} characters"));
+    }
+    if s.chars().any(char::is_control) {
+        return Err("must not contain control characters or line breaks".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn countries() {
+        assert!(country_code("CA").is_ok());
+        assert!(country_code("ca").is_err());
+        assert!(country_code("XX").is_err());
+        assert!(country_code("CAN").is_err());
+        assert_eq!(ISO_3166_ALPHA2.split(' ').count(), 249);
+    }
+
+    #[test]
+    fn phones() {
+        let p = |n: &str, e: Option<&str>| Phone { number: n.into(), ext: e.map(Into::into) };
+        assert!(phone(&p("+1.7035555555", None)).is_ok());
+        assert!(phone(&p("+44.2071234567", Some("12"))).is_ok());
+        assert!(phone(&p("7035555555", None)).is_err());
+        assert!(phone(&p("+1-703", None)).is_err());
+        assert!(phone(&p("+1.", None)).is_err());
+        assert!(phone(&p("+1.555", Some("x1"))).is_err());
+    }
+
+    #[test]
+    fn emails_urls_dates_texts() {
+        assert!(email("a.b@example.com").is_ok());
+        assert!(email("no-at.example").is_err());
+        assert!(email("a b@example.com").is_err());
+        assert!(email("a@bad_domain").is_err());
+        assert!(http_url("https://rdap.example.com/").is_ok());
+        assert!(http_url("http://127.0.0.1:8080/").is_ok());
+        assert!(http_url("ftp://x").is_err());
+        assert!(http_url("https:///x").is_err());
+        assert_eq!(datetime("2024-01-31T12:00:00+01:00").map(|t| t.as_str().to_string()), Ok("2024-01-31T11:00:00Z".into()));
+        assert!(datetime("2024-13-01T00:00:00Z").is_err());
+        assert!(text("ok", 10).is_ok());
+        assert!(text("line\nbreak", 20).is_err());
+        assert!(text("  ", 10).is_err());
+    }
+}

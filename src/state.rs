@@ -1,0 +1,124 @@
+//! Shared service state: the current data generation (snapshot + policy), swapped atomically on
+//! reload, and the cache of rendered public answers.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use bytes::Bytes;
+
+use crate::policy::Policy;
+use crate::registry::{load, Snapshot};
+
+/// One generation of everything that decides an answer: the data and the policy, loaded and
+/// validated together, and replaced together.
+#[derive(Debug)]
+pub struct Dataset {
+    /// Registration data.
+    pub snapshot: Snapshot,
+    /// Disclosure policy.
+    pub policy: Policy,
+    /// Increases with every successful load; part of every cache key, so a reload can never
+    /// serve an answer rendered from older data.
+    pub generation: u64,
+}
+
+/// Where data and policy come from.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    /// Data directory, or the embedded demo registry.
+    pub data_dir: Option<PathBuf>,
+    /// Policy file, or the embedded default.
+    pub policy: Option<PathBuf>,
+}
+
+/// Why a load failed; the message names file, line and field.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadFailure {
+    /// Registration data did not validate.
+    #[error("registration data refused:\n{0}")]
+    Data(#[from] load::LoadErrors),
+    /// The policy did not validate.
+    #[error("policy refused: {0}")]
+    Policy(#[from] crate::policy::PolicyError),
+}
+
+impl Sources {
+    /// Load and validate both sources.
+    ///
+    /// # Errors
+    /// Any validation error in data or policy.
+    pub fn load(&self, generation: u64) -> Result<Dataset, LoadFailure> {
+        let policy = match &self.policy {
+            Some(p) => Policy::load(p)?,
+            None => Policy::default_policy()?,
+        };
+        let snapshot = match &self.data_dir {
+            Some(d) => load::load_dir(d)?,
+            None => load::load_demo()?,
+        };
+        Ok(Dataset { snapshot, policy, generation })
+    }
+}
+
+/// Cache key of a rendered public answer.
+pub type CacheKey = (u64, crate::rdap::router::RdapQuery);
+
+/// Upper bound on the bytes the answer cache holds.
+pub const CACHE_MAX_BYTES: u64 = 64 * 1024 * 1024;
+
+/// State shared by every connection.
+pub struct State {
+    current: RwLock<Arc<Dataset>>,
+    sources: Sources,
+    next_generation: AtomicU64,
+    /// Rendered public RDAP bodies of found objects. Bounded by bytes; keys carry the generation.
+    pub rdap_cache: moka::sync::Cache<CacheKey, Bytes>,
+}
+
+impl State {
+    /// Load the sources for the first time.
+    ///
+    /// # Errors
+    /// Any validation error: the server does not start on bad data.
+    pub fn new(sources: Sources) -> Result<Self, LoadFailure> {
+        let first = sources.load(1)?;
+        Ok(Self {
+            current: RwLock::new(Arc::new(first)),
+            sources,
+            next_generation: AtomicU64::new(2),
+            rdap_cache: moka::sync::Cache::builder()
+                .max_capacity(CACHE_MAX_BYTES)
+                .weigher(|_k: &CacheKey, v: &Bytes| u32::try_from(v.len()).unwrap_or(u32::MAX))
+                .build(),
+        })
+    }
+
+    /// The dataset to answer from. Callers hold the `Arc` for one request, so a concurrent
+    /// reload never changes data under a request.
+    pub fn dataset(&self) -> Arc<Dataset> {
+        // A poisoned lock only means a writer panicked between two pointer writes, which cannot
+        // leave a torn Arc; keep serving what is there.
+        match self.current.read() {
+            Ok(g) => Arc::clone(&g),
+            Err(p) => Arc::clone(&p.into_inner()),
+        }
+    }
+
+    /// Reload data and policy. On failure the old generation keeps serving.
+    ///
+    /// # Errors
+    /// The validation errors of the new data; nothing was swapped.
+    pub fn reload(&self) -> Result<Arc<Dataset>, LoadFailure> {
+        let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
+        let fresh = Arc::new(self.sources.load(generation)?);
+        match self.current.write() {
+            Ok(mut g) => *g = Arc::clone(&fresh),
+            Err(p) => *p.into_inner() = Arc::clone(&fresh),
+        }
+        // Old entries can no longer be hit (their generation is gone); drop them now rather
+        // than waiting for eviction.
+        self.rdap_cache.invalidate_all();
+        Ok(fresh)
+    }
+}
