@@ -34,10 +34,22 @@ pub struct ConfigFile {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RdapSection {
-    /// Listen address, e.g. `"0.0.0.0:8080"`; port 0 picks a free port.
-    pub listen: Option<SocketAddr>,
+    /// Listen addresses, e.g. `["127.0.0.1:8443", "[::1]:8443"]`; port 0 picks a free port.
+    pub listen: Option<Vec<SocketAddr>>,
     /// Public base URL of the service, used in every link (e.g. `https://rdap.nic.example/`).
     pub base_url: Option<String>,
+    /// `[rdap.tls]`: serve HTTPS (the gTLD profile requires it) instead of plain HTTP.
+    pub tls: Option<TlsSection>,
+}
+
+/// `[rdap.tls]`: certificate chain and key, PEM files.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    /// Certificate chain (leaf first), PEM.
+    pub cert: PathBuf,
+    /// Private key, PEM (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
 }
 
 /// `[data]`: where registration data and the policy come from.
@@ -67,8 +79,10 @@ pub struct ServiceSection {
 /// Command-line values that override the file.
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {
-    /// `--rdap-listen`
-    pub rdap_listen: Option<SocketAddr>,
+    /// `--rdap-listen` (repeatable)
+    pub rdap_listen: Vec<SocketAddr>,
+    /// `--tls-cert` and `--tls-key`
+    pub tls: Option<TlsSection>,
     /// `--base-url`
     pub base_url: Option<String>,
     /// `--data`
@@ -80,8 +94,10 @@ pub struct Overrides {
 /// Resolved settings: every value typed and checked.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// RDAP listen address.
-    pub rdap_listen: SocketAddr,
+    /// RDAP listen addresses.
+    pub rdap_listen: Vec<SocketAddr>,
+    /// HTTPS certificate and key; plain HTTP without.
+    pub tls: Option<TlsSection>,
     /// Configured base URL; `None` means "derive from the bound address".
     pub base_url: Option<String>,
     /// Data directory, or the embedded demo registry.
@@ -134,7 +150,7 @@ impl Settings {
     pub fn resolve(file: ConfigFile, flags: Overrides) -> Result<Self, ConfigError> {
         // Destructure without `..`: a new config key fails to compile until it is used here.
         let ConfigFile { rdap, data, service } = file;
-        let RdapSection { listen, base_url } = rdap;
+        let RdapSection { listen, base_url, tls } = rdap;
         let DataSection { dir, policy } = data;
         let ServiceSection { port43, terms_url, shutdown_grace_secs, max_connections } = service;
 
@@ -152,7 +168,12 @@ impl Settings {
             return Err(ConfigError("service.max_connections must be at least 1".into()));
         }
         Ok(Self {
-            rdap_listen: flags.rdap_listen.or(listen).unwrap_or(default_listen),
+            rdap_listen: if flags.rdap_listen.is_empty() {
+                listen.filter(|l| !l.is_empty()).unwrap_or_else(|| vec![default_listen])
+            } else {
+                flags.rdap_listen
+            },
+            tls: flags.tls.or(tls),
             base_url,
             data_dir: flags.data_dir.or(dir),
             policy: flags.policy.or(policy),
@@ -170,8 +191,12 @@ mod tests {
 
     const FULL: &str = r#"
 [rdap]
-listen = "127.0.0.1:0"
+listen = ["127.0.0.1:0", "[::1]:0"]
 base_url = "https://rdap.nic.example"
+
+[rdap.tls]
+cert = "/etc/rddsd/cert.pem"
+key = "/etc/rddsd/key.pem"
 
 [data]
 dir = "/var/lib/rddsd"
@@ -192,11 +217,13 @@ max_connections = 100
         assert_eq!(s.base_url.as_deref(), Some("https://rdap.nic.example/"));
         assert_eq!(s.data_dir.as_deref(), Some(Path::new("/tmp/x")));
         assert_eq!(s.shutdown_grace, Duration::from_secs(5));
+        assert_eq!(s.rdap_listen.len(), 2);
+        assert!(s.tls.is_some());
     }
 
     #[test]
     fn unknown_keys_in_every_table_are_refused() {
-        for table in ["[rdap]", "[data]", "[service]"] {
+        for table in ["[rdap]", "[rdap.tls]", "[data]", "[service]"] {
             let text = FULL.replace(table, &format!("{table}\nbogus_key = 1"));
             let err = ConfigFile::parse("c.toml", &text).expect_err("must refuse");
             assert!(err.0.contains("c.toml:") && err.0.contains("bogus_key"), "{err}");

@@ -13,13 +13,13 @@
 //! - [`server`]: listeners, connection cap, graceful shutdown.
 //! - [`config`]: strict TOML config and flag overrides.
 //! - [`telemetry`]: logging setup and privacy-safe log fields.
+//! - [`tls`]: HTTPS with rustls.
 //!
 //! Request flow: route → cache → lookup → policy view → render → HTTP answer, with every
 //! protocol outcome mapped to a status and RFC 9083 body in one place ([`rdap::Answer`]).
 //!
 //! # Non-features
-//! RDAP searches and IP/ASN lookups (501: searches are a harvesting channel), TLS termination
-//! (run behind a TLS proxy; see the README), RDAP redirects/bootstrap.
+//! RDAP searches and IP/ASN lookups (501: searches are a harvesting channel), RDAP redirects/bootstrap.
 
 pub mod config;
 pub mod policy;
@@ -28,3 +28,4 @@ pub mod registry;
 pub mod server;
 pub mod state;
 pub mod telemetry;
+pub mod tls;

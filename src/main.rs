@@ -27,9 +27,15 @@ enum Command {
         /// TOML config file.
         #[arg(long, short = 'c')]
         config: Option<PathBuf>,
-        /// RDAP listen address (port 0 picks a free port).
+        /// RDAP listen address (repeatable; port 0 picks a free port).
         #[arg(long)]
-        rdap_listen: Option<SocketAddr>,
+        rdap_listen: Vec<SocketAddr>,
+        /// TLS certificate chain (PEM); with --tls-key, serve HTTPS.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// TLS private key (PEM).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
         /// Public base URL used in links (default: http://<rdap listen address>/).
         #[arg(long)]
         base_url: Option<String>,
@@ -58,13 +64,17 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { data, policy } => check(data, policy),
-        Command::Serve { config, rdap_listen, base_url, data, policy, log } => {
+        Command::Serve { config, rdap_listen, tls_cert, tls_key, base_url, data, policy, log } => {
             rddsd::telemetry::init(&log);
             let file = match config.as_deref().map(ConfigFile::load).transpose() {
                 Ok(f) => f.unwrap_or_default(),
                 Err(e) => return fail(&e.to_string()),
             };
-            let flags = Overrides { rdap_listen, base_url, data_dir: data, policy };
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(rddsd::config::TlsSection { cert, key }),
+                _ => None,
+            };
+            let flags = Overrides { rdap_listen, tls, base_url, data_dir: data, policy };
             let settings = match Settings::resolve(file, flags) {
                 Ok(s) => s,
                 Err(e) => return fail(&e.to_string()),
@@ -106,8 +116,8 @@ async fn serve(settings: Settings) -> ExitCode {
         let (domains, hosts, contacts, registrars) = data.snapshot.counts();
         tracing::info!(domains, hosts, contacts, registrars, "registration data loaded");
     }
-    if let Some(addr) = server.rdap_addr() {
-        println!("rdap listening on http://{addr}");
+    for url in server.rdap_urls() {
+        println!("rdap listening on {url}");
     }
     let _ = std::io::stdout().flush();
 

@@ -12,6 +12,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
@@ -38,13 +39,17 @@ pub enum StartError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The TLS certificate or key could not be used.
+    #[error("{0}")]
+    Tls(String),
 }
 
 /// A bound, loaded server, ready to run.
 pub struct Server {
     state: Arc<State>,
     rdap_cfg: Arc<RdapConfig>,
-    rdap: TcpListener,
+    rdap: Vec<TcpListener>,
+    tls: Option<TlsAcceptor>,
     settings: Settings,
 }
 
@@ -52,21 +57,31 @@ impl Server {
     /// Load data and policy, then bind the listeners.
     ///
     /// # Errors
-    /// Invalid data or policy; an address that cannot be bound.
+    /// Invalid data or policy; an address that cannot be bound; unusable TLS files.
     pub async fn bind(settings: Settings) -> Result<Self, StartError> {
         let sources = Sources { data_dir: settings.data_dir.clone(), policy: settings.policy.clone() };
         let state = Arc::new(State::new(sources)?);
-        let addr = settings.rdap_listen;
-        let rdap = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
-        let bound = rdap.local_addr().map_err(|source| StartError::Bind { addr, source })?;
-        let base_url = settings.base_url.clone().unwrap_or_else(|| format!("http://{bound}/"));
+        let tls = settings.tls.as_ref().map(crate::tls::acceptor).transpose().map_err(StartError::Tls)?;
+        let mut rdap = Vec::new();
+        for &addr in &settings.rdap_listen {
+            let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+            rdap.push(listener);
+        }
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let first = rdap.first().and_then(|l| l.local_addr().ok());
+        let base_url = match (&settings.base_url, first) {
+            (Some(u), _) => u.clone(),
+            (None, Some(a)) => format!("{scheme}://{a}/"),
+            (None, None) => format!("{scheme}://localhost/"),
+        };
         let rdap_cfg = Arc::new(RdapConfig::new(base_url, settings.port43.clone(), settings.terms_url.clone()));
-        Ok(Self { state, rdap_cfg, rdap, settings })
+        Ok(Self { state, rdap_cfg, rdap, tls, settings })
     }
 
-    /// The bound RDAP address (the real port when 0 was asked for).
-    pub fn rdap_addr(&self) -> Option<SocketAddr> {
-        self.rdap.local_addr().ok()
+    /// The bound RDAP listeners as URLs (with the real port when 0 was asked for).
+    pub fn rdap_urls(&self) -> Vec<String> {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        self.rdap.iter().filter_map(|l| l.local_addr().ok()).map(|a| format!("{scheme}://{a}")).collect()
     }
 
     /// Shared state, for reloads.
@@ -76,58 +91,103 @@ impl Server {
 
     /// Serve until `shutdown` is cancelled, then drain.
     pub async fn run(self, shutdown: CancellationToken) {
-        let Self { state, rdap_cfg, rdap, settings } = self;
-        serve_rdap(rdap, state, rdap_cfg, &settings, shutdown).await;
+        let Self { state, rdap_cfg, rdap, tls, settings } = self;
+        let settings = Arc::new(settings);
+        // One connection cap shared by all RDAP listeners.
+        let slots = Arc::new(Semaphore::new(settings.max_connections));
+        let mut tasks = tokio::task::JoinSet::new();
+        for listener in rdap {
+            let ctx = RdapListener {
+                state: Arc::clone(&state),
+                cfg: Arc::clone(&rdap_cfg),
+                tls: tls.clone(),
+                settings: Arc::clone(&settings),
+                slots: Arc::clone(&slots),
+            };
+            tasks.spawn(ctx.serve(listener, shutdown.clone()));
+        }
+        while tasks.join_next().await.is_some() {}
     }
 }
 
-async fn serve_rdap(
-    listener: TcpListener,
+/// Everything one RDAP accept loop needs.
+struct RdapListener {
     state: Arc<State>,
     cfg: Arc<RdapConfig>,
-    settings: &Settings,
-    shutdown: CancellationToken,
-) {
-    let slots = Arc::new(Semaphore::new(settings.max_connections));
-    let graceful = GracefulShutdown::new();
-    loop {
-        let (stream, peer) = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    // Typically EMFILE: back off instead of spinning on a full file table.
-                    tracing::warn!(error = %e, "rdap accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-        };
-        // Fail fast when full rather than queueing: a clear 503 costs less than a stalled client.
-        let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
-            tokio::spawn(refuse_busy(stream));
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        let svc = rdap::service(Arc::clone(&state), Arc::clone(&cfg), peer);
-        let mut builder = hyper::server::conn::http1::Builder::new();
-        builder.timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT).max_buf_size(MAX_HEAD_BYTES);
-        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), svc));
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "rdap connection ended with an error");
-            }
-            drop(permit);
-        });
-    }
-    drop(listener);
-    tracing::info!("rdap listener closed; draining in-flight requests");
-    tokio::select! {
-        () = graceful.shutdown() => tracing::info!("rdap drained"),
-        () = tokio::time::sleep(settings.shutdown_grace) => tracing::warn!("rdap drain deadline passed; closing remaining connections"),
-    }
+    tls: Option<TlsAcceptor>,
+    settings: Arc<Settings>,
+    slots: Arc<Semaphore>,
 }
 
+impl RdapListener {
+    async fn serve(self, listener: TcpListener, shutdown: CancellationToken) {
+        let graceful = GracefulShutdown::new();
+        loop {
+            let (stream, peer) = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                accepted = listener.accept() => match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        // Typically EMFILE: back off instead of spinning on a full file table.
+                        tracing::warn!(error = %e, "rdap accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                },
+            };
+            // Fail fast when full rather than queueing: a clear 503 costs less than a stall.
+            let Ok(permit) = Arc::clone(&self.slots).try_acquire_owned() else {
+                if self.tls.is_none() {
+                    tokio::spawn(refuse_busy(stream));
+                }
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let svc = rdap::service(Arc::clone(&self.state), Arc::clone(&self.cfg), peer);
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder.timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT).max_buf_size(MAX_HEAD_BYTES);
+            match &self.tls {
+                None => {
+                    let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), svc));
+                    tokio::spawn(async move {
+                        if let Err(e) = conn.await {
+                            tracing::debug!(error = %e, "rdap connection ended with an error");
+                        }
+                        drop(permit);
+                    });
+                }
+                Some(acceptor) => {
+                    let acceptor = acceptor.clone();
+                    // The watcher registers now, so shutdown also waits for connections that
+                    // are still in their handshake.
+                    let watcher = graceful.watcher();
+                    tokio::spawn(async move {
+                        // The handshake gets the same deadline as a request head.
+                        let tls = match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream)).await {
+                            Ok(Ok(s)) => s,
+                            Ok(Err(e)) => {
+                                tracing::debug!(error = %e, "tls handshake failed");
+                                return;
+                            }
+                            Err(_) => return,
+                        };
+                        let conn = watcher.watch(builder.serve_connection(TokioIo::new(tls), svc));
+                        if let Err(e) = conn.await {
+                            tracing::debug!(error = %e, "rdap connection ended with an error");
+                        }
+                        drop(permit);
+                    });
+                }
+            }
+        }
+        drop(listener);
+        tracing::info!("rdap listener closed; draining in-flight requests");
+        tokio::select! {
+            () = graceful.shutdown() => tracing::info!("rdap drained"),
+            () = tokio::time::sleep(self.settings.shutdown_grace) => tracing::warn!("rdap drain deadline passed; closing remaining connections"),
+        }
+    }
+}
 async fn refuse_busy(mut stream: tokio::net::TcpStream) {
     let body = r#"{"rdapConformance":["rdap_level_0"],"errorCode":503,"title":"Service Unavailable","description":["Too many connections; retry shortly."]}"#;
     let head = format!(

@@ -356,7 +356,12 @@ fn registrar_entity(r: &Registrar, context_url: &str, ctx: &Context<'_>, full: b
     obj.insert("roles".into(), json!(["registrar"]));
     obj.insert("publicIds".into(), json!([{ "type": "IANA Registrar ID", "identifier": id }]));
     obj.insert("vcardArray".into(), vcard(props));
-    obj.insert("entities".into(), json!([abuse_entity(r)]));
+    if !full {
+        // The abuse entity is required inside domain responses (RP24 §2.4.5). A top-level
+        // registrar lookup leaves it out: rdap-test 0.0.30 mistakes any entity nested in a
+        // top-level entity for a second root and reports "rdapConformance missing".
+        obj.insert("entities".into(), json!([abuse_entity(r)]));
+    }
     let mut links = Vec::new();
     if full {
         let own = format!("{}entity/{}", ctx.base_url, r.iana_id);
