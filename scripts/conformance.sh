@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Run ICANN's conformance tester (rdap-test, crate icann-rdap-cli 0.0.30) against every domain,
+# nameserver, registrar and contact of the bundled demo registry, over HTTPS on IPv4 and IPv6.
+#
+# rdap-test resolves the host name itself and the gTLD profile wants HTTPS and both address
+# families, so this script starts, all on loopback: a DNS stub (rdap.nic.example -> 127.0.0.1
+# and ::1), a throw-away self-signed certificate, and rddsd listening on 127.0.0.1 and [::1].
+# Exit status: 0 when every object passes with no warning and no error (-C warning -g gtld).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RDDSD=${RDDSD:-target/release/rddsd}
+PORT=${PORT:-18443}
+DNS_PORT=${DNS_PORT:-15353}
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+command -v rdap-test >/dev/null || { echo "conformance: rdap-test not installed (cargo install icann-rdap-cli --version 0.0.30 --locked)"; exit 1; }
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+  -keyout "$work/key.pem" -out "$work/cert.pem" -subj "/CN=rdap.nic.example" \
+  -addext "subjectAltName=DNS:rdap.nic.example" 2>/dev/null
+
+python3 scripts/dns-stub.py "$DNS_PORT" & pids+=($!)
+"$RDDSD" serve --rdap-listen "127.0.0.1:$PORT" --rdap-listen "[::1]:$PORT" \
+  --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" \
+  --base-url "https://rdap.nic.example:$PORT/" >"$work/out" 2>"$work/log" & pids+=($!)
+for _ in $(seq 50); do grep -q "listening on https://\[::1\]" "$work/out" 2>/dev/null && break; sleep 0.1; done
+
+queries=$(python3 - <<'PY'
+import json, glob, urllib.parse
+qs = ["help"]
+for f in sorted(glob.glob("fixtures/registry/*.jsonl")):
+    for line in open(f, encoding="utf-8"):
+        if not line.strip():
+            continue
+        o = json.loads(line)
+        k = o["kind"]
+        if k == "domain":
+            qs.append("domain/" + urllib.parse.quote(o["name"]))
+        elif k == "host":
+            qs.append("nameserver/" + urllib.parse.quote(o["name"]))
+        elif k == "registrar":
+            qs.append("entity/%d" % o["ianaId"])
+        elif k == "contact":
+            qs.append("entity/" + o["roid"])
+print("\n".join(qs))
+PY
+)
+
+fails=0; total=0
+for q in $queries; do
+  total=$((total + 1))
+  if ! out=$(timeout 60 rdap-test -C warning -g gtld -I -K --dns-resolver "127.0.0.1:$DNS_PORT" \
+        --max-retries 0 -L off --json "https://rdap.nic.example:$PORT/$q" 2>&1); then
+    fails=$((fails + 1))
+    echo "FAIL $q"
+    echo "$out" | grep -E '"(structure|message)"' | sort -u | sed 's/^/    /' | head -20
+  fi
+done
+echo "conformance: $((total - fails)) passed, $fails failed (rdap-test -C warning -g gtld, $total queries, IPv4+IPv6, HTTPS)"
+[ "$fails" -eq 0 ]
