@@ -125,8 +125,9 @@ impl ConfigFile {
     /// # Errors
     /// Unreadable file, TOML syntax, unknown keys or wrong types, with file and line.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError(format!("{}: cannot read config file: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError(format!("{}: cannot read config file: {e}", path.display()))
+        })?;
         Self::parse(&path.display().to_string(), &text)
     }
 
@@ -136,7 +137,9 @@ impl ConfigFile {
     /// TOML syntax, unknown keys or wrong types, with file and line.
     pub fn parse(file: &str, text: &str) -> Result<Self, ConfigError> {
         toml::from_str(text).map_err(|e| {
-            let line = e.span().map_or(0, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let line = e.span().map_or(0, |s| {
+                text[..s.start.min(text.len())].matches('\n').count() + 1
+            });
             ConfigError(format!("{file}:{line}: {}", e.message()))
         })
     }
@@ -149,27 +152,50 @@ impl Settings {
     /// A base URL that is not http(s), a zero connection cap.
     pub fn resolve(file: ConfigFile, flags: Overrides) -> Result<Self, ConfigError> {
         // Destructure without `..`: a new config key fails to compile until it is used here.
-        let ConfigFile { rdap, data, service } = file;
-        let RdapSection { listen, base_url, tls } = rdap;
+        let ConfigFile {
+            rdap,
+            data,
+            service,
+        } = file;
+        let RdapSection {
+            listen,
+            base_url,
+            tls,
+        } = rdap;
         let DataSection { dir, policy } = data;
-        let ServiceSection { port43, terms_url, shutdown_grace_secs, max_connections } = service;
+        let ServiceSection {
+            port43,
+            terms_url,
+            shutdown_grace_secs,
+            max_connections,
+        } = service;
 
         let default_listen: SocketAddr = DEFAULT_RDAP_LISTEN
             .parse()
             .map_err(|_| ConfigError("internal: bad default listen address".into()))?;
-        let base_url = flags.base_url.or(base_url).map(|u| if u.ends_with('/') { u } else { format!("{u}/") });
+        let base_url =
+            flags
+                .base_url
+                .or(base_url)
+                .map(|u| if u.ends_with('/') { u } else { format!("{u}/") });
         if let Some(u) = &base_url {
-            crate::registry::validate::http_url(u).map_err(|m| ConfigError(format!("base_url {u:?}: {m}")))?;
+            crate::registry::validate::http_url(u)
+                .map_err(|m| ConfigError(format!("base_url {u:?}: {m}")))?;
         }
         let terms_url = terms_url.unwrap_or_else(|| DEFAULT_TERMS_URL.to_string());
-        crate::registry::validate::http_url(&terms_url).map_err(|m| ConfigError(format!("service.terms_url: {m}")))?;
+        crate::registry::validate::http_url(&terms_url)
+            .map_err(|m| ConfigError(format!("service.terms_url: {m}")))?;
         let max_connections = max_connections.unwrap_or(1024);
         if max_connections == 0 {
-            return Err(ConfigError("service.max_connections must be at least 1".into()));
+            return Err(ConfigError(
+                "service.max_connections must be at least 1".into(),
+            ));
         }
         Ok(Self {
             rdap_listen: if flags.rdap_listen.is_empty() {
-                listen.filter(|l| !l.is_empty()).unwrap_or_else(|| vec![default_listen])
+                listen
+                    .filter(|l| !l.is_empty())
+                    .unwrap_or_else(|| vec![default_listen])
             } else {
                 flags.rdap_listen
             },
@@ -212,7 +238,10 @@ max_connections = 100
     #[test]
     fn full_example_parses_and_flags_win() {
         let file = ConfigFile::parse("c.toml", FULL).expect("parses");
-        let flags = Overrides { data_dir: Some("/tmp/x".into()), ..Overrides::default() };
+        let flags = Overrides {
+            data_dir: Some("/tmp/x".into()),
+            ..Overrides::default()
+        };
         let s = Settings::resolve(file, flags).expect("resolves");
         assert_eq!(s.base_url.as_deref(), Some("https://rdap.nic.example/"));
         assert_eq!(s.data_dir.as_deref(), Some(Path::new("/tmp/x")));
@@ -226,7 +255,10 @@ max_connections = 100
         for table in ["[rdap]", "[rdap.tls]", "[data]", "[service]"] {
             let text = FULL.replace(table, &format!("{table}\nbogus_key = 1"));
             let err = ConfigFile::parse("c.toml", &text).expect_err("must refuse");
-            assert!(err.0.contains("c.toml:") && err.0.contains("bogus_key"), "{err}");
+            assert!(
+                err.0.contains("c.toml:") && err.0.contains("bogus_key"),
+                "{err}"
+            );
         }
         assert!(ConfigFile::parse("c.toml", "[nope]\n").is_err());
     }

@@ -64,7 +64,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { data, policy } => check(data, policy),
-        Command::Serve { config, rdap_listen, tls_cert, tls_key, base_url, data, policy, log } => {
+        Command::Serve {
+            config,
+            rdap_listen,
+            tls_cert,
+            tls_key,
+            base_url,
+            data,
+            policy,
+            log,
+        } => {
             rddsd::telemetry::init(&log);
             let file = match config.as_deref().map(ConfigFile::load).transpose() {
                 Ok(f) => f.unwrap_or_default(),
@@ -74,12 +83,21 @@ fn main() -> ExitCode {
                 (Some(cert), Some(key)) => Some(rddsd::config::TlsSection { cert, key }),
                 _ => None,
             };
-            let flags = Overrides { rdap_listen, tls, base_url, data_dir: data, policy };
+            let flags = Overrides {
+                rdap_listen,
+                tls,
+                base_url,
+                data_dir: data,
+                policy,
+            };
             let settings = match Settings::resolve(file, flags) {
                 Ok(s) => s,
                 Err(e) => return fail(&e.to_string()),
             };
-            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(r) => r,
                 Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
             };
@@ -94,7 +112,10 @@ fn fail(message: &str) -> ExitCode {
 }
 
 fn check(data: Option<PathBuf>, policy: Option<PathBuf>) -> ExitCode {
-    let sources = Sources { data_dir: data, policy };
+    let sources = Sources {
+        data_dir: data,
+        policy,
+    };
     match sources.load(0) {
         Ok(d) => {
             let (domains, hosts, contacts, registrars) = d.snapshot.counts();
@@ -114,7 +135,13 @@ async fn serve(settings: Settings) -> ExitCode {
     {
         let data = state.dataset();
         let (domains, hosts, contacts, registrars) = data.snapshot.counts();
-        tracing::info!(domains, hosts, contacts, registrars, "registration data loaded");
+        tracing::info!(
+            domains,
+            hosts,
+            contacts,
+            registrars,
+            "registration data loaded"
+        );
     }
     for url in server.rdap_urls() {
         println!("rdap listening on {url}");
@@ -133,9 +160,11 @@ async fn serve(settings: Settings) -> ExitCode {
 /// generation when the new one does not validate (and keeps listening for the next SIGHUP).
 async fn watch_signals(shutdown: CancellationToken, state: std::sync::Arc<rddsd::state::State>) {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
-        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
-    else {
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) else {
         tracing::error!("cannot install signal handlers; stop with SIGKILL");
         return;
     };

@@ -59,12 +59,22 @@ impl Server {
     /// # Errors
     /// Invalid data or policy; an address that cannot be bound; unusable TLS files.
     pub async fn bind(settings: Settings) -> Result<Self, StartError> {
-        let sources = Sources { data_dir: settings.data_dir.clone(), policy: settings.policy.clone() };
+        let sources = Sources {
+            data_dir: settings.data_dir.clone(),
+            policy: settings.policy.clone(),
+        };
         let state = Arc::new(State::new(sources)?);
-        let tls = settings.tls.as_ref().map(crate::tls::acceptor).transpose().map_err(StartError::Tls)?;
+        let tls = settings
+            .tls
+            .as_ref()
+            .map(crate::tls::acceptor)
+            .transpose()
+            .map_err(StartError::Tls)?;
         let mut rdap = Vec::new();
         for &addr in &settings.rdap_listen {
-            let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|source| StartError::Bind { addr, source })?;
             rdap.push(listener);
         }
         let scheme = if tls.is_some() { "https" } else { "http" };
@@ -74,14 +84,28 @@ impl Server {
             (None, Some(a)) => format!("{scheme}://{a}/"),
             (None, None) => format!("{scheme}://localhost/"),
         };
-        let rdap_cfg = Arc::new(RdapConfig::new(base_url, settings.port43.clone(), settings.terms_url.clone()));
-        Ok(Self { state, rdap_cfg, rdap, tls, settings })
+        let rdap_cfg = Arc::new(RdapConfig::new(
+            base_url,
+            settings.port43.clone(),
+            settings.terms_url.clone(),
+        ));
+        Ok(Self {
+            state,
+            rdap_cfg,
+            rdap,
+            tls,
+            settings,
+        })
     }
 
     /// The bound RDAP listeners as URLs (with the real port when 0 was asked for).
     pub fn rdap_urls(&self) -> Vec<String> {
         let scheme = if self.tls.is_some() { "https" } else { "http" };
-        self.rdap.iter().filter_map(|l| l.local_addr().ok()).map(|a| format!("{scheme}://{a}")).collect()
+        self.rdap
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .map(|a| format!("{scheme}://{a}"))
+            .collect()
     }
 
     /// Shared state, for reloads.
@@ -91,7 +115,13 @@ impl Server {
 
     /// Serve until `shutdown` is cancelled, then drain.
     pub async fn run(self, shutdown: CancellationToken) {
-        let Self { state, rdap_cfg, rdap, tls, settings } = self;
+        let Self {
+            state,
+            rdap_cfg,
+            rdap,
+            tls,
+            settings,
+        } = self;
         let settings = Arc::new(settings);
         // One connection cap shared by all RDAP listeners.
         let slots = Arc::new(Semaphore::new(settings.max_connections));
@@ -145,7 +175,10 @@ impl RdapListener {
             let _ = stream.set_nodelay(true);
             let svc = rdap::service(Arc::clone(&self.state), Arc::clone(&self.cfg), peer);
             let mut builder = hyper::server::conn::http1::Builder::new();
-            builder.timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT).max_buf_size(MAX_HEAD_BYTES);
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .max_buf_size(MAX_HEAD_BYTES);
             match &self.tls {
                 None => {
                     let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), svc));
@@ -163,7 +196,12 @@ impl RdapListener {
                     let watcher = graceful.watcher();
                     tokio::spawn(async move {
                         // The handshake gets the same deadline as a request head.
-                        let tls = match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream)).await {
+                        let tls = match tokio::time::timeout(
+                            HEADER_READ_TIMEOUT,
+                            acceptor.accept(stream),
+                        )
+                        .await
+                        {
                             Ok(Ok(s)) => s,
                             Ok(Err(e)) => {
                                 tracing::debug!(error = %e, "tls handshake failed");

@@ -57,7 +57,11 @@ impl Sources {
             Some(d) => load::load_dir(d)?,
             None => load::load_demo()?,
         };
-        Ok(Dataset { snapshot, policy, generation })
+        Ok(Dataset {
+            snapshot,
+            policy,
+            generation,
+        })
     }
 }
 

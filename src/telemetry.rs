@@ -64,6 +64,9 @@ mod tests {
         assert_eq!(ClientNet(v6).to_string(), "2001:db8:1::/48");
         let mapped: IpAddr = "::ffff:192.0.2.9".parse().expect("ip");
         assert_eq!(ClientNet(mapped).to_string(), "192.0.2.0/24");
-        assert_eq!(Printable("GE\nT\u{7f}xxxxxxxxxxxxxxxxxxxx").to_string(), "GE?T?xxxxxxxxxxx");
+        assert_eq!(
+            Printable("GE\nT\u{7f}xxxxxxxxxxxxxxxxxxxx").to_string(),
+            "GE?T?xxxxxxxxxxx"
+        );
     }
 }

@@ -29,7 +29,12 @@ pub fn acceptor(cfg: &TlsSection) -> Result<TlsAcceptor, String> {
         .map_err(|e| format!("TLS setup: {e}"))?
         .with_no_client_auth()
         .with_single_cert(certs, key)
-        .map_err(|e| format!("{}: certificate and key do not match: {e}", cfg.key.display()))?;
+        .map_err(|e| {
+            format!(
+                "{}: certificate and key do not match: {e}",
+                cfg.key.display()
+            )
+        })?;
     let mut config = config;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))

@@ -197,7 +197,8 @@ fn baseline(role: &str, field: ContactField) -> Rule {
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text.get(..offset).map_or(0, |t| t.bytes().filter(|b| *b == b'\n').count() + 1)
+    text.get(..offset)
+        .map_or(0, |t| t.bytes().filter(|b| *b == b'\n').count() + 1)
 }
 
 impl Policy {
@@ -240,7 +241,11 @@ impl Policy {
             err(line, "", e.message().to_string())
         })?;
         if *raw.version.get_ref() != 1 {
-            return Err(err(line_of(text, raw.version.span().start), "version", "only version 1 is supported".into()));
+            return Err(err(
+                line_of(text, raw.version.span().start),
+                "version",
+                "only version 1 is supported".into(),
+            ));
         }
         let domain_rule = raw.public.domain.registry_domain_id.as_ref();
         let registry_domain_id = match domain_rule.map(|s| *s.get_ref()) {
@@ -248,18 +253,30 @@ impl Policy {
             Some(Rule::Redact) => false,
             Some(Rule::Consent) => {
                 let line = domain_rule.map_or(0, |s| line_of(text, s.span().start));
-                return Err(err(line, "public.domain.registry_domain_id", "the domain ROID has no consent: use \"publish\" or \"redact\"".into()));
+                return Err(err(
+                    line,
+                    "public.domain.registry_domain_id",
+                    "the domain ROID has no consent: use \"publish\" or \"redact\"".into(),
+                ));
             }
         };
         let mut roles = Vec::new();
-        for (role, raw_rules) in [("registrant", &raw.public.registrant), ("technical", &raw.public.technical)] {
+        for (role, raw_rules) in [
+            ("registrant", &raw.public.registrant),
+            ("technical", &raw.public.technical),
+        ] {
             let mut rules = [Rule::Redact; ContactField::ALL.len()];
             for field in ContactField::ALL {
                 let spanned = raw_rules.get(field);
-                let rule = spanned.as_ref().map_or_else(|| baseline(role, field), |s| *s.get_ref());
-                let line = spanned.as_ref().map_or(0, |s| line_of(text, s.span().start));
+                let rule = spanned
+                    .as_ref()
+                    .map_or_else(|| baseline(role, field), |s| *s.get_ref());
+                let line = spanned
+                    .as_ref()
+                    .map_or(0, |s| line_of(text, s.span().start));
                 let key = format!("public.{role}.{}", field.key());
-                let must_publish = role == "registrant" && matches!(field, ContactField::Sp | ContactField::Cc);
+                let must_publish =
+                    role == "registrant" && matches!(field, ContactField::Sp | ContactField::Cc);
                 if must_publish && rule != Rule::Publish {
                     return Err(err(line, &key, format!(
                         "the registrant's {} must be published (Registration Data Policy §9.1.4/§9.1.5); \"{}\" is not allowed",
@@ -274,7 +291,11 @@ impl Policy {
                     )));
                 }
                 if field == ContactField::Handle && rule == Rule::Consent {
-                    return Err(err(line, &key, "the handle has no consent: use \"publish\" or \"redact\"".into()));
+                    return Err(err(
+                        line,
+                        &key,
+                        "the handle has no consent: use \"publish\" or \"redact\"".into(),
+                    ));
                 }
                 rules[field as usize] = rule;
             }
@@ -282,7 +303,13 @@ impl Policy {
         }
         let technical = roles.pop().unwrap_or_else(ContactRules::redact_all);
         let registrant = roles.pop().unwrap_or_else(ContactRules::redact_all);
-        Ok(Self { public: AudienceRules { registry_domain_id, registrant, technical } })
+        Ok(Self {
+            public: AudienceRules {
+                registry_domain_id,
+                registrant,
+                technical,
+            },
+        })
     }
 
     /// The rules of an audience.
@@ -316,7 +343,11 @@ mod tests {
         let text = "version = 1\n[public.registrant]\nname = \"publish\"\n";
         let e = Policy::parse("p.toml", text).expect_err("must refuse");
         assert_eq!((e.line, e.field.as_str()), (3, "public.registrant.name"));
-        assert!(e.to_string().starts_with("p.toml:3: field `public.registrant.name`"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("p.toml:3: field `public.registrant.name`"),
+            "{e}"
+        );
 
         let text = "version = 1\n[public.registrant]\ncc = \"redact\"\n";
         let e = Policy::parse("p.toml", text).expect_err("must refuse");
@@ -346,7 +377,10 @@ mod tests {
             "version = 1\n[public\n",
         ] {
             let e = Policy::parse("p.toml", text).expect_err(text);
-            assert!(e.line > 0 || e.message.contains("missing"), "{text:?} -> {e}");
+            assert!(
+                e.line > 0 || e.message.contains("missing"),
+                "{text:?} -> {e}"
+            );
         }
     }
 }

@@ -94,17 +94,47 @@ impl<'a> ContactView<'a> {
         let street_present = !contact.street.is_empty();
         let mut view = Self {
             role,
-            handle: with(decide(ContactField::Handle, true), Some(contact.roid.as_str())),
-            name: with(decide(ContactField::Name, true), Some(contact.name.as_str())),
-            org: with(decide(ContactField::Org, contact.org.is_some()), contact.org.as_deref()),
-            street: with(decide(ContactField::Street, street_present), Some(contact.street.as_slice())),
-            city: with(decide(ContactField::City, true), Some(contact.city.as_str())),
-            sp: with(decide(ContactField::Sp, contact.sp.is_some()), contact.sp.as_deref()),
-            pc: with(decide(ContactField::Pc, contact.pc.is_some()), contact.pc.as_deref()),
+            handle: with(
+                decide(ContactField::Handle, true),
+                Some(contact.roid.as_str()),
+            ),
+            name: with(
+                decide(ContactField::Name, true),
+                Some(contact.name.as_str()),
+            ),
+            org: with(
+                decide(ContactField::Org, contact.org.is_some()),
+                contact.org.as_deref(),
+            ),
+            street: with(
+                decide(ContactField::Street, street_present),
+                Some(contact.street.as_slice()),
+            ),
+            city: with(
+                decide(ContactField::City, true),
+                Some(contact.city.as_str()),
+            ),
+            sp: with(
+                decide(ContactField::Sp, contact.sp.is_some()),
+                contact.sp.as_deref(),
+            ),
+            pc: with(
+                decide(ContactField::Pc, contact.pc.is_some()),
+                contact.pc.as_deref(),
+            ),
             cc: with(decide(ContactField::Cc, true), Some(contact.cc.as_str())),
-            voice: with(decide(ContactField::Voice, contact.voice.is_some()), contact.voice.as_ref()),
-            fax: with(decide(ContactField::Fax, contact.fax.is_some()), contact.fax.as_ref()),
-            email: with(decide(ContactField::Email, true), Some(contact.email.as_str())),
+            voice: with(
+                decide(ContactField::Voice, contact.voice.is_some()),
+                contact.voice.as_ref(),
+            ),
+            fax: with(
+                decide(ContactField::Fax, contact.fax.is_some()),
+                contact.fax.as_ref(),
+            ),
+            email: with(
+                decide(ContactField::Email, true),
+                Some(contact.email.as_str()),
+            ),
         };
         // An address is only shown with its country: a jCard `adr` needs its `cc` parameter
         // (RFC 8605, gTLD profile), and a street without a country is meaningless anyway.
@@ -245,26 +275,49 @@ impl<'a> RegistrarView<'a> {
 impl Policy {
     /// The view of a domain for an audience. `None` only if the snapshot is inconsistent, which
     /// the loader rules out.
-    pub fn domain_view<'a>(&self, audience: Audience, snap: &'a Snapshot, domain: &'a Domain) -> Option<DomainView<'a>> {
+    pub fn domain_view<'a>(
+        &self,
+        audience: Audience,
+        snap: &'a Snapshot,
+        domain: &'a Domain,
+    ) -> Option<DomainView<'a>> {
         let rules = self.rules(audience);
         let registrar = snap.registrar(domain.registrar)?;
         let contact = |roid: Option<&crate::registry::Roid>, role: ViewRole, r: &ContactRules| {
-            roid.and_then(|id| snap.contact(id.as_str())).map(|(c, _)| ContactView::build(c, role, r))
+            roid.and_then(|id| snap.contact(id.as_str()))
+                .map(|(c, _)| ContactView::build(c, role, r))
         };
         Some(DomainView {
             domain,
-            handle: if rules.registry_domain_id { Field::Shown(domain.roid.as_str()) } else { Field::Withheld },
+            handle: if rules.registry_domain_id {
+                Field::Shown(domain.roid.as_str())
+            } else {
+                Field::Withheld
+            },
             registrar,
-            registrant: contact(domain.registrant.as_ref(), ViewRole::Registrant, &rules.registrant),
+            registrant: contact(
+                domain.registrant.as_ref(),
+                ViewRole::Registrant,
+                &rules.registrant,
+            ),
             technical: contact(domain.tech.as_ref(), ViewRole::Technical, &rules.technical),
-            nameservers: domain.nameservers.iter().filter_map(|n| snap.host(n)).collect(),
+            nameservers: domain
+                .nameservers
+                .iter()
+                .filter_map(|n| snap.host(n))
+                .collect(),
         })
     }
 
     /// The view of a contact looked up on its own. A field is shown if it would be shown in at
     /// least one domain response that references the contact, so this lookup reveals nothing
     /// those do not; a contact no domain references shows nothing personal.
-    pub fn contact_view<'a>(&self, audience: Audience, contact: &'a Contact, roles: ContactRoles) -> ContactView<'a> {
+    pub fn contact_view<'a>(
+        &self,
+        audience: Audience,
+        contact: &'a Contact,
+        roles: ContactRoles,
+    ) -> ContactView<'a> {
         let r = self.rules(audience);
         let rules = match (roles.registrant, roles.technical) {
             (true, true) => r.registrant.union(&r.technical),
@@ -276,12 +329,24 @@ impl Policy {
     }
 
     /// The view of a host.
-    pub fn host_view<'a>(&self, _audience: Audience, snap: &'a Snapshot, host: &'a Host) -> HostView<'a> {
-        HostView { host, registrar: snap.registrar(host.registrar) }
+    pub fn host_view<'a>(
+        &self,
+        _audience: Audience,
+        snap: &'a Snapshot,
+        host: &'a Host,
+    ) -> HostView<'a> {
+        HostView {
+            host,
+            registrar: snap.registrar(host.registrar),
+        }
     }
 
     /// The view of a registrar.
-    pub fn registrar_view<'a>(&self, _audience: Audience, registrar: &'a Registrar) -> RegistrarView<'a> {
+    pub fn registrar_view<'a>(
+        &self,
+        _audience: Audience,
+        registrar: &'a Registrar,
+    ) -> RegistrarView<'a> {
         RegistrarView { registrar }
     }
 }

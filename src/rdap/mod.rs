@@ -39,10 +39,17 @@ pub struct RdapConfig {
 impl RdapConfig {
     /// Build from a base URL.
     pub fn new(base_url: String, port43: Option<String>, terms_url: String) -> Self {
-        let after_scheme = base_url.split_once("://").map_or(base_url.as_str(), |(_, r)| r);
+        let after_scheme = base_url
+            .split_once("://")
+            .map_or(base_url.as_str(), |(_, r)| r);
         let path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
         let prefix = path.trim_end_matches('/').to_string();
-        Self { base_url, prefix, port43, terms_url }
+        Self {
+            base_url,
+            prefix,
+            port43,
+            terms_url,
+        }
     }
 }
 
@@ -60,34 +67,75 @@ pub struct Answer {
 impl Answer {
     fn json(status: StatusCode, value: &serde_json::Value, outcome: &'static str) -> Self {
         // Serialising a `Value` cannot fail: all keys are strings.
-        let body = serde_json::to_vec(value).map(Bytes::from).unwrap_or_default();
-        Self { status, body, outcome }
+        let body = serde_json::to_vec(value)
+            .map(Bytes::from)
+            .unwrap_or_default();
+        Self {
+            status,
+            body,
+            outcome,
+        }
     }
 
     /// The single mapping from protocol outcomes to HTTP answers.
     pub fn refusal(refusal: &Refusal) -> Self {
         let (status, title, description, outcome) = match refusal {
-            Refusal::BadRequest(why) => (StatusCode::BAD_REQUEST, "Bad Request", *why, "bad-request"),
-            Refusal::UnknownPath => (StatusCode::NOT_FOUND, "Not Found", "This path is not an RDAP query this server answers; see /help.", "unknown-path"),
-            Refusal::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed", "RDAP queries use GET or HEAD.", "bad-method"),
-            Refusal::NotImplemented(why) => (StatusCode::NOT_IMPLEMENTED, "Not Implemented", *why, "not-implemented"),
+            Refusal::BadRequest(why) => {
+                (StatusCode::BAD_REQUEST, "Bad Request", *why, "bad-request")
+            }
+            Refusal::UnknownPath => (
+                StatusCode::NOT_FOUND,
+                "Not Found",
+                "This path is not an RDAP query this server answers; see /help.",
+                "unknown-path",
+            ),
+            Refusal::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Method Not Allowed",
+                "RDAP queries use GET or HEAD.",
+                "bad-method",
+            ),
+            Refusal::NotImplemented(why) => (
+                StatusCode::NOT_IMPLEMENTED,
+                "Not Implemented",
+                *why,
+                "not-implemented",
+            ),
         };
-        Self::json(status, &render::error(status.as_u16(), title, description), outcome)
+        Self::json(
+            status,
+            &render::error(status.as_u16(), title, description),
+            outcome,
+        )
     }
 
     fn not_found() -> Self {
-        let v = render::error(404, "Not Found", "The object was not found in this registry.");
+        let v = render::error(
+            404,
+            "Not Found",
+            "The object was not found in this registry.",
+        );
         Self::json(StatusCode::NOT_FOUND, &v, "not-found")
     }
 }
 
 /// Answer one routed query from a dataset, for an audience. Pure apart from the cache.
-pub fn answer(state: &State, data: &Dataset, cfg: &RdapConfig, query: &RdapQuery, audience: Audience) -> Answer {
+pub fn answer(
+    state: &State,
+    data: &Dataset,
+    cfg: &RdapConfig,
+    query: &RdapQuery,
+    audience: Audience,
+) -> Answer {
     let cacheable = audience == Audience::Public;
     let key = (data.generation, query.clone());
     if cacheable {
         if let Some(body) = state.rdap_cache.get(&key) {
-            return Answer { status: StatusCode::OK, body, outcome: "found-cached" };
+            return Answer {
+                status: StatusCode::OK,
+                body,
+                outcome: "found-cached",
+            };
         }
     }
     let Some(value) = render_query(data, cfg, query, audience) else {
@@ -101,7 +149,12 @@ pub fn answer(state: &State, data: &Dataset, cfg: &RdapConfig, query: &RdapQuery
 }
 
 /// Look up and render; `None` when the object does not exist.
-pub fn render_query(data: &Dataset, cfg: &RdapConfig, query: &RdapQuery, audience: Audience) -> Option<serde_json::Value> {
+pub fn render_query(
+    data: &Dataset,
+    cfg: &RdapConfig,
+    query: &RdapQuery,
+    audience: Audience,
+) -> Option<serde_json::Value> {
     let snap = &data.snapshot;
     let policy = &data.policy;
     let ctx = render::Context {
@@ -119,7 +172,10 @@ pub fn render_query(data: &Dataset, cfg: &RdapConfig, query: &RdapQuery, audienc
         }
         RdapQuery::Nameserver(name) => {
             let h = snap.host(name)?;
-            Some(render::nameserver(&policy.host_view(audience, snap, h), &ctx))
+            Some(render::nameserver(
+                &policy.host_view(audience, snap, h),
+                &ctx,
+            ))
         }
         RdapQuery::Entity(EntityHandle::Registrar(id)) => {
             let r = snap.registrar(*id)?;
@@ -134,13 +190,25 @@ pub fn render_query(data: &Dataset, cfg: &RdapConfig, query: &RdapQuery, audienc
 }
 
 /// Handle one HTTP request. Never fails: every outcome is an HTTP answer.
-pub fn handle<B>(state: &State, cfg: &RdapConfig, req: &Request<B>, peer: SocketAddr) -> Response<Full<Bytes>> {
+pub fn handle<B>(
+    state: &State,
+    cfg: &RdapConfig,
+    req: &Request<B>,
+    peer: SocketAddr,
+) -> Response<Full<Bytes>> {
     let started = Instant::now();
     let method = req.method().as_str();
     let path = req.uri().path();
     let route = router::route(method, path, &cfg.prefix);
     let (answer, kind) = match &route {
-        Route::Options => (Answer { status: StatusCode::NO_CONTENT, body: Bytes::new(), outcome: "options" }, "options"),
+        Route::Options => (
+            Answer {
+                status: StatusCode::NO_CONTENT,
+                body: Bytes::new(),
+                outcome: "options",
+            },
+            "options",
+        ),
         Route::Refused(r) => (Answer::refusal(r), "refused"),
         Route::Query(q) => {
             let data = state.dataset();
@@ -179,8 +247,14 @@ fn http_response(answer: Answer, route: &Route, is_head: bool) -> Response<Full<
     match route {
         Route::Options => {
             h.insert(ALLOW, HeaderValue::from_static("GET, HEAD, OPTIONS"));
-            h.insert("access-control-allow-methods", HeaderValue::from_static("GET, HEAD, OPTIONS"));
-            h.insert("access-control-allow-headers", HeaderValue::from_static("Accept"));
+            h.insert(
+                "access-control-allow-methods",
+                HeaderValue::from_static("GET, HEAD, OPTIONS"),
+            );
+            h.insert(
+                "access-control-allow-headers",
+                HeaderValue::from_static("Accept"),
+            );
         }
         Route::Refused(Refusal::MethodNotAllowed) => {
             h.insert(ALLOW, HeaderValue::from_static("GET, HEAD, OPTIONS"));
@@ -203,7 +277,12 @@ pub fn service(
     state: Arc<State>,
     cfg: Arc<RdapConfig>,
     peer: SocketAddr,
-) -> impl hyper::service::Service<Request<hyper::body::Incoming>, Response = Response<Full<Bytes>>, Error = std::convert::Infallible, Future = std::future::Ready<Result<Response<Full<Bytes>>, std::convert::Infallible>>> + Clone {
+) -> impl hyper::service::Service<
+    Request<hyper::body::Incoming>,
+    Response = Response<Full<Bytes>>,
+    Error = std::convert::Infallible,
+    Future = std::future::Ready<Result<Response<Full<Bytes>>, std::convert::Infallible>>,
+> + Clone {
     hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
         std::future::ready(Ok(handle(&state, &cfg, &req, peer)))
     })

@@ -195,7 +195,10 @@ fn inaccuracy_notice(query_url: &str) -> Value {
 /// redactions.
 fn top(mut obj: Map<String, Value>, notices: Vec<Value>, redactions: Redactions) -> Value {
     let mut out = Map::new();
-    out.insert("rdapConformance".into(), conformance(!redactions.0.is_empty()));
+    out.insert(
+        "rdapConformance".into(),
+        conformance(!redactions.0.is_empty()),
+    );
     out.append(&mut obj);
     out.insert("notices".into(), Value::Array(notices));
     if !redactions.0.is_empty() {
@@ -230,7 +233,12 @@ fn street_value(lines: &[String]) -> Value {
 
 /// A contact entity. `at` is the JSONPath of the entity in the final response (e.g.
 /// `$.entities[?(@.roles[0]=='registrant')]`, or `$` for a top-level lookup).
-fn contact_entity(view: &ContactView<'_>, at: &str, base_url: &str, red: &mut Redactions) -> Map<String, Value> {
+fn contact_entity(
+    view: &ContactView<'_>,
+    at: &str,
+    base_url: &str,
+    red: &mut Redactions,
+) -> Map<String, Value> {
     let role = view.role();
     let name = |p| redaction_name(role, p);
     let vc = format!("{at}.vcardArray[1]");
@@ -240,12 +248,20 @@ fn contact_entity(view: &ContactView<'_>, at: &str, base_url: &str, red: &mut Re
         Field::Shown(n) => props.push(json!(["fn", {}, "text", n])),
         _ => {
             props.push(json!(["fn", {}, "text", ""]));
-            red.add(name(Part::Name), Method::EmptyValue, format!("{vc}[?(@[0]=='fn')][3]"));
+            red.add(
+                name(Part::Name),
+                Method::EmptyValue,
+                format!("{vc}[?(@[0]=='fn')][3]"),
+            );
         }
     }
     match view.org() {
         Field::Shown(o) => props.push(json!(["org", {}, "text", o])),
-        Field::Withheld => red.add(name(Part::Org), Method::Removal, format!("{vc}[?(@[0]=='org')]")),
+        Field::Withheld => red.add(
+            name(Part::Org),
+            Method::Removal,
+            format!("{vc}[?(@[0]=='org')]"),
+        ),
         Field::Absent => {}
     }
     if let Field::Shown(cc) = view.cc() {
@@ -253,7 +269,11 @@ fn contact_entity(view: &ContactView<'_>, at: &str, base_url: &str, red: &mut Re
             Field::Shown(v) => v.to_string(),
             Field::Absent => String::new(),
             Field::Withheld => {
-                red.add(name(part), Method::EmptyValue, format!("{vc}[?(@[0]=='adr')][3][{idx}]"));
+                red.add(
+                    name(part),
+                    Method::EmptyValue,
+                    format!("{vc}[?(@[0]=='adr')][3][{idx}]"),
+                );
                 String::new()
             }
         };
@@ -261,7 +281,11 @@ fn contact_entity(view: &ContactView<'_>, at: &str, base_url: &str, red: &mut Re
             Field::Shown(lines) => street_value(lines),
             Field::Absent => Value::from(""),
             Field::Withheld => {
-                red.add(name(Part::Street), Method::EmptyValue, format!("{vc}[?(@[0]=='adr')][3][:3]"));
+                red.add(
+                    name(Part::Street),
+                    Method::EmptyValue,
+                    format!("{vc}[?(@[0]=='adr')][3][:3]"),
+                );
                 Value::from("")
             }
         };
@@ -270,7 +294,11 @@ fn contact_entity(view: &ContactView<'_>, at: &str, base_url: &str, red: &mut Re
         let pc = slot(view.pc(), Part::Pc, 5, red);
         props.push(adr(street, &city, &sp, &pc, cc));
     } else {
-        red.add(name(Part::Address), Method::Removal, format!("{vc}[?(@[0]=='adr')]"));
+        red.add(
+            name(Part::Address),
+            Method::Removal,
+            format!("{vc}[?(@[0]=='adr')]"),
+        );
     }
     for (field, kind, part, ext) in [
         (view.voice(), "voice", Part::Phone, Part::PhoneExt),
@@ -288,7 +316,11 @@ fn contact_entity(view: &ContactView<'_>, at: &str, base_url: &str, red: &mut Re
     }
     match view.email() {
         Field::Shown(e) => props.push(json!(["email", {}, "text", e])),
-        _ => red.add(name(Part::Email), Method::Removal, format!("{vc}[?(@[0]=='email')]")),
+        _ => red.add(
+            name(Part::Email),
+            Method::Removal,
+            format!("{vc}[?(@[0]=='email')]"),
+        ),
     }
 
     let mut obj = Map::new();
@@ -311,7 +343,10 @@ fn contact_entity(view: &ContactView<'_>, at: &str, base_url: &str, red: &mut Re
     obj.insert("vcardArray".into(), vcard(props));
     if let Field::Shown(h) = view.handle() {
         let url = format!("{base_url}entity/{h}");
-        obj.insert("links".into(), json!([link(&url, "self", &url, "application/rdap+json")]));
+        obj.insert(
+            "links".into(),
+            json!([link(&url, "self", &url, "application/rdap+json")]),
+        );
     }
     obj
 }
@@ -331,12 +366,23 @@ fn abuse_entity(r: &Registrar) -> Value {
 /// The registrar entity: as embedded in a domain or nameserver (`full = false`: name, IDs,
 /// abuse contact, `about` link), or as a top-level lookup (`full = true`: with address and
 /// business contacts).
-fn registrar_entity(r: &Registrar, context_url: &str, ctx: &Context<'_>, full: bool) -> Map<String, Value> {
+fn registrar_entity(
+    r: &Registrar,
+    context_url: &str,
+    ctx: &Context<'_>,
+    full: bool,
+) -> Map<String, Value> {
     let id = r.iana_id.to_string();
     let mut props = vec![json!(["fn", {}, "text", r.name])];
     if full {
         let a = &r.address;
-        props.push(adr(street_value(&a.street), &a.city, a.sp.as_deref().unwrap_or(""), a.pc.as_deref().unwrap_or(""), &a.cc));
+        props.push(adr(
+            street_value(&a.street),
+            &a.city,
+            a.sp.as_deref().unwrap_or(""),
+            a.pc.as_deref().unwrap_or(""),
+            &a.cc,
+        ));
         if let Some(v) = &r.voice {
             props.push(tel("voice", v));
         }
@@ -354,7 +400,10 @@ fn registrar_entity(r: &Registrar, context_url: &str, ctx: &Context<'_>, full: b
     obj.insert("objectClassName".into(), "entity".into());
     obj.insert("handle".into(), id.clone().into());
     obj.insert("roles".into(), json!(["registrar"]));
-    obj.insert("publicIds".into(), json!([{ "type": "IANA Registrar ID", "identifier": id }]));
+    obj.insert(
+        "publicIds".into(),
+        json!([{ "type": "IANA Registrar ID", "identifier": id }]),
+    );
     obj.insert("vcardArray".into(), vcard(props));
     if !full {
         // The abuse entity is required inside domain responses (RP24 §2.4.5). A top-level
@@ -412,11 +461,21 @@ fn nameserver_object(host: &Host, ctx: &Context<'_>) -> Map<String, Value> {
     if host.name.is_idn() {
         obj.insert("unicodeName".into(), host.name.unicode().into());
     }
-    obj.insert("status".into(), host.statuses.iter().map(|s| s.rdap()).collect::<Vec<_>>().into());
+    obj.insert(
+        "status".into(),
+        host.statuses
+            .iter()
+            .map(|s| s.rdap())
+            .collect::<Vec<_>>()
+            .into(),
+    );
     if let Some(ips) = ip_addresses(host) {
         obj.insert("ipAddresses".into(), ips);
     }
-    obj.insert("links".into(), json!([link(&url, "self", &url, "application/rdap+json")]));
+    obj.insert(
+        "links".into(),
+        json!([link(&url, "self", &url, "application/rdap+json")]),
+    );
     obj
 }
 
@@ -431,15 +490,29 @@ pub fn domain(view: &DomainView<'_>, ctx: &Context<'_>) -> Value {
         Field::Shown(h) => {
             obj.insert("handle".into(), h.into());
         }
-        _ => red.add(Name::Registered("Registry Domain ID"), Method::Removal, "$.handle".into()),
+        _ => red.add(
+            Name::Registered("Registry Domain ID"),
+            Method::Removal,
+            "$.handle".into(),
+        ),
     }
     obj.insert("ldhName".into(), d.name.ascii().into());
     if d.name.is_idn() {
         obj.insert("unicodeName".into(), d.name.unicode().into());
     }
-    obj.insert("status".into(), d.statuses.iter().map(|s| s.rdap()).collect::<Vec<_>>().into());
+    obj.insert(
+        "status".into(),
+        d.statuses
+            .iter()
+            .map(|s| s.rdap())
+            .collect::<Vec<_>>()
+            .into(),
+    );
 
-    let mut events = vec![event("registration", &d.created), event("expiration", &d.expires)];
+    let mut events = vec![
+        event("registration", &d.created),
+        event("expiration", &d.expires),
+    ];
     if let Some(u) = &d.updated {
         events.push(event("last changed", u));
     }
@@ -469,22 +542,42 @@ pub fn domain(view: &DomainView<'_>, ctx: &Context<'_>) -> Value {
     obj.insert("secureDNS".into(), Value::Object(secure));
 
     if !view.nameservers().is_empty() {
-        let ns: Vec<Value> = view.nameservers().iter().map(|h| Value::Object(nameserver_object(h, ctx))).collect();
+        let ns: Vec<Value> = view
+            .nameservers()
+            .iter()
+            .map(|h| Value::Object(nameserver_object(h, ctx)))
+            .collect();
         obj.insert("nameservers".into(), Value::Array(ns));
     }
 
-    let mut entities = vec![Value::Object(registrar_entity(registrar, &self_url, ctx, false))];
+    let mut entities = vec![Value::Object(registrar_entity(
+        registrar, &self_url, ctx, false,
+    ))];
     if let Some(r) = view.registrant() {
-        entities.push(Value::Object(contact_entity(r, "$.entities[?(@.roles[0]=='registrant')]", ctx.base_url, &mut red)));
+        entities.push(Value::Object(contact_entity(
+            r,
+            "$.entities[?(@.roles[0]=='registrant')]",
+            ctx.base_url,
+            &mut red,
+        )));
     }
     if let Some(t) = view.technical() {
-        entities.push(Value::Object(contact_entity(t, "$.entities[?(@.roles[0]=='technical')]", ctx.base_url, &mut red)));
+        entities.push(Value::Object(contact_entity(
+            t,
+            "$.entities[?(@.roles[0]=='technical')]",
+            ctx.base_url,
+            &mut red,
+        )));
     }
     obj.insert("entities".into(), Value::Array(entities));
     if let Some(p) = ctx.port43 {
         obj.insert("port43".into(), p.into());
     }
-    let notices = vec![terms_notice(ctx, &self_url), status_codes_notice(&self_url), inaccuracy_notice(&self_url)];
+    let notices = vec![
+        terms_notice(ctx, &self_url),
+        status_codes_notice(&self_url),
+        inaccuracy_notice(&self_url),
+    ];
     top(obj, notices, red)
 }
 
@@ -503,12 +596,19 @@ pub fn nameserver(view: &HostView<'_>, ctx: &Context<'_>) -> Value {
     events.push(event("last update of RDAP database", ctx.db_updated));
     obj.insert("events".into(), Value::Array(events));
     if let Some(r) = view.registrar() {
-        obj.insert("entities".into(), json!([Value::Object(registrar_entity(r, &self_url, ctx, false))]));
+        obj.insert(
+            "entities".into(),
+            json!([Value::Object(registrar_entity(r, &self_url, ctx, false))]),
+        );
     }
     if let Some(p) = ctx.port43 {
         obj.insert("port43".into(), p.into());
     }
-    top(obj, vec![terms_notice(ctx, &self_url)], Redactions::default())
+    top(
+        obj,
+        vec![terms_notice(ctx, &self_url)],
+        Redactions::default(),
+    )
 }
 
 /// A registrar entity lookup response.
@@ -516,8 +616,15 @@ pub fn registrar(view: &RegistrarView<'_>, ctx: &Context<'_>) -> Value {
     let r = view.registrar();
     let self_url = format!("{}entity/{}", ctx.base_url, r.iana_id);
     let mut obj = registrar_entity(r, &self_url, ctx, true);
-    obj.insert("events".into(), json!([event("last update of RDAP database", ctx.db_updated)]));
-    top(obj, vec![terms_notice(ctx, &self_url)], Redactions::default())
+    obj.insert(
+        "events".into(),
+        json!([event("last update of RDAP database", ctx.db_updated)]),
+    );
+    top(
+        obj,
+        vec![terms_notice(ctx, &self_url)],
+        Redactions::default(),
+    )
 }
 
 /// A contact entity lookup response.
@@ -525,7 +632,10 @@ pub fn contact(view: &ContactView<'_>, ctx: &Context<'_>, handle: &str) -> Value
     let self_url = format!("{}entity/{}", ctx.base_url, handle);
     let mut red = Redactions::default();
     let mut obj = contact_entity(view, "$", ctx.base_url, &mut red);
-    obj.insert("events".into(), json!([event("last update of RDAP database", ctx.db_updated)]));
+    obj.insert(
+        "events".into(),
+        json!([event("last update of RDAP database", ctx.db_updated)]),
+    );
     if let Some(p) = ctx.port43 {
         obj.insert("port43".into(), p.into());
     }
@@ -545,7 +655,11 @@ pub fn help(ctx: &Context<'_>) -> Value {
         ],
         "links": [link(&url, "self", &url, "application/rdap+json")]
     });
-    top(Map::new(), vec![terms_notice(ctx, &url), service], Redactions::default())
+    top(
+        Map::new(),
+        vec![terms_notice(ctx, &url), service],
+        Redactions::default(),
+    )
 }
 
 /// An RFC 9083 §6 error body.

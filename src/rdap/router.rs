@@ -91,16 +91,22 @@ pub fn route(method: &str, path: &str, prefix: &str) -> Route {
 /// malformed, and so are control characters.
 fn segment(raw: &str) -> Result<String, Refusal> {
     if raw.is_empty() {
-        return Err(Refusal::BadRequest("the lookup needs an object name after the path segment"));
+        return Err(Refusal::BadRequest(
+            "the lookup needs an object name after the path segment",
+        ));
     }
     if raw.contains('/') {
-        return Err(Refusal::BadRequest("the object name must be a single path segment"));
+        return Err(Refusal::BadRequest(
+            "the object name must be a single path segment",
+        ));
     }
     let decoded = percent_decode_str(raw)
         .decode_utf8()
         .map_err(|_| Refusal::BadRequest("the object name is not valid percent-encoded UTF-8"))?;
     if decoded.chars().any(|c| c.is_control() || c == '/') {
-        return Err(Refusal::BadRequest("the object name contains characters not allowed in a name"));
+        return Err(Refusal::BadRequest(
+            "the object name contains characters not allowed in a name",
+        ));
     }
     Ok(decoded.into_owned())
 }
@@ -124,7 +130,11 @@ fn entity_arg(raw: &str) -> Result<EntityHandle, Refusal> {
     }
     Roid::parse(&text)
         .map(|r| EntityHandle::Contact(r.as_str().to_string()))
-        .map_err(|_| Refusal::BadRequest("an entity handle is an IANA Registrar ID or a ROID such as C123-EXAMPLE"))
+        .map_err(|_| {
+            Refusal::BadRequest(
+                "an entity handle is an IANA Registrar ID or a ROID such as C123-EXAMPLE",
+            )
+        })
 }
 
 #[cfg(test)]
@@ -137,37 +147,95 @@ mod tests {
 
     #[test]
     fn lookups_route_with_normalised_names() {
-        let Route::Query(RdapQuery::Domain(n)) = q("/domain/CAF%C3%89.Example.") else { panic!("domain") };
+        let Route::Query(RdapQuery::Domain(n)) = q("/domain/CAF%C3%89.Example.") else {
+            panic!("domain")
+        };
         assert_eq!(n.ascii(), "xn--caf-dma.example");
-        assert!(matches!(q("/nameserver/ns1.nic.example"), Route::Query(RdapQuery::Nameserver(_))));
-        assert_eq!(q("/entity/1001"), Route::Query(RdapQuery::Entity(EntityHandle::Registrar(1001))));
-        assert_eq!(q("/entity/C101-EXAMPLE"), Route::Query(RdapQuery::Entity(EntityHandle::Contact("C101-EXAMPLE".into()))));
+        assert!(matches!(
+            q("/nameserver/ns1.nic.example"),
+            Route::Query(RdapQuery::Nameserver(_))
+        ));
+        assert_eq!(
+            q("/entity/1001"),
+            Route::Query(RdapQuery::Entity(EntityHandle::Registrar(1001)))
+        );
+        assert_eq!(
+            q("/entity/C101-EXAMPLE"),
+            Route::Query(RdapQuery::Entity(EntityHandle::Contact(
+                "C101-EXAMPLE".into()
+            )))
+        );
         assert_eq!(q("/help"), Route::Query(RdapQuery::Help));
     }
 
     #[test]
     fn prefix_is_honoured() {
-        assert_eq!(route("GET", "/rdap/help", "/rdap"), Route::Query(RdapQuery::Help));
-        assert_eq!(route("GET", "/help", "/rdap"), Route::Refused(Refusal::UnknownPath));
+        assert_eq!(
+            route("GET", "/rdap/help", "/rdap"),
+            Route::Query(RdapQuery::Help)
+        );
+        assert_eq!(
+            route("GET", "/help", "/rdap"),
+            Route::Refused(Refusal::UnknownPath)
+        );
     }
 
     #[test]
     fn refusals() {
-        assert!(matches!(q("/domain/"), Route::Refused(Refusal::BadRequest(_))));
-        assert!(matches!(q("/domain"), Route::Refused(Refusal::BadRequest(_))));
-        assert!(matches!(q("/domain/a..b"), Route::Refused(Refusal::BadRequest(_))));
-        assert!(matches!(q("/domain/%FF.example"), Route::Refused(Refusal::BadRequest(_))));
-        assert!(matches!(q("/domain/a%2Fb.example"), Route::Refused(Refusal::BadRequest(_))));
-        assert!(matches!(q("/domain/a/b"), Route::Refused(Refusal::BadRequest(_))));
-        assert!(matches!(q("/domain/%00.example"), Route::Refused(Refusal::BadRequest(_))));
-        assert!(matches!(q("/entity/99999999999"), Route::Refused(Refusal::BadRequest(_))));
-        assert!(matches!(q("/entity/no spaces"), Route::Refused(Refusal::BadRequest(_))));
-        assert!(matches!(q("/ip/192.0.2.1"), Route::Refused(Refusal::NotImplemented(_))));
-        assert!(matches!(q("/autnum/64496"), Route::Refused(Refusal::NotImplemented(_))));
-        assert!(matches!(q("/domains"), Route::Refused(Refusal::NotImplemented(_))));
+        assert!(matches!(
+            q("/domain/"),
+            Route::Refused(Refusal::BadRequest(_))
+        ));
+        assert!(matches!(
+            q("/domain"),
+            Route::Refused(Refusal::BadRequest(_))
+        ));
+        assert!(matches!(
+            q("/domain/a..b"),
+            Route::Refused(Refusal::BadRequest(_))
+        ));
+        assert!(matches!(
+            q("/domain/%FF.example"),
+            Route::Refused(Refusal::BadRequest(_))
+        ));
+        assert!(matches!(
+            q("/domain/a%2Fb.example"),
+            Route::Refused(Refusal::BadRequest(_))
+        ));
+        assert!(matches!(
+            q("/domain/a/b"),
+            Route::Refused(Refusal::BadRequest(_))
+        ));
+        assert!(matches!(
+            q("/domain/%00.example"),
+            Route::Refused(Refusal::BadRequest(_))
+        ));
+        assert!(matches!(
+            q("/entity/99999999999"),
+            Route::Refused(Refusal::BadRequest(_))
+        ));
+        assert!(matches!(
+            q("/entity/no spaces"),
+            Route::Refused(Refusal::BadRequest(_))
+        ));
+        assert!(matches!(
+            q("/ip/192.0.2.1"),
+            Route::Refused(Refusal::NotImplemented(_))
+        ));
+        assert!(matches!(
+            q("/autnum/64496"),
+            Route::Refused(Refusal::NotImplemented(_))
+        ));
+        assert!(matches!(
+            q("/domains"),
+            Route::Refused(Refusal::NotImplemented(_))
+        ));
         assert_eq!(q("/nothing-here"), Route::Refused(Refusal::UnknownPath));
         assert_eq!(q("/"), Route::Refused(Refusal::UnknownPath));
-        assert_eq!(route("POST", "/help", ""), Route::Refused(Refusal::MethodNotAllowed));
+        assert_eq!(
+            route("POST", "/help", ""),
+            Route::Refused(Refusal::MethodNotAllowed)
+        );
         assert_eq!(route("OPTIONS", "/help", ""), Route::Options);
         let long = format!("/domain/{}", "a".repeat(5000));
         assert!(matches!(q(&long), Route::Refused(Refusal::BadRequest(_))));
@@ -176,6 +244,9 @@ mod tests {
     #[test]
     fn not_a_domain_invalid_is_a_valid_name() {
         // RP24: /domain/not-a-domain.invalid must give 404, so it must route as a lookup.
-        assert!(matches!(q("/domain/not-a-domain.invalid"), Route::Query(RdapQuery::Domain(_))));
+        assert!(matches!(
+            q("/domain/not-a-domain.invalid"),
+            Route::Query(RdapQuery::Domain(_))
+        ));
     }
 }

@@ -44,7 +44,11 @@ impl fmt::Display for LoadError {
         match (self.line, self.field.is_empty()) {
             (0, _) => write!(f, "{}: {}", self.file, self.message),
             (_, true) => write!(f, "{}:{}: {}", self.file, self.line, self.message),
-            (_, false) => write!(f, "{}:{}: field `{}`: {}", self.file, self.line, self.field, self.message),
+            (_, false) => write!(
+                f,
+                "{}:{}: field `{}`: {}",
+                self.file, self.line, self.field, self.message
+            ),
         }
     }
 }
@@ -70,11 +74,26 @@ impl fmt::Display for LoadErrors {
 
 /// The demo registry compiled into the binary, so `rddsd serve` works anywhere.
 pub const DEMO_REGISTRY: &[(&str, &str)] = &[
-    ("fixtures/registry/registry.jsonl", include_str!("../../fixtures/registry/registry.jsonl")),
-    ("fixtures/registry/registrars.jsonl", include_str!("../../fixtures/registry/registrars.jsonl")),
-    ("fixtures/registry/contacts.jsonl", include_str!("../../fixtures/registry/contacts.jsonl")),
-    ("fixtures/registry/hosts.jsonl", include_str!("../../fixtures/registry/hosts.jsonl")),
-    ("fixtures/registry/domains.jsonl", include_str!("../../fixtures/registry/domains.jsonl")),
+    (
+        "fixtures/registry/registry.jsonl",
+        include_str!("../../fixtures/registry/registry.jsonl"),
+    ),
+    (
+        "fixtures/registry/registrars.jsonl",
+        include_str!("../../fixtures/registry/registrars.jsonl"),
+    ),
+    (
+        "fixtures/registry/contacts.jsonl",
+        include_str!("../../fixtures/registry/contacts.jsonl"),
+    ),
+    (
+        "fixtures/registry/hosts.jsonl",
+        include_str!("../../fixtures/registry/hosts.jsonl"),
+    ),
+    (
+        "fixtures/registry/domains.jsonl",
+        include_str!("../../fixtures/registry/domains.jsonl"),
+    ),
 ];
 
 /// Load the embedded demo registry.
@@ -95,8 +114,16 @@ pub fn load_demo() -> Result<Snapshot, LoadErrors> {
 /// Unreadable directory or files, or any validation error.
 pub fn load_dir(dir: &Path) -> Result<Snapshot, LoadErrors> {
     let dir_name = dir.display().to_string();
-    let fail = |message: String| LoadErrors(vec![LoadError { file: dir_name.clone(), line: 0, field: String::new(), message }]);
-    let entries = std::fs::read_dir(dir).map_err(|e| fail(format!("cannot read data directory: {e}")))?;
+    let fail = |message: String| {
+        LoadErrors(vec![LoadError {
+            file: dir_name.clone(),
+            line: 0,
+            field: String::new(),
+            message,
+        }])
+    };
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| fail(format!("cannot read data directory: {e}")))?;
     let mut files: Vec<_> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -276,7 +303,8 @@ struct Line<'a> {
 
 impl Line<'_> {
     fn err(&mut self, field: &str, message: impl Into<String>) {
-        self.loader.error(self.file, self.line, field, message.into());
+        self.loader
+            .error(self.file, self.line, field, message.into());
     }
 
     fn check(&mut self, field: &str, result: Result<(), String>) -> bool {
@@ -318,12 +346,17 @@ impl Line<'_> {
     }
 
     fn name(&mut self, field: &str, value: &str) -> Option<DomainName> {
-        DomainName::parse(value).map_err(|e| self.err(field, format!("{value:?}: {e}"))).ok()
+        DomainName::parse(value)
+            .map_err(|e| self.err(field, format!("{value:?}: {e}")))
+            .ok()
     }
 
     fn phone(&mut self, field: &str, raw: Option<RawPhone>) -> Option<Phone> {
         let raw = raw?;
-        let phone = Phone { number: raw.number, ext: raw.ext };
+        let phone = Phone {
+            number: raw.number,
+            ext: raw.ext,
+        };
         self.check(field, validate::phone(&phone));
         Some(phone)
     }
@@ -341,7 +374,12 @@ impl Line<'_> {
 impl Loader {
     fn error(&mut self, file: &str, line: usize, field: &str, message: String) {
         if self.errors.len() < MAX_ERRORS {
-            self.errors.push(LoadError { file: file.to_string(), line, field: field.to_string(), message });
+            self.errors.push(LoadError {
+                file: file.to_string(),
+                line,
+                field: field.to_string(),
+                message,
+            });
         }
     }
 
@@ -349,7 +387,11 @@ impl Loader {
         match std::str::from_utf8(bytes) {
             Ok(text) => self.add_text(file, text),
             Err(e) => {
-                let line = bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
+                let line = bytes[..e.valid_up_to()]
+                    .iter()
+                    .filter(|b| **b == b'\n')
+                    .count()
+                    + 1;
                 self.error(file, line, "", "the file is not valid UTF-8".into());
             }
         }
@@ -368,7 +410,12 @@ impl Loader {
                 continue;
             }
             if line.len() > MAX_LINE_BYTES {
-                self.error(file, line_no, "", format!("line longer than {MAX_LINE_BYTES} bytes"));
+                self.error(
+                    file,
+                    line_no,
+                    "",
+                    format!("line longer than {MAX_LINE_BYTES} bytes"),
+                );
                 continue;
             }
             self.add_line(file, line_no, trimmed);
@@ -386,11 +433,19 @@ impl Loader {
         let kind = match value.get("kind").and_then(|k| k.as_str()) {
             Some(k) => k.to_string(),
             None => {
-                self.error(file, line, "kind", "missing: one of registry, registrar, contact, host, domain".into());
+                self.error(
+                    file,
+                    line,
+                    "kind",
+                    "missing: one of registry, registrar, contact, host, domain".into(),
+                );
                 return;
             }
         };
-        let origin = Origin { file: file.to_string(), line };
+        let origin = Origin {
+            file: file.to_string(),
+            line,
+        };
         macro_rules! parse {
             ($ty:ty) => {
                 match serde_path_to_error::deserialize::<_, $ty>(value) {
@@ -425,13 +480,24 @@ impl Loader {
                 let raw = parse!(RawDomain);
                 self.domain_line(origin, raw);
             }
-            other => self.error(file, line, "kind", format!("unknown kind {other:?}: one of registry, registrar, contact, host, domain")),
+            other => self.error(
+                file,
+                line,
+                "kind",
+                format!(
+                    "unknown kind {other:?}: one of registry, registrar, contact, host, domain"
+                ),
+            ),
         }
     }
 
     fn registry_line(&mut self, origin: Origin, raw: RawRegistry) {
         let before = self.errors.len();
-        let mut l = Line { loader: self, file: &origin.file, line: origin.line };
+        let mut l = Line {
+            loader: self,
+            file: &origin.file,
+            line: origin.line,
+        };
         let updated = l.date("updated", &raw.updated);
         let mut tlds = Vec::new();
         if raw.tlds.is_empty() {
@@ -446,7 +512,10 @@ impl Loader {
             }
         }
         if let Some((first, _, _)) = &self.registry {
-            let msg = format!("a second registry record; the first is at {}:{}", first.file, first.line);
+            let msg = format!(
+                "a second registry record; the first is at {}:{}",
+                first.file, first.line
+            );
             self.error(&origin.file, origin.line, "kind", msg);
             return;
         }
@@ -459,7 +528,11 @@ impl Loader {
 
     fn registrar_line(&mut self, origin: Origin, raw: RawRegistrar) {
         let before = self.errors.len();
-        let mut l = Line { loader: self, file: &origin.file, line: origin.line };
+        let mut l = Line {
+            loader: self,
+            file: &origin.file,
+            line: origin.line,
+        };
         if raw.iana_id == 0 {
             l.err("ianaId", "an IANA Registrar ID is a positive integer");
         }
@@ -486,11 +559,15 @@ impl Loader {
         l.opt_text("address.sp", &raw.address.sp, 255);
         l.opt_text("address.pc", &raw.address.pc, 16);
         l.check("address.cc", validate::country_code(&raw.address.cc));
-        let rdap_base_url = raw.rdap_base_url.map(|u| if u.ends_with('/') { u } else { format!("{u}/") });
+        let rdap_base_url =
+            raw.rdap_base_url
+                .map(|u| if u.ends_with('/') { u } else { format!("{u}/") });
         if self.errors.len() != before {
             return;
         }
-        let Some(abuse_phone) = abuse_phone else { return };
+        let Some(abuse_phone) = abuse_phone else {
+            return;
+        };
         self.registrars.push((
             origin,
             Registrar {
@@ -517,7 +594,11 @@ impl Loader {
 
     fn contact_line(&mut self, origin: Origin, raw: RawContact) {
         let before = self.errors.len();
-        let mut l = Line { loader: self, file: &origin.file, line: origin.line };
+        let mut l = Line {
+            loader: self,
+            file: &origin.file,
+            line: origin.line,
+        };
         let roid = l.roid("roid", &raw.roid);
         l.text("name", &raw.name, 255);
         l.opt_text("org", &raw.org, 255);
@@ -532,7 +613,10 @@ impl Loader {
         let mut consent = Consent::default();
         for (i, field) in raw.consent.iter().enumerate() {
             if *field == ContactField::Handle {
-                l.err(&format!("consent[{i}]"), "the handle is not personal data and needs no consent");
+                l.err(
+                    &format!("consent[{i}]"),
+                    "the handle is not personal data and needs no consent",
+                );
             }
             consent = consent.with(*field);
         }
@@ -562,7 +646,11 @@ impl Loader {
 
     fn host_line(&mut self, origin: Origin, raw: RawHost) {
         let before = self.errors.len();
-        let mut l = Line { loader: self, file: &origin.file, line: origin.line };
+        let mut l = Line {
+            loader: self,
+            file: &origin.file,
+            line: origin.line,
+        };
         let roid = l.roid("roid", &raw.roid);
         let name = l.name("name", &raw.name);
         let mut v4 = Vec::new();
@@ -570,18 +658,27 @@ impl Loader {
         for (i, a) in raw.addresses.iter().enumerate() {
             match a.parse::<IpAddr>() {
                 Ok(ip) if ip.is_unspecified() || ip.is_loopback() || ip.is_multicast() => {
-                    l.err(&format!("addresses[{i}]"), format!("{a} cannot be a nameserver address"));
+                    l.err(
+                        &format!("addresses[{i}]"),
+                        format!("{a} cannot be a nameserver address"),
+                    );
                 }
                 Ok(IpAddr::V4(ip)) => v4.push(IpAddr::V4(ip)),
                 Ok(IpAddr::V6(ip)) => v6.push(IpAddr::V6(ip)),
-                Err(_) => l.err(&format!("addresses[{i}]"), format!("{a:?} is not an IPv4 or IPv6 address")),
+                Err(_) => l.err(
+                    &format!("addresses[{i}]"),
+                    format!("{a:?} is not an IPv4 or IPv6 address"),
+                ),
             }
         }
         let mut statuses = Vec::new();
         for (i, s) in raw.statuses.iter().enumerate() {
             match HostStatus::from_epp(s) {
                 Some(st) => statuses.push(st),
-                None => l.err(&format!("statuses[{i}]"), format!("{s:?} is not an EPP host status (RFC 5732)")),
+                None => l.err(
+                    &format!("statuses[{i}]"),
+                    format!("{s:?} is not an EPP host status (RFC 5732)"),
+                ),
             }
         }
         if statuses.len() == raw.statuses.len() {
@@ -592,24 +689,41 @@ impl Loader {
         if self.errors.len() != before {
             return;
         }
-        let (Some(roid), Some(name)) = (roid, name) else { return };
+        let (Some(roid), Some(name)) = (roid, name) else {
+            return;
+        };
         v4.extend(v6);
         self.hosts.push((
             origin,
-            Host { roid, name, addresses: v4, statuses, registrar: raw.registrar, created, updated },
+            Host {
+                roid,
+                name,
+                addresses: v4,
+                statuses,
+                registrar: raw.registrar,
+                created,
+                updated,
+            },
         ));
     }
 
     fn domain_line(&mut self, origin: Origin, raw: RawDomain) {
         let before = self.errors.len();
-        let mut l = Line { loader: self, file: &origin.file, line: origin.line };
+        let mut l = Line {
+            loader: self,
+            file: &origin.file,
+            line: origin.line,
+        };
         let roid = l.roid("roid", &raw.roid);
         let name = l.name("name", &raw.name);
         let mut statuses = Vec::new();
         for (i, s) in raw.statuses.iter().enumerate() {
             match DomainStatus::from_epp(s) {
                 Some(st) => statuses.push(st),
-                None => l.err(&format!("statuses[{i}]"), format!("{s:?} is not an EPP or RGP domain status")),
+                None => l.err(
+                    &format!("statuses[{i}]"),
+                    format!("{s:?} is not an EPP or RGP domain status"),
+                ),
             }
         }
         if statuses.len() == raw.statuses.len() {
@@ -623,7 +737,10 @@ impl Loader {
                 l.err("expires", "the expiry date must be after the creation date");
             }
         }
-        let registrant = raw.registrant.as_deref().and_then(|r| l.roid("registrant", r));
+        let registrant = raw
+            .registrant
+            .as_deref()
+            .and_then(|r| l.roid("registrant", r));
         let tech = raw.tech.as_deref().and_then(|r| l.roid("tech", r));
         let mut nameservers: Vec<DomainName> = Vec::new();
         if raw.nameservers.len() > 13 {
@@ -632,7 +749,10 @@ impl Loader {
         for (i, ns) in raw.nameservers.iter().enumerate() {
             if let Some(n) = l.name(&format!("nameservers[{i}]"), ns) {
                 if nameservers.contains(&n) {
-                    l.err(&format!("nameservers[{i}]"), format!("{ns} is listed twice"));
+                    l.err(
+                        &format!("nameservers[{i}]"),
+                        format!("{ns} is listed twice"),
+                    );
                 }
                 nameservers.push(n);
             }
@@ -647,10 +767,17 @@ impl Loader {
             };
             let hex = d.digest.bytes().all(|b| b.is_ascii_hexdigit());
             match want {
-                None => l.err(&format!("ds[{i}].digestType"), "digest type must be 1 (SHA-1), 2 (SHA-256) or 4 (SHA-384)"),
-                Some(n) if !hex || d.digest.len() != n => {
-                    l.err(&format!("ds[{i}].digest"), format!("expected {n} hexadecimal digits for digest type {}", d.digest_type))
-                }
+                None => l.err(
+                    &format!("ds[{i}].digestType"),
+                    "digest type must be 1 (SHA-1), 2 (SHA-256) or 4 (SHA-384)",
+                ),
+                Some(n) if !hex || d.digest.len() != n => l.err(
+                    &format!("ds[{i}].digest"),
+                    format!(
+                        "expected {n} hexadecimal digits for digest type {}",
+                        d.digest_type
+                    ),
+                ),
                 Some(_) => ds.push(DsData {
                     key_tag: d.key_tag,
                     algorithm: d.algorithm,
@@ -662,7 +789,8 @@ impl Loader {
         if self.errors.len() != before {
             return;
         }
-        let (Some(roid), Some(name), Some(created), Some(expires)) = (roid, name, created, expires) else {
+        let (Some(roid), Some(name), Some(created), Some(expires)) = (roid, name, created, expires)
+        else {
             return;
         };
         self.domains.push((
@@ -694,7 +822,12 @@ impl Loader {
         let mut roids: HashMap<String, Origin> = HashMap::new();
         let mut seen_roid = |this: &mut Self, roid: &Roid, o: &Origin| {
             if let Some(first) = roids.insert(Roid::key(roid.as_str()), o.clone()) {
-                let msg = format!("ROID {} is already used at {}:{}", roid.as_str(), first.file, first.line);
+                let msg = format!(
+                    "ROID {} is already used at {}:{}",
+                    roid.as_str(),
+                    first.file,
+                    first.line
+                );
                 this.error(&o.file, o.line, "roid", msg);
             }
         };
@@ -706,7 +839,12 @@ impl Loader {
         let mut registrar_ids = HashSet::new();
         for (o, r) in &registrars {
             if !registrar_ids.insert(r.iana_id) {
-                self.error(&o.file, o.line, "ianaId", format!("IANA ID {} is listed twice", r.iana_id));
+                self.error(
+                    &o.file,
+                    o.line,
+                    "ianaId",
+                    format!("IANA ID {} is listed twice", r.iana_id),
+                );
             }
         }
         for (o, c) in &contacts {
@@ -716,44 +854,94 @@ impl Loader {
         for (o, h) in &hosts {
             seen_roid(&mut self, &h.roid, o);
             if !host_names.insert(h.name.clone()) {
-                self.error(&o.file, o.line, "name", format!("host {} is listed twice", h.name));
+                self.error(
+                    &o.file,
+                    o.line,
+                    "name",
+                    format!("host {} is listed twice", h.name),
+                );
             }
             if !registrar_ids.contains(&h.registrar) {
-                self.error(&o.file, o.line, "registrar", format!("no registrar with IANA ID {}", h.registrar));
+                self.error(
+                    &o.file,
+                    o.line,
+                    "registrar",
+                    format!("no registrar with IANA ID {}", h.registrar),
+                );
             }
             let in_zone = tlds.iter().any(|t| h.name.is_within(t));
             if in_zone && h.addresses.is_empty() {
                 // Not an error in EPP, but worth refusing: an in-zone nameserver without glue
                 // cannot resolve. Operators export glue with the host.
-                self.error(&o.file, o.line, "addresses", format!("host {} is inside a registry TLD and needs at least one address", h.name));
+                self.error(
+                    &o.file,
+                    o.line,
+                    "addresses",
+                    format!(
+                        "host {} is inside a registry TLD and needs at least one address",
+                        h.name
+                    ),
+                );
             }
             if !in_zone && !h.addresses.is_empty() {
                 self.error(&o.file, o.line, "addresses", format!("host {} is outside the registry's TLDs and cannot carry glue addresses (RFC 5732 §1.1)", h.name));
             }
         }
-        let contact_ids: HashSet<String> = contacts.iter().map(|(_, c)| Roid::key(c.roid.as_str())).collect();
+        let contact_ids: HashSet<String> = contacts
+            .iter()
+            .map(|(_, c)| Roid::key(c.roid.as_str()))
+            .collect();
         let mut domain_names = HashSet::new();
         for (o, d) in &domains {
             seen_roid(&mut self, &d.roid, o);
             if !domain_names.insert(d.name.clone()) {
-                self.error(&o.file, o.line, "name", format!("domain {} is listed twice", d.name));
+                self.error(
+                    &o.file,
+                    o.line,
+                    "name",
+                    format!("domain {} is listed twice", d.name),
+                );
             }
             if !tlds.iter().any(|t| d.name.tld() == t) {
-                self.error(&o.file, o.line, "name", format!("{} is not under one of the registry's TLDs ({})", d.name, tlds.join(", ")));
+                self.error(
+                    &o.file,
+                    o.line,
+                    "name",
+                    format!(
+                        "{} is not under one of the registry's TLDs ({})",
+                        d.name,
+                        tlds.join(", ")
+                    ),
+                );
             }
             if !registrar_ids.contains(&d.registrar) {
-                self.error(&o.file, o.line, "registrar", format!("no registrar with IANA ID {}", d.registrar));
+                self.error(
+                    &o.file,
+                    o.line,
+                    "registrar",
+                    format!("no registrar with IANA ID {}", d.registrar),
+                );
             }
             for (field, r) in [("registrant", &d.registrant), ("tech", &d.tech)] {
                 if let Some(r) = r {
                     if !contact_ids.contains(&Roid::key(r.as_str())) {
-                        self.error(&o.file, o.line, field, format!("no contact with ROID {}", r.as_str()));
+                        self.error(
+                            &o.file,
+                            o.line,
+                            field,
+                            format!("no contact with ROID {}", r.as_str()),
+                        );
                     }
                 }
             }
             for (i, ns) in d.nameservers.iter().enumerate() {
                 if !host_names.contains(ns) {
-                    self.error(&o.file, o.line, &format!("nameservers[{i}]"), format!("no host object named {ns}"));
+                    self.error(
+                        &o.file,
+                        o.line,
+                        &format!("nameservers[{i}]"),
+                        format!("no host object named {ns}"),
+                    );
                 }
             }
         }

@@ -21,12 +21,13 @@ impl Timestamp {
     /// Build from a UTC date-time; sub-second precision is dropped, as registries print it.
     pub fn from_datetime(dt: time::OffsetDateTime) -> Self {
         let utc = dt.to_offset(time::UtcOffset::UTC);
-        let fmt = time::macros::format_description!(
-            "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
-        );
+        let fmt =
+            time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
         // Formatting a valid OffsetDateTime with a fixed description can only fail for years
         // outside 0..=9999, which the parser never produces from RFC 3339 input.
-        let text = utc.format(&fmt).unwrap_or_else(|_| utc.unix_timestamp().to_string());
+        let text = utc
+            .format(&fmt)
+            .unwrap_or_else(|_| utc.unix_timestamp().to_string());
         Self {
             unix: utc.unix_timestamp(),
             text: text.into_boxed_str(),
@@ -68,7 +69,10 @@ impl Roid {
         if local_ok && suffix_ok {
             Ok(Self(s.into()))
         } else {
-            Err("a ROID is 1-80 word characters, a hyphen and a 1-8 character suffix (RFC 5730)".into())
+            Err(
+                "a ROID is 1-80 word characters, a hyphen and a 1-8 character suffix (RFC 5730)"
+                    .into(),
+            )
         }
     }
 
@@ -120,7 +124,9 @@ pub enum PersonType {
 }
 
 /// The fields of a contact that a policy decides on, and that a contact can consent to publish.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize, serde::Serialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ContactField {
     /// The contact's ROID (Registry Registrant ID / Registry Tech ID). Not personal.
@@ -436,7 +442,13 @@ impl DomainStatus {
         if has(S::Ok) && set.len() > 1 {
             return Err("status ok cannot be combined with other statuses".into());
         }
-        let pending = [S::PendingCreate, S::PendingDelete, S::PendingRenew, S::PendingTransfer, S::PendingUpdate];
+        let pending = [
+            S::PendingCreate,
+            S::PendingDelete,
+            S::PendingRenew,
+            S::PendingTransfer,
+            S::PendingUpdate,
+        ];
         if pending.iter().filter(|p| has(**p)).count() > 1 {
             return Err("at most one pending* status may be set".into());
         }
@@ -452,7 +464,11 @@ impl DomainStatus {
         ];
         for (a, b) in conflicts {
             if has(a) && has(b) {
-                return Err(format!("status {} cannot be combined with {}", a.epp(), b.epp()));
+                return Err(format!(
+                    "status {} cannot be combined with {}",
+                    a.epp(),
+                    b.epp()
+                ));
             }
         }
         if (has(S::RedemptionPeriod) || has(S::PendingRestore)) && !has(S::PendingDelete) {
@@ -491,7 +507,15 @@ mod tests {
     fn roid_format() {
         assert!(Roid::parse("D123-EXAMPLE").is_ok());
         assert!(Roid::parse("D_1_2-EX").is_ok());
-        for bad in ["", "D123", "-EXAMPLE", "D123-", "D1-TOOLONGSUFFIX", "D 1-X", "D1-EX.A"] {
+        for bad in [
+            "",
+            "D123",
+            "-EXAMPLE",
+            "D123-",
+            "D1-TOOLONGSUFFIX",
+            "D 1-X",
+            "D1-EX.A",
+        ] {
             assert!(Roid::parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -507,7 +531,9 @@ mod tests {
         assert!(S::check_combination(&[S::PendingDelete, S::PendingTransfer]).is_err());
         assert!(S::check_combination(&[]).is_err());
         assert!(HostStatus::check_combination(&[HostStatus::Ok, HostStatus::Linked]).is_ok());
-        assert!(HostStatus::check_combination(&[HostStatus::Ok, HostStatus::PendingDelete]).is_err());
+        assert!(
+            HostStatus::check_combination(&[HostStatus::Ok, HostStatus::PendingDelete]).is_err()
+        );
     }
 
     #[test]
@@ -529,7 +555,10 @@ mod tests {
 
     #[test]
     fn phone_uri() {
-        let p = Phone { number: "+1.7035555555".into(), ext: Some("123".into()) };
+        let p = Phone {
+            number: "+1.7035555555".into(),
+            ext: Some("123".into()),
+        };
         assert_eq!(p.tel_uri(), "tel:+1.7035555555;ext=123");
     }
 }

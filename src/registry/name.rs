@@ -138,8 +138,16 @@ mod tests {
     #[test]
     fn bad_names_are_refused() {
         for bad in [
-            "", ".", "example", "-bad.example", "bad-.example", "a b.example", "ab--cd.example",
-            "xn--zz.example", "a..example", "under_score.example",
+            "",
+            ".",
+            "example",
+            "-bad.example",
+            "bad-.example",
+            "a b.example",
+            "ab--cd.example",
+            "xn--zz.example",
+            "a..example",
+            "under_score.example",
         ] {
             assert!(DomainName::parse(bad).is_err(), "{bad:?} should be refused");
         }

@@ -48,25 +48,45 @@ impl Snapshot {
             .map(|c| (Roid::key(c.roid.as_str()), (c, ContactRoles::default())))
             .collect();
         for d in &domains {
-            if let Some((_, roles)) = d.registrant.as_ref().and_then(|r| contacts.get_mut(&Roid::key(r.as_str()))) {
+            if let Some((_, roles)) = d
+                .registrant
+                .as_ref()
+                .and_then(|r| contacts.get_mut(&Roid::key(r.as_str())))
+            {
                 roles.registrant = true;
             }
-            if let Some((_, roles)) = d.tech.as_ref().and_then(|r| contacts.get_mut(&Roid::key(r.as_str()))) {
+            if let Some((_, roles)) = d
+                .tech
+                .as_ref()
+                .and_then(|r| contacts.get_mut(&Roid::key(r.as_str())))
+            {
                 roles.technical = true;
             }
         }
         let mut hosts_by_ip: HashMap<IpAddr, Vec<Box<str>>> = HashMap::new();
         for h in &hosts {
             for ip in &h.addresses {
-                hosts_by_ip.entry(*ip).or_default().push(h.name.ascii().into());
+                hosts_by_ip
+                    .entry(*ip)
+                    .or_default()
+                    .push(h.name.ascii().into());
             }
         }
-        let registrars_by_name = registrars.iter().map(|r| (r.name.to_lowercase(), r.iana_id)).collect();
+        let registrars_by_name = registrars
+            .iter()
+            .map(|r| (r.name.to_lowercase(), r.iana_id))
+            .collect();
         Self {
             tlds,
             updated,
-            domains: domains.into_iter().map(|d| (d.name.ascii().into(), d)).collect(),
-            hosts: hosts.into_iter().map(|h| (h.name.ascii().into(), h)).collect(),
+            domains: domains
+                .into_iter()
+                .map(|d| (d.name.ascii().into(), d))
+                .collect(),
+            hosts: hosts
+                .into_iter()
+                .map(|h| (h.name.ascii().into(), h))
+                .collect(),
             contacts,
             registrars: registrars.into_iter().map(|r| (r.iana_id, r)).collect(),
             registrars_by_name,
@@ -128,7 +148,9 @@ impl Snapshot {
 
     /// Registrar by name, case-insensitive (WHOIS `registrar <name>`).
     pub fn registrar_by_name(&self, name: &str) -> Option<&Registrar> {
-        self.registrars_by_name.get(&name.trim().to_lowercase()).and_then(|id| self.registrars.get(id))
+        self.registrars_by_name
+            .get(&name.trim().to_lowercase())
+            .and_then(|id| self.registrars.get(id))
     }
 
     /// Every domain, sorted by name (tests and tools; not a public query).
@@ -161,6 +183,11 @@ impl Snapshot {
 
     /// Object counts, for the load log line.
     pub fn counts(&self) -> (usize, usize, usize, usize) {
-        (self.domains.len(), self.hosts.len(), self.contacts.len(), self.registrars.len())
+        (
+            self.domains.len(),
+            self.hosts.len(),
+            self.contacts.len(),
+            self.registrars.len(),
+        )
     }
 }

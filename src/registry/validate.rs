@@ -21,7 +21,9 @@ pub fn country_code(cc: &str) -> Result<(), String> {
     if cc.len() == 2 && ISO_3166_ALPHA2.split(' ').any(|c| c == cc) {
         Ok(())
     } else {
-        Err(format!("{cc:?} is not an ISO 3166-1 alpha-2 country code (upper case)"))
+        Err(format!(
+            "{cc:?} is not an ISO 3166-1 alpha-2 country code (upper case)"
+        ))
     }
 }
 
@@ -88,7 +90,11 @@ pub fn http_url(url: &str) -> Result<(), String> {
         .ok_or_else(|| "a URL must start with http:// or https://".to_string())?;
     let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let host = host.rsplit_once(':').map_or(host, |(h, port)| {
-        if port.bytes().all(|b| b.is_ascii_digit()) { h } else { host }
+        if port.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            host
+        }
     });
     if host.is_empty() || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("a URL needs a host and no white space".into());
@@ -139,7 +145,10 @@ mod tests {
 
     #[test]
     fn phones() {
-        let p = |n: &str, e: Option<&str>| Phone { number: n.into(), ext: e.map(Into::into) };
+        let p = |n: &str, e: Option<&str>| Phone {
+            number: n.into(),
+            ext: e.map(Into::into),
+        };
         assert!(phone(&p("+1.7035555555", None)).is_ok());
         assert!(phone(&p("+44.2071234567", Some("12"))).is_ok());
         assert!(phone(&p("7035555555", None)).is_err());
@@ -158,7 +167,10 @@ mod tests {
         assert!(http_url("http://127.0.0.1:8080/").is_ok());
         assert!(http_url("ftp://x").is_err());
         assert!(http_url("https:///x").is_err());
-        assert_eq!(datetime("2024-01-31T12:00:00+01:00").map(|t| t.as_str().to_string()), Ok("2024-01-31T11:00:00Z".into()));
+        assert_eq!(
+            datetime("2024-01-31T12:00:00+01:00").map(|t| t.as_str().to_string()),
+            Ok("2024-01-31T11:00:00Z".into())
+        );
         assert!(datetime("2024-13-01T00:00:00Z").is_err());
         assert!(text("ok", 10).is_ok());
         assert!(text("line\nbreak", 20).is_err());

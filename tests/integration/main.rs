@@ -1,0 +1,11 @@
+#![allow(unreachable_pub, missing_docs)]
+
+//! Integration tests: the real `rddsd` binary, started on port 0, queried over real sockets.
+
+mod harness;
+
+mod data;
+mod lifecycle;
+mod privacy;
+mod rdap;
+mod schema;

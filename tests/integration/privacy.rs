@@ -1,0 +1,144 @@
+//! Adversarial privacy test: every non-public personal value of every fixture contact is
+//! searched for in every public answer (bodies and headers, successes and errors) and in the
+//! server's log. A value is non-public when the contact did not consent to publish its field.
+
+use serde_json::Value;
+
+use crate::harness::{encode, fixture_objects, Server};
+
+/// Personal values that no public output may contain.
+fn secrets() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for c in fixture_objects("contact") {
+        let roid = c["roid"].as_str().expect("roid").to_string();
+        let consent: Vec<&str> = c["consent"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let mut add = |field: &str, v: &Value| {
+            if consent.contains(&field) {
+                return;
+            }
+            if let Some(s) = v.as_str() {
+                out.push((format!("{roid}.{field}"), s.to_string()));
+            }
+        };
+        add("name", &c["name"]);
+        add("org", &c["org"]);
+        for line in c["street"].as_array().into_iter().flatten() {
+            add("street", line);
+        }
+        add("city", &c["city"]);
+        add("pc", &c["pc"]);
+        add("email", &c["email"]);
+        add("voice", &c["voice"]["number"]);
+        add("fax", &c["fax"]["number"]);
+    }
+    out
+}
+
+fn public_paths() -> Vec<String> {
+    let mut paths = vec![
+        "/help".to_string(),
+        "/".to_string(),
+        "/domain/nope.example".to_string(),
+        "/ip/192.0.2.1".to_string(),
+    ];
+    for d in fixture_objects("domain") {
+        let name = d["name"].as_str().expect("name");
+        paths.push(format!("/domain/{}", encode(name)));
+        // An uppercase variant takes another route through the cache.
+        paths.push(format!("/domain/{}", encode(&name.to_uppercase())));
+    }
+    for h in fixture_objects("host") {
+        paths.push(format!(
+            "/nameserver/{}",
+            encode(h["name"].as_str().expect("name"))
+        ));
+    }
+    for r in fixture_objects("registrar") {
+        paths.push(format!("/entity/{}", r["ianaId"]));
+    }
+    for c in fixture_objects("contact") {
+        let roid = c["roid"].as_str().expect("roid");
+        paths.push(format!("/entity/{roid}"));
+        // Queries that name personal data get errors; the errors must not echo it back.
+        for field in ["name", "email", "city"] {
+            if let Some(v) = c[field].as_str() {
+                paths.push(format!("/entity/{}", encode(v)));
+                paths.push(format!("/domain/{}", encode(v)));
+            }
+        }
+    }
+    paths
+}
+
+#[test]
+fn no_personal_value_leaks_into_public_rdap_output_or_logs() {
+    let secrets = secrets();
+    assert!(
+        secrets.len() > 100,
+        "the fixtures must hold enough personal data to test"
+    );
+    let srv = Server::start(&[]);
+    let mut corpus = String::new();
+    let paths = public_paths();
+    for path in &paths {
+        for method in ["GET", "HEAD"] {
+            let r = srv.request(method, path, &[("Accept", "application/rdap+json")]);
+            corpus.push_str(&String::from_utf8_lossy(&r.raw));
+            corpus.push('\n');
+        }
+    }
+    // The log of all of the above.
+    let _ = srv.wait_log("/domain");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let log = srv.log();
+    let lower = corpus.to_lowercase();
+    let mut leaks = Vec::new();
+    for (what, value) in &secrets {
+        // A short all-digit value (a postal code such as "2650") also occurs as a byte count
+        // or a duration; search for it as a quoted JSON string, and skip the log, whose only
+        // numbers are counts and timings.
+        let short_number = value.len() < 6 && value.bytes().all(|b| b.is_ascii_digit());
+        let v = if short_number {
+            format!("\"{value}\"")
+        } else {
+            value.to_lowercase()
+        };
+        if lower.contains(&v) {
+            leaks.push(format!("{what} = {value:?} in responses"));
+        }
+        if !short_number && log.to_lowercase().contains(&v) {
+            leaks.push(format!("{what} = {value:?} in the log"));
+        }
+    }
+    assert!(
+        leaks.is_empty(),
+        "personal data leaked:\n{}",
+        leaks.join("\n")
+    );
+    // The corpus is real: it holds public data and every query was answered.
+    assert!(corpus.contains("Lantern Names Ltd") && corpus.contains("QC"));
+    assert!(log.matches("rddsd::access").count() >= paths.len() * 2);
+}
+
+#[test]
+fn consented_values_are_published() {
+    // The other half of the test above: consent must actually publish, or the privacy test
+    // would pass on a server that publishes nothing.
+    let srv = Server::start(&[]);
+    let body = String::from_utf8_lossy(&srv.get("/domain/tlapanco.example").body).to_string();
+    assert!(
+        body.contains("Esperanza Tlapanco Ruiz"),
+        "C105 consented to name"
+    );
+    assert!(
+        body.contains("esperanza.tr@mailbox-five.example.org"),
+        "C105 consented to email"
+    );
+    assert!(
+        !body.contains("Calle Real de Guadalupe 61"),
+        "but not to street"
+    );
+}
