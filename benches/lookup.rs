@@ -1,1 +1,51 @@
-fn main() {}
+//! Criterion bench of the pure request path: route a path, look the domain up in the snapshot,
+//! build the policy view, render RDAP JSON and serialise it. No sockets, no cache.
+//!
+//! Run: `cargo bench --bench lookup`
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+
+use rddsd::policy::{Audience, Policy};
+use rddsd::rdap::router::{route, Route};
+use rddsd::rdap::{render_query, RdapConfig};
+use rddsd::registry::load::load_demo;
+use rddsd::state::Dataset;
+
+fn bench(c: &mut Criterion) {
+    let data = Dataset {
+        snapshot: load_demo().expect("demo registry loads"),
+        policy: Policy::default_policy().expect("default policy"),
+        generation: 1,
+    };
+    let cfg = RdapConfig::new(
+        "https://rdap.nic.example/".into(),
+        Some("whois.nic.example".into()),
+        "https://nic.example/terms".into(),
+    );
+
+    let mut group = c.benchmark_group("rdap");
+    for (label, path) in [
+        ("domain_ascii", "/domain/kite-surfing.example"),
+        ("domain_idn_u_label", "/domain/caf%C3%A9.example"),
+        ("nameserver", "/nameserver/ns1.nic.example"),
+    ] {
+        group.bench_function(format!("route+lookup+redact+render/{label}"), |b| {
+            b.iter(|| {
+                let Route::Query(q) = route("GET", black_box(path), "") else {
+                    panic!("routes")
+                };
+                let v = render_query(&data, &cfg, &q, Audience::Public).expect("found");
+                black_box(serde_json::to_vec(&v).expect("serialises"))
+            })
+        });
+    }
+    group.bench_function("route_only/domain_idn", |b| {
+        b.iter(|| route("GET", black_box("/domain/caf%C3%A9.example"), ""))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

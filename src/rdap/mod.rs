@@ -272,6 +272,13 @@ fn http_response(answer: Answer, route: &Route, is_head: bool) -> Response<Full<
     resp
 }
 
+/// An HTTP response with a fully buffered body.
+pub type HttpResponse = Response<Full<Bytes>>;
+
+/// What the service returns: answers are computed synchronously from memory, so the future is
+/// always ready and no error is possible.
+pub type ServiceFuture = std::future::Ready<Result<HttpResponse, std::convert::Infallible>>;
+
 /// The hyper service for one connection.
 pub fn service(
     state: Arc<State>,
@@ -279,9 +286,9 @@ pub fn service(
     peer: SocketAddr,
 ) -> impl hyper::service::Service<
     Request<hyper::body::Incoming>,
-    Response = Response<Full<Bytes>>,
+    Response = HttpResponse,
     Error = std::convert::Infallible,
-    Future = std::future::Ready<Result<Response<Full<Bytes>>, std::convert::Infallible>>,
+    Future = ServiceFuture,
 > + Clone {
     hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
         std::future::ready(Ok(handle(&state, &cfg, &req, peer)))
