@@ -361,6 +361,27 @@ impl Line<'_> {
         Some(phone)
     }
 
+    /// Parse a status list with `parse`, then check the combination rules.
+    fn statuses<T>(
+        &mut self,
+        raw: &[String],
+        parse: fn(&str) -> Option<T>,
+        what: &str,
+        check: fn(&[T]) -> Result<(), String>,
+    ) -> Vec<T> {
+        let mut out = Vec::new();
+        for (i, s) in raw.iter().enumerate() {
+            match parse(s) {
+                Some(st) => out.push(st),
+                None => self.err(&format!("statuses[{i}]"), format!("{s:?} is not {what}")),
+            }
+        }
+        if out.len() == raw.len() {
+            self.check("statuses", check(&out));
+        }
+        out
+    }
+
     fn street(&mut self, field: &str, street: &[String]) {
         if street.len() > 3 {
             self.err(field, "at most three street lines (RFC 5733)");
@@ -372,6 +393,15 @@ impl Line<'_> {
 }
 
 impl Loader {
+    /// Field-error context for one line.
+    fn at<'a>(&'a mut self, origin: &'a Origin) -> Line<'a> {
+        Line {
+            loader: self,
+            file: &origin.file,
+            line: origin.line,
+        }
+    }
+
     fn error(&mut self, file: &str, line: usize, field: &str, message: String) {
         if self.errors.len() < MAX_ERRORS {
             self.errors.push(LoadError {
@@ -493,11 +523,7 @@ impl Loader {
 
     fn registry_line(&mut self, origin: Origin, raw: RawRegistry) {
         let before = self.errors.len();
-        let mut l = Line {
-            loader: self,
-            file: &origin.file,
-            line: origin.line,
-        };
+        let mut l = self.at(&origin);
         let updated = l.date("updated", &raw.updated);
         let mut tlds = Vec::new();
         if raw.tlds.is_empty() {
@@ -528,11 +554,7 @@ impl Loader {
 
     fn registrar_line(&mut self, origin: Origin, raw: RawRegistrar) {
         let before = self.errors.len();
-        let mut l = Line {
-            loader: self,
-            file: &origin.file,
-            line: origin.line,
-        };
+        let mut l = self.at(&origin);
         if raw.iana_id == 0 {
             l.err("ianaId", "an IANA Registrar ID is a positive integer");
         }
@@ -594,11 +616,7 @@ impl Loader {
 
     fn contact_line(&mut self, origin: Origin, raw: RawContact) {
         let before = self.errors.len();
-        let mut l = Line {
-            loader: self,
-            file: &origin.file,
-            line: origin.line,
-        };
+        let mut l = self.at(&origin);
         let roid = l.roid("roid", &raw.roid);
         l.text("name", &raw.name, 255);
         l.opt_text("org", &raw.org, 255);
@@ -646,11 +664,7 @@ impl Loader {
 
     fn host_line(&mut self, origin: Origin, raw: RawHost) {
         let before = self.errors.len();
-        let mut l = Line {
-            loader: self,
-            file: &origin.file,
-            line: origin.line,
-        };
+        let mut l = self.at(&origin);
         let roid = l.roid("roid", &raw.roid);
         let name = l.name("name", &raw.name);
         let mut v4 = Vec::new();
@@ -671,19 +685,12 @@ impl Loader {
                 ),
             }
         }
-        let mut statuses = Vec::new();
-        for (i, s) in raw.statuses.iter().enumerate() {
-            match HostStatus::from_epp(s) {
-                Some(st) => statuses.push(st),
-                None => l.err(
-                    &format!("statuses[{i}]"),
-                    format!("{s:?} is not an EPP host status (RFC 5732)"),
-                ),
-            }
-        }
-        if statuses.len() == raw.statuses.len() {
-            l.check("statuses", HostStatus::check_combination(&statuses));
-        }
+        let statuses = l.statuses(
+            &raw.statuses,
+            HostStatus::from_epp,
+            "an EPP host status (RFC 5732)",
+            HostStatus::check_combination,
+        );
         let created = l.opt_date("created", &raw.created);
         let updated = l.opt_date("updated", &raw.updated);
         if self.errors.len() != before {
@@ -709,26 +716,15 @@ impl Loader {
 
     fn domain_line(&mut self, origin: Origin, raw: RawDomain) {
         let before = self.errors.len();
-        let mut l = Line {
-            loader: self,
-            file: &origin.file,
-            line: origin.line,
-        };
+        let mut l = self.at(&origin);
         let roid = l.roid("roid", &raw.roid);
         let name = l.name("name", &raw.name);
-        let mut statuses = Vec::new();
-        for (i, s) in raw.statuses.iter().enumerate() {
-            match DomainStatus::from_epp(s) {
-                Some(st) => statuses.push(st),
-                None => l.err(
-                    &format!("statuses[{i}]"),
-                    format!("{s:?} is not an EPP or RGP domain status"),
-                ),
-            }
-        }
-        if statuses.len() == raw.statuses.len() {
-            l.check("statuses", DomainStatus::check_combination(&statuses));
-        }
+        let statuses = l.statuses(
+            &raw.statuses,
+            DomainStatus::from_epp,
+            "an EPP or RGP domain status",
+            DomainStatus::check_combination,
+        );
         let created = l.date("created", &raw.created);
         let updated = l.opt_date("updated", &raw.updated);
         let expires = l.date("expires", &raw.expires);
