@@ -8,7 +8,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::policy::{ContactView, DomainView, Field, HostView, RegistrarView, ViewRole};
-use crate::registry::{Host, Phone, Registrar, Timestamp, REGISTRY_AS_REGISTRAR};
+use crate::registry::{DomainName, Host, Phone, Registrar, Timestamp, REGISTRY_AS_REGISTRAR};
 
 /// The extension identifiers every response carries.
 pub const CONFORMANCE: [&str; 3] = [
@@ -452,23 +452,25 @@ fn ip_addresses(host: &Host) -> Option<Value> {
     Some(Value::Object(m))
 }
 
+/// `ldhName`, `unicodeName` (IDNs only) and `status`, shared by domains and nameservers.
+fn insert_name_and_status<'a>(
+    obj: &mut Map<String, Value>,
+    name: &DomainName,
+    statuses: impl Iterator<Item = &'a str>,
+) {
+    obj.insert("ldhName".into(), name.ascii().into());
+    if name.is_idn() {
+        obj.insert("unicodeName".into(), name.unicode().into());
+    }
+    obj.insert("status".into(), statuses.map(Value::from).collect());
+}
+
 fn nameserver_object(host: &Host, ctx: &Context<'_>) -> Map<String, Value> {
     let url = format!("{}nameserver/{}", ctx.base_url, host.name.ascii());
     let mut obj = Map::new();
     obj.insert("objectClassName".into(), "nameserver".into());
     obj.insert("handle".into(), host.roid.as_str().into());
-    obj.insert("ldhName".into(), host.name.ascii().into());
-    if host.name.is_idn() {
-        obj.insert("unicodeName".into(), host.name.unicode().into());
-    }
-    obj.insert(
-        "status".into(),
-        host.statuses
-            .iter()
-            .map(|s| s.rdap())
-            .collect::<Vec<_>>()
-            .into(),
-    );
+    insert_name_and_status(&mut obj, &host.name, host.statuses.iter().map(|s| s.rdap()));
     if let Some(ips) = ip_addresses(host) {
         obj.insert("ipAddresses".into(), ips);
     }
@@ -496,18 +498,7 @@ pub fn domain(view: &DomainView<'_>, ctx: &Context<'_>) -> Value {
             "$.handle".into(),
         ),
     }
-    obj.insert("ldhName".into(), d.name.ascii().into());
-    if d.name.is_idn() {
-        obj.insert("unicodeName".into(), d.name.unicode().into());
-    }
-    obj.insert(
-        "status".into(),
-        d.statuses
-            .iter()
-            .map(|s| s.rdap())
-            .collect::<Vec<_>>()
-            .into(),
-    );
+    insert_name_and_status(&mut obj, &d.name, d.statuses.iter().map(|s| s.rdap()));
 
     let mut events = vec![
         event("registration", &d.created),

@@ -6,6 +6,15 @@ use serde_json_path::JsonPath;
 
 use crate::harness::{encode, Server};
 
+/// The string at JSON pointer `ptr` inside each element of the array `arr`.
+fn strings<'a>(arr: &'a Value, ptr: &str) -> Vec<&'a str> {
+    arr.as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|e| e.pointer(ptr)?.as_str())
+        .collect()
+}
+
 fn conformance(v: &Value) -> Vec<String> {
     v["rdapConformance"]
         .as_array()
@@ -135,12 +144,7 @@ fn domain_carries_what_the_gtld_profile_requires() {
     // rdapConformance on the top object only.
     let nested = JsonPath::parse("$..entities[*].rdapConformance").expect("path");
     assert!(nested.query(&d).all().is_empty());
-    let titles: Vec<&str> = d["notices"]
-        .as_array()
-        .expect("notices")
-        .iter()
-        .filter_map(|n| n["title"].as_str())
-        .collect();
+    let titles: Vec<&str> = strings(&d["notices"], "/title");
     assert_eq!(
         titles,
         [
@@ -156,12 +160,7 @@ fn domain_carries_what_the_gtld_profile_requires() {
         d["notices"][2]["links"][0]["href"],
         "https://icann.org/wicf"
     );
-    let actions: Vec<&str> = d["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .filter_map(|e| e["eventAction"].as_str())
-        .collect();
+    let actions: Vec<&str> = strings(&d["events"], "/eventAction");
     assert_eq!(
         actions,
         [
@@ -212,12 +211,7 @@ fn domain_carries_what_the_gtld_profile_requires() {
 fn registry_as_registrar_has_no_related_link() {
     let srv = Server::start(&[]);
     let d = srv.get("/domain/nic.example").json();
-    let rels: Vec<&str> = d["links"]
-        .as_array()
-        .expect("links")
-        .iter()
-        .filter_map(|l| l["rel"].as_str())
-        .collect();
+    let rels: Vec<&str> = strings(&d["links"], "/rel");
     assert_eq!(rels, ["self"]);
     assert_eq!(d["entities"][0]["handle"], "9999");
 }
@@ -259,12 +253,7 @@ fn consent_publishes_a_field_and_drops_its_redaction() {
     let srv = Server::start(&[]);
     // C106 consented to everything.
     let d = srv.get("/domain/advokatbyra.example").json();
-    let names: Vec<&str> = d["redacted"]
-        .as_array()
-        .expect("redacted")
-        .iter()
-        .filter_map(|e| e["name"]["type"].as_str())
-        .collect();
+    let names: Vec<&str> = strings(&d["redacted"], "/name/type");
     let registrant: Vec<&&str> = names
         .iter()
         .filter(|n| n.starts_with("Registrant"))
@@ -283,12 +272,7 @@ fn consent_publishes_a_field_and_drops_its_redaction() {
     );
     // C104 consented to the organisation only.
     let d = srv.get("/domain/kite-surfing.example").json();
-    let names: Vec<&str> = d["redacted"]
-        .as_array()
-        .expect("redacted")
-        .iter()
-        .filter_map(|e| e["name"]["type"].as_str())
-        .collect();
+    let names: Vec<&str> = strings(&d["redacted"], "/name/type");
     assert!(!names.contains(&"Registrant Organization"));
     assert!(names.contains(&"Registrant Name") && names.contains(&"Registrant Email"));
     assert!(d.to_string().contains("Haverbeke Kite Surfing BV"));
