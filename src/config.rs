@@ -12,6 +12,8 @@ use serde::Deserialize;
 
 /// Default RDAP listen address for the demo run: loopback, unprivileged.
 pub const DEFAULT_RDAP_LISTEN: &str = "127.0.0.1:8080";
+/// Default WHOIS listen address for the demo run: loopback, unprivileged (production: port 43).
+pub const DEFAULT_WHOIS_LISTEN: &str = "127.0.0.1:4343";
 /// Default terms-of-service URL of the demo registry.
 pub const DEFAULT_TERMS_URL: &str = "https://nic.example/terms";
 
@@ -22,6 +24,9 @@ pub struct ConfigFile {
     /// `[rdap]`
     #[serde(default)]
     pub rdap: RdapSection,
+    /// `[whois]`
+    #[serde(default)]
+    pub whois: WhoisSection,
     /// `[data]`
     #[serde(default)]
     pub data: DataSection,
@@ -50,6 +55,20 @@ pub struct TlsSection {
     pub cert: PathBuf,
     /// Private key, PEM (PKCS#8, PKCS#1 or SEC1).
     pub key: PathBuf,
+}
+
+/// `[whois]`: the port 43 listener.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhoisSection {
+    /// Listen addresses; an empty list disables WHOIS.
+    pub listen: Option<Vec<SocketAddr>>,
+    /// Seconds a client has to send its query line.
+    pub read_timeout_secs: Option<u64>,
+    /// Concurrent connections in total.
+    pub max_connections: Option<usize>,
+    /// Concurrent connections from one client address.
+    pub max_per_client: Option<u32>,
 }
 
 /// `[data]`: where registration data and the policy come from.
@@ -81,6 +100,8 @@ pub struct ServiceSection {
 pub struct Overrides {
     /// `--rdap-listen` (repeatable)
     pub rdap_listen: Vec<SocketAddr>,
+    /// `--whois-listen` (repeatable)
+    pub whois_listen: Vec<SocketAddr>,
     /// `--tls-cert` and `--tls-key`
     pub tls: Option<TlsSection>,
     /// `--base-url`
@@ -96,6 +117,14 @@ pub struct Overrides {
 pub struct Settings {
     /// RDAP listen addresses.
     pub rdap_listen: Vec<SocketAddr>,
+    /// WHOIS listen addresses (empty: no WHOIS).
+    pub whois_listen: Vec<SocketAddr>,
+    /// WHOIS read timeout.
+    pub whois_read_timeout: Duration,
+    /// WHOIS connection cap.
+    pub whois_max_connections: usize,
+    /// WHOIS per-client connection cap.
+    pub whois_max_per_client: u32,
     /// HTTPS certificate and key; plain HTTP without.
     pub tls: Option<TlsSection>,
     /// Configured base URL; `None` means "derive from the bound address".
@@ -154,9 +183,16 @@ impl Settings {
         // Destructure without `..`: a new config key fails to compile until it is used here.
         let ConfigFile {
             rdap,
+            whois,
             data,
             service,
         } = file;
+        let WhoisSection {
+            listen: whois_listen,
+            read_timeout_secs,
+            max_connections: whois_max,
+            max_per_client,
+        } = whois;
         let RdapSection {
             listen,
             base_url,
@@ -191,6 +227,16 @@ impl Settings {
                 "service.max_connections must be at least 1".into(),
             ));
         }
+        let whois_max_connections = whois_max.unwrap_or(256);
+        let whois_max_per_client = max_per_client.unwrap_or(3);
+        if whois_max_connections == 0 || whois_max_per_client == 0 {
+            return Err(ConfigError(
+                "whois.max_connections and whois.max_per_client must be at least 1".into(),
+            ));
+        }
+        let default_whois: SocketAddr = DEFAULT_WHOIS_LISTEN
+            .parse()
+            .map_err(|_| ConfigError("internal: bad default whois address".into()))?;
         Ok(Self {
             rdap_listen: if flags.rdap_listen.is_empty() {
                 listen
@@ -200,6 +246,14 @@ impl Settings {
                 flags.rdap_listen
             },
             tls: flags.tls.or(tls),
+            whois_listen: if flags.whois_listen.is_empty() {
+                whois_listen.unwrap_or_else(|| vec![default_whois])
+            } else {
+                flags.whois_listen
+            },
+            whois_read_timeout: Duration::from_secs(read_timeout_secs.unwrap_or(10).max(1)),
+            whois_max_connections,
+            whois_max_per_client,
             base_url,
             data_dir: flags.data_dir.or(dir),
             policy: flags.policy.or(policy),
@@ -223,6 +277,12 @@ base_url = "https://rdap.nic.example"
 [rdap.tls]
 cert = "/etc/rddsd/cert.pem"
 key = "/etc/rddsd/key.pem"
+
+[whois]
+listen = ["127.0.0.1:0"]
+read_timeout_secs = 5
+max_connections = 64
+max_per_client = 2
 
 [data]
 dir = "/var/lib/rddsd"
@@ -252,7 +312,7 @@ max_connections = 100
 
     #[test]
     fn unknown_keys_in_every_table_are_refused() {
-        for table in ["[rdap]", "[rdap.tls]", "[data]", "[service]"] {
+        for table in ["[rdap]", "[rdap.tls]", "[whois]", "[data]", "[service]"] {
             let text = FULL.replace(table, &format!("{table}\nbogus_key = 1"));
             let err = ConfigFile::parse("c.toml", &text).expect_err("must refuse");
             assert!(

@@ -1,6 +1,6 @@
 //! rddsd: a registry's Registration Data Directory Service.
 //!
-//! One daemon answers RDAP over HTTP (RFC 7480, 9082, 9083, ICANN gTLD RDAP Profile 2024) from an
+//! One daemon answers WHOIS on port 43 (RFC 3912) and RDAP over HTTP (RFC 7480, 9082, 9083, ICANN gTLD RDAP Profile 2024) from an
 //! in-memory snapshot of registration data, and lets personal data out only as the disclosure
 //! policy allows.
 //!
@@ -9,6 +9,7 @@
 //! - [`policy`]: the declarative disclosure policy and the redacted *views* it produces; the
 //!   only input renderers accept.
 //! - [`rdap`]: routing (pure), rendering (pure) and the hyper service.
+//! - [`whois`]: port 43: query parsing (pure), rendering (pure) and the connection handler.
 //! - [`state`]: the current data generation, atomic reload, the answer cache.
 //! - [`server`]: listeners, connection cap, graceful shutdown.
 //! - [`config`]: strict TOML config and flag overrides.
@@ -29,3 +30,4 @@ pub mod server;
 pub mod state;
 pub mod telemetry;
 pub mod tls;
+pub mod whois;

@@ -22,7 +22,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve RDAP. With no flags: the bundled demo registry on 127.0.0.1:8080.
+    /// Serve RDAP and WHOIS. With no flags: the bundled demo registry, RDAP on 127.0.0.1:8080 and
+    /// WHOIS on 127.0.0.1:4343.
     Serve {
         /// TOML config file.
         #[arg(long, short = 'c')]
@@ -30,6 +31,9 @@ enum Command {
         /// RDAP listen address (repeatable; port 0 picks a free port).
         #[arg(long)]
         rdap_listen: Vec<SocketAddr>,
+        /// WHOIS listen address (repeatable; port 0 picks a free port). Default 127.0.0.1:4343.
+        #[arg(long)]
+        whois_listen: Vec<SocketAddr>,
         /// TLS certificate chain (PEM); with --tls-key, serve HTTPS.
         #[arg(long, requires = "tls_key")]
         tls_cert: Option<PathBuf>,
@@ -67,6 +71,7 @@ fn main() -> ExitCode {
         Command::Serve {
             config,
             rdap_listen,
+            whois_listen,
             tls_cert,
             tls_key,
             base_url,
@@ -85,6 +90,7 @@ fn main() -> ExitCode {
             };
             let flags = Overrides {
                 rdap_listen,
+                whois_listen,
                 tls,
                 base_url,
                 data_dir: data,
@@ -145,6 +151,9 @@ async fn serve(settings: Settings) -> ExitCode {
     }
     for url in server.rdap_urls() {
         println!("rdap listening on {url}");
+    }
+    for addr in server.whois_addrs() {
+        println!("whois listening on {addr}");
     }
     let _ = std::io::stdout().flush();
 

@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Settings;
 use crate::rdap::{self, RdapConfig};
 use crate::state::{LoadFailure, Sources, State};
+use crate::whois::WhoisConfig;
 
 /// A client has this long to send a complete request head; slow-loris connections are closed.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -49,6 +50,7 @@ pub struct Server {
     state: Arc<State>,
     rdap_cfg: Arc<RdapConfig>,
     rdap: Vec<TcpListener>,
+    whois: Vec<TcpListener>,
     tls: Option<TlsAcceptor>,
     settings: Settings,
 }
@@ -77,6 +79,13 @@ impl Server {
                 .map_err(|source| StartError::Bind { addr, source })?;
             rdap.push(listener);
         }
+        let mut whois = Vec::new();
+        for &addr in &settings.whois_listen {
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|source| StartError::Bind { addr, source })?;
+            whois.push(listener);
+        }
         let scheme = if tls.is_some() { "https" } else { "http" };
         let first = rdap.first().and_then(|l| l.local_addr().ok());
         let base_url = match (&settings.base_url, first) {
@@ -93,6 +102,7 @@ impl Server {
             state,
             rdap_cfg,
             rdap,
+            whois,
             tls,
             settings,
         })
@@ -108,6 +118,14 @@ impl Server {
             .collect()
     }
 
+    /// The bound WHOIS addresses.
+    pub fn whois_addrs(&self) -> Vec<SocketAddr> {
+        self.whois
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .collect()
+    }
+
     /// Shared state, for reloads.
     pub fn state(&self) -> Arc<State> {
         Arc::clone(&self.state)
@@ -119,9 +137,18 @@ impl Server {
             state,
             rdap_cfg,
             rdap,
+            whois,
             tls,
             settings,
         } = self;
+        let whois_cfg = Arc::new(WhoisConfig {
+            terms_url: settings.terms_url.clone(),
+            read_timeout: settings.whois_read_timeout,
+            write_timeout: Duration::from_secs(10),
+            max_connections: settings.whois_max_connections,
+            max_per_client: settings.whois_max_per_client,
+            shutdown_grace: settings.shutdown_grace,
+        });
         let settings = Arc::new(settings);
         // One connection cap shared by all RDAP listeners.
         let slots = Arc::new(Semaphore::new(settings.max_connections));
@@ -135,6 +162,16 @@ impl Server {
                 slots: Arc::clone(&slots),
             };
             tasks.spawn(ctx.serve(listener, shutdown.clone()));
+        }
+        let whois_slots = Arc::new(Semaphore::new(whois_cfg.max_connections));
+        for listener in whois {
+            tasks.spawn(crate::whois::serve(
+                listener,
+                Arc::clone(&state),
+                Arc::clone(&whois_cfg),
+                Arc::clone(&whois_slots),
+                shutdown.clone(),
+            ));
         }
         while tasks.join_next().await.is_some() {}
     }

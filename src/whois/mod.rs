@@ -1,0 +1,278 @@
+//! WHOIS on port 43 (RFC 3912): read one query line, answer from the same policy views as RDAP,
+//! close.
+//!
+//! Everything a client can make us hold is bounded: one line of at most 1 KiB, read within a
+//! timeout; a global connection cap and a per-client cap, both refused at once with one
+//! `%ERROR` line; no state survives the connection.
+
+pub mod parse;
+pub mod render;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::policy::Audience;
+use crate::state::{Dataset, State};
+use parse::{WhoisQuery, WhoisRefusal, MAX_QUERY_BYTES};
+
+/// Port 43 settings.
+#[derive(Debug, Clone)]
+pub struct WhoisConfig {
+    /// Terms of service URL printed in the footer.
+    pub terms_url: String,
+    /// Time a client has to send its whole query line.
+    pub read_timeout: Duration,
+    /// Time allowed to write the answer.
+    pub write_timeout: Duration,
+    /// Concurrent connections in total.
+    pub max_connections: usize,
+    /// Concurrent connections from one client address.
+    pub max_per_client: u32,
+    /// How long shutdown waits for open connections.
+    pub shutdown_grace: Duration,
+}
+
+/// The answer to one parsed query, and a label for the access log.
+pub fn answer(data: &Dataset, query: &WhoisQuery, terms_url: &str) -> (String, &'static str) {
+    let snap = &data.snapshot;
+    let policy = &data.policy;
+    let ctx = render::Context {
+        db_updated: snap.updated(),
+        terms_url,
+    };
+    let audience = Audience::Public;
+    let found = match query {
+        WhoisQuery::Help => Some(render::help(&ctx)),
+        WhoisQuery::Domain(name) => snap
+            .domain(name)
+            .and_then(|d| policy.domain_view(audience, snap, d))
+            .map(|v| render::domain(&v, &ctx)),
+        WhoisQuery::NameserverByName(name) => snap
+            .host(name)
+            .map(|h| render::nameservers(&[policy.host_view(audience, snap, h)], &ctx)),
+        WhoisQuery::NameserverByIp(ip) => {
+            let views: Vec<_> = snap
+                .hosts_by_ip(*ip)
+                .into_iter()
+                .map(|h| policy.host_view(audience, snap, h))
+                .collect();
+            (!views.is_empty()).then(|| render::nameservers(&views, &ctx))
+        }
+        WhoisQuery::RegistrarById(id) => snap
+            .registrar(*id)
+            .map(|r| render::registrar(&policy.registrar_view(audience, r), &ctx)),
+        WhoisQuery::RegistrarByName(name) => snap
+            .registrar_by_name(name)
+            .map(|r| render::registrar(&policy.registrar_view(audience, r), &ctx)),
+    };
+    match found {
+        Some(text) => (text, "found"),
+        None => (render::not_found(&ctx), "not-found"),
+    }
+}
+
+/// Read one request line: up to LF (a preceding CR is dropped), or what came before EOF.
+async fn read_line(stream: &mut TcpStream, timeout: Duration) -> Result<Vec<u8>, WhoisRefusal> {
+    // One byte past the limit plus CR LF is the most we ever buffer.
+    let cap = MAX_QUERY_BYTES + 2;
+    let mut buf = Vec::with_capacity(256);
+    let mut chunk = [0u8; 512];
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let n = match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+            Err(_) => return Err(WhoisRefusal::Timeout),
+            Ok(Err(_)) => return Err(WhoisRefusal::Garbage),
+            Ok(Ok(n)) => n,
+        };
+        if n == 0 {
+            // The client half-closed without a line ending: take what it sent.
+            return Ok(strip_cr(buf));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(pos) = buf.iter().position(|b| *b == b'\n') {
+            buf.truncate(pos);
+            return Ok(strip_cr(buf));
+        }
+        if buf.len() > cap {
+            return Err(WhoisRefusal::TooLong);
+        }
+    }
+}
+
+fn strip_cr(mut line: Vec<u8>) -> Vec<u8> {
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    line
+}
+
+/// Per-client open connection counts. Entries exist only while a connection is open, so the map
+/// never holds more than the global cap.
+#[derive(Default)]
+struct ClientSlots(Mutex<HashMap<IpAddr, u32>>);
+
+/// Releases a client's slot when the connection ends.
+struct ClientSlot {
+    slots: Arc<ClientSlots>,
+    ip: IpAddr,
+}
+
+impl ClientSlots {
+    fn take(self: &Arc<Self>, ip: IpAddr, max: u32) -> Option<ClientSlot> {
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = map.entry(ip).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(ClientSlot {
+            slots: Arc::clone(self),
+            ip,
+        })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut map = self
+            .slots
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = map.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Serve port 43 on one listener until `shutdown`, then wait (bounded) for open connections.
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<State>,
+    cfg: Arc<WhoisConfig>,
+    total: Arc<Semaphore>,
+    shutdown: CancellationToken,
+) {
+    let clients = Arc::new(ClientSlots::default());
+    let tracker = TaskTracker::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    tracing::warn!(error = %e, "whois accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let ip = peer.ip().to_canonical();
+        let permit = Arc::clone(&total).try_acquire_owned().ok();
+        let slot = permit
+            .as_ref()
+            .and_then(|_| clients.take(ip, cfg.max_per_client));
+        let (Some(permit), Some(slot)) = (permit, slot) else {
+            tracker.spawn(refuse(stream, peer, Arc::clone(&cfg)));
+            continue;
+        };
+        let state = Arc::clone(&state);
+        let cfg = Arc::clone(&cfg);
+        tracker.spawn(async move {
+            handle(stream, peer, &state, &cfg).await;
+            drop(slot);
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tracker.close();
+    if tokio::time::timeout(cfg.shutdown_grace, tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("whois drain deadline passed");
+    } else {
+        tracing::info!("whois drained");
+    }
+}
+
+async fn refuse(mut stream: TcpStream, peer: SocketAddr, cfg: Arc<WhoisConfig>) {
+    let _ = tokio::time::timeout(cfg.write_timeout, async {
+        stream.write_all(render::BUSY_LINE.as_bytes()).await?;
+        stream.shutdown().await
+    })
+    .await;
+    log(peer, "refused", "busy", 0, Instant::now());
+}
+
+async fn handle(mut stream: TcpStream, peer: SocketAddr, state: &State, cfg: &WhoisConfig) {
+    let started = Instant::now();
+    let (text, kind, outcome): (std::borrow::Cow<'static, str>, &'static str, &'static str) =
+        match read_line(&mut stream, cfg.read_timeout)
+            .await
+            .and_then(|l| parse::parse(&l))
+        {
+            Err(refusal) => (
+                render::error_line(refusal).into(),
+                "refused",
+                refusal_label(refusal),
+            ),
+            Ok(query) => {
+                let data = state.dataset();
+                let (text, outcome) = answer(&data, &query, &cfg.terms_url);
+                (text.into(), query_kind(&query), outcome)
+            }
+        };
+    let _ = tokio::time::timeout(cfg.write_timeout, async {
+        stream.write_all(text.as_bytes()).await?;
+        stream.shutdown().await
+    })
+    .await;
+    log(peer, kind, outcome, text.len(), started);
+}
+
+fn log(peer: SocketAddr, kind: &str, outcome: &str, bytes: usize, started: Instant) {
+    tracing::info!(
+        target: "rddsd::access",
+        proto = "whois",
+        client = %crate::telemetry::ClientNet(peer.ip()),
+        kind,
+        outcome,
+        bytes,
+        micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+    );
+}
+
+fn query_kind(q: &WhoisQuery) -> &'static str {
+    match q {
+        WhoisQuery::Domain(_) => "domain",
+        WhoisQuery::NameserverByName(_) | WhoisQuery::NameserverByIp(_) => "nameserver",
+        WhoisQuery::RegistrarById(_) | WhoisQuery::RegistrarByName(_) => "registrar",
+        WhoisQuery::Help => "help",
+    }
+}
+
+fn refusal_label(r: WhoisRefusal) -> &'static str {
+    match r {
+        WhoisRefusal::Empty => "empty",
+        WhoisRefusal::TooLong => "too-long",
+        WhoisRefusal::Garbage => "garbage",
+        WhoisRefusal::Timeout => "timeout",
+        WhoisRefusal::Malformed => "malformed",
+        WhoisRefusal::InvalidName => "invalid-name",
+    }
+}

@@ -1,0 +1,164 @@
+//! Pure parsing of one port 43 request (RFC 3912): bytes in, a query or a refusal out.
+//!
+//! No sockets, so it is unit-tested and property-tested with arbitrary bytes.
+
+use std::net::IpAddr;
+
+use crate::registry::{DomainName, IanaId};
+
+/// The longest query line accepted, without its line ending.
+pub const MAX_QUERY_BYTES: usize = 1024;
+
+/// A WHOIS query with names already normalised.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum WhoisQuery {
+    /// `<domain>` or `domain <domain>`
+    Domain(DomainName),
+    /// `nameserver <name>`
+    NameserverByName(DomainName),
+    /// `nameserver <IP>`
+    NameserverByIp(IpAddr),
+    /// `registrar <IANA ID>`
+    RegistrarById(IanaId),
+    /// `registrar <name>` (matched without regard to case)
+    RegistrarByName(String),
+    /// `help`
+    Help,
+}
+
+/// Why a request line is not a query. Each maps to one `%ERROR` line
+/// ([`crate::whois::render::error_line`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhoisRefusal {
+    /// The line was empty.
+    Empty,
+    /// The line exceeded [`MAX_QUERY_BYTES`].
+    TooLong,
+    /// Not UTF-8, or control characters.
+    Garbage,
+    /// No complete line within the read timeout.
+    Timeout,
+    /// A keyword without an argument, or extra words.
+    Malformed,
+    /// The name is not a valid domain or host name.
+    InvalidName,
+}
+
+/// Parse the bytes of one request line (without its line ending).
+pub fn parse(line: &[u8]) -> Result<WhoisQuery, WhoisRefusal> {
+    if line.len() > MAX_QUERY_BYTES {
+        return Err(WhoisRefusal::TooLong);
+    }
+    let text = std::str::from_utf8(line).map_err(|_| WhoisRefusal::Garbage)?;
+    if text.chars().any(|c| c.is_control() && c != '\t') {
+        return Err(WhoisRefusal::Garbage);
+    }
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(WhoisRefusal::Empty);
+    }
+    let (first, rest) = match text.split_once(char::is_whitespace) {
+        Some((f, r)) => (f, r.trim()),
+        None => (text, ""),
+    };
+    let keyword = first.to_ascii_lowercase();
+    match (keyword.as_str(), rest) {
+        ("help", "") => Ok(WhoisQuery::Help),
+        ("domain" | "nameserver" | "registrar", "") => Err(WhoisRefusal::Malformed),
+        ("domain", name) => single(name).and_then(domain).map(WhoisQuery::Domain),
+        ("nameserver", arg) => {
+            let arg = single(arg)?;
+            match arg.parse::<IpAddr>() {
+                Ok(ip) => Ok(WhoisQuery::NameserverByIp(ip)),
+                Err(_) => domain(arg).map(WhoisQuery::NameserverByName),
+            }
+        }
+        ("registrar", arg) if arg.bytes().all(|b| b.is_ascii_digit()) => arg
+            .parse()
+            .map(WhoisQuery::RegistrarById)
+            .map_err(|_| WhoisRefusal::Malformed),
+        ("registrar", name) => Ok(WhoisQuery::RegistrarByName(
+            name.split_whitespace().collect::<Vec<_>>().join(" "),
+        )),
+        (_, "") => domain(first).map(WhoisQuery::Domain),
+        _ => Err(WhoisRefusal::Malformed),
+    }
+}
+
+fn single(arg: &str) -> Result<&str, WhoisRefusal> {
+    if arg.contains(char::is_whitespace) {
+        Err(WhoisRefusal::Malformed)
+    } else {
+        Ok(arg)
+    }
+}
+
+fn domain(s: &str) -> Result<DomainName, WhoisRefusal> {
+    DomainName::parse(s).map_err(|_| WhoisRefusal::InvalidName)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(s: &str) -> DomainName {
+        DomainName::parse(s).expect("valid")
+    }
+
+    #[test]
+    fn query_forms() {
+        assert_eq!(
+            parse(b"nic.example"),
+            Ok(WhoisQuery::Domain(name("nic.example")))
+        );
+        assert_eq!(
+            parse(b"DOMAIN Caf\xc3\xa9.Example."),
+            Ok(WhoisQuery::Domain(name("xn--caf-dma.example")))
+        );
+        assert_eq!(
+            parse(b"  domain   xn--caf-dma.example  "),
+            Ok(WhoisQuery::Domain(name("café.example")))
+        );
+        assert_eq!(
+            parse(b"nameserver NS1.nic.example"),
+            Ok(WhoisQuery::NameserverByName(name("ns1.nic.example")))
+        );
+        assert_eq!(
+            parse(b"Nameserver 2001:DB8:53::1"),
+            Ok(WhoisQuery::NameserverByIp(
+                "2001:db8:53::1".parse().expect("ip")
+            ))
+        );
+        assert_eq!(
+            parse(b"registrar 1001"),
+            Ok(WhoisQuery::RegistrarById(1001))
+        );
+        assert_eq!(
+            parse(b"REGISTRAR  Lantern   Names Ltd"),
+            Ok(WhoisQuery::RegistrarByName("Lantern Names Ltd".into()))
+        );
+        assert_eq!(parse(b"help"), Ok(WhoisQuery::Help));
+        assert_eq!(parse(b"HELP"), Ok(WhoisQuery::Help));
+    }
+
+    #[test]
+    fn refusals() {
+        assert_eq!(parse(b""), Err(WhoisRefusal::Empty));
+        assert_eq!(parse(b"   "), Err(WhoisRefusal::Empty));
+        assert_eq!(parse(&[b'a'; 1025]), Err(WhoisRefusal::TooLong));
+        assert_eq!(parse(b"\xff\xfe"), Err(WhoisRefusal::Garbage));
+        assert_eq!(parse(b"nic\x00.example"), Err(WhoisRefusal::Garbage));
+        assert_eq!(parse(b"domain"), Err(WhoisRefusal::Malformed));
+        assert_eq!(
+            parse(b"domain a.example b.example"),
+            Err(WhoisRefusal::Malformed)
+        );
+        assert_eq!(parse(b"two words"), Err(WhoisRefusal::Malformed));
+        assert_eq!(
+            parse(b"registrar 99999999999"),
+            Err(WhoisRefusal::Malformed)
+        );
+        assert_eq!(parse(b"-bad-.example"), Err(WhoisRefusal::InvalidName));
+        assert_eq!(parse(b"example"), Err(WhoisRefusal::InvalidName));
+    }
+}

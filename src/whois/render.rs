@@ -1,0 +1,335 @@
+//! Pure rendering of port 43 answers in the gTLD key/value format (Registry Agreement
+//! Specification 4 with the RDDS Consistent Labeling and Display Policy), from the same policy
+//! views RDAP renders. CRLF line endings, UTF-8.
+//!
+//! How a withheld field reads:
+//! - every withheld field prints `REDACTED FOR PRIVACY`, whether RDAP empties it (name, street,
+//!   city, postal code) or removes it (organisation, phones, faxes, extensions, handles), as
+//!   registries have printed since the 2018 Temporary Specification;
+//! - a withheld e-mail prints the registry convention pointing at the registrar of record
+//!   ([`EMAIL_REDACTED`]);
+//! - a field that is public but empty (a registrant without state/province) prints the label with
+//!   no value;
+//! - the tech contact's organisation, address and fax are not Specification 4 fields since the
+//!   Registration Data Policy: their lines appear only when the policy shows them (so WHOIS and
+//!   RDAP still publish the same fields).
+
+use std::fmt::Write;
+
+use crate::policy::{ContactView, DomainView, Field, HostView, RegistrarView, ViewRole};
+use crate::registry::{Phone, Timestamp};
+
+use super::parse::WhoisRefusal;
+
+/// The value printed for a withheld field.
+pub const REDACTED: &str = "REDACTED FOR PRIVACY";
+
+/// The value printed for a withheld e-mail address.
+pub const EMAIL_REDACTED: &str = "Please query the RDDS service of the Registrar of Record identified in this output for information on how to contact the Registrant, Admin, or Tech contact of the queried domain name.";
+
+/// The fixed first line of a not-found answer.
+pub const NOT_FOUND: &str = "NOT FOUND";
+
+/// Service-wide values for rendering.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    /// When the data was last updated.
+    pub db_updated: &'a Timestamp,
+    /// Terms of service URL.
+    pub terms_url: &'a str,
+}
+
+/// A text answer under construction.
+struct Out(String);
+
+impl Out {
+    fn new() -> Self {
+        Self(String::with_capacity(2048))
+    }
+
+    fn line(&mut self, key: &str, value: &str) {
+        // Writing to a String cannot fail.
+        let _ = write!(self.0, "{key}: {value}\r\n");
+    }
+
+    fn raw(&mut self, text: &str) {
+        self.0.push_str(text);
+        self.0.push_str("\r\n");
+    }
+
+    fn field(&mut self, key: &str, f: Field<&str>) {
+        match f {
+            Field::Shown(v) => self.line(key, v),
+            Field::Withheld => self.line(key, REDACTED),
+            Field::Absent => self.line(key, ""),
+        }
+    }
+
+    /// A line that exists only when its value is shown.
+    fn shown(&mut self, key: &str, f: Field<&str>) {
+        if let Field::Shown(v) = f {
+            self.line(key, v);
+        }
+    }
+
+    fn phone(&mut self, key: &str, ext_key: &str, f: Field<&Phone>, always: bool) {
+        match f {
+            Field::Shown(p) => {
+                self.line(key, &p.number);
+                self.line(ext_key, p.ext.as_deref().unwrap_or(""));
+            }
+            _ if always => {
+                self.line(key, REDACTED);
+                self.line(ext_key, REDACTED);
+            }
+            _ => {}
+        }
+    }
+
+    fn footer(mut self, ctx: &Context<'_>, wicf: bool) -> String {
+        if wicf {
+            self.line(
+                "URL of the ICANN Whois Inaccuracy Complaint Form",
+                "https://www.icann.org/wicf/",
+            );
+        }
+        self.raw(&format!(
+            ">>> Last update of WHOIS database: {} <<<",
+            ctx.db_updated.as_str()
+        ));
+        self.raw("");
+        self.raw("For more information on Whois status codes, please visit https://icann.org/epp");
+        self.raw("");
+        self.raw(&format!("Terms of Use: the data in this record is provided for information purposes only. It may not be used to collect registration data in bulk, or for marketing or any other unlawful purpose. Full terms: {}", ctx.terms_url));
+        self.0
+    }
+}
+
+fn contact(out: &mut Out, prefix: &str, c: &ContactView<'_>) {
+    let registrant = matches!(c.role(), ViewRole::Registrant);
+    let id_label = if registrant {
+        "Registry Registrant ID"
+    } else {
+        "Registry Tech ID"
+    };
+    out.field(id_label, c.handle());
+    out.field(&format!("{prefix} Name"), c.name());
+    if registrant {
+        out.field(&format!("{prefix} Organization"), c.org());
+        match c.street() {
+            Field::Shown(lines) => {
+                for l in lines {
+                    out.line(&format!("{prefix} Street"), l);
+                }
+            }
+            Field::Withheld => out.line(&format!("{prefix} Street"), REDACTED),
+            Field::Absent => out.line(&format!("{prefix} Street"), ""),
+        }
+        out.field(&format!("{prefix} City"), c.city());
+        out.field(&format!("{prefix} State/Province"), c.sp());
+        out.field(&format!("{prefix} Postal Code"), c.pc());
+        out.field(&format!("{prefix} Country"), c.cc());
+        out.phone(
+            &format!("{prefix} Phone"),
+            &format!("{prefix} Phone Ext"),
+            c.voice(),
+            true,
+        );
+        out.phone(
+            &format!("{prefix} Fax"),
+            &format!("{prefix} Fax Ext"),
+            c.fax(),
+            true,
+        );
+    } else {
+        out.shown(&format!("{prefix} Organization"), c.org());
+        if let Field::Shown(lines) = c.street() {
+            for l in lines {
+                out.line(&format!("{prefix} Street"), l);
+            }
+        }
+        out.shown(&format!("{prefix} City"), c.city());
+        out.shown(&format!("{prefix} State/Province"), c.sp());
+        out.shown(&format!("{prefix} Postal Code"), c.pc());
+        out.shown(&format!("{prefix} Country"), c.cc());
+        out.phone(
+            &format!("{prefix} Phone"),
+            &format!("{prefix} Phone Ext"),
+            c.voice(),
+            true,
+        );
+        out.phone(
+            &format!("{prefix} Fax"),
+            &format!("{prefix} Fax Ext"),
+            c.fax(),
+            false,
+        );
+    }
+    match c.email() {
+        Field::Shown(e) => out.line(&format!("{prefix} Email"), e),
+        _ => out.line(&format!("{prefix} Email"), EMAIL_REDACTED),
+    }
+}
+
+/// A domain answer.
+pub fn domain(view: &DomainView<'_>, ctx: &Context<'_>) -> String {
+    let d = view.domain();
+    let r = view.registrar();
+    let mut out = Out::new();
+    out.line("Domain Name", d.name.ascii());
+    if d.name.is_idn() {
+        out.line("Internationalized Domain Name", d.name.unicode());
+    }
+    out.field("Registry Domain ID", view.handle());
+    out.line(
+        "Registrar WHOIS Server",
+        r.whois_server.as_deref().unwrap_or(""),
+    );
+    out.line("Registrar URL", r.url.as_deref().unwrap_or(""));
+    out.line(
+        "Updated Date",
+        d.updated.as_ref().map_or("", Timestamp::as_str),
+    );
+    out.line("Creation Date", d.created.as_str());
+    out.line("Registry Expiry Date", d.expires.as_str());
+    out.line("Registrar", &r.name);
+    out.line("Registrar IANA ID", &r.iana_id.to_string());
+    out.line("Registrar Abuse Contact Email", &r.abuse_email);
+    out.line("Registrar Abuse Contact Phone", &r.abuse_phone.number);
+    for s in &d.statuses {
+        out.line(
+            "Domain Status",
+            &format!("{} https://icann.org/epp#{}", s.epp(), s.epp()),
+        );
+    }
+    if let Some(c) = view.registrant() {
+        contact(&mut out, "Registrant", c);
+    }
+    if let Some(c) = view.technical() {
+        contact(&mut out, "Tech", c);
+    }
+    for ns in view.nameservers() {
+        out.line("Name Server", ns.name.ascii());
+    }
+    if d.ds.is_empty() {
+        out.line("DNSSEC", "unsigned");
+    } else {
+        out.line("DNSSEC", "signedDelegation");
+        for ds in &d.ds {
+            out.line(
+                "DNSSEC DS Data",
+                &format!(
+                    "{} {} {} {}",
+                    ds.key_tag, ds.algorithm, ds.digest_type, ds.digest
+                ),
+            );
+        }
+    }
+    out.footer(ctx, true)
+}
+
+/// A nameserver answer: one block per host (several when an address is shared).
+pub fn nameservers(views: &[HostView<'_>], ctx: &Context<'_>) -> String {
+    let mut out = Out::new();
+    for (i, v) in views.iter().enumerate() {
+        if i > 0 {
+            out.raw("");
+        }
+        let h = v.host();
+        out.line("Server Name", h.name.ascii());
+        if h.name.is_idn() {
+            out.line("Internationalized Server Name", h.name.unicode());
+        }
+        for ip in &h.addresses {
+            out.line("IP Address", &ip.to_string());
+        }
+        if let Some(r) = v.registrar() {
+            out.line("Registrar", &r.name);
+            out.line(
+                "Registrar WHOIS Server",
+                r.whois_server.as_deref().unwrap_or(""),
+            );
+            out.line("Registrar URL", r.url.as_deref().unwrap_or(""));
+        }
+    }
+    out.footer(ctx, false)
+}
+
+/// A registrar answer.
+pub fn registrar(view: &RegistrarView<'_>, ctx: &Context<'_>) -> String {
+    let r = view.registrar();
+    let mut out = Out::new();
+    out.line("Registrar", &r.name);
+    out.line("Registrar IANA ID", &r.iana_id.to_string());
+    for s in &r.address.street {
+        out.line("Street", s);
+    }
+    out.line("City", &r.address.city);
+    out.line("State/Province", r.address.sp.as_deref().unwrap_or(""));
+    out.line("Postal Code", r.address.pc.as_deref().unwrap_or(""));
+    out.line("Country", &r.address.cc);
+    out.line(
+        "Phone Number",
+        r.voice.as_ref().map_or("", |p| p.number.as_str()),
+    );
+    out.line(
+        "Fax Number",
+        r.fax.as_ref().map_or("", |p| p.number.as_str()),
+    );
+    out.line("Email", r.email.as_deref().unwrap_or(""));
+    out.line(
+        "Registrar WHOIS Server",
+        r.whois_server.as_deref().unwrap_or(""),
+    );
+    out.line("Registrar URL", r.url.as_deref().unwrap_or(""));
+    out.line("Registrar Abuse Contact Email", &r.abuse_email);
+    out.line("Registrar Abuse Contact Phone", &r.abuse_phone.number);
+    out.footer(ctx, false)
+}
+
+/// The not-found answer: a fixed line, then the footer. The query is never echoed.
+pub fn not_found(ctx: &Context<'_>) -> String {
+    let mut out = Out::new();
+    out.raw(NOT_FOUND);
+    out.footer(ctx, false)
+}
+
+/// The `help` answer.
+pub fn help(ctx: &Context<'_>) -> String {
+    let mut out = Out::new();
+    for l in [
+        "Queries (one per connection, ended by CR LF, at most 1024 bytes, UTF-8):",
+        "  <domain>                    domain lookup, A-label or U-label",
+        "  domain <domain>             the same",
+        "  nameserver <host name>      nameserver lookup",
+        "  nameserver <IP address>     nameservers with this address",
+        "  registrar <IANA ID>         registrar lookup",
+        "  registrar <name>            registrar lookup by exact name",
+        "  help                        this text",
+        "Keywords are case-insensitive; a trailing dot is ignored.",
+        "Personal data is redacted according to the ICANN Registration Data Policy.",
+        "",
+    ] {
+        out.raw(l);
+    }
+    out.footer(ctx, false)
+}
+
+/// The single `%ERROR` line for each refusal (RIPE-style codes, widely parsed by clients).
+pub fn error_line(refusal: WhoisRefusal) -> &'static str {
+    match refusal {
+        WhoisRefusal::Empty => {
+            "%ERROR:101: no query; send a domain name or 'help' followed by CR LF\r\n"
+        }
+        WhoisRefusal::TooLong => "%ERROR:102: query longer than 1024 bytes\r\n",
+        WhoisRefusal::Garbage => "%ERROR:103: query is not a line of UTF-8 text\r\n",
+        WhoisRefusal::Timeout => "%ERROR:104: no complete query line received in time\r\n",
+        WhoisRefusal::Malformed => {
+            "%ERROR:105: malformed query; send 'help' for the query forms\r\n"
+        }
+        WhoisRefusal::InvalidName => "%ERROR:106: not a valid domain or host name (IDNA 2008)\r\n",
+    }
+}
+
+/// Sent when the connection caps are reached.
+pub const BUSY_LINE: &str = "%ERROR:208: too many simultaneous connections from your network or in total; retry in a few seconds\r\n";
