@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 pub struct Server {
     child: Child,
     pub addr: SocketAddr,
+    pub whois_addr: SocketAddr,
     log: Arc<Mutex<String>>,
 }
 
@@ -56,7 +57,14 @@ impl Server {
     pub fn start(extra: &[&str]) -> Self {
         let mut child = Command::new(bin())
             .arg("serve")
-            .args(["--rdap-listen", "127.0.0.1:0", "--log", "info"])
+            .args([
+                "--rdap-listen",
+                "127.0.0.1:0",
+                "--whois-listen",
+                "127.0.0.1:0",
+                "--log",
+                "info",
+            ])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -74,11 +82,15 @@ impl Server {
         });
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
-        let addr = loop {
+        let (mut addr, mut whois_addr) = (None, None);
+        while addr.is_none() || whois_addr.is_none() {
             match lines.next() {
                 Some(Ok(line)) => {
                     if let Some(rest) = line.strip_prefix("rdap listening on http://") {
-                        break rest.parse().expect("address");
+                        addr = Some(rest.parse().expect("address"));
+                    }
+                    if let Some(rest) = line.strip_prefix("whois listening on ") {
+                        whois_addr = Some(rest.parse().expect("address"));
                     }
                 }
                 _ => panic!(
@@ -86,9 +98,15 @@ impl Server {
                     log.lock().expect("log")
                 ),
             }
-        };
+        }
+        let (addr, whois_addr) = (addr.expect("rdap"), whois_addr.expect("whois"));
         std::thread::spawn(move || for _ in lines {});
-        Self { child, addr, log }
+        Self {
+            child,
+            addr,
+            whois_addr,
+            log,
+        }
     }
 
     pub fn pid(&self) -> u32 {
@@ -146,6 +164,22 @@ impl Server {
         }
         raw.extend_from_slice(b"\r\n");
         self.raw(&raw)
+    }
+
+    /// Send raw bytes to port 43, read until the server closes.
+    pub fn whois_raw(&self, bytes: &[u8]) -> Vec<u8> {
+        let mut s = TcpStream::connect(self.whois_addr).expect("connect whois");
+        s.set_read_timeout(Some(Duration::from_secs(15)))
+            .expect("timeout");
+        s.write_all(bytes).expect("write");
+        let mut buf = Vec::new();
+        let _ = s.read_to_end(&mut buf);
+        buf
+    }
+
+    /// One WHOIS query as a client sends it (CR LF), answer as text.
+    pub fn whois(&self, query: &str) -> String {
+        String::from_utf8(self.whois_raw(format!("{query}\r\n").as_bytes())).expect("UTF-8 answer")
     }
 
     /// Send raw bytes, read until the server closes, parse the response.

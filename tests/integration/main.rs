@@ -9,3 +9,4 @@ mod lifecycle;
 mod privacy;
 mod rdap;
 mod schema;
+mod whois;

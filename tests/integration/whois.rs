@@ -1,0 +1,202 @@
+//! Port 43 over real sockets: query forms, golden answers, hostile clients, connection caps.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::harness::Server;
+
+fn expected_dir() -> PathBuf {
+    crate::harness::fixtures().join("expected").join("whois")
+}
+
+fn crlf_only(text: &str) -> bool {
+    text.bytes()
+        .enumerate()
+        .all(|(i, b)| b != b'\n' || (i > 0 && text.as_bytes()[i - 1] == b'\r'))
+}
+
+#[test]
+fn query_forms_agree() {
+    let srv = Server::start(&[]);
+    let base = srv.whois("xn--caf-dma.example");
+    assert!(
+        base.starts_with("Domain Name: xn--caf-dma.example\r\n"),
+        "{base}"
+    );
+    for q in [
+        "café.example",
+        "CAFÉ.EXAMPLE.",
+        "domain café.example",
+        "DOMAIN xn--caf-dma.example",
+        "  Domain   XN--CAF-DMA.example.  ",
+    ] {
+        assert_eq!(srv.whois(q), base, "{q}");
+    }
+    let ns = srv.whois("nameserver NS1.nic.example");
+    assert!(ns.starts_with("Server Name: ns1.nic.example\r\nIP Address: 198.51.100.53\r\nIP Address: 2001:db8:53::1\r\n"), "{ns}");
+    assert_eq!(srv.whois("nameserver 2001:DB8:53::1"), ns);
+    assert_eq!(srv.whois("nameserver 198.51.100.53"), ns);
+    let r = srv.whois("registrar 1001");
+    assert!(
+        r.starts_with("Registrar: Lantern Names Ltd\r\nRegistrar IANA ID: 1001\r\n"),
+        "{r}"
+    );
+    assert_eq!(srv.whois("REGISTRAR lantern names ltd"), r);
+    assert!(srv.whois("help").contains("nameserver <IP address>"));
+    for q in [
+        "nope.example",
+        "nameserver ns9.nic.example",
+        "nameserver 192.0.2.99",
+        "registrar 4242",
+        "registrar Nobody Inc",
+    ] {
+        let a = srv.whois(q);
+        assert!(
+            a.starts_with("NOT FOUND\r\n>>> Last update of WHOIS database: "),
+            "{q}: {a}"
+        );
+    }
+    for q in [
+        "nic.example",
+        "nameserver ns1.nic.example",
+        "registrar 9999",
+        "help",
+        "nope.example",
+    ] {
+        assert!(crlf_only(&srv.whois(q)), "{q}: LF without CR");
+    }
+}
+
+/// Byte-exact answers. `RDDSD_BLESS=1 cargo test` rewrites the files after a deliberate change.
+#[test]
+fn golden_answers() {
+    let srv = Server::start(&[]);
+    let cases = [
+        ("nic.example", "domain-nic.example.txt"),
+        ("café.example", "domain-cafe-idn.txt"),
+        (
+            "kite-surfing.example",
+            "domain-kite-surfing-org-consent.txt",
+        ),
+        ("advokatbyra.example", "domain-advokatbyra-full-consent.txt"),
+        ("polignano.example", "domain-polignano-pending-restore.txt"),
+        (
+            "nameserver ns1.nic.example",
+            "nameserver-ns1.nic.example.txt",
+        ),
+        ("registrar 1001", "registrar-1001.txt"),
+        ("no-such-domain.example", "not-found.txt"),
+    ];
+    let bless = std::env::var_os("RDDSD_BLESS").is_some();
+    for (query, file) in cases {
+        let got = srv.whois(query);
+        let path = expected_dir().join(file);
+        if bless {
+            std::fs::create_dir_all(expected_dir()).expect("mkdir");
+            std::fs::write(&path, &got).expect("bless");
+            continue;
+        }
+        let want =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(got, want, "{query} differs from {}", path.display());
+    }
+}
+
+fn config_with(extra: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("rddsd.toml");
+    std::fs::write(&path, format!("[whois]\n{extra}\n")).expect("write");
+    let p = path.to_str().expect("utf-8").to_string();
+    (dir, p)
+}
+
+#[test]
+fn hostile_clients_get_one_error_line_and_a_close() {
+    let (_dir, cfg) = config_with("read_timeout_secs = 1");
+    let srv = Server::start(&["--config", &cfg]);
+    let long = vec![b'a'; 5000];
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (long, "%ERROR:102:"),
+        (b"\xff\xfe\xfd\r\n".to_vec(), "%ERROR:103:"),
+        (b"nic\x00\x01example\r\n".to_vec(), "%ERROR:103:"),
+        (b"\r\n".to_vec(), "%ERROR:101:"),
+        (b"domain\r\n".to_vec(), "%ERROR:105:"),
+        (b"-bad-.example\r\n".to_vec(), "%ERROR:106:"),
+    ];
+    for (bytes, want) in cases {
+        let got = String::from_utf8_lossy(&srv.whois_raw(&bytes)).to_string();
+        assert!(
+            got.starts_with(want) && got.ends_with("\r\n") && got.lines().count() == 1,
+            "{want}: {got:?}"
+        );
+    }
+    // A line that never ends, and a client that sends nothing: one error line at the timeout.
+    for bytes in [&b"nic.exam"[..], &b""[..]] {
+        let mut s = TcpStream::connect(srv.whois_addr).expect("connect");
+        s.write_all(bytes).expect("write");
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let started = Instant::now();
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).expect("server closes");
+        assert_eq!(
+            String::from_utf8_lossy(&buf),
+            "%ERROR:104: no complete query line received in time\r\n"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+    // LF alone and a half-closed line without ending are accepted.
+    assert!(String::from_utf8_lossy(&srv.whois_raw(b"nic.example\n"))
+        .starts_with("Domain Name: nic.example"));
+    let mut s = idle(&srv);
+    s.write_all(b"nic.example").expect("write");
+    s.shutdown(std::net::Shutdown::Write).expect("half-close");
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).expect("read");
+    assert!(String::from_utf8_lossy(&buf).starts_with("Domain Name: nic.example"));
+    assert!(
+        srv.whois("nic.example").starts_with("Domain Name:"),
+        "still serving"
+    );
+    assert!(!srv.log().contains("panicked"));
+}
+
+fn idle(srv: &Server) -> TcpStream {
+    let s = TcpStream::connect(srv.whois_addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    s
+}
+
+#[test]
+fn connection_caps_refuse_at_once_and_free_up() {
+    let (_dir, cfg) =
+        config_with("read_timeout_secs = 30\nmax_per_client = 2\nmax_connections = 10");
+    let srv = Server::start(&["--config", &cfg]);
+    let held: Vec<TcpStream> = (0..2).map(|_| idle(&srv)).collect();
+    // Give the server a moment to account for both.
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let refused = String::from_utf8_lossy(&srv.whois_raw(b"nic.example\r\n")).to_string();
+    assert!(refused.starts_with("%ERROR:208:"), "{refused}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "refusal is immediate"
+    );
+    drop(held);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        srv.whois("nic.example").starts_with("Domain Name:"),
+        "slots are released"
+    );
+
+    let (_dir2, cfg2) =
+        config_with("read_timeout_secs = 30\nmax_per_client = 10\nmax_connections = 2");
+    let srv2 = Server::start(&["--config", &cfg2]);
+    let held: Vec<TcpStream> = (0..2).map(|_| idle(&srv2)).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(String::from_utf8_lossy(&srv2.whois_raw(b"nic.example\r\n")).starts_with("%ERROR:208:"));
+    drop(held);
+}
