@@ -161,4 +161,31 @@ mod tests {
         assert_eq!(parse(b"-bad-.example"), Err(WhoisRefusal::InvalidName));
         assert_eq!(parse(b"example"), Err(WhoisRefusal::InvalidName));
     }
+
+    proptest::proptest! {
+        /// Arbitrary bytes never panic, and whatever parses is normalised and well-formed.
+        #[test]
+        fn arbitrary_bytes_are_safe(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..1500)) {
+            match parse(&bytes) {
+                Ok(WhoisQuery::Domain(n) | WhoisQuery::NameserverByName(n)) => {
+                    proptest::prop_assert!(n.ascii().is_ascii());
+                    proptest::prop_assert_eq!(n.ascii(), n.ascii().to_ascii_lowercase());
+                    proptest::prop_assert!(!n.ascii().ends_with('.'));
+                }
+                Ok(WhoisQuery::RegistrarByName(name)) => {
+                    proptest::prop_assert!(!name.is_empty() && !name.chars().any(char::is_control));
+                }
+                Ok(_) => {}
+                Err(WhoisRefusal::TooLong) => proptest::prop_assert!(bytes.len() > MAX_QUERY_BYTES),
+                Err(_) => {}
+            }
+        }
+
+        /// Text shaped like real queries: keywords in any case around name-like tokens.
+        #[test]
+        fn query_shaped_text_is_safe(kw in "(?i)(domain|nameserver|registrar|help|)", arg in "[a-zA-Z0-9.:\\-é ]{0,80}") {
+            let line = format!("{kw} {arg}");
+            let _ = parse(line.as_bytes());
+        }
+    }
 }

@@ -6,6 +6,7 @@ mod harness;
 
 mod data;
 mod lifecycle;
+mod parity;
 mod privacy;
 mod rdap;
 mod schema;

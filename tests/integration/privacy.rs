@@ -1,6 +1,7 @@
 //! Adversarial privacy test: every non-public personal value of every fixture contact is
-//! searched for in every public answer (bodies and headers, successes and errors) and in the
-//! server's log. A value is non-public when the contact did not consent to publish its field.
+//! searched for in every public answer of both protocols (RDAP bodies and headers, WHOIS text,
+//! successes and errors) and in the server's log. A value is non-public when the contact did
+//! not consent to publish its field.
 
 use serde_json::Value;
 
@@ -35,6 +36,46 @@ fn secrets() -> Vec<(String, String)> {
         add("fax", &c["fax"]["number"]);
     }
     out
+}
+
+/// Every port 43 query a client could ask about the demo registry, plus queries that carry
+/// personal values (their answers must not echo them).
+fn whois_queries() -> Vec<Vec<u8>> {
+    let mut qs: Vec<String> = vec![
+        "help".into(),
+        "nope.example".into(),
+        "".into(),
+        "domain".into(),
+    ];
+    for d in fixture_objects("domain") {
+        let name = d["name"].as_str().expect("name");
+        qs.push(name.to_string());
+        qs.push(format!("domain {}", name.to_uppercase()));
+    }
+    for h in fixture_objects("host") {
+        qs.push(format!("nameserver {}", h["name"].as_str().expect("name")));
+        for a in h["addresses"].as_array().into_iter().flatten() {
+            qs.push(format!("nameserver {}", a.as_str().expect("ip")));
+        }
+    }
+    for r in fixture_objects("registrar") {
+        qs.push(format!("registrar {}", r["ianaId"]));
+        qs.push(format!("registrar {}", r["name"].as_str().expect("name")));
+    }
+    for c in fixture_objects("contact") {
+        for field in ["name", "email", "city", "roid"] {
+            if let Some(v) = c[field].as_str() {
+                qs.push(v.to_string());
+                qs.push(format!("registrar {v}"));
+            }
+        }
+    }
+    let mut raw: Vec<Vec<u8>> = qs
+        .into_iter()
+        .map(|q| format!("{q}\r\n").into_bytes())
+        .collect();
+    raw.push(b"Aurelie Vantongeren \xff\r\n".to_vec());
+    raw
 }
 
 fn public_paths() -> Vec<String> {
@@ -90,6 +131,11 @@ fn no_personal_value_leaks_into_public_rdap_output_or_logs() {
             corpus.push('\n');
         }
     }
+    let queries = whois_queries();
+    for q in &queries {
+        corpus.push_str(&String::from_utf8_lossy(&srv.whois_raw(q)));
+        corpus.push('\n');
+    }
     // The log of all of the above.
     let _ = srv.wait_log("/domain");
     std::thread::sleep(std::time::Duration::from_millis(200));
@@ -120,7 +166,11 @@ fn no_personal_value_leaks_into_public_rdap_output_or_logs() {
     );
     // The corpus is real: it holds public data and every query was answered.
     assert!(corpus.contains("Lantern Names Ltd") && corpus.contains("QC"));
-    assert!(log.matches("rddsd::access").count() >= paths.len() * 2);
+    assert!(
+        corpus.contains("Domain Name: nic.example")
+            && corpus.contains("Server Name: ns1.nic.example")
+    );
+    assert!(log.matches("rddsd::access").count() >= paths.len() * 2 + queries.len());
 }
 
 #[test]
