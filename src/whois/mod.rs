@@ -192,8 +192,9 @@ pub async fn serve(
         };
         let state = Arc::clone(&state);
         let cfg = Arc::clone(&cfg);
+        let stop = shutdown.clone();
         tracker.spawn(async move {
-            handle(stream, peer, &state, &cfg).await;
+            handle(stream, peer, &state, &cfg, &stop).await;
             drop(slot);
             drop(permit);
         });
@@ -219,13 +220,25 @@ async fn refuse(mut stream: TcpStream, peer: SocketAddr, cfg: Arc<WhoisConfig>) 
     log(peer, "refused", "busy", 0, Instant::now());
 }
 
-async fn handle(mut stream: TcpStream, peer: SocketAddr, state: &State, cfg: &WhoisConfig) {
+async fn handle(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    state: &State,
+    cfg: &WhoisConfig,
+    shutdown: &CancellationToken,
+) {
     let started = Instant::now();
+    // A client still sending its query when shutdown starts is not waited for; one whose query
+    // is in gets its answer.
+    let line = tokio::select! {
+        line = read_line(&mut stream, cfg.read_timeout) => line,
+        () = shutdown.cancelled() => {
+            log(peer, "refused", "shutdown", 0, started);
+            return;
+        }
+    };
     let (text, kind, outcome): (std::borrow::Cow<'static, str>, &'static str, &'static str) =
-        match read_line(&mut stream, cfg.read_timeout)
-            .await
-            .and_then(|l| parse::parse(&l))
-        {
+        match line.and_then(|l| parse::parse(&l)) {
             Err(refusal) => (
                 render::error_line(refusal).into(),
                 "refused",

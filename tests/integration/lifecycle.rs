@@ -55,11 +55,22 @@ fn sigterm_drains_and_exits_promptly() {
     assert_eq!(srv.get("/help").status, 200);
     // An idle keep-alive connection must not hold shutdown up.
     let idle = std::net::TcpStream::connect(srv.addr).expect("connect");
+    // Nor a port 43 client that never finishes its line.
+    let mut slow = std::net::TcpStream::connect(srv.whois_addr).expect("connect");
+    std::io::Write::write_all(&mut slow, b"nic.exa").expect("write");
+    std::thread::sleep(Duration::from_millis(100));
+    let started = std::time::Instant::now();
     srv.signal("TERM");
     let status = srv
         .wait_exit(Duration::from_secs(15))
         .expect("exited within the drain bound");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
     assert!(status.success(), "{status:?}");
     assert!(srv.log().contains("SIGTERM"));
     drop(idle);
+    drop(slow);
 }
