@@ -8,12 +8,19 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use std::num::NonZeroU32;
+
+use ipnet::IpNet;
 use serde::Deserialize;
+
+use crate::limit::LimitSettings;
 
 /// Default RDAP listen address for the demo run: loopback, unprivileged.
 pub const DEFAULT_RDAP_LISTEN: &str = "127.0.0.1:8080";
 /// Default WHOIS listen address for the demo run: loopback, unprivileged (production: port 43).
 pub const DEFAULT_WHOIS_LISTEN: &str = "127.0.0.1:4343";
+/// Default admin (metrics) listen address.
+pub const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:9090";
 /// Default terms-of-service URL of the demo registry.
 pub const DEFAULT_TERMS_URL: &str = "https://nic.example/terms";
 
@@ -30,6 +37,12 @@ pub struct ConfigFile {
     /// `[data]`
     #[serde(default)]
     pub data: DataSection,
+    /// `[limits]`
+    #[serde(default)]
+    pub limits: LimitsSection,
+    /// `[admin]`
+    #[serde(default)]
+    pub admin: AdminSection,
     /// `[service]`
     #[serde(default)]
     pub service: ServiceSection,
@@ -71,6 +84,46 @@ pub struct WhoisSection {
     pub max_per_client: Option<u32>,
 }
 
+/// `[limits]`: the harvesting defence. Defaults in [`LimitSettings::default`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSection {
+    /// Apply budgets at all.
+    pub enabled: Option<bool>,
+    /// IPv4 prefix length of one client.
+    pub ipv4_prefix: Option<u8>,
+    /// IPv6 prefix length of one client.
+    pub ipv6_prefix: Option<u8>,
+    /// Sustained queries per second.
+    pub rate_per_second: Option<u32>,
+    /// Burst above the rate.
+    pub burst: Option<u32>,
+    /// Queries per UTC day.
+    pub daily_quota: Option<u32>,
+    /// Blocked days within the window that escalate.
+    pub escalate_after_blocks: Option<u32>,
+    /// Escalation window in days.
+    pub escalation_window_days: Option<u32>,
+    /// Escalated block length in days.
+    pub escalated_block_days: Option<u32>,
+    /// Memory bound: client networks tracked at once.
+    pub max_tracked_clients: Option<usize>,
+    /// Networks that bypass budgets.
+    pub allow: Option<Vec<String>>,
+    /// Networks refused outright.
+    pub deny: Option<Vec<String>>,
+    /// Load balancers trusted for X-Forwarded-For and the PROXY protocol.
+    pub trusted_proxies: Option<Vec<String>>,
+}
+
+/// `[admin]`: the operator listener (Prometheus `/metrics`, `/healthz`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSection {
+    /// Listen addresses; an empty list disables it.
+    pub listen: Option<Vec<SocketAddr>>,
+}
+
 /// `[data]`: where registration data and the policy come from.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -102,6 +155,10 @@ pub struct Overrides {
     pub rdap_listen: Vec<SocketAddr>,
     /// `--whois-listen` (repeatable)
     pub whois_listen: Vec<SocketAddr>,
+    /// `--admin-listen` (repeatable)
+    pub admin_listen: Vec<SocketAddr>,
+    /// `--config`: kept so SIGHUP can re-read `[limits]`.
+    pub config_path: Option<PathBuf>,
     /// `--tls-cert` and `--tls-key`
     pub tls: Option<TlsSection>,
     /// `--base-url`
@@ -125,6 +182,12 @@ pub struct Settings {
     pub whois_max_connections: usize,
     /// WHOIS per-client connection cap.
     pub whois_max_per_client: u32,
+    /// Harvesting defence.
+    pub limits: LimitSettings,
+    /// Admin listen addresses (empty: none).
+    pub admin_listen: Vec<SocketAddr>,
+    /// The config file, if any.
+    pub config_path: Option<PathBuf>,
     /// HTTPS certificate and key; plain HTTP without.
     pub tls: Option<TlsSection>,
     /// Configured base URL; `None` means "derive from the bound address".
@@ -185,8 +248,17 @@ impl Settings {
             rdap,
             whois,
             data,
+            limits,
+            admin,
             service,
         } = file;
+        let limits = resolve_limits(limits)?;
+        let AdminSection {
+            listen: admin_listen,
+        } = admin;
+        let default_admin: SocketAddr = DEFAULT_ADMIN_LISTEN
+            .parse()
+            .map_err(|_| ConfigError("internal: bad default admin address".into()))?;
         let WhoisSection {
             listen: whois_listen,
             read_timeout_secs,
@@ -251,6 +323,13 @@ impl Settings {
             } else {
                 flags.whois_listen
             },
+            limits,
+            config_path: flags.config_path,
+            admin_listen: if flags.admin_listen.is_empty() {
+                admin_listen.unwrap_or_else(|| vec![default_admin])
+            } else {
+                flags.admin_listen
+            },
             whois_read_timeout: Duration::from_secs(read_timeout_secs.unwrap_or(10).max(1)),
             whois_max_connections,
             whois_max_per_client,
@@ -263,6 +342,76 @@ impl Settings {
             max_connections,
         })
     }
+}
+
+fn nets(key: &str, list: Option<Vec<String>>) -> Result<Vec<IpNet>, ConfigError> {
+    list.unwrap_or_default()
+        .iter()
+        .map(|n| {
+            n.parse::<IpNet>()
+                .or_else(|_| n.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map(|net| net.trunc())
+                .map_err(|_| ConfigError(format!("limits.{key}: {n:?} is not an IP network such as 192.0.2.0/24 or 2001:db8::/32")))
+        })
+        .collect()
+}
+
+fn resolve_limits(l: LimitsSection) -> Result<LimitSettings, ConfigError> {
+    let LimitsSection {
+        enabled,
+        ipv4_prefix,
+        ipv6_prefix,
+        rate_per_second,
+        burst,
+        daily_quota,
+        escalate_after_blocks,
+        escalation_window_days,
+        escalated_block_days,
+        max_tracked_clients,
+        allow,
+        deny,
+        trusted_proxies,
+    } = l;
+    let d = LimitSettings::default();
+    let nonzero = |key: &str, v: Option<u32>, default: NonZeroU32| match v {
+        None => Ok(default),
+        Some(v) => NonZeroU32::new(v)
+            .ok_or_else(|| ConfigError(format!("limits.{key} must be at least 1"))),
+    };
+    let ipv4_prefix = ipv4_prefix.unwrap_or(d.ipv4_prefix);
+    let ipv6_prefix = ipv6_prefix.unwrap_or(d.ipv6_prefix);
+    if ipv4_prefix > 32 || ipv6_prefix > 128 {
+        return Err(ConfigError(
+            "limits.ipv4_prefix is at most 32 and limits.ipv6_prefix at most 128".into(),
+        ));
+    }
+    let max_tracked_clients = max_tracked_clients.unwrap_or(d.max_tracked_clients);
+    if max_tracked_clients < 64 {
+        return Err(ConfigError(
+            "limits.max_tracked_clients must be at least 64".into(),
+        ));
+    }
+    Ok(LimitSettings {
+        enabled: enabled.unwrap_or(d.enabled),
+        ipv4_prefix,
+        ipv6_prefix,
+        rate_per_second: nonzero("rate_per_second", rate_per_second, d.rate_per_second)?,
+        burst: nonzero("burst", burst, d.burst)?,
+        daily_quota: daily_quota.unwrap_or(d.daily_quota),
+        escalate_after_blocks: escalate_after_blocks
+            .unwrap_or(d.escalate_after_blocks)
+            .max(1),
+        escalation_window_days: escalation_window_days
+            .unwrap_or(d.escalation_window_days)
+            .max(1),
+        escalated_block_days: escalated_block_days
+            .unwrap_or(d.escalated_block_days)
+            .max(1),
+        max_tracked_clients,
+        allow: nets("allow", allow)?,
+        deny: nets("deny", deny)?,
+        trusted_proxies: nets("trusted_proxies", trusted_proxies)?,
+    })
 }
 
 #[cfg(test)]
@@ -283,6 +432,24 @@ listen = ["127.0.0.1:0"]
 read_timeout_secs = 5
 max_connections = 64
 max_per_client = 2
+
+[limits]
+enabled = true
+ipv4_prefix = 32
+ipv6_prefix = 56
+rate_per_second = 5
+burst = 20
+daily_quota = 1000
+escalate_after_blocks = 2
+escalation_window_days = 30
+escalated_block_days = 14
+max_tracked_clients = 100000
+allow = ["192.0.2.0/24", "2001:db8:1::/48"]
+deny = ["198.51.100.7"]
+trusted_proxies = ["10.0.0.0/8"]
+
+[admin]
+listen = ["127.0.0.1:0"]
 
 [data]
 dir = "/var/lib/rddsd"
@@ -307,12 +474,26 @@ max_connections = 100
         assert_eq!(s.data_dir.as_deref(), Some(Path::new("/tmp/x")));
         assert_eq!(s.shutdown_grace, Duration::from_secs(5));
         assert_eq!(s.rdap_listen.len(), 2);
+        assert_eq!(s.limits.ipv6_prefix, 56);
+        assert_eq!(
+            s.limits.deny,
+            vec!["198.51.100.7/32".parse::<IpNet>().expect("net")]
+        );
+        assert_eq!(s.limits.burst.get(), 20);
         assert!(s.tls.is_some());
     }
 
     #[test]
     fn unknown_keys_in_every_table_are_refused() {
-        for table in ["[rdap]", "[rdap.tls]", "[whois]", "[data]", "[service]"] {
+        for table in [
+            "[limits]",
+            "[admin]",
+            "[rdap]",
+            "[rdap.tls]",
+            "[whois]",
+            "[data]",
+            "[service]",
+        ] {
             let text = FULL.replace(table, &format!("{table}\nbogus_key = 1"));
             let err = ConfigFile::parse("c.toml", &text).expect_err("must refuse");
             assert!(

@@ -10,6 +10,8 @@
 //!   only input renderers accept.
 //! - [`rdap`]: routing (pure), rendering (pure) and the hyper service.
 //! - [`whois`]: port 43: query parsing (pure), rendering (pure) and the connection handler.
+//! - [`limit`]: the harvesting defence: one budget per client network for both protocols.
+//! - [`metrics`]: operator counters, served as Prometheus text by [`admin`].
 //! - [`state`]: the current data generation, atomic reload, the answer cache.
 //! - [`server`]: listeners, connection cap, graceful shutdown.
 //! - [`config`]: strict TOML config and flag overrides.
@@ -22,7 +24,10 @@
 //! # Non-features
 //! RDAP searches and IP/ASN lookups (501: searches are a harvesting channel), RDAP redirects/bootstrap.
 
+pub mod admin;
 pub mod config;
+pub mod limit;
+pub mod metrics;
 pub mod policy;
 pub mod rdap;
 pub mod registry;

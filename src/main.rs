@@ -34,6 +34,9 @@ enum Command {
         /// WHOIS listen address (repeatable; port 0 picks a free port). Default 127.0.0.1:4343.
         #[arg(long)]
         whois_listen: Vec<SocketAddr>,
+        /// Admin (Prometheus /metrics) listen address (repeatable). Default 127.0.0.1:9090.
+        #[arg(long)]
+        admin_listen: Vec<SocketAddr>,
         /// TLS certificate chain (PEM); with --tls-key, serve HTTPS.
         #[arg(long, requires = "tls_key")]
         tls_cert: Option<PathBuf>,
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
             config,
             rdap_listen,
             whois_listen,
+            admin_listen,
             tls_cert,
             tls_key,
             base_url,
@@ -91,6 +95,8 @@ fn main() -> ExitCode {
             let flags = Overrides {
                 rdap_listen,
                 whois_listen,
+                admin_listen,
+                config_path: config.clone(),
                 tls,
                 base_url,
                 data_dir: data,
@@ -119,6 +125,7 @@ fn fail(message: &str) -> ExitCode {
 
 fn check(data: Option<PathBuf>, policy: Option<PathBuf>) -> ExitCode {
     let sources = Sources {
+        config: None,
         data_dir: data,
         policy,
     };
@@ -154,6 +161,9 @@ async fn serve(settings: Settings) -> ExitCode {
     }
     for addr in server.whois_addrs() {
         println!("whois listening on {addr}");
+    }
+    for addr in server.admin_addrs() {
+        println!("admin listening on http://{addr}");
     }
     let _ = std::io::stdout().flush();
 

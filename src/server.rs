@@ -51,6 +51,7 @@ pub struct Server {
     rdap_cfg: Arc<RdapConfig>,
     rdap: Vec<TcpListener>,
     whois: Vec<TcpListener>,
+    admin: Vec<TcpListener>,
     tls: Option<TlsAcceptor>,
     settings: Settings,
 }
@@ -64,8 +65,9 @@ impl Server {
         let sources = Sources {
             data_dir: settings.data_dir.clone(),
             policy: settings.policy.clone(),
+            config: settings.config_path.clone(),
         };
-        let state = Arc::new(State::new(sources)?);
+        let state = Arc::new(State::new(sources, settings.limits.clone())?);
         let tls = settings
             .tls
             .as_ref()
@@ -78,6 +80,13 @@ impl Server {
                 .await
                 .map_err(|source| StartError::Bind { addr, source })?;
             rdap.push(listener);
+        }
+        let mut admin = Vec::new();
+        for &addr in &settings.admin_listen {
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|source| StartError::Bind { addr, source })?;
+            admin.push(listener);
         }
         let mut whois = Vec::new();
         for &addr in &settings.whois_listen {
@@ -103,6 +112,7 @@ impl Server {
             rdap_cfg,
             rdap,
             whois,
+            admin,
             tls,
             settings,
         })
@@ -115,6 +125,14 @@ impl Server {
             .iter()
             .filter_map(|l| l.local_addr().ok())
             .map(|a| format!("{scheme}://{a}"))
+            .collect()
+    }
+
+    /// The bound admin addresses.
+    pub fn admin_addrs(&self) -> Vec<SocketAddr> {
+        self.admin
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
             .collect()
     }
 
@@ -138,6 +156,7 @@ impl Server {
             rdap_cfg,
             rdap,
             whois,
+            admin,
             tls,
             settings,
         } = self;
@@ -173,6 +192,14 @@ impl Server {
                 shutdown.clone(),
             ));
         }
+        for listener in admin {
+            tasks.spawn(crate::admin::serve(
+                listener,
+                Arc::clone(&state),
+                shutdown.clone(),
+            ));
+        }
+        tasks.spawn(sweep_limiter(Arc::clone(&state), shutdown.clone()));
         while tasks.join_next().await.is_some() {}
     }
 }
@@ -204,6 +231,7 @@ impl RdapListener {
             };
             // Fail fast when full rather than queueing: a clear 503 costs less than a stall.
             let Ok(permit) = Arc::clone(&self.slots).try_acquire_owned() else {
+                self.state.metrics.busy(crate::metrics::Protocol::Rdap);
                 if self.tls.is_none() {
                     tokio::spawn(refuse_busy(stream));
                 }
@@ -263,6 +291,24 @@ impl RdapListener {
         }
     }
 }
+/// Drop limiter entries that look like fresh clients, once a minute, so idle keys do not wait
+/// for capacity pressure to leave.
+async fn sweep_limiter(state: Arc<State>, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {
+                let removed = state.limiter.sweep();
+                if removed > 0 {
+                    tracing::debug!(removed, "limiter sweep");
+                }
+            }
+        }
+    }
+}
+
 async fn refuse_busy(mut stream: tokio::net::TcpStream) {
     let body = r#"{"rdapConformance":["rdap_level_0"],"errorCode":503,"title":"Service Unavailable","description":["Too many connections; retry shortly."]}"#;
     let head = format!(

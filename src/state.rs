@@ -7,6 +7,8 @@ use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 
+use crate::limit::{LimitSettings, Limiter};
+use crate::metrics::Metrics;
 use crate::policy::Policy;
 use crate::registry::{load, Snapshot};
 
@@ -30,6 +32,8 @@ pub struct Sources {
     pub data_dir: Option<PathBuf>,
     /// Policy file, or the embedded default.
     pub policy: Option<PathBuf>,
+    /// The config file, whose `[limits]` are re-read on reload.
+    pub config: Option<PathBuf>,
 }
 
 /// Why a load failed; the message names file, line and field.
@@ -41,6 +45,9 @@ pub enum LoadFailure {
     /// The policy did not validate.
     #[error("policy refused: {0}")]
     Policy(#[from] crate::policy::PolicyError),
+    /// The config file (its `[limits]`) did not validate.
+    #[error("config refused: {0}")]
+    Config(#[from] crate::config::ConfigError),
 }
 
 impl Sources {
@@ -78,6 +85,10 @@ pub struct State {
     next_generation: AtomicU64,
     /// Rendered public RDAP bodies of found objects. Bounded by bytes; keys carry the generation.
     pub rdap_cache: moka::sync::Cache<CacheKey, Bytes>,
+    /// The harvesting defence, shared by both protocols. Its counts outlive reloads.
+    pub limiter: Limiter,
+    /// Operator counters.
+    pub metrics: Metrics,
 }
 
 impl State {
@@ -85,7 +96,7 @@ impl State {
     ///
     /// # Errors
     /// Any validation error: the server does not start on bad data.
-    pub fn new(sources: Sources) -> Result<Self, LoadFailure> {
+    pub fn new(sources: Sources, limits: LimitSettings) -> Result<Self, LoadFailure> {
         let first = sources.load(1)?;
         Ok(Self {
             current: RwLock::new(Arc::new(first)),
@@ -95,6 +106,8 @@ impl State {
                 .max_capacity(CACHE_MAX_BYTES)
                 .weigher(|_k: &CacheKey, v: &Bytes| u32::try_from(v.len()).unwrap_or(u32::MAX))
                 .build(),
+            limiter: Limiter::new(limits),
+            metrics: Metrics::default(),
         })
     }
 
@@ -114,8 +127,21 @@ impl State {
     /// # Errors
     /// The validation errors of the new data; nothing was swapped.
     pub fn reload(&self) -> Result<Arc<Dataset>, LoadFailure> {
+        let limits = match &self.sources.config {
+            Some(path) => {
+                let file = crate::config::ConfigFile::load(path)?;
+                Some(
+                    crate::config::Settings::resolve(file, crate::config::Overrides::default())?
+                        .limits,
+                )
+            }
+            None => None,
+        };
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
         let fresh = Arc::new(self.sources.load(generation)?);
+        if let Some(limits) = limits {
+            self.limiter.reconfigure(limits);
+        }
         match self.current.write() {
             Ok(mut g) => *g = Arc::clone(&fresh),
             Err(p) => *p.into_inner() = Arc::clone(&fresh),

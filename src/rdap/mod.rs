@@ -13,9 +13,13 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{HeaderValue, ACCESS_CONTROL_ALLOW_ORIGIN, ALLOW, CACHE_CONTROL, CONTENT_TYPE};
+use hyper::header::{
+    HeaderValue, ACCESS_CONTROL_ALLOW_ORIGIN, ALLOW, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER,
+};
 use hyper::{Request, Response, StatusCode};
 
+use crate::limit::{LimitSettings, Reason};
+use crate::metrics::Protocol;
 use crate::policy::Audience;
 use crate::state::{Dataset, State};
 use router::{EntityHandle, RdapQuery, Refusal, Route};
@@ -62,6 +66,8 @@ pub struct Answer {
     pub body: Bytes,
     /// Short label for the access log: what kind of answer this was.
     pub outcome: &'static str,
+    /// Seconds for a `Retry-After` header (refusals by the harvesting defence).
+    pub retry_after: Option<u64>,
 }
 
 impl Answer {
@@ -74,6 +80,7 @@ impl Answer {
             status,
             body,
             outcome,
+            retry_after: None,
         }
     }
 
@@ -109,6 +116,39 @@ impl Answer {
         )
     }
 
+    /// The answer to a client the harvesting defence refused: 429 with `Retry-After` (403 for a
+    /// denylisted network), and a notice saying which limit was hit.
+    pub fn limited(refusal: &crate::limit::Refusal, limits: &LimitSettings) -> Self {
+        let retry = refusal.retry_after_secs();
+        let (status, title, text) = match refusal.reason {
+            Reason::Denylisted => (
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "Access from your network is denied by the registry. Contact the registry if you believe this is an error.".to_string(),
+            ),
+            Reason::Rate => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too Many Requests",
+                format!(
+                    "Query rate limit exceeded: at most {} queries per second with a burst of {} per client network (IPv4 /{}, IPv6 /{}), shared by RDAP and WHOIS.",
+                    limits.rate_per_second, limits.burst, limits.ipv4_prefix, limits.ipv6_prefix
+                ),
+            ),
+            Reason::Quota | Reason::Blocked => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too Many Requests",
+                format!(
+                    "Daily query quota of {} queries per client network exhausted (shared by RDAP and WHOIS); access is blocked until the quota resets at 00:00 UTC, longer for repeated excess.",
+                    limits.daily_quota
+                ),
+            ),
+        };
+        let value = render::limited(status.as_u16(), title, &text, retry);
+        let mut answer = Self::json(status, &value, refusal.reason.label());
+        answer.retry_after = retry;
+        answer
+    }
+
     fn not_found() -> Self {
         let v = render::error(
             404,
@@ -135,6 +175,7 @@ pub fn answer(
                 status: StatusCode::OK,
                 body,
                 outcome: "found-cached",
+                retry_after: None,
             };
         }
     }
@@ -190,6 +231,9 @@ pub fn render_query(
 }
 
 /// Handle one HTTP request. Never fails: every outcome is an HTTP answer.
+///
+/// The harvesting defence runs first, before routing, cache or lookup: a refused client gets
+/// nothing but the refusal, not even a cached answer.
 pub fn handle<B>(
     state: &State,
     cfg: &RdapConfig,
@@ -199,32 +243,48 @@ pub fn handle<B>(
     let started = Instant::now();
     let method = req.method().as_str();
     let path = req.uri().path();
-    let route = router::route(method, path, &cfg.prefix);
-    let (answer, kind) = match &route {
-        Route::Options => (
-            Answer {
-                status: StatusCode::NO_CONTENT,
-                body: Bytes::new(),
-                outcome: "options",
-            },
-            "options",
-        ),
-        Route::Refused(r) => (Answer::refusal(r), "refused"),
-        Route::Query(q) => {
-            let data = state.dataset();
-            let kind = match q {
-                RdapQuery::Domain(_) => "domain",
-                RdapQuery::Nameserver(_) => "nameserver",
-                RdapQuery::Entity(_) => "entity",
-                RdapQuery::Help => "help",
+    let forwarded = req.headers().get_all("x-forwarded-for");
+    let client = state
+        .limiter
+        .client_ip(peer.ip(), forwarded.iter().map(HeaderValue::as_bytes));
+    state.metrics.request(Protocol::Rdap);
+    let (route, answer, kind) = match state.limiter.admit(client) {
+        Err(refusal) => {
+            state.metrics.refused(Protocol::Rdap, refusal.reason);
+            let answer = Answer::limited(&refusal, &state.limiter.settings());
+            (None, answer, "limited")
+        }
+        Ok(()) => {
+            let route = router::route(method, path, &cfg.prefix);
+            let (answer, kind) = match &route {
+                Route::Options => (
+                    Answer {
+                        status: StatusCode::NO_CONTENT,
+                        body: Bytes::new(),
+                        outcome: "options",
+                        retry_after: None,
+                    },
+                    "options",
+                ),
+                Route::Refused(r) => (Answer::refusal(r), "refused"),
+                Route::Query(q) => {
+                    let data = state.dataset();
+                    let kind = match q {
+                        RdapQuery::Domain(_) => "domain",
+                        RdapQuery::Nameserver(_) => "nameserver",
+                        RdapQuery::Entity(_) => "entity",
+                        RdapQuery::Help => "help",
+                    };
+                    (answer(state, &data, cfg, q, Audience::Public), kind)
+                }
             };
-            (answer(state, &data, cfg, q, Audience::Public), kind)
+            (Some(route), answer, kind)
         }
     };
     tracing::info!(
         target: "rddsd::access",
         proto = "rdap",
-        client = %crate::telemetry::ClientNet(peer.ip()),
+        client = %crate::telemetry::ClientNet(client),
         method = %crate::telemetry::Printable(method),
         kind,
         status = answer.status.as_u16(),
@@ -233,10 +293,10 @@ pub fn handle<B>(
         micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
     );
     let is_head = method == "HEAD";
-    http_response(answer, &route, is_head)
+    http_response(answer, route.as_ref(), is_head)
 }
 
-fn http_response(answer: Answer, route: &Route, is_head: bool) -> Response<Full<Bytes>> {
+fn http_response(answer: Answer, route: Option<&Route>, is_head: bool) -> Response<Full<Bytes>> {
     let len = answer.body.len();
     let body = if is_head { Bytes::new() } else { answer.body };
     let mut resp = Response::new(Full::new(body));
@@ -245,7 +305,7 @@ fn http_response(answer: Answer, route: &Route, is_head: bool) -> Response<Full<
     h.insert(CONTENT_TYPE, HeaderValue::from_static(RDAP_MEDIA_TYPE));
     h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     match route {
-        Route::Options => {
+        Some(Route::Options) => {
             h.insert(ALLOW, HeaderValue::from_static("GET, HEAD, OPTIONS"));
             h.insert(
                 "access-control-allow-methods",
@@ -256,10 +316,13 @@ fn http_response(answer: Answer, route: &Route, is_head: bool) -> Response<Full<
                 HeaderValue::from_static("Accept"),
             );
         }
-        Route::Refused(Refusal::MethodNotAllowed) => {
+        Some(Route::Refused(Refusal::MethodNotAllowed)) => {
             h.insert(ALLOW, HeaderValue::from_static("GET, HEAD, OPTIONS"));
         }
         _ => {}
+    }
+    if let Some(secs) = answer.retry_after {
+        h.insert(RETRY_AFTER, HeaderValue::from(secs));
     }
     if answer.status.is_client_error() || answer.status.is_server_error() {
         h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));

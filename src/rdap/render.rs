@@ -662,3 +662,18 @@ pub fn error(status: u16, title: &str, description: &str) -> Value {
         "description": [description],
     })
 }
+
+/// An error body for a client refused by the harvesting defence, with a notice naming the limit.
+pub fn limited(status: u16, title: &str, text: &str, retry_after: Option<u64>) -> Value {
+    let mut description = vec![text.to_string()];
+    if let Some(s) = retry_after {
+        description.push(format!("Retry after {s} seconds."));
+    }
+    json!({
+        "rdapConformance": conformance(false),
+        "errorCode": status,
+        "title": title,
+        "description": [text],
+        "notices": [{ "title": "Query Limits", "description": description }],
+    })
+}

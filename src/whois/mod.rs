@@ -19,6 +19,8 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::limit::client::{parse_proxy, Proxy};
+use crate::metrics::Protocol;
 use crate::policy::Audience;
 use crate::state::{Dataset, State};
 use parse::{WhoisQuery, WhoisRefusal, MAX_QUERY_BYTES};
@@ -79,30 +81,77 @@ pub fn answer(data: &Dataset, query: &WhoisQuery, terms_url: &str) -> (String, &
     }
 }
 
-/// Read one request line: up to LF (a preceding CR is dropped), or what came before EOF.
-async fn read_line(stream: &mut TcpStream, timeout: Duration) -> Result<Vec<u8>, WhoisRefusal> {
-    // One byte past the limit plus CR LF is the most we ever buffer.
-    let cap = MAX_QUERY_BYTES + 2;
-    let mut buf = Vec::with_capacity(256);
-    let mut chunk = [0u8; 512];
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        let n = match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+/// Reads the start of a connection: an optional PROXY protocol header, then one query line,
+/// all within one deadline and one bounded buffer.
+struct RequestReader {
+    buf: Vec<u8>,
+    deadline: tokio::time::Instant,
+    eof: bool,
+}
+
+impl RequestReader {
+    fn new(timeout: Duration) -> Self {
+        Self {
+            buf: Vec::with_capacity(256),
+            deadline: tokio::time::Instant::now() + timeout,
+            eof: false,
+        }
+    }
+
+    /// Read one more chunk; false at end of stream.
+    async fn more(&mut self, stream: &mut TcpStream) -> Result<bool, WhoisRefusal> {
+        if self.eof {
+            return Ok(false);
+        }
+        let mut chunk = [0u8; 512];
+        let n = match tokio::time::timeout_at(self.deadline, stream.read(&mut chunk)).await {
             Err(_) => return Err(WhoisRefusal::Timeout),
             Ok(Err(_)) => return Err(WhoisRefusal::Garbage),
             Ok(Ok(n)) => n,
         };
-        if n == 0 {
-            // The client half-closed without a line ending: take what it sent.
-            return Ok(strip_cr(buf));
+        self.eof = n == 0;
+        self.buf.extend_from_slice(&chunk[..n]);
+        Ok(n > 0)
+    }
+
+    /// Consume a PROXY protocol v1/v2 header if there is one; its source address, if given.
+    async fn proxy_header(
+        &mut self,
+        stream: &mut TcpStream,
+    ) -> Result<Option<IpAddr>, WhoisRefusal> {
+        loop {
+            match parse_proxy(&self.buf) {
+                Proxy::Absent => return Ok(None),
+                Proxy::Invalid => return Err(WhoisRefusal::Garbage),
+                Proxy::Header { source, len } => {
+                    self.buf.drain(..len);
+                    return Ok(source);
+                }
+                Proxy::Incomplete => {
+                    if !self.more(stream).await? {
+                        return Ok(None);
+                    }
+                }
+            }
         }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(pos) = buf.iter().position(|b| *b == b'\n') {
-            buf.truncate(pos);
-            return Ok(strip_cr(buf));
-        }
-        if buf.len() > cap {
-            return Err(WhoisRefusal::TooLong);
+    }
+
+    /// The query line: up to LF (a preceding CR is dropped), or what came before EOF.
+    async fn line(mut self, stream: &mut TcpStream) -> Result<Vec<u8>, WhoisRefusal> {
+        // One byte past the limit plus CR LF is the most we ever buffer.
+        let cap = MAX_QUERY_BYTES + 2;
+        loop {
+            if let Some(pos) = self.buf.iter().position(|b| *b == b'\n') {
+                self.buf.truncate(pos);
+                return Ok(strip_cr(self.buf));
+            }
+            if self.buf.len() > cap {
+                return Err(WhoisRefusal::TooLong);
+            }
+            if !self.more(stream).await? {
+                // The client half-closed without a line ending: take what it sent.
+                return Ok(strip_cr(self.buf));
+            }
         }
     }
 }
@@ -187,6 +236,7 @@ pub async fn serve(
             .as_ref()
             .and_then(|_| clients.take(ip, cfg.max_per_client));
         let (Some(permit), Some(slot)) = (permit, slot) else {
+            state.metrics.busy(Protocol::Whois);
             tracker.spawn(refuse(stream, peer, Arc::clone(&cfg)));
             continue;
         };
@@ -217,7 +267,7 @@ async fn refuse(mut stream: TcpStream, peer: SocketAddr, cfg: Arc<WhoisConfig>) 
         stream.shutdown().await
     })
     .await;
-    log(peer, "refused", "busy", 0, Instant::now());
+    log(peer.ip(), "refused", "busy", 0, Instant::now());
 }
 
 async fn handle(
@@ -228,18 +278,56 @@ async fn handle(
     shutdown: &CancellationToken,
 ) {
     let started = Instant::now();
+    state.metrics.request(Protocol::Whois);
+    let mut reader = RequestReader::new(cfg.read_timeout);
     // A client still sending its query when shutdown starts is not waited for; one whose query
     // is in gets its answer.
-    let line = tokio::select! {
-        line = read_line(&mut stream, cfg.read_timeout) => line,
+    let read = async {
+        // Only a trusted load balancer may tell us who the client is.
+        let client = if state.limiter.is_trusted_proxy(peer.ip()) {
+            reader.proxy_header(&mut stream).await?.unwrap_or(peer.ip())
+        } else {
+            peer.ip()
+        };
+        if let Err(refusal) = state.limiter.admit(client) {
+            return Ok((client, Err(refusal)));
+        }
+        reader
+            .line(&mut stream)
+            .await
+            .map(|line| (client, Ok(line)))
+    };
+    let read = tokio::select! {
+        read = read => read,
         () = shutdown.cancelled() => {
-            log(peer, "refused", "shutdown", 0, started);
+            log(peer.ip(), "refused", "shutdown", 0, started);
             return;
         }
     };
-    let (text, kind, outcome): (std::borrow::Cow<'static, str>, &'static str, &'static str) =
-        match line.and_then(|l| parse::parse(&l)) {
+    let (client, text, kind, outcome): (
+        IpAddr,
+        std::borrow::Cow<'static, str>,
+        &'static str,
+        &'static str,
+    ) = match read {
+        Err(refusal) => (
+            peer.ip(),
+            render::error_line(refusal).into(),
+            "refused",
+            refusal_label(refusal),
+        ),
+        Ok((client, Err(limited))) => {
+            state.metrics.refused(Protocol::Whois, limited.reason);
+            (
+                client,
+                render::denied_line(&limited).into(),
+                "limited",
+                limited.reason.label(),
+            )
+        }
+        Ok((client, Ok(line))) => match parse::parse(&line) {
             Err(refusal) => (
+                client,
                 render::error_line(refusal).into(),
                 "refused",
                 refusal_label(refusal),
@@ -247,22 +335,23 @@ async fn handle(
             Ok(query) => {
                 let data = state.dataset();
                 let (text, outcome) = answer(&data, &query, &cfg.terms_url);
-                (text.into(), query_kind(&query), outcome)
+                (client, text.into(), query_kind(&query), outcome)
             }
-        };
+        },
+    };
     let _ = tokio::time::timeout(cfg.write_timeout, async {
         stream.write_all(text.as_bytes()).await?;
         stream.shutdown().await
     })
     .await;
-    log(peer, kind, outcome, text.len(), started);
+    log(client, kind, outcome, text.len(), started);
 }
 
-fn log(peer: SocketAddr, kind: &str, outcome: &str, bytes: usize, started: Instant) {
+fn log(client: IpAddr, kind: &str, outcome: &str, bytes: usize, started: Instant) {
     tracing::info!(
         target: "rddsd::access",
         proto = "whois",
-        client = %crate::telemetry::ClientNet(peer.ip()),
+        client = %crate::telemetry::ClientNet(client),
         kind,
         outcome,
         bytes,

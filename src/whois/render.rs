@@ -333,3 +333,18 @@ pub fn error_line(refusal: WhoisRefusal) -> &'static str {
 
 /// Sent when the connection caps are reached.
 pub const BUSY_LINE: &str = "%ERROR:208: too many simultaneous connections from your network or in total; retry in a few seconds\r\n";
+
+/// The line for a client refused by the harvesting defence (RIPE's `%ERROR:201`, which client
+/// libraries recognise), saying why and when to retry.
+pub fn denied_line(refusal: &crate::limit::Refusal) -> String {
+    use crate::limit::Reason;
+    let why = match refusal.reason {
+        Reason::Denylisted => "access from your network is denied by the registry",
+        Reason::Rate => "query rate limit exceeded for your network (shared with RDAP)",
+        Reason::Quota | Reason::Blocked => "daily query quota exhausted for your network (shared with RDAP); access is temporarily blocked",
+    };
+    match refusal.retry_after_secs() {
+        Some(s) => format!("%ERROR:201: access denied: {why}; retry after {s} seconds\r\n"),
+        None => format!("%ERROR:201: access denied: {why}\r\n"),
+    }
+}

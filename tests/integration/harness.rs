@@ -13,7 +13,11 @@ pub struct Server {
     child: Child,
     pub addr: SocketAddr,
     pub whois_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    /// Path of the config file the server was started with.
+    pub config: PathBuf,
     log: Arc<Mutex<String>>,
+    _config_dir: Option<tempfile::TempDir>,
 }
 
 /// An HTTP response.
@@ -53,10 +57,34 @@ pub fn fixtures() -> PathBuf {
 }
 
 impl Server {
-    /// Start `rddsd serve` with the demo registry plus `extra` flags.
+    /// Start `rddsd serve` with the demo registry plus `extra` flags. Budgets are off: most tests
+    /// send far more queries than the default limits allow from one address.
     pub fn start(extra: &[&str]) -> Self {
+        Self::with_config("", extra)
+    }
+
+    /// Start with a config file holding `toml`; `[limits] enabled = false` unless `toml` has its
+    /// own `[limits]` table.
+    pub fn with_config(toml: &str, extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("tmp");
+        let cfg = dir.path().join("rddsd.toml");
+        let text = if toml.contains("[limits]") {
+            toml.to_string()
+        } else {
+            format!("{toml}\n[limits]\nenabled = false\n")
+        };
+        std::fs::write(&cfg, text).expect("write config");
+        let mut srv = Self::spawn(&cfg, extra);
+        srv._config_dir = Some(dir);
+        srv
+    }
+
+    fn spawn(config: &Path, extra: &[&str]) -> Self {
         let mut child = Command::new(bin())
             .arg("serve")
+            .arg("--config")
+            .arg(config)
+            .args(["--admin-listen", "127.0.0.1:0"])
             .args([
                 "--rdap-listen",
                 "127.0.0.1:0",
@@ -82,8 +110,8 @@ impl Server {
         });
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
-        let (mut addr, mut whois_addr) = (None, None);
-        while addr.is_none() || whois_addr.is_none() {
+        let (mut addr, mut whois_addr, mut admin_addr) = (None, None, None);
+        while addr.is_none() || whois_addr.is_none() || admin_addr.is_none() {
             match lines.next() {
                 Some(Ok(line)) => {
                     if let Some(rest) = line.strip_prefix("rdap listening on http://") {
@@ -92,6 +120,9 @@ impl Server {
                     if let Some(rest) = line.strip_prefix("whois listening on ") {
                         whois_addr = Some(rest.parse().expect("address"));
                     }
+                    if let Some(rest) = line.strip_prefix("admin listening on http://") {
+                        admin_addr = Some(rest.parse().expect("address"));
+                    }
                 }
                 _ => panic!(
                     "server exited before listening; log:\n{}",
@@ -99,13 +130,20 @@ impl Server {
                 ),
             }
         }
-        let (addr, whois_addr) = (addr.expect("rdap"), whois_addr.expect("whois"));
+        let (addr, whois_addr, admin_addr) = (
+            addr.expect("rdap"),
+            whois_addr.expect("whois"),
+            admin_addr.expect("admin"),
+        );
         std::thread::spawn(move || for _ in lines {});
         Self {
             child,
             addr,
             whois_addr,
+            admin_addr,
+            config: config.to_path_buf(),
             log,
+            _config_dir: None,
         }
     }
 

@@ -104,18 +104,9 @@ fn golden_answers() {
     }
 }
 
-fn config_with(extra: &str) -> (tempfile::TempDir, String) {
-    let dir = tempfile::tempdir().expect("tmp");
-    let path = dir.path().join("rddsd.toml");
-    std::fs::write(&path, format!("[whois]\n{extra}\n")).expect("write");
-    let p = path.to_str().expect("utf-8").to_string();
-    (dir, p)
-}
-
 #[test]
 fn hostile_clients_get_one_error_line_and_a_close() {
-    let (_dir, cfg) = config_with("read_timeout_secs = 1");
-    let srv = Server::start(&["--config", &cfg]);
+    let srv = Server::with_config("[whois]\nread_timeout_secs = 1", &[]);
     let long = vec![b'a'; 5000];
     let cases: Vec<(Vec<u8>, &str)> = vec![
         (long, "%ERROR:102:"),
@@ -172,9 +163,10 @@ fn idle(srv: &Server) -> TcpStream {
 
 #[test]
 fn connection_caps_refuse_at_once_and_free_up() {
-    let (_dir, cfg) =
-        config_with("read_timeout_secs = 30\nmax_per_client = 2\nmax_connections = 10");
-    let srv = Server::start(&["--config", &cfg]);
+    let srv = Server::with_config(
+        "[whois]\nread_timeout_secs = 30\nmax_per_client = 2\nmax_connections = 10",
+        &[],
+    );
     let held: Vec<TcpStream> = (0..2).map(|_| idle(&srv)).collect();
     // Give the server a moment to account for both.
     std::thread::sleep(Duration::from_millis(200));
@@ -192,9 +184,10 @@ fn connection_caps_refuse_at_once_and_free_up() {
         "slots are released"
     );
 
-    let (_dir2, cfg2) =
-        config_with("read_timeout_secs = 30\nmax_per_client = 10\nmax_connections = 2");
-    let srv2 = Server::start(&["--config", &cfg2]);
+    let srv2 = Server::with_config(
+        "[whois]\nread_timeout_secs = 30\nmax_per_client = 10\nmax_connections = 2",
+        &[],
+    );
     let held: Vec<TcpStream> = (0..2).map(|_| idle(&srv2)).collect();
     std::thread::sleep(Duration::from_millis(200));
     assert!(String::from_utf8_lossy(&srv2.whois_raw(b"nic.example\r\n")).starts_with("%ERROR:208:"));
