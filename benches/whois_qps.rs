@@ -105,12 +105,14 @@ fn main() {
     let flags = Overrides {
         rdap_listen: vec!["127.0.0.1:0".parse().expect("addr")],
         whois_listen: vec!["127.0.0.1:0".parse().expect("addr")],
+        admin_listen: vec!["127.0.0.1:0".parse().expect("addr")],
         ..Overrides::default()
     };
-    // All load comes from 127.0.0.1, so the per-client cap (3 by default) is lifted here.
+    // All load comes from 127.0.0.1, so the per-client cap (3 by default) is lifted and loopback
+    // is allowlisted (the harvesting budget would stop a load test within a second).
     let file = ConfigFile::parse(
         "bench",
-        "[whois]\nmax_per_client = 4096\nmax_connections = 4096\n",
+        "[whois]\nmax_per_client = 4096\nmax_connections = 4096\n[limits]\nallow = [\"127.0.0.0/8\"]\n",
     )
     .expect("config");
     let settings = Settings::resolve(file, flags).expect("settings");

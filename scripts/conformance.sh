@@ -23,8 +23,10 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
   -keyout "$work/key.pem" -out "$work/cert.pem" -subj "/CN=rdap.nic.example" \
   -addext "subjectAltName=DNS:rdap.nic.example" 2>/dev/null
 
+# The tester is monitoring: allowlisted, as operators do for ICANN's probes.
+printf '[limits]\nallow = ["127.0.0.0/8", "::1/128"]\n[whois]\nlisten = []\n[admin]\nlisten = []\n' >"$work/rddsd.toml"
 python3 scripts/dns-stub.py "$DNS_PORT" & pids+=($!)
-"$RDDSD" serve --rdap-listen "127.0.0.1:$PORT" --rdap-listen "[::1]:$PORT" \
+"$RDDSD" serve --config "$work/rddsd.toml" --rdap-listen "127.0.0.1:$PORT" --rdap-listen "[::1]:$PORT" \
   --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" \
   --base-url "https://rdap.nic.example:$PORT/" >"$work/out" 2>"$work/log" & pids+=($!)
 for _ in $(seq 50); do grep -q "listening on https://\[::1\]" "$work/out" 2>/dev/null && break; sleep 0.1; done

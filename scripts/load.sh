@@ -15,7 +15,9 @@ work=$(mktemp -d); pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-target/release/rddsd serve --rdap-listen "127.0.0.1:$P1" >"$work/rddsd.out" 2>/dev/null & pids+=($!)
+# Loopback is allowlisted: the harvesting budget would otherwise stop wrk within a second.
+printf '[limits]\nallow = ["127.0.0.0/8"]\n[whois]\nlisten = []\n[admin]\nlisten = []\n' >"$work/rddsd.toml"
+target/release/rddsd serve --config "$work/rddsd.toml" --rdap-listen "127.0.0.1:$P1" >"$work/rddsd.out" 2>/dev/null & pids+=($!)
 for _ in $(seq 50); do grep -q listening "$work/rddsd.out" 2>/dev/null && break; sleep 0.1; done
 
 # Give icann-rdap-srv the very response rddsd produces, so both serve the same bytes.

@@ -8,7 +8,7 @@ command -v whois >/dev/null || { echo "whois-client: the Debian whois client is 
 work=$(mktemp -d); pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
-"$RDDSD" serve --rdap-listen 127.0.0.1:0 --whois-listen 127.0.0.1:0 >"$work/out" 2>"$work/log" & pid=$!
+"$RDDSD" serve --rdap-listen 127.0.0.1:0 --whois-listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 >"$work/out" 2>"$work/log" & pid=$!
 for _ in $(seq 50); do grep -q "whois listening" "$work/out" 2>/dev/null && break; sleep 0.1; done
 port=$(sed -n 's/^whois listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$work/out")
 [ -n "$port" ] || { echo "whois-client: server did not start"; cat "$work/log"; exit 1; }

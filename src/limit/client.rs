@@ -112,6 +112,9 @@ const V1_MAX: usize = 107;
 
 /// Parse a PROXY protocol v1 or v2 header at the start of `buf` (haproxy's proxy-protocol.txt).
 pub fn parse_proxy(buf: &[u8]) -> Proxy {
+    if buf.is_empty() {
+        return Proxy::Incomplete;
+    }
     let sig_len = buf.len().min(V2_SIGNATURE.len());
     if buf[..sig_len] == V2_SIGNATURE[..sig_len] && !buf.is_empty() {
         return parse_v2(buf);
@@ -296,6 +299,7 @@ mod tests {
         );
         assert_eq!(parse_proxy(b"PROXY TCP4 203.0.113.7"), Proxy::Incomplete);
         assert_eq!(parse_proxy(b"PRO"), Proxy::Incomplete);
+        assert_eq!(parse_proxy(b""), Proxy::Incomplete);
         assert_eq!(
             parse_proxy(b"PROXY TCP4 2001:db8::7 192.0.2.1 1 43\r\n"),
             Proxy::Invalid

@@ -2,7 +2,7 @@
 //! TCP socket, so tests can also send what no polite client sends.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -202,6 +202,60 @@ impl Server {
         }
         raw.extend_from_slice(b"\r\n");
         self.raw(&raw)
+    }
+
+    /// Send raw bytes to `to` from the loopback source address `from`.
+    pub fn raw_from(from: IpAddr, to: SocketAddr, bytes: &[u8]) -> Vec<u8> {
+        let domain = if to.is_ipv4() {
+            socket2::Domain::IPV4
+        } else {
+            socket2::Domain::IPV6
+        };
+        let sock = socket2::Socket::new(domain, socket2::Type::STREAM, None).expect("socket");
+        sock.bind(&SocketAddr::new(from, 0).into())
+            .expect("bind source address");
+        sock.connect(&to.into()).expect("connect");
+        let mut s: TcpStream = sock.into();
+        s.set_read_timeout(Some(Duration::from_secs(15)))
+            .expect("timeout");
+        s.write_all(bytes).expect("write");
+        let mut buf = Vec::new();
+        let _ = s.read_to_end(&mut buf);
+        buf
+    }
+
+    /// An RDAP GET from a given loopback source address, with extra headers.
+    pub fn get_from(&self, from: &str, path: &str, headers: &[(&str, &str)]) -> Resp {
+        let mut raw = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
+            self.addr
+        )
+        .into_bytes();
+        for (k, v) in headers {
+            raw.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
+        }
+        raw.extend_from_slice(b"\r\n");
+        parse(&Self::raw_from(from.parse().expect("ip"), self.addr, &raw))
+    }
+
+    /// A WHOIS query (raw bytes) from a given loopback source address.
+    pub fn whois_from(&self, from: &str, bytes: &[u8]) -> String {
+        String::from_utf8_lossy(&Self::raw_from(
+            from.parse().expect("ip"),
+            self.whois_addr,
+            bytes,
+        ))
+        .to_string()
+    }
+
+    /// GET a path on the admin listener.
+    pub fn admin_get(&self, path: &str) -> Resp {
+        let raw = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        parse(&Self::raw_from(
+            "127.0.0.1".parse().expect("ip"),
+            self.admin_addr,
+            raw.as_bytes(),
+        ))
     }
 
     /// Send raw bytes to port 43, read until the server closes.

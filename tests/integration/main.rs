@@ -6,6 +6,7 @@ mod harness;
 
 mod data;
 mod lifecycle;
+mod limits;
 mod parity;
 mod privacy;
 mod rdap;
