@@ -96,6 +96,55 @@ pub struct AudienceRules {
 pub struct Policy {
     /// The anonymous public: port 43 and unauthenticated RDAP.
     pub public: AudienceRules,
+    /// Per disclosure purpose (indexed by [`Purpose`]): fields an authenticated authority sees.
+    purposes: Vec<AudienceRules>,
+}
+
+/// Why an authority asks for non-public data. Each credential is issued for some of these, and
+/// the policy file says which fields each one discloses (`[purpose.<name>]`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Purpose {
+    /// Investigation or prosecution of a crime.
+    CriminalInvestigation,
+    /// Imminent threat to life, serious bodily injury, critical infrastructure or child
+    /// exploitation (the RDP's urgent requests).
+    UrgentThreatToLife,
+    /// Response to a cybersecurity incident (phishing, malware, botnet command and control).
+    CybersecurityIncident,
+    /// Consumer protection enforcement.
+    ConsumerProtection,
+    /// Compliance with a court order or subpoena.
+    CourtOrder,
+}
+
+impl Purpose {
+    /// Every purpose.
+    pub const ALL: [Self; 5] = [
+        Self::CriminalInvestigation,
+        Self::UrgentThreatToLife,
+        Self::CybersecurityIncident,
+        Self::ConsumerProtection,
+        Self::CourtOrder,
+    ];
+
+    /// The name used in requests, credentials and the policy file.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::CriminalInvestigation => "criminal-investigation",
+            Self::UrgentThreatToLife => "urgent-threat-to-life",
+            Self::CybersecurityIncident => "cybersecurity-incident",
+            Self::ConsumerProtection => "consumer-protection",
+            Self::CourtOrder => "court-order",
+        }
+    }
+
+    /// Parse a purpose name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.key() == s)
+    }
 }
 
 /// A policy file that cannot be used, with its location.
@@ -131,6 +180,17 @@ impl fmt::Display for PolicyError {
 struct RawPolicy {
     version: Spanned<u32>,
     public: RawAudience,
+    #[serde(default)]
+    purpose: std::collections::BTreeMap<String, Spanned<RawPurpose>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPurpose {
+    #[serde(default)]
+    registrant: Vec<ContactField>,
+    #[serde(default)]
+    technical: Vec<ContactField>,
 }
 
 #[derive(Deserialize)]
@@ -303,19 +363,46 @@ impl Policy {
         }
         let technical = roles.pop().unwrap_or_else(ContactRules::redact_all);
         let registrant = roles.pop().unwrap_or_else(ContactRules::redact_all);
-        Ok(Self {
-            public: AudienceRules {
-                registry_domain_id,
-                registrant,
-                technical,
-            },
-        })
+        let public = AudienceRules {
+            registry_domain_id,
+            registrant,
+            technical,
+        };
+        // A purpose shows the listed fields; everything else as the public sees it. A purpose
+        // the file leaves out discloses nothing beyond the public view.
+        let mut purposes = vec![public.clone(); Purpose::ALL.len()];
+        for (name, spanned) in &raw.purpose {
+            let line = line_of(text, spanned.span().start);
+            let Some(p) = Purpose::parse(name) else {
+                let known: Vec<&str> = Purpose::ALL.iter().map(|p| p.key()).collect();
+                return Err(err(
+                    line,
+                    &format!("purpose.{name}"),
+                    format!("unknown purpose; known purposes: {}", known.join(", ")),
+                ));
+            };
+            let rp = spanned.get_ref();
+            let widen = |base: &ContactRules, fields: &[ContactField]| {
+                let mut rules = base.0;
+                for f in fields {
+                    rules[*f as usize] = Rule::Publish;
+                }
+                ContactRules(rules)
+            };
+            purposes[p as usize] = AudienceRules {
+                registry_domain_id: true,
+                registrant: widen(&public.registrant, &rp.registrant),
+                technical: widen(&public.technical, &rp.technical),
+            };
+        }
+        Ok(Self { public, purposes })
     }
 
     /// The rules of an audience.
     pub fn rules(&self, audience: Audience) -> &AudienceRules {
         match audience {
             Audience::Public => &self.public,
+            Audience::Authority(p) => self.purposes.get(p as usize).unwrap_or(&self.public),
         }
     }
 }
@@ -335,7 +422,24 @@ mod tests {
         assert!(p.public.registry_domain_id);
         // Every key left out falls back to the same baseline the file spells out.
         let minimal = Policy::parse("min", "version = 1\n[public]\n").expect("minimal parses");
-        assert_eq!(minimal, p);
+        assert_eq!(minimal.public, p.public);
+        // Purposes widen only what they list.
+        let urgent = p.rules(Audience::Authority(Purpose::UrgentThreatToLife));
+        assert_eq!(urgent.registrant.get(ContactField::Email), Rule::Publish);
+        let cyber = p.rules(Audience::Authority(Purpose::CybersecurityIncident));
+        assert_eq!(cyber.registrant.get(ContactField::Street), Rule::Consent);
+        // A purpose the file leaves out discloses nothing beyond the public view.
+        assert_eq!(
+            minimal.rules(Audience::Authority(Purpose::CourtOrder)),
+            &minimal.public
+        );
+        let bad = "version = 1\n[public]\n[purpose.curiosity]\nregistrant = [\"name\"]\n";
+        let e = Policy::parse("p.toml", bad).expect_err("unknown purpose");
+        assert!(
+            e.to_string().contains("purpose.curiosity")
+                && e.to_string().contains("urgent-threat-to-life"),
+            "{e}"
+        );
     }
 
     #[test]

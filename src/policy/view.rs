@@ -17,6 +17,8 @@ use super::{ContactRules, Policy, Rule};
 pub enum Audience {
     /// The anonymous public (port 43, unauthenticated RDAP).
     Public,
+    /// An authenticated authority, for a stated purpose.
+    Authority(super::Purpose),
 }
 
 /// One field as an audience may see it.
