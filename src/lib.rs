@@ -25,6 +25,7 @@
 //! RDAP searches and IP/ASN lookups (501: searches are a harvesting channel), RDAP redirects/bootstrap.
 
 pub mod admin;
+pub mod authority;
 pub mod config;
 pub mod limit;
 pub mod metrics;

@@ -1,0 +1,6 @@
+//! Authority disclosure: authenticated requests from public authorities, answered with the
+//! non-public data their stated purpose allows, and recorded in a tamper-evident log before any
+//! of it leaves.
+
+pub mod credentials;
+pub mod log;
