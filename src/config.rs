@@ -13,6 +13,7 @@ use std::num::NonZeroU32;
 use ipnet::IpNet;
 use serde::Deserialize;
 
+use crate::authority::AuthoritySettings;
 use crate::limit::LimitSettings;
 
 /// Default RDAP listen address for the demo run: loopback, unprivileged.
@@ -43,6 +44,9 @@ pub struct ConfigFile {
     /// `[admin]`
     #[serde(default)]
     pub admin: AdminSection,
+    /// `[authority]`
+    #[serde(default)]
+    pub authority: AuthoritySection,
     /// `[service]`
     #[serde(default)]
     pub service: ServiceSection,
@@ -116,6 +120,20 @@ pub struct LimitsSection {
     pub trusted_proxies: Option<Vec<String>>,
 }
 
+/// `[authority]`: the authenticated disclosure route. Off unless both files are set.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthoritySection {
+    /// Credentials file (`rddsd authority add` writes it).
+    pub credentials: Option<PathBuf>,
+    /// Disclosure log (append-only, hash-chained).
+    pub log: Option<PathBuf>,
+    /// Requests per minute per credential.
+    pub rate_per_minute: Option<u32>,
+    /// Burst per credential.
+    pub burst: Option<u32>,
+}
+
 /// `[admin]`: the operator listener (Prometheus `/metrics`, `/healthz`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -186,6 +204,8 @@ pub struct Settings {
     pub limits: LimitSettings,
     /// Admin listen addresses (empty: none).
     pub admin_listen: Vec<SocketAddr>,
+    /// The authority route, if configured.
+    pub authority: Option<AuthoritySettings>,
     /// The config file, if any.
     pub config_path: Option<PathBuf>,
     /// HTTPS certificate and key; plain HTTP without.
@@ -250,8 +270,10 @@ impl Settings {
             data,
             limits,
             admin,
+            authority,
             service,
         } = file;
+        let authority = resolve_authority(authority)?;
         let limits = resolve_limits(limits)?;
         let AdminSection {
             listen: admin_listen,
@@ -324,6 +346,7 @@ impl Settings {
                 flags.whois_listen
             },
             limits,
+            authority,
             config_path: flags.config_path,
             admin_listen: if flags.admin_listen.is_empty() {
                 admin_listen.unwrap_or_else(|| vec![default_admin])
@@ -354,6 +377,31 @@ fn nets(key: &str, list: Option<Vec<String>>) -> Result<Vec<IpNet>, ConfigError>
                 .map_err(|_| ConfigError(format!("limits.{key}: {n:?} is not an IP network such as 192.0.2.0/24 or 2001:db8::/32")))
         })
         .collect()
+}
+
+fn resolve_authority(a: AuthoritySection) -> Result<Option<AuthoritySettings>, ConfigError> {
+    let AuthoritySection {
+        credentials,
+        log,
+        rate_per_minute,
+        burst,
+    } = a;
+    let nonzero = |key: &str, v: Option<u32>, default: u32| {
+        NonZeroU32::new(v.unwrap_or(default))
+            .ok_or_else(|| ConfigError(format!("authority.{key} must be at least 1")))
+    };
+    match (credentials, log) {
+        (None, None) => Ok(None),
+        (Some(credentials), Some(log)) => Ok(Some(AuthoritySettings {
+            credentials,
+            log,
+            rate_per_minute: nonzero("rate_per_minute", rate_per_minute, 60)?,
+            burst: nonzero("burst", burst, 10)?,
+        })),
+        _ => Err(ConfigError(
+            "authority.credentials and authority.log must be set together".into(),
+        )),
+    }
 }
 
 fn resolve_limits(l: LimitsSection) -> Result<LimitSettings, ConfigError> {
@@ -451,6 +499,12 @@ trusted_proxies = ["10.0.0.0/8"]
 [admin]
 listen = ["127.0.0.1:0"]
 
+[authority]
+credentials = "/etc/rddsd/credentials.jsonl"
+log = "/var/lib/rddsd/disclosures.jsonl"
+rate_per_minute = 30
+burst = 5
+
 [data]
 dir = "/var/lib/rddsd"
 policy = "/etc/rddsd/policy.toml"
@@ -486,6 +540,7 @@ max_connections = 100
     #[test]
     fn unknown_keys_in_every_table_are_refused() {
         for table in [
+            "[authority]",
             "[limits]",
             "[admin]",
             "[rdap]",

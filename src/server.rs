@@ -67,7 +67,11 @@ impl Server {
             policy: settings.policy.clone(),
             config: settings.config_path.clone(),
         };
-        let state = Arc::new(State::new(sources, settings.limits.clone())?);
+        let state = Arc::new(State::new(
+            sources,
+            settings.limits.clone(),
+            settings.authority.clone(),
+        )?);
         let tls = settings
             .tls
             .as_ref()

@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 
+use crate::authority::{Authority, AuthoritySettings};
 use crate::limit::{LimitSettings, Limiter};
 use crate::metrics::Metrics;
 use crate::policy::Policy;
@@ -45,6 +46,9 @@ pub enum LoadFailure {
     /// The policy did not validate.
     #[error("policy refused: {0}")]
     Policy(#[from] crate::policy::PolicyError),
+    /// The credentials file did not validate.
+    #[error("authority credentials refused: {0}")]
+    Authority(String),
     /// The config file (its `[limits]`) did not validate.
     #[error("config refused: {0}")]
     Config(#[from] crate::config::ConfigError),
@@ -89,6 +93,8 @@ pub struct State {
     pub limiter: Limiter,
     /// Operator counters.
     pub metrics: Metrics,
+    /// The authority route, when configured.
+    pub authority: Option<Authority>,
 }
 
 impl State {
@@ -96,7 +102,15 @@ impl State {
     ///
     /// # Errors
     /// Any validation error: the server does not start on bad data.
-    pub fn new(sources: Sources, limits: LimitSettings) -> Result<Self, LoadFailure> {
+    pub fn new(
+        sources: Sources,
+        limits: LimitSettings,
+        authority: Option<AuthoritySettings>,
+    ) -> Result<Self, LoadFailure> {
+        let authority = authority
+            .map(Authority::new)
+            .transpose()
+            .map_err(LoadFailure::Authority)?;
         let first = sources.load(1)?;
         Ok(Self {
             current: RwLock::new(Arc::new(first)),
@@ -108,6 +122,7 @@ impl State {
                 .build(),
             limiter: Limiter::new(limits),
             metrics: Metrics::default(),
+            authority,
         })
     }
 
@@ -137,8 +152,18 @@ impl State {
             }
             None => None,
         };
+        let credentials = self
+            .authority
+            .as_ref()
+            .map(Authority::prepare_reload)
+            .transpose()
+            .map_err(LoadFailure::Authority)?;
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
         let fresh = Arc::new(self.sources.load(generation)?);
+        // Everything validated: install it all.
+        if let (Some(a), Some(c)) = (&self.authority, credentials) {
+            a.install(c);
+        }
         if let Some(limits) = limits {
             self.limiter.reconfigure(limits);
         }

@@ -633,12 +633,9 @@ mod tests {
         let mut m = lines(&path);
         m.remove(0);
         write_lines(&path, &m);
-        assert_eq!(
-            verify_file(&path)
-                .expect_err("no checkpoint")
-                .contains("line 1"),
-            true
-        );
+        assert!(verify_file(&path)
+            .expect_err("no checkpoint")
+            .contains("line 1"));
     }
 
     #[test]

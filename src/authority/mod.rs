@@ -4,3 +4,7 @@
 
 pub mod credentials;
 pub mod log;
+pub mod report;
+pub mod route;
+
+pub use route::{Authority, AuthoritySettings};

@@ -202,6 +202,27 @@ impl<'a> ContactView<'a> {
     pub fn has_address(&self) -> bool {
         matches!(self.cc, Field::Shown(_))
     }
+
+    /// The personal fields this view shows (for the disclosure log).
+    pub fn shown_personal_fields(&self) -> Vec<ContactField> {
+        let shown = [
+            (ContactField::Name, self.name.shown().is_some()),
+            (ContactField::Org, self.org.shown().is_some()),
+            (ContactField::Street, self.street.shown().is_some()),
+            (ContactField::City, self.city.shown().is_some()),
+            (ContactField::Sp, self.sp.shown().is_some()),
+            (ContactField::Pc, self.pc.shown().is_some()),
+            (ContactField::Cc, self.cc.shown().is_some()),
+            (ContactField::Voice, self.voice.shown().is_some()),
+            (ContactField::Fax, self.fax.shown().is_some()),
+            (ContactField::Email, self.email.shown().is_some()),
+        ];
+        shown
+            .into_iter()
+            .filter(|(_, s)| *s)
+            .map(|(f, _)| f)
+            .collect()
+    }
 }
 
 /// A domain as one audience may see it. Domain data other than contacts is public registration

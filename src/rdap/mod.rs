@@ -248,6 +248,12 @@ pub fn handle<B>(
         .limiter
         .client_ip(peer.ip(), forwarded.iter().map(HeaderValue::as_bytes));
     state.metrics.request(Protocol::Rdap);
+    let route = router::route(method, path, &cfg.prefix);
+    // Authorities have their own credential-based limit and never touch the public budget or
+    // the public cache.
+    if let Route::Authority(q) = &route {
+        return authority_response(state, cfg, req, q, client, started);
+    }
     let (route, answer, kind) = match state.limiter.admit(client) {
         Err(refusal) => {
             state.metrics.refused(Protocol::Rdap, refusal.reason);
@@ -255,7 +261,6 @@ pub fn handle<B>(
             (None, answer, "limited")
         }
         Ok(()) => {
-            let route = router::route(method, path, &cfg.prefix);
             let (answer, kind) = match &route {
                 Route::Options => (
                     Answer {
@@ -267,6 +272,8 @@ pub fn handle<B>(
                     "options",
                 ),
                 Route::Refused(r) => (Answer::refusal(r), "refused"),
+                // Answered above; kept for exhaustiveness.
+                Route::Authority(_) => (Answer::refusal(&Refusal::UnknownPath), "refused"),
                 Route::Query(q) => {
                     let data = state.dataset();
                     let kind = match q {
@@ -294,6 +301,100 @@ pub fn handle<B>(
     );
     let is_head = method == "HEAD";
     http_response(answer, route.as_ref(), is_head)
+}
+
+/// The authority route: GET only, no CORS (browsers of other origins must not read disclosed
+/// data), never cached anywhere.
+fn authority_response<B>(
+    state: &State,
+    cfg: &RdapConfig,
+    req: &Request<B>,
+    query: &RdapQuery,
+    client: std::net::IpAddr,
+    started: Instant,
+) -> Response<Full<Bytes>> {
+    let answer = match (&state.authority, req.method().as_str()) {
+        (None, _) => {
+            let v = render::error(
+                501,
+                "Not Implemented",
+                "Authority disclosure is not configured on this server.",
+            );
+            crate::authority::route::AuthorityAnswer {
+                status: 501,
+                body: serde_json::to_vec(&v).map(Bytes::from).unwrap_or_default(),
+                www_authenticate: None,
+                retry_after: None,
+                request_id: None,
+                outcome: "not-configured",
+            }
+        }
+        (Some(_), m) if m != "GET" => {
+            let v = render::error(
+                405,
+                "Method Not Allowed",
+                "The authority route answers GET only.",
+            );
+            crate::authority::route::AuthorityAnswer {
+                status: 405,
+                body: serde_json::to_vec(&v).map(Bytes::from).unwrap_or_default(),
+                www_authenticate: None,
+                retry_after: None,
+                request_id: None,
+                outcome: "bad-method",
+            }
+        }
+        (Some(authority), _) => {
+            let data = state.dataset();
+            let headers = req.headers();
+            authority.respond(
+                &data,
+                cfg,
+                query,
+                req.uri().path(),
+                headers
+                    .get(hyper::header::AUTHORIZATION)
+                    .map(HeaderValue::as_bytes),
+                |name| headers.get(name).map(|v| v.as_bytes().to_vec()),
+                req.uri().query(),
+                client,
+            )
+        }
+    };
+    tracing::info!(
+        target: "rddsd::access",
+        proto = "rdap",
+        client = %crate::telemetry::ClientNet(client),
+        method = %crate::telemetry::Printable(req.method().as_str()),
+        kind = "authority",
+        status = answer.status,
+        outcome = answer.outcome,
+        bytes = answer.body.len(),
+        micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+    );
+    let mut resp = Response::new(Full::new(answer.body));
+    *resp.status_mut() =
+        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = resp.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(RDAP_MEDIA_TYPE));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(hyper::header::PRAGMA, HeaderValue::from_static("no-cache"));
+    if let Some(w) = answer.www_authenticate {
+        h.insert(hyper::header::WWW_AUTHENTICATE, HeaderValue::from_static(w));
+    }
+    if let Some(s) = answer.retry_after {
+        h.insert(RETRY_AFTER, HeaderValue::from(s));
+    }
+    if answer.status == 405 {
+        h.insert(ALLOW, HeaderValue::from_static("GET"));
+    }
+    if let Some(id) = answer
+        .request_id
+        .and_then(|id| HeaderValue::from_str(&id).ok())
+    {
+        h.insert("rdds-request-id", id);
+    }
+    resp
 }
 
 fn http_response(answer: Answer, route: Option<&Route>, is_head: bool) -> Response<Full<Bytes>> {

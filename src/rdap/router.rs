@@ -50,6 +50,8 @@ pub enum Route {
     Query(RdapQuery),
     /// A CORS preflight or `OPTIONS` probe.
     Options,
+    /// `/authority/<lookup>`: the authenticated disclosure route.
+    Authority(RdapQuery),
     /// A protocol refusal.
     Refused(Refusal),
 }
@@ -76,6 +78,12 @@ pub fn route(method: &str, path: &str, prefix: &str) -> Route {
     };
     match (kind, arg) {
         ("help", None | Some("")) => Route::Query(RdapQuery::Help),
+        ("authority", Some(inner)) => match route(method, &format!("/{inner}"), "") {
+            Route::Query(RdapQuery::Help) => Route::Refused(Refusal::UnknownPath),
+            Route::Query(q) => Route::Authority(q),
+            Route::Refused(Refusal::NotImplemented(_)) => Route::Refused(Refusal::UnknownPath),
+            other => other,
+        },
         ("domain", Some(a)) => name_arg(a).map_or_else(Route::Refused, |n| Route::Query(RdapQuery::Domain(n))),
         ("nameserver", Some(a)) => name_arg(a).map_or_else(Route::Refused, |n| Route::Query(RdapQuery::Nameserver(n))),
         ("entity", Some(a)) => entity_arg(a).map_or_else(Route::Refused, |h| Route::Query(RdapQuery::Entity(h))),
@@ -166,6 +174,19 @@ mod tests {
             )))
         );
         assert_eq!(q("/help"), Route::Query(RdapQuery::Help));
+        assert!(matches!(
+            q("/authority/domain/nic.example"),
+            Route::Authority(RdapQuery::Domain(_))
+        ));
+        assert!(matches!(
+            q("/authority/entity/C101-EXAMPLE"),
+            Route::Authority(RdapQuery::Entity(_))
+        ));
+        assert_eq!(q("/authority/help"), Route::Refused(Refusal::UnknownPath));
+        assert!(matches!(
+            q("/authority/domain/%FF"),
+            Route::Refused(Refusal::BadRequest(_))
+        ));
     }
 
     #[test]

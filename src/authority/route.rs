@@ -1,0 +1,457 @@
+//! The authority route: `/authority/<domain|nameserver|entity>/<name>`.
+//!
+//! Order of checks, each failing closed with no data and no log entry:
+//! 1. a valid credential (`Authorization: Bearer`) — otherwise 401 with `WWW-Authenticate`,
+//!    the same whether or not the object exists, because nothing is looked up yet;
+//! 2. the credential's own rate limit — otherwise 429;
+//! 3. a stated purpose, legal basis and case reference — otherwise 400 (403 if the purpose is
+//!    not one the credential was issued for);
+//! 4. a writable disclosure log — otherwise 503;
+//! 5. the lookup, with the purpose's view — 404 if absent;
+//! 6. render, hash, **append and flush the log entry**, and only then answer. If the entry
+//!    cannot be made durable: 503, nothing disclosed.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use bytes::Bytes;
+use governor::clock::DefaultClock;
+use governor::state::keyed::HashMapStateStore;
+use governor::{Quota, RateLimiter};
+use serde_json::{json, Value};
+
+use super::credentials::{AuthFailure, Credentials};
+use super::log::{sha256_hex, DisclosedContact, Disclosure, DisclosureLog};
+use crate::policy::{Audience, ContactView, Purpose};
+use crate::rdap::router::{EntityHandle, RdapQuery};
+use crate::rdap::{render, render_query, RdapConfig};
+use crate::registry::Timestamp;
+use crate::state::Dataset;
+
+/// `[authority]` settings, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthoritySettings {
+    /// Credentials file.
+    pub credentials: PathBuf,
+    /// Disclosure log.
+    pub log: PathBuf,
+    /// Requests per minute per credential.
+    pub rate_per_minute: NonZeroU32,
+    /// Burst per credential.
+    pub burst: NonZeroU32,
+}
+
+/// The longest statement field accepted.
+pub const MAX_STATEMENT_CHARS: usize = 200;
+
+/// Header names for the statement (query parameters `purpose`, `legalBasis`, `caseReference`
+/// are accepted too).
+pub const PURPOSE_HEADER: &str = "rdds-purpose";
+/// See [`PURPOSE_HEADER`].
+pub const LEGAL_BASIS_HEADER: &str = "rdds-legal-basis";
+/// See [`PURPOSE_HEADER`].
+pub const CASE_REFERENCE_HEADER: &str = "rdds-case-reference";
+
+/// What the requester states.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// Purpose.
+    pub purpose: Purpose,
+    /// Legal basis.
+    pub legal_basis: String,
+    /// Case reference.
+    pub case_reference: String,
+}
+
+/// Why a statement is refused (400).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementError(pub String);
+
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    query?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == name).then(|| {
+            percent_encoding::percent_decode_str(&v.replace('+', " "))
+                .decode_utf8()
+                .ok()
+                .map(|c| c.into_owned())
+        })?
+    })
+}
+
+/// Parse the statement from headers (first) or query parameters. Pure.
+///
+/// # Errors
+/// A missing, empty, overlong or non-text field, or an unknown purpose.
+pub fn statement(
+    header: impl Fn(&str) -> Option<Vec<u8>>,
+    query: Option<&str>,
+) -> Result<Statement, StatementError> {
+    let field = |h: &str, q: &str, label: &str| -> Result<String, StatementError> {
+        let raw = match header(h) {
+            Some(bytes) => String::from_utf8(bytes)
+                .map_err(|_| StatementError(format!("{label} is not UTF-8 text")))?,
+            None => query_param(query, q).ok_or_else(|| {
+                StatementError(format!(
+                    "{label} is required: send the {h} header or the {q} query parameter"
+                ))
+            })?,
+        };
+        let v = raw.trim().to_string();
+        if v.is_empty()
+            || v.chars().count() > MAX_STATEMENT_CHARS
+            || v.chars().any(char::is_control)
+        {
+            return Err(StatementError(format!(
+                "{label} must be 1 to {MAX_STATEMENT_CHARS} characters of text"
+            )));
+        }
+        Ok(v)
+    };
+    let purpose = field(PURPOSE_HEADER, "purpose", "the purpose")?;
+    let purpose = Purpose::parse(&purpose).ok_or_else(|| {
+        let known: Vec<&str> = Purpose::ALL.iter().map(|p| p.key()).collect();
+        StatementError(format!("unknown purpose; one of: {}", known.join(", ")))
+    })?;
+    Ok(Statement {
+        purpose,
+        legal_basis: field(LEGAL_BASIS_HEADER, "legalBasis", "the legal basis")?,
+        case_reference: field(CASE_REFERENCE_HEADER, "caseReference", "the case reference")?,
+    })
+}
+
+type CredentialLimiter = RateLimiter<String, HashMapStateStore<String>, DefaultClock>;
+
+/// The authority side of the server state.
+pub struct Authority {
+    settings: AuthoritySettings,
+    credentials: RwLock<Arc<Credentials>>,
+    log: DisclosureLog,
+    limiter: CredentialLimiter,
+}
+
+/// An answer of the authority route, before HTTP framing.
+#[derive(Debug)]
+pub struct AuthorityAnswer {
+    /// Status.
+    pub status: u16,
+    /// Body (RFC 9083 JSON).
+    pub body: Bytes,
+    /// `WWW-Authenticate` for 401.
+    pub www_authenticate: Option<&'static str>,
+    /// `Retry-After` for 429.
+    pub retry_after: Option<u64>,
+    /// Request id of a disclosure.
+    pub request_id: Option<String>,
+    /// Label for the access log.
+    pub outcome: &'static str,
+}
+
+fn error_answer(
+    status: u16,
+    title: &str,
+    description: &str,
+    outcome: &'static str,
+) -> AuthorityAnswer {
+    let body = serde_json::to_vec(&render::error(status, title, description))
+        .map(Bytes::from)
+        .unwrap_or_default();
+    AuthorityAnswer {
+        status,
+        body,
+        www_authenticate: None,
+        retry_after: None,
+        request_id: None,
+        outcome,
+    }
+}
+
+impl Authority {
+    /// Load credentials and open the disclosure log.
+    ///
+    /// # Errors
+    /// A credentials file that does not validate.
+    pub fn new(settings: AuthoritySettings) -> Result<Self, String> {
+        let credentials = Credentials::load(&settings.credentials)?;
+        let log = DisclosureLog::open(&settings.log);
+        let quota = Quota::per_minute(settings.rate_per_minute).allow_burst(settings.burst);
+        Ok(Self {
+            credentials: RwLock::new(Arc::new(credentials)),
+            log,
+            limiter: RateLimiter::hashmap(quota),
+            settings,
+        })
+    }
+
+    /// Read the credentials file again (SIGHUP), without installing it yet.
+    ///
+    /// # Errors
+    /// A credentials file that does not validate.
+    pub fn prepare_reload(&self) -> Result<Arc<Credentials>, String> {
+        Ok(Arc::new(Credentials::load(&self.settings.credentials)?))
+    }
+
+    /// Install credentials read by [`Self::prepare_reload`]: revocations and expiries apply at
+    /// once.
+    pub fn install(&self, fresh: Arc<Credentials>) {
+        match self.credentials.write() {
+            Ok(mut g) => *g = fresh,
+            Err(p) => *p.into_inner() = fresh,
+        }
+    }
+
+    fn credentials(&self) -> Arc<Credentials> {
+        match self.credentials.read() {
+            Ok(g) => Arc::clone(&g),
+            Err(p) => Arc::clone(&p.into_inner()),
+        }
+    }
+
+    /// Answer one authority request.
+    #[allow(clippy::too_many_arguments)]
+    pub fn respond(
+        &self,
+        data: &Dataset,
+        cfg: &RdapConfig,
+        query: &RdapQuery,
+        path: &str,
+        authorization: Option<&[u8]>,
+        header: impl Fn(&str) -> Option<Vec<u8>>,
+        query_string: Option<&str>,
+        client: IpAddr,
+    ) -> AuthorityAnswer {
+        let creds = self.credentials();
+        let cred = match creds.authenticate(authorization, &Timestamp::now()) {
+            Ok(c) => c,
+            Err(failure) => {
+                let (www, outcome) = match failure {
+                    AuthFailure::Missing => ("Bearer realm=\"rddsd-authority\"", "auth-missing"),
+                    AuthFailure::Invalid => ("Bearer realm=\"rddsd-authority\", error=\"invalid_token\"", "auth-invalid"),
+                    AuthFailure::Expired => ("Bearer realm=\"rddsd-authority\", error=\"invalid_token\", error_description=\"expired\"", "auth-expired"),
+                    AuthFailure::Revoked => ("Bearer realm=\"rddsd-authority\", error=\"invalid_token\", error_description=\"revoked\"", "auth-revoked"),
+                };
+                let mut a = error_answer(
+                    401,
+                    "Unauthorized",
+                    "This route requires a valid authority credential (Authorization: Bearer).",
+                    outcome,
+                );
+                a.www_authenticate = Some(www);
+                return a;
+            }
+        };
+        if let Err(nu) = self.limiter.check_key(&cred.id) {
+            let wait = nu.wait_time_from(governor::clock::Clock::now(&DefaultClock::default()));
+            let mut a = error_answer(
+                429,
+                "Too Many Requests",
+                "The request rate limit of this credential is exceeded.",
+                "authority-rate",
+            );
+            a.retry_after = Some((wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1));
+            return a;
+        }
+        let st = match statement(header, query_string) {
+            Ok(s) => s,
+            Err(StatementError(why)) => {
+                return error_answer(400, "Bad Request", &why, "statement-missing")
+            }
+        };
+        if !cred.purposes.contains(&st.purpose) {
+            return error_answer(
+                403,
+                "Forbidden",
+                "This credential was not issued for the stated purpose.",
+                "purpose-not-allowed",
+            );
+        }
+        if self.log.broken().is_some() {
+            return error_answer(
+                503,
+                "Service Unavailable",
+                "Disclosures are suspended: the disclosure log cannot be written.",
+                "log-unavailable",
+            );
+        }
+        let audience = Audience::Authority(st.purpose);
+        let Some(mut value) = render_query(data, cfg, query, audience) else {
+            return error_answer(
+                404,
+                "Not Found",
+                "The object was not found in this registry.",
+                "not-found",
+            );
+        };
+        let request_id = match random_id() {
+            Ok(id) => id,
+            Err(e) => return error_answer(503, "Service Unavailable", &e, "no-randomness"),
+        };
+        let notice = json!({
+            "title": "Disclosure of Non-Public Registration Data",
+            "type": "object redacted due to authorization",
+            "description": [
+                format!("This response contains non-public registration data disclosed to {} (credential {}) for the purpose {} under the legal basis \"{}\", case reference \"{}\".", cred.authority, cred.id, st.purpose.key(), st.legal_basis, st.case_reference),
+                format!("Request {request_id}. The disclosure is recorded in the registry's disclosure log. Use the data only for the stated purpose and do not retain it longer than needed."),
+            ],
+        });
+        if let Some(notices) = value.get_mut("notices").and_then(Value::as_array_mut) {
+            notices.push(notice);
+        }
+        let body = serde_json::to_vec(&value)
+            .map(Bytes::from)
+            .unwrap_or_default();
+        let (objects, disclosed) = disclosed_fields(data, query, st.purpose);
+        let record = Disclosure {
+            request_id: request_id.clone(),
+            authority: cred.authority.clone(),
+            credential_id: cred.id.clone(),
+            client: client.to_string(),
+            purpose: st.purpose.key().to_string(),
+            legal_basis: st.legal_basis,
+            case_reference: st.case_reference,
+            query: path.to_string(),
+            objects,
+            disclosed,
+            response_sha256: sha256_hex(&body),
+        };
+        // fsync blocks: tell the runtime, so other connections keep being served meanwhile.
+        let appended = match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => {
+                tokio::task::block_in_place(|| self.log.append(record))
+            }
+            _ => self.log.append(record),
+        };
+        if let Err(e) = appended {
+            tracing::error!(error = %e, "disclosure not recorded; nothing disclosed");
+            return error_answer(
+                503,
+                "Service Unavailable",
+                "The disclosure could not be recorded, so nothing was disclosed.",
+                "log-failed",
+            );
+        }
+        AuthorityAnswer {
+            status: 200,
+            body,
+            www_authenticate: None,
+            retry_after: None,
+            request_id: Some(request_id),
+            outcome: "disclosed",
+        }
+    }
+}
+
+fn random_id() -> Result<String, String> {
+    let mut b = [0u8; 12];
+    getrandom::fill(&mut b).map_err(|e| format!("no secure randomness: {e}"))?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+/// Objects in the answer and, per contact, the personal fields shown to the authority that the
+/// public does not see.
+fn disclosed_fields(
+    data: &Dataset,
+    query: &RdapQuery,
+    purpose: Purpose,
+) -> (Vec<String>, Vec<DisclosedContact>) {
+    let snap = &data.snapshot;
+    let policy = &data.policy;
+    let diff = |auth: &ContactView<'_>, public: &ContactView<'_>, roid: &str, role: &str| {
+        let public_fields = public.shown_personal_fields();
+        let fields = auth
+            .shown_personal_fields()
+            .into_iter()
+            .filter(|f| !public_fields.contains(f))
+            .map(|f| f.key().to_string())
+            .collect();
+        DisclosedContact {
+            roid: roid.to_string(),
+            role: role.to_string(),
+            fields,
+        }
+    };
+    let mut objects = Vec::new();
+    let mut disclosed = Vec::new();
+    match query {
+        RdapQuery::Domain(name) => {
+            if let Some(d) = snap.domain(name) {
+                objects.push(format!("domain:{}", d.roid.as_str()));
+                let auth = policy.domain_view(Audience::Authority(purpose), snap, d);
+                let public = policy.domain_view(Audience::Public, snap, d);
+                if let (Some(a), Some(p)) = (auth, public) {
+                    for (role, av, pv, roid) in [
+                        (
+                            "registrant",
+                            a.registrant(),
+                            p.registrant(),
+                            d.registrant.as_ref(),
+                        ),
+                        ("technical", a.technical(), p.technical(), d.tech.as_ref()),
+                    ] {
+                        if let (Some(av), Some(pv), Some(roid)) = (av, pv, roid) {
+                            objects.push(format!("contact:{}", roid.as_str()));
+                            disclosed.push(diff(av, pv, roid.as_str(), role));
+                        }
+                    }
+                }
+            }
+        }
+        RdapQuery::Entity(EntityHandle::Contact(roid)) => {
+            if let Some((c, roles)) = snap.contact(roid) {
+                objects.push(format!("contact:{}", c.roid.as_str()));
+                let av = policy.contact_view(Audience::Authority(purpose), c, roles);
+                let pv = policy.contact_view(Audience::Public, c, roles);
+                disclosed.push(diff(&av, &pv, c.roid.as_str(), "contact"));
+            }
+        }
+        RdapQuery::Entity(EntityHandle::Registrar(id)) => objects.push(format!("registrar:{id}")),
+        RdapQuery::Nameserver(name) => {
+            if let Some(h) = snap.host(name) {
+                objects.push(format!("nameserver:{}", h.roid.as_str()));
+            }
+        }
+        RdapQuery::Help => {}
+    }
+    (objects, disclosed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<Vec<u8>> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.as_bytes().to_vec())
+        }
+    }
+
+    #[test]
+    fn statement_from_headers_or_query() {
+        let h = headers(&[
+            ("rdds-purpose", "urgent-threat-to-life"),
+            ("rdds-legal-basis", "Art. 6(1)(d) GDPR"),
+            ("rdds-case-reference", "TTL-1"),
+        ]);
+        let s = statement(h, None).expect("headers");
+        assert_eq!(s.purpose, Purpose::UrgentThreatToLife);
+        let q = "purpose=court-order&legalBasis=Order%2012%2F2026&caseReference=C+7";
+        let s = statement(headers(&[]), Some(q)).expect("query");
+        assert_eq!(
+            (s.legal_basis.as_str(), s.case_reference.as_str()),
+            ("Order 12/2026", "C 7")
+        );
+        for bad in [
+            "purpose=curiosity&legalBasis=x&caseReference=y",
+            "purpose=court-order&caseReference=y",
+            "purpose=court-order&legalBasis=%0A&caseReference=y",
+        ] {
+            assert!(statement(headers(&[]), Some(bad)).is_err(), "{bad}");
+        }
+        assert!(statement(headers(&[]), None).is_err());
+    }
+}
