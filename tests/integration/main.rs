@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod authority;
 mod data;
 mod lifecycle;
 mod limits;

@@ -84,6 +84,10 @@ fn public_paths() -> Vec<String> {
         "/".to_string(),
         "/domain/nope.example".to_string(),
         "/ip/192.0.2.1".to_string(),
+        // The authority route without a credential answers like any refusal.
+        "/authority/domain/caf%C3%A9.example".to_string(),
+        "/authority/entity/C101-EXAMPLE?purpose=court-order&legalBasis=x&caseReference=y"
+            .to_string(),
     ];
     for d in fixture_objects("domain") {
         let name = d["name"].as_str().expect("name");
@@ -121,7 +125,14 @@ fn no_personal_value_leaks_into_public_rdap_output_or_logs() {
         secrets.len() > 100,
         "the fixtures must hold enough personal data to test"
     );
-    let srv = Server::start(&[]);
+    // With the authority route enabled: public answers must be unchanged by it.
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = format!(
+        "[authority]\ncredentials = {:?}\nlog = {:?}\n",
+        dir.path().join("credentials.jsonl"),
+        dir.path().join("disclosures.jsonl")
+    );
+    let srv = Server::with_config(&cfg, &[]);
     let mut corpus = String::new();
     let paths = public_paths();
     for path in &paths {
