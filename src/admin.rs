@@ -40,15 +40,8 @@ fn respond(state: &State, path: &str) -> Response<Full<Bytes>> {
 pub async fn serve(listener: TcpListener, state: Arc<State>, shutdown: CancellationToken) {
     let graceful = GracefulShutdown::new();
     loop {
-        let (stream, _) = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
+        let Some((stream, _)) = crate::server::accept(&listener, &shutdown, "admin").await else {
+            break;
         };
         let st = Arc::clone(&state);
         let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {

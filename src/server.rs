@@ -78,27 +78,9 @@ impl Server {
             .map(crate::tls::acceptor)
             .transpose()
             .map_err(StartError::Tls)?;
-        let mut rdap = Vec::new();
-        for &addr in &settings.rdap_listen {
-            let listener = TcpListener::bind(addr)
-                .await
-                .map_err(|source| StartError::Bind { addr, source })?;
-            rdap.push(listener);
-        }
-        let mut admin = Vec::new();
-        for &addr in &settings.admin_listen {
-            let listener = TcpListener::bind(addr)
-                .await
-                .map_err(|source| StartError::Bind { addr, source })?;
-            admin.push(listener);
-        }
-        let mut whois = Vec::new();
-        for &addr in &settings.whois_listen {
-            let listener = TcpListener::bind(addr)
-                .await
-                .map_err(|source| StartError::Bind { addr, source })?;
-            whois.push(listener);
-        }
+        let rdap = bind_all(&settings.rdap_listen).await?;
+        let admin = bind_all(&settings.admin_listen).await?;
+        let whois = bind_all(&settings.whois_listen).await?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         let first = rdap.first().and_then(|l| l.local_addr().ok());
         let base_url = match (&settings.base_url, first) {
@@ -221,17 +203,8 @@ impl RdapListener {
     async fn serve(self, listener: TcpListener, shutdown: CancellationToken) {
         let graceful = GracefulShutdown::new();
         loop {
-            let (stream, peer) = tokio::select! {
-                _ = shutdown.cancelled() => break,
-                accepted = listener.accept() => match accepted {
-                    Ok(pair) => pair,
-                    Err(e) => {
-                        // Typically EMFILE: back off instead of spinning on a full file table.
-                        tracing::warn!(error = %e, "rdap accept failed");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
-                    }
-                },
+            let Some((stream, peer)) = accept(&listener, &shutdown, "rdap").await else {
+                break;
             };
             // Fail fast when full rather than queueing: a clear 503 costs less than a stall.
             let Ok(permit) = Arc::clone(&self.slots).try_acquire_owned() else {
@@ -295,6 +268,39 @@ impl RdapListener {
         }
     }
 }
+async fn bind_all(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, StartError> {
+    let mut out = Vec::with_capacity(addrs.len());
+    for &addr in addrs {
+        out.push(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| StartError::Bind { addr, source })?,
+        );
+    }
+    Ok(out)
+}
+
+/// Accept the next connection, or `None` once shutdown starts. Accept errors (typically
+/// EMFILE) back off briefly instead of spinning on a full file table.
+pub(crate) async fn accept(
+    listener: &TcpListener,
+    shutdown: &CancellationToken,
+    what: &'static str,
+) -> Option<(tokio::net::TcpStream, SocketAddr)> {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return None,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => return Some(pair),
+                Err(e) => {
+                    tracing::warn!(error = %e, listener = what, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+        }
+    }
+}
+
 /// Drop limiter entries that look like fresh clients, once a minute, so idle keys do not wait
 /// for capacity pressure to leave.
 async fn sweep_limiter(state: Arc<State>, shutdown: CancellationToken) {

@@ -219,16 +219,9 @@ pub async fn serve(
     let clients = Arc::new(ClientSlots::default());
     let tracker = TaskTracker::new();
     loop {
-        let (stream, peer) = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    tracing::warn!(error = %e, "whois accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
+        let Some((stream, peer)) = crate::server::accept(&listener, &shutdown, "whois").await
+        else {
+            break;
         };
         let ip = peer.ip().to_canonical();
         let permit = Arc::clone(&total).try_acquire_owned().ok();

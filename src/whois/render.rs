@@ -106,68 +106,41 @@ impl Out {
 }
 
 fn contact(out: &mut Out, prefix: &str, c: &ContactView<'_>) {
-    let registrant = matches!(c.role(), ViewRole::Registrant);
-    let id_label = if registrant {
+    // The registrant block is the full Specification 4 set, withheld lines included. The tech
+    // block prints name, phone and e-mail always, and organisation, address and fax only when
+    // shown (they are not tech fields under the Registration Data Policy).
+    let full = matches!(c.role(), ViewRole::Registrant);
+    let id_label = if full {
         "Registry Registrant ID"
     } else {
         "Registry Tech ID"
     };
+    let key = |field: &str| format!("{prefix} {field}");
     out.field(id_label, c.handle());
-    out.field(&format!("{prefix} Name"), c.name());
-    if registrant {
-        out.field(&format!("{prefix} Organization"), c.org());
-        match c.street() {
-            Field::Shown(lines) => {
-                for l in lines {
-                    out.line(&format!("{prefix} Street"), l);
-                }
-            }
-            Field::Withheld => out.line(&format!("{prefix} Street"), REDACTED),
-            Field::Absent => out.line(&format!("{prefix} Street"), ""),
+    out.field(&key("Name"), c.name());
+    let optional = |out: &mut Out, label: &str, f: Field<&str>| {
+        if full {
+            out.field(&key(label), f);
+        } else {
+            out.shown(&key(label), f);
         }
-        out.field(&format!("{prefix} City"), c.city());
-        out.field(&format!("{prefix} State/Province"), c.sp());
-        out.field(&format!("{prefix} Postal Code"), c.pc());
-        out.field(&format!("{prefix} Country"), c.cc());
-        out.phone(
-            &format!("{prefix} Phone"),
-            &format!("{prefix} Phone Ext"),
-            c.voice(),
-            true,
-        );
-        out.phone(
-            &format!("{prefix} Fax"),
-            &format!("{prefix} Fax Ext"),
-            c.fax(),
-            true,
-        );
-    } else {
-        out.shown(&format!("{prefix} Organization"), c.org());
-        if let Field::Shown(lines) = c.street() {
-            for l in lines {
-                out.line(&format!("{prefix} Street"), l);
-            }
-        }
-        out.shown(&format!("{prefix} City"), c.city());
-        out.shown(&format!("{prefix} State/Province"), c.sp());
-        out.shown(&format!("{prefix} Postal Code"), c.pc());
-        out.shown(&format!("{prefix} Country"), c.cc());
-        out.phone(
-            &format!("{prefix} Phone"),
-            &format!("{prefix} Phone Ext"),
-            c.voice(),
-            true,
-        );
-        out.phone(
-            &format!("{prefix} Fax"),
-            &format!("{prefix} Fax Ext"),
-            c.fax(),
-            false,
-        );
+    };
+    optional(out, "Organization", c.org());
+    match c.street() {
+        Field::Shown(lines) => lines.iter().for_each(|l| out.line(&key("Street"), l)),
+        Field::Withheld if full => out.line(&key("Street"), REDACTED),
+        Field::Absent if full => out.line(&key("Street"), ""),
+        _ => {}
     }
+    optional(out, "City", c.city());
+    optional(out, "State/Province", c.sp());
+    optional(out, "Postal Code", c.pc());
+    optional(out, "Country", c.cc());
+    out.phone(&key("Phone"), &key("Phone Ext"), c.voice(), true);
+    out.phone(&key("Fax"), &key("Fax Ext"), c.fax(), full);
     match c.email() {
-        Field::Shown(e) => out.line(&format!("{prefix} Email"), e),
-        _ => out.line(&format!("{prefix} Email"), EMAIL_REDACTED),
+        Field::Shown(e) => out.line(&key("Email"), e),
+        _ => out.line(&key("Email"), EMAIL_REDACTED),
     }
 }
 

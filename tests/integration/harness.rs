@@ -8,6 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+const LOCALHOST: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
 /// A running server; killed on drop.
 pub struct Server {
     child: Child,
@@ -251,22 +253,12 @@ impl Server {
     /// GET a path on the admin listener.
     pub fn admin_get(&self, path: &str) -> Resp {
         let raw = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-        parse(&Self::raw_from(
-            "127.0.0.1".parse().expect("ip"),
-            self.admin_addr,
-            raw.as_bytes(),
-        ))
+        parse(&Self::raw_from(LOCALHOST, self.admin_addr, raw.as_bytes()))
     }
 
     /// Send raw bytes to port 43, read until the server closes.
     pub fn whois_raw(&self, bytes: &[u8]) -> Vec<u8> {
-        let mut s = TcpStream::connect(self.whois_addr).expect("connect whois");
-        s.set_read_timeout(Some(Duration::from_secs(15)))
-            .expect("timeout");
-        s.write_all(bytes).expect("write");
-        let mut buf = Vec::new();
-        let _ = s.read_to_end(&mut buf);
-        buf
+        Self::raw_from(LOCALHOST, self.whois_addr, bytes)
     }
 
     /// One WHOIS query as a client sends it (CR LF), answer as text.
@@ -276,13 +268,7 @@ impl Server {
 
     /// Send raw bytes, read until the server closes, parse the response.
     pub fn raw(&self, bytes: &[u8]) -> Resp {
-        let mut s = TcpStream::connect(self.addr).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(15)))
-            .expect("timeout");
-        s.write_all(bytes).expect("write");
-        let mut buf = Vec::new();
-        let _ = s.read_to_end(&mut buf);
-        parse(&buf)
+        parse(&Self::raw_from(LOCALHOST, self.addr, bytes))
     }
 }
 
