@@ -178,10 +178,14 @@ where
         let c = clock.clone();
         let now: Arc<dyn Fn() -> u64 + Send + Sync> =
             Arc::new(move || c.now().duration_since(start).as_u64());
+        // governor reads the clock once more inside `new`; on a real clock the two readings
+        // differ by nanoseconds, well below one rate interval.
+        let offset = clock.now().duration_since(start).as_u64();
         RateLimiter::new(
             quota,
             GcraStore {
                 table: Arc::clone(table),
+                offset,
                 now,
             },
             clock.clone(),
@@ -201,25 +205,22 @@ where
     }
 
     /// Apply new settings (SIGHUP). Counts, blocks and tracked clients are kept; the rate state
-    /// is reset only if the rate or burst changed.
+    /// is reset only if the rate or burst changed. A new `max_tracked_clients` applies at once
+    /// (a smaller one evicts down to it).
     pub fn reconfigure(&self, settings: LimitSettings) {
         let old = self.active();
-        let gcra = if old.settings.rate_per_second == settings.rate_per_second
-            && old.settings.burst == settings.burst
+        if old.settings.rate_per_second != settings.rate_per_second
+            || old.settings.burst != settings.burst
         {
-            None
-        } else {
             self.table.reset_rate_state();
-            Some(Self::gcra(&settings, &self.table, &self.clock, self.start))
-        };
-        let fresh = match gcra {
-            Some(gcra) => Active { settings, gcra },
-            // Keep governor's limiter (its state lives in the table) with the new lists.
-            None => Active {
-                settings,
-                gcra: Self::gcra(&old.settings, &self.table, &self.clock, self.start),
-            },
-        };
+        }
+        if old.settings.max_tracked_clients != settings.max_tracked_clients {
+            self.table.set_capacity(settings.max_tracked_clients);
+        }
+        // Governor's limiter holds no state of its own (it lives in the table, in the limiter's
+        // time base), so a fresh one continues exactly where the old one stopped.
+        let gcra = Self::gcra(&settings, &self.table, &self.clock, self.start);
+        let fresh = Active { settings, gcra };
         match self.active.write() {
             Ok(mut g) => *g = Arc::new(fresh),
             Err(p) => *p.into_inner() = Arc::new(fresh),
@@ -519,6 +520,76 @@ mod tests {
             Err(Reason::Quota),
             "count survives reload"
         );
+    }
+
+    #[test]
+    fn reconfigure_after_uptime_does_not_lock_out_recent_clients() {
+        // GIVEN a server up for 1000 s whose client was admitted a moment ago
+        for changed in [false, true] {
+            let (l, clock) = limiter(settings());
+            clock.advance(Duration::from_secs(1000));
+            let c = ip("203.0.113.9");
+            assert_eq!(l.admit(c), Ok(()));
+            clock.advance(Duration::from_secs(2));
+            // WHEN the limits are reloaded, unchanged or with a new list and capacity
+            let fresh = if changed {
+                LimitSettings {
+                    deny: vec!["198.51.100.0/24".parse().expect("net")],
+                    max_tracked_clients: 5_000,
+                    ..settings()
+                }
+            } else {
+                settings()
+            };
+            l.reconfigure(fresh);
+            // THEN its burst is still there: three at once, then the rate bites
+            for i in 0..3 {
+                assert_eq!(l.admit(c), Ok(()), "changed={changed}, request {i}");
+            }
+            assert_eq!(l.admit(c).map_err(|r| r.reason), Err(Reason::Rate));
+            // AND a second reload later on keeps the time base too
+            clock.advance(Duration::from_secs(500));
+            l.reconfigure(settings());
+            assert_eq!(l.admit(c), Ok(()), "changed={changed}");
+        }
+    }
+
+    #[test]
+    fn reconfigure_with_a_new_rate_starts_buckets_full() {
+        let (l, clock) = limiter(settings());
+        clock.advance(Duration::from_secs(1000));
+        let c = ip("203.0.113.10");
+        for _ in 0..3 {
+            assert_eq!(l.admit(c), Ok(()));
+        }
+        assert!(l.admit(c).is_err());
+        l.reconfigure(LimitSettings {
+            burst: NonZeroU32::new(5).expect("nz"),
+            ..settings()
+        });
+        for i in 0..5 {
+            assert_eq!(l.admit(c), Ok(()), "request {i}");
+        }
+        assert_eq!(l.admit(c).map_err(|r| r.reason), Err(Reason::Rate));
+    }
+
+    #[test]
+    fn reconfigure_applies_a_new_table_bound() {
+        let (l, _) = limiter(LimitSettings {
+            max_tracked_clients: 6_400,
+            ..settings()
+        });
+        for i in 0..6_000u32 {
+            let _ = l.admit(IpAddr::V4(std::net::Ipv4Addr::from(i)));
+        }
+        assert!(l.tracked().0 > 5_000);
+        l.reconfigure(LimitSettings {
+            max_tracked_clients: 640,
+            ..settings()
+        });
+        let (len, cap) = l.tracked();
+        assert_eq!(cap, 640);
+        assert!(len <= 640, "{len}");
     }
 
     #[test]

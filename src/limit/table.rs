@@ -8,6 +8,7 @@
 //! attacker does, and a blocked client cannot get itself forgotten by flooding the table from
 //! other addresses, unless every sampled entry is blocked too.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use governor::nanos::Nanos;
@@ -84,12 +85,17 @@ impl Shard {
 /// The bounded table.
 pub(crate) struct Table {
     shards: Vec<Mutex<Shard>>,
-    per_shard: usize,
+    /// Entries per shard; changes when `max_tracked_clients` is reconfigured.
+    per_shard: AtomicUsize,
 }
 
 impl Table {
+    fn per_shard_for(max_entries: usize) -> usize {
+        max_entries.div_ceil(SHARDS).max(1)
+    }
+
     pub(crate) fn new(max_entries: usize) -> Self {
-        let per_shard = max_entries.div_ceil(SHARDS).max(1);
+        let per_shard = AtomicUsize::new(Self::per_shard_for(max_entries));
         let shards = (0..SHARDS)
             .map(|i| {
                 Mutex::new(Shard {
@@ -115,7 +121,8 @@ impl Table {
     /// Run `f` on the key's entry, creating it (and evicting if full) when missing.
     pub(crate) fn with<T>(&self, key: &NetKey, now: u64, f: impl FnOnce(&mut Entry) -> T) -> T {
         let mut shard = self.shard(key);
-        if !shard.map.contains_key(key) && shard.map.len() >= self.per_shard {
+        if !shard.map.contains_key(key) && shard.map.len() >= self.per_shard.load(Ordering::Relaxed)
+        {
             shard.evict_one();
         }
         let entry = shard.map.entry(*key).or_default();
@@ -171,16 +178,36 @@ impl Table {
 
     /// The most entries the table will hold.
     pub(crate) fn capacity(&self) -> usize {
-        self.per_shard * SHARDS
+        self.per_shard.load(Ordering::Relaxed) * SHARDS
+    }
+
+    /// Change the bound (SIGHUP with a new `max_tracked_clients`). A smaller bound evicts at
+    /// once, by the same rule as a full shard, so memory drops without waiting for traffic.
+    pub(crate) fn set_capacity(&self, max_entries: usize) {
+        let per_shard = Self::per_shard_for(max_entries);
+        self.per_shard.store(per_shard, Ordering::Relaxed);
+        for s in &self.shards {
+            let mut shard = s.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            while shard.map.len() > per_shard {
+                shard.evict_one();
+            }
+        }
     }
 }
 
 /// governor's view of the table: the GCRA state per key. The shard lock makes the
 /// read-modify-write atomic.
+///
+/// Two time bases meet here. governor measures its theoretical arrival times from the moment
+/// its `RateLimiter` was built, which is every reconfiguration; the table keeps every time
+/// relative to the [`Limiter`](super::Limiter)'s own start, which never moves. `offset` is the
+/// gap between the two, added on the way in and taken off on the way out, so a rebuilt
+/// governor limiter reads the same state the old one wrote.
 pub(crate) struct GcraStore {
     pub(crate) table: std::sync::Arc<Table>,
-    /// Clock reading of governor's limiter start, in the table's time base; governor hands us
-    /// times relative to its own start, the table keeps them relative to the limiter's.
+    /// Nanoseconds from the limiter's start to this governor limiter's start.
+    pub(crate) offset: u64,
+    /// The current time in the table's base.
     pub(crate) now: std::sync::Arc<dyn Fn() -> u64 + Send + Sync>,
 }
 
@@ -192,9 +219,12 @@ impl governor::state::StateStore for GcraStore {
         F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
     {
         let now = (self.now)();
+        let offset = self.offset;
         self.table.with(key, now, |e| {
-            let (out, tat) = f(e.tat.map(Nanos::from))?;
-            e.tat = Some(tat.into());
+            // A time before governor's start means "long ago" to it: clamp to its zero, which
+            // is a full bucket just the same.
+            let (out, tat) = f(e.tat.map(|t| Nanos::from(t.saturating_sub(offset))))?;
+            e.tat = Some(u64::from(tat).saturating_add(offset));
             Ok(out)
         })
     }
