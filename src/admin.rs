@@ -13,7 +13,10 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::RdapConnLimits;
+use crate::server::AcceptBackoff;
 use crate::state::State;
+use tokio::sync::Semaphore;
 
 fn respond(state: &State, path: &str) -> Response<Full<Bytes>> {
     let (status, kind, body) = match path {
@@ -37,11 +40,27 @@ fn respond(state: &State, path: &str) -> Response<Full<Bytes>> {
 }
 
 /// Serve the admin endpoints until `shutdown`.
-pub async fn serve(listener: TcpListener, state: Arc<State>, shutdown: CancellationToken) {
+///
+/// Capped like the public listeners (`[admin] max_connections`, refused by closing at once) and
+/// with the same read and write deadlines, so a stuck scraper cannot hold descriptors.
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<State>,
+    slots: Arc<Semaphore>,
+    limits: RdapConnLimits,
+    shutdown: CancellationToken,
+) {
     let graceful = GracefulShutdown::new();
+    let mut backoff = AcceptBackoff::default();
     loop {
-        let Some((stream, _)) = crate::server::accept(&listener, &shutdown, "admin").await else {
+        let Some((stream, _)) =
+            crate::server::accept(&listener, &shutdown, "admin", &mut backoff, &state).await
+        else {
             break;
+        };
+        let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
+            drop(stream);
+            continue;
         };
         let st = Arc::clone(&state);
         let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
@@ -53,10 +72,12 @@ pub async fn serve(listener: TcpListener, state: Arc<State>, shutdown: Cancellat
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder
             .timer(TokioTimer::new())
-            .header_read_timeout(Duration::from_secs(10));
-        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), svc));
+            .header_read_timeout(limits.header_timeout);
+        let io = Box::pin(crate::server::timed(stream, &limits));
+        let conn = graceful.watch(builder.serve_connection(TokioIo::new(io), svc));
         tokio::spawn(async move {
             let _ = conn.await;
+            drop(permit);
         });
     }
     drop(listener);

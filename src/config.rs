@@ -62,6 +62,16 @@ pub struct RdapSection {
     pub base_url: Option<String>,
     /// `[rdap.tls]`: serve HTTPS (the gTLD profile requires it) instead of plain HTTP.
     pub tls: Option<TlsSection>,
+    /// Seconds a client has to send a complete request head (and to finish a TLS handshake).
+    pub header_timeout_secs: Option<u64>,
+    /// Seconds a write may make no progress before the connection is closed.
+    pub write_timeout_secs: Option<u64>,
+    /// Seconds an idle keep-alive connection (or any read) may wait for bytes.
+    pub keepalive_timeout_secs: Option<u64>,
+    /// Requests served on one connection before it is closed.
+    pub max_requests_per_connection: Option<u32>,
+    /// Concurrent connections from one client network (keyed like the limiter).
+    pub max_per_client: Option<u32>,
 }
 
 /// `[rdap.tls]`: certificate chain and key, PEM files.
@@ -140,6 +150,8 @@ pub struct AuthoritySection {
 pub struct AdminSection {
     /// Listen addresses; an empty list disables it.
     pub listen: Option<Vec<SocketAddr>>,
+    /// Concurrent admin connections in total.
+    pub max_connections: Option<usize>,
 }
 
 /// `[data]`: where registration data and the policy come from.
@@ -222,8 +234,64 @@ pub struct Settings {
     pub terms_url: String,
     /// Drain deadline on shutdown.
     pub shutdown_grace: Duration,
-    /// Connection cap per listener.
+    /// RDAP connection cap (all RDAP listeners together).
     pub max_connections: usize,
+    /// RDAP connection timeouts and per-client bounds.
+    pub rdap_conn: RdapConnLimits,
+    /// Admin connection cap.
+    pub admin_max_connections: usize,
+}
+
+/// How long and how much one RDAP connection may hold the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RdapConnLimits {
+    /// Time to send a complete request head, and to finish a TLS handshake.
+    pub header_timeout: Duration,
+    /// Time a write may make no progress (a client that never reads).
+    pub write_timeout: Duration,
+    /// Time a read may wait for bytes: bounds idle keep-alive connections.
+    pub keepalive_timeout: Duration,
+    /// Requests on one connection before it is closed.
+    pub max_requests_per_connection: u32,
+    /// Concurrent connections per client network.
+    pub max_per_client: u32,
+}
+
+impl Default for RdapConnLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
+            keepalive_timeout: Duration::from_secs(5),
+            max_requests_per_connection: 100,
+            max_per_client: 32,
+        }
+    }
+}
+
+/// A number from the config, defaulted and checked against its bounds. Every duration and
+/// size has bounds: an absurd value is refused at start, never met later as an overflow.
+fn bounded<T>(key: &str, value: Option<T>, default: T, min: T, max: T) -> Result<T, ConfigError>
+where
+    T: PartialOrd + Copy + std::fmt::Display,
+{
+    let v = value.unwrap_or(default);
+    if v < min || v > max {
+        return Err(ConfigError(format!(
+            "{key} = {v} is out of range: it must be between {min} and {max}"
+        )));
+    }
+    Ok(v)
+}
+
+fn seconds(
+    key: &str,
+    value: Option<u64>,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<Duration, ConfigError> {
+    bounded(key, value, default, min, max).map(Duration::from_secs)
 }
 
 /// A config problem, with the file and line where known.
@@ -277,7 +345,9 @@ impl Settings {
         let limits = resolve_limits(limits)?;
         let AdminSection {
             listen: admin_listen,
+            max_connections: admin_max,
         } = admin;
+        let admin_max_connections = bounded("admin.max_connections", admin_max, 16, 1, 1024)?;
         let default_admin: SocketAddr = DEFAULT_ADMIN_LISTEN
             .parse()
             .map_err(|_| ConfigError("internal: bad default admin address".into()))?;
@@ -291,7 +361,50 @@ impl Settings {
             listen,
             base_url,
             tls,
+            header_timeout_secs,
+            write_timeout_secs,
+            keepalive_timeout_secs,
+            max_requests_per_connection,
+            max_per_client: rdap_per_client,
         } = rdap;
+        let d = RdapConnLimits::default();
+        let rdap_conn = RdapConnLimits {
+            header_timeout: seconds(
+                "rdap.header_timeout_secs",
+                header_timeout_secs,
+                d.header_timeout.as_secs(),
+                1,
+                300,
+            )?,
+            write_timeout: seconds(
+                "rdap.write_timeout_secs",
+                write_timeout_secs,
+                d.write_timeout.as_secs(),
+                1,
+                300,
+            )?,
+            keepalive_timeout: seconds(
+                "rdap.keepalive_timeout_secs",
+                keepalive_timeout_secs,
+                d.keepalive_timeout.as_secs(),
+                1,
+                300,
+            )?,
+            max_requests_per_connection: bounded(
+                "rdap.max_requests_per_connection",
+                max_requests_per_connection,
+                d.max_requests_per_connection,
+                1,
+                1_000_000,
+            )?,
+            max_per_client: bounded(
+                "rdap.max_per_client",
+                rdap_per_client,
+                d.max_per_client,
+                1,
+                1_000_000,
+            )?,
+        };
         let DataSection { dir, policy } = data;
         let ServiceSection {
             port43,
@@ -315,19 +428,24 @@ impl Settings {
         let terms_url = terms_url.unwrap_or_else(|| DEFAULT_TERMS_URL.to_string());
         crate::registry::validate::http_url(&terms_url)
             .map_err(|m| ConfigError(format!("service.terms_url: {m}")))?;
-        let max_connections = max_connections.unwrap_or(1024);
-        if max_connections == 0 {
-            return Err(ConfigError(
-                "service.max_connections must be at least 1".into(),
-            ));
-        }
-        let whois_max_connections = whois_max.unwrap_or(256);
-        let whois_max_per_client = max_per_client.unwrap_or(3);
-        if whois_max_connections == 0 || whois_max_per_client == 0 {
-            return Err(ConfigError(
-                "whois.max_connections and whois.max_per_client must be at least 1".into(),
-            ));
-        }
+        let max_connections = bounded(
+            "service.max_connections",
+            max_connections,
+            1024,
+            1,
+            1_000_000,
+        )?;
+        let whois_max_connections = bounded("whois.max_connections", whois_max, 256, 1, 1_000_000)?;
+        let whois_max_per_client =
+            bounded("whois.max_per_client", max_per_client, 3, 1, 1_000_000)?;
+        let whois_read_timeout = seconds("whois.read_timeout_secs", read_timeout_secs, 10, 1, 300)?;
+        let shutdown_grace = seconds(
+            "service.shutdown_grace_secs",
+            shutdown_grace_secs,
+            10,
+            0,
+            600,
+        )?;
         let default_whois: SocketAddr = DEFAULT_WHOIS_LISTEN
             .parse()
             .map_err(|_| ConfigError("internal: bad default whois address".into()))?;
@@ -353,7 +471,7 @@ impl Settings {
             } else {
                 flags.admin_listen
             },
-            whois_read_timeout: Duration::from_secs(read_timeout_secs.unwrap_or(10).max(1)),
+            whois_read_timeout,
             whois_max_connections,
             whois_max_per_client,
             base_url,
@@ -361,8 +479,10 @@ impl Settings {
             policy: flags.policy.or(policy),
             port43,
             terms_url,
-            shutdown_grace: Duration::from_secs(shutdown_grace_secs.unwrap_or(10)),
+            shutdown_grace,
             max_connections,
+            rdap_conn,
+            admin_max_connections,
         })
     }
 }
@@ -387,8 +507,8 @@ fn resolve_authority(a: AuthoritySection) -> Result<Option<AuthoritySettings>, C
         burst,
     } = a;
     let nonzero = |key: &str, v: Option<u32>, default: u32| {
-        NonZeroU32::new(v.unwrap_or(default))
-            .ok_or_else(|| ConfigError(format!("authority.{key} must be at least 1")))
+        let v = bounded(&format!("authority.{key}"), v, default, 1, 1_000_000)?;
+        NonZeroU32::new(v).ok_or_else(|| ConfigError(format!("authority.{key} must be at least 1")))
     };
     match (credentials, log) {
         (None, None) => Ok(None),
@@ -421,10 +541,12 @@ fn resolve_limits(l: LimitsSection) -> Result<LimitSettings, ConfigError> {
         trusted_proxies,
     } = l;
     let d = LimitSettings::default();
-    let nonzero = |key: &str, v: Option<u32>, default: NonZeroU32| match v {
-        None => Ok(default),
-        Some(v) => NonZeroU32::new(v)
-            .ok_or_else(|| ConfigError(format!("limits.{key} must be at least 1"))),
+    let nonzero = |key: &str, v: Option<u32>, default: NonZeroU32| {
+        let v = bounded(&format!("limits.{key}"), v, default.get(), 1, 1_000_000)?;
+        NonZeroU32::new(v).ok_or_else(|| ConfigError(format!("limits.{key} must be at least 1")))
+    };
+    let days = |key: &str, v: Option<u32>, default: u32| {
+        bounded(&format!("limits.{key}"), v, default, 1, 3650)
     };
     let ipv4_prefix = ipv4_prefix.unwrap_or(d.ipv4_prefix);
     let ipv6_prefix = ipv6_prefix.unwrap_or(d.ipv6_prefix);
@@ -433,12 +555,13 @@ fn resolve_limits(l: LimitsSection) -> Result<LimitSettings, ConfigError> {
             "limits.ipv4_prefix is at most 32 and limits.ipv6_prefix at most 128".into(),
         ));
     }
-    let max_tracked_clients = max_tracked_clients.unwrap_or(d.max_tracked_clients);
-    if max_tracked_clients < 64 {
-        return Err(ConfigError(
-            "limits.max_tracked_clients must be at least 64".into(),
-        ));
-    }
+    let max_tracked_clients = bounded(
+        "limits.max_tracked_clients",
+        max_tracked_clients,
+        d.max_tracked_clients,
+        64,
+        100_000_000,
+    )?;
     Ok(LimitSettings {
         enabled: enabled.unwrap_or(d.enabled),
         ipv4_prefix,
@@ -446,15 +569,21 @@ fn resolve_limits(l: LimitsSection) -> Result<LimitSettings, ConfigError> {
         rate_per_second: nonzero("rate_per_second", rate_per_second, d.rate_per_second)?,
         burst: nonzero("burst", burst, d.burst)?,
         daily_quota: daily_quota.unwrap_or(d.daily_quota),
-        escalate_after_blocks: escalate_after_blocks
-            .unwrap_or(d.escalate_after_blocks)
-            .max(1),
-        escalation_window_days: escalation_window_days
-            .unwrap_or(d.escalation_window_days)
-            .max(1),
-        escalated_block_days: escalated_block_days
-            .unwrap_or(d.escalated_block_days)
-            .max(1),
+        escalate_after_blocks: days(
+            "escalate_after_blocks",
+            escalate_after_blocks,
+            d.escalate_after_blocks,
+        )?,
+        escalation_window_days: days(
+            "escalation_window_days",
+            escalation_window_days,
+            d.escalation_window_days,
+        )?,
+        escalated_block_days: days(
+            "escalated_block_days",
+            escalated_block_days,
+            d.escalated_block_days,
+        )?,
         max_tracked_clients,
         allow: nets("allow", allow)?,
         deny: nets("deny", deny)?,
@@ -564,5 +693,38 @@ max_connections = 100
         let file = ConfigFile::parse("c.toml", "[rdap]\nbase_url = \"ftp://x\"\n").expect("parses");
         assert!(Settings::resolve(file, Overrides::default()).is_err());
         assert!(ConfigFile::parse("c.toml", "[rdap]\nlisten = \"not an address\"\n").is_err());
+    }
+
+    #[test]
+    fn every_duration_and_size_is_bounded() {
+        for (table, key) in [
+            ("whois", "read_timeout_secs"),
+            ("whois", "max_connections"),
+            ("whois", "max_per_client"),
+            ("rdap", "header_timeout_secs"),
+            ("rdap", "write_timeout_secs"),
+            ("rdap", "keepalive_timeout_secs"),
+            ("rdap", "max_requests_per_connection"),
+            ("rdap", "max_per_client"),
+            ("admin", "max_connections"),
+            ("service", "shutdown_grace_secs"),
+            ("service", "max_connections"),
+            ("limits", "rate_per_second"),
+            ("limits", "burst"),
+            ("limits", "escalated_block_days"),
+            ("limits", "escalation_window_days"),
+            ("limits", "max_tracked_clients"),
+            ("authority", "rate_per_minute"),
+        ] {
+            let mut text = format!("[{table}]\n{key} = 9223372036854775807\n");
+            if table == "authority" {
+                text.push_str("credentials = \"/c\"\nlog = \"/l\"\n");
+            }
+            let err = ConfigFile::parse("c.toml", &text)
+                .map_err(|e| e.0)
+                .and_then(|f| Settings::resolve(f, Overrides::default()).map_err(|e| e.0))
+                .expect_err(&format!("{table}.{key} must be bounded"));
+            assert!(err.contains(key) || err.contains("c.toml:2"), "{err}");
+        }
     }
 }

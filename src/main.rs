@@ -354,13 +354,19 @@ fn main() -> ExitCode {
                 Ok(r) => r,
                 Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
             };
-            runtime.block_on(serve(settings))
+            let code = runtime.block_on(serve(settings));
+            // A reload or a blocking disclosure-log write still running must not hold the
+            // exit up past the grace period: the drain already waited for requests.
+            runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+            rddsd::telemetry::flush(std::time::Duration::from_secs(1));
+            code
         }
     }
 }
 
 fn fail(message: &str) -> ExitCode {
-    eprintln!("rddsd: {message}");
+    // Not `eprintln!`: it panics when stderr is gone.
+    let _ = writeln!(std::io::stderr(), "rddsd: {message}");
     ExitCode::FAILURE
 }
 
@@ -397,16 +403,21 @@ async fn serve(settings: Settings) -> ExitCode {
             "registration data loaded"
         );
     }
-    for url in server.rdap_urls() {
-        println!("rdap listening on {url}");
+    {
+        // Not `println!`: it panics when stdout is gone, and a closed stdout must not stop
+        // the service.
+        let mut out = std::io::stdout().lock();
+        for url in server.rdap_urls() {
+            let _ = writeln!(out, "rdap listening on {url}");
+        }
+        for addr in server.whois_addrs() {
+            let _ = writeln!(out, "whois listening on {addr}");
+        }
+        for addr in server.admin_addrs() {
+            let _ = writeln!(out, "admin listening on http://{addr}");
+        }
+        let _ = out.flush();
     }
-    for addr in server.whois_addrs() {
-        println!("whois listening on {addr}");
-    }
-    for addr in server.admin_addrs() {
-        println!("admin listening on http://{addr}");
-    }
-    let _ = std::io::stdout().flush();
 
     let shutdown = CancellationToken::new();
     let signals = tokio::spawn(watch_signals(shutdown.clone(), state));
@@ -418,6 +429,10 @@ async fn serve(settings: Settings) -> ExitCode {
 
 /// SIGTERM/SIGINT cancel the shutdown token; SIGHUP reloads data and policy, keeping the old
 /// generation when the new one does not validate (and keeps listening for the next SIGHUP).
+///
+/// A reload runs beside this loop, never inside it, so SIGTERM is heard while a long reload
+/// runs (shutdown does not wait for it). SIGHUPs that arrive during a reload collapse into one
+/// more reload after it, which then sees every change made meanwhile.
 async fn watch_signals(shutdown: CancellationToken, state: std::sync::Arc<rddsd::state::State>) {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
@@ -428,21 +443,46 @@ async fn watch_signals(shutdown: CancellationToken, state: std::sync::Arc<rddsd:
         tracing::error!("cannot install signal handlers; stop with SIGKILL");
         return;
     };
+    let (reload_tx, reload_rx) = tokio::sync::mpsc::channel::<()>(1);
+    let reloader = tokio::spawn(reload_loop(reload_rx, state));
     loop {
         tokio::select! {
-            _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); shutdown.cancel(); return; }
-            _ = int.recv() => { tracing::info!("SIGINT: shutting down"); shutdown.cancel(); return; }
+            _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); break; }
+            _ = int.recv() => { tracing::info!("SIGINT: shutting down"); break; }
             _ = hup.recv() => {
-                let st = std::sync::Arc::clone(&state);
-                // Loading parses files: keep it off the async workers.
-                match tokio::task::spawn_blocking(move || st.reload()).await {
-                    Ok(Ok(d)) => {
-                        let (domains, hosts, contacts, registrars) = d.snapshot.counts();
-                        tracing::info!(generation = d.generation, domains, hosts, contacts, registrars, "reloaded");
-                    }
-                    Ok(Err(e)) => tracing::error!(error = %e, "reload refused; still serving the previous data"),
-                    Err(e) => tracing::error!(error = %e, "reload task failed; still serving the previous data"),
-                }
+                // A full queue means a reload is already pending: this signal is covered.
+                let _ = reload_tx.try_send(());
+            }
+        }
+    }
+    shutdown.cancel();
+    reloader.abort();
+}
+
+async fn reload_loop(
+    mut requests: tokio::sync::mpsc::Receiver<()>,
+    state: std::sync::Arc<rddsd::state::State>,
+) {
+    while requests.recv().await.is_some() {
+        let st = std::sync::Arc::clone(&state);
+        // Loading parses files: keep it off the async workers.
+        match tokio::task::spawn_blocking(move || st.reload()).await {
+            Ok(Ok(d)) => {
+                let (domains, hosts, contacts, registrars) = d.snapshot.counts();
+                tracing::info!(
+                    generation = d.generation,
+                    domains,
+                    hosts,
+                    contacts,
+                    registrars,
+                    "reloaded"
+                );
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "reload refused; still serving the previous data")
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "reload task failed; still serving the previous data")
             }
         }
     }

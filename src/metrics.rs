@@ -35,6 +35,7 @@ fn reason_index(r: Reason) -> usize {
 pub struct Metrics {
     requests: [AtomicU64; 2],
     refusals: [[AtomicU64; 5]; 2],
+    accept_errors: AtomicU64,
 }
 
 impl Metrics {
@@ -51,6 +52,11 @@ impl Metrics {
     /// Count one connection refused because a connection cap was reached.
     pub fn busy(&self, p: Protocol) {
         self.refusals[p as usize][4].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Count one failed `accept` (typically a full file table).
+    pub fn accept_error(&self) {
+        self.accept_errors.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Prometheus text exposition (format 0.0.4).
@@ -78,6 +84,17 @@ impl Metrics {
         let _ = writeln!(out, "rddsd_limiter_clients {}", tracked.0);
         out.push_str("# HELP rddsd_limiter_capacity Most client networks the limiter tracks (memory bound).\n# TYPE rddsd_limiter_capacity gauge\n");
         let _ = writeln!(out, "rddsd_limiter_capacity {}", tracked.1);
+        out.push_str("# HELP rddsd_accept_errors_total Failed accepts (e.g. the open-files limit reached).\n# TYPE rddsd_accept_errors_total counter\n");
+        let _ = writeln!(
+            out,
+            "rddsd_accept_errors_total {}",
+            self.accept_errors.load(Ordering::Relaxed)
+        );
+        let (dropped, failed) = crate::telemetry::log_losses();
+        out.push_str("# HELP rddsd_log_lines_dropped_total Log lines dropped because the log stream was slower than the server.\n# TYPE rddsd_log_lines_dropped_total counter\n");
+        let _ = writeln!(out, "rddsd_log_lines_dropped_total {dropped}");
+        out.push_str("# HELP rddsd_log_write_failures_total Log lines lost because writing to the log stream failed (e.g. its reader went away).\n# TYPE rddsd_log_write_failures_total counter\n");
+        let _ = writeln!(out, "rddsd_log_write_failures_total {failed}");
         out
     }
 }

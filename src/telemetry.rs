@@ -4,18 +4,154 @@
 //! and never any registration data beyond the kind of object asked for.
 
 use std::fmt;
+use std::io::Write;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// Log lines waiting for the log stream, at most. Past it lines are dropped and counted: a slow
+/// or stuck reader of stderr must never hold up an answer.
+const QUEUE_LINES: usize = 8192;
+
+static DROPPED: AtomicU64 = AtomicU64::new(0);
+static FAILED: AtomicU64 = AtomicU64::new(0);
+static QUEUE: OnceLock<SyncSender<Message>> = OnceLock::new();
+
+enum Message {
+    Line(Vec<u8>),
+    /// Everything queued before this has been written (or failed); tell the sender.
+    Flush(SyncSender<()>),
+}
 
 /// Install the global subscriber: human-readable lines on stderr, level from `filter`
 /// (e.g. `info`, `rddsd=debug`).
+///
+/// Lines go through a bounded queue to one writer thread. Logging never blocks and never
+/// fails a request or a shutdown: when the queue is full a line is dropped, when the stream
+/// is gone (a closed pipe, a restarted log shipper) the write fails; both are counted
+/// ([`log_losses`], exported as metrics) and the server carries on.
 pub fn init(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(QueueWriter::start())
         .with_ansi(false)
+        .log_internal_errors(false)
         .try_init();
+}
+
+/// Lines dropped because the queue was full, and lines whose write failed.
+pub fn log_losses() -> (u64, u64) {
+    (
+        DROPPED.load(Ordering::Relaxed),
+        FAILED.load(Ordering::Relaxed),
+    )
+}
+
+/// Wait (bounded) until the lines logged so far have reached the stream: called before exit.
+pub fn flush(limit: Duration) {
+    let Some(queue) = QUEUE.get() else { return };
+    let (tx, rx) = mpsc::sync_channel(1);
+    if queue.try_send(Message::Flush(tx)).is_ok() {
+        let _ = rx.recv_timeout(limit);
+    }
+}
+
+/// The `MakeWriter` of the subscriber: each event becomes one queued line.
+struct QueueWriter;
+
+impl QueueWriter {
+    fn start() -> Self {
+        let (tx, rx) = mpsc::sync_channel(QUEUE_LINES);
+        if QUEUE.set(tx).is_ok() {
+            let spawned = std::thread::Builder::new()
+                .name("rddsd-log".into())
+                .spawn(move || write_lines(&rx));
+            if spawned.is_err() {
+                // No writer thread: every line will count as dropped; the server still runs.
+                FAILED.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        Self
+    }
+}
+
+fn write_lines(rx: &Receiver<Message>) {
+    let stderr = std::io::stderr();
+    for msg in rx {
+        match msg {
+            Message::Line(line) => {
+                let mut out = stderr.lock();
+                if out.write_all(&line).and_then(|()| out.flush()).is_err() {
+                    FAILED.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Message::Flush(done) => {
+                let _ = done.try_send(());
+            }
+        }
+    }
+}
+
+/// One event's bytes, queued when the formatter drops it.
+pub struct QueuedLine(Vec<u8>);
+
+impl Write for QueuedLine {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for QueuedLine {
+    fn drop(&mut self) {
+        if self.0.is_empty() {
+            return;
+        }
+        let line = std::mem::take(&mut self.0);
+        match QUEUE.get().map(|q| q.try_send(Message::Line(line))) {
+            Some(Ok(())) => {}
+            Some(Err(TrySendError::Full(_))) => {
+                DROPPED.fetch_add(1, Ordering::Relaxed);
+            }
+            Some(Err(TrySendError::Disconnected(_))) | None => {
+                FAILED.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for QueueWriter {
+    type Writer = QueuedLine;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        QueuedLine(Vec::with_capacity(256))
+    }
+}
+
+/// The HTTP method for the access log: a known method's name, `OTHER` for anything else, so a
+/// client cannot plant text of its choosing in the log.
+pub fn method_label(m: &hyper::Method) -> &'static str {
+    use hyper::Method;
+    match *m {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "OTHER",
+    }
 }
 
 /// A client address reduced to its network for logging.
@@ -68,5 +204,8 @@ mod tests {
             Printable("GE\nT\u{7f}xxxxxxxxxxxxxxxxxxxx").to_string(),
             "GE?T?xxxxxxxxxxx"
         );
+        let planted = hyper::Method::from_bytes(b"C101-EXAMPLE").expect("token");
+        assert_eq!(method_label(&planted), "OTHER");
+        assert_eq!(method_label(&hyper::Method::HEAD), "HEAD");
     }
 }

@@ -248,7 +248,13 @@ pub fn handle<B>(
         .limiter
         .client_ip(peer.ip(), forwarded.iter().map(HeaderValue::as_bytes));
     state.metrics.request(Protocol::Rdap);
-    let route = router::route(method, path, &cfg.prefix);
+    let route = if host_ok(req) {
+        router::route(method, path, &cfg.prefix)
+    } else {
+        Route::Refused(Refusal::BadRequest(
+            "an HTTP/1.1 request needs exactly one Host header (RFC 9112 section 3.2)",
+        ))
+    };
     // Authorities have their own credential-based limit and never touch the public budget or
     // the public cache.
     if let Route::Authority(q) = &route {
@@ -292,7 +298,7 @@ pub fn handle<B>(
         target: "rddsd::access",
         proto = "rdap",
         client = %crate::telemetry::ClientNet(client),
-        method = %crate::telemetry::Printable(method),
+        method = crate::telemetry::method_label(req.method()),
         kind,
         status = answer.status.as_u16(),
         outcome = answer.outcome,
@@ -301,6 +307,15 @@ pub fn handle<B>(
     );
     let is_head = method == "HEAD";
     http_response(answer, route.as_ref(), is_head)
+}
+
+/// RFC 9112 §3.2: an HTTP/1.1 request carries exactly one Host header (HTTP/1.0 may omit it).
+fn host_ok<B>(req: &Request<B>) -> bool {
+    let hosts = req.headers().get_all(hyper::header::HOST).iter().count();
+    match req.version() {
+        hyper::Version::HTTP_10 | hyper::Version::HTTP_09 => hosts <= 1,
+        _ => hosts == 1,
+    }
 }
 
 /// The authority route: GET only, no CORS (browsers of other origins must not read disclosed
@@ -365,7 +380,7 @@ fn authority_response<B>(
         target: "rddsd::access",
         proto = "rdap",
         client = %crate::telemetry::ClientNet(client),
-        method = %crate::telemetry::Printable(req.method().as_str()),
+        method = crate::telemetry::method_label(req.method()),
         kind = "authority",
         status = answer.status,
         outcome = answer.outcome,

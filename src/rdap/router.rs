@@ -137,7 +137,9 @@ fn entity_arg(raw: &str) -> Result<EntityHandle, Refusal> {
             .map_err(|_| Refusal::BadRequest("an IANA Registrar ID must fit in 32 bits"));
     }
     Roid::parse(&text)
-        .map(|r| EntityHandle::Contact(r.as_str().to_string()))
+        // Canonical case: the cache is keyed by the query, and case variants of one ROID must
+        // not fill it with copies (the answer never depends on the case typed).
+        .map(|r| EntityHandle::Contact(Roid::key(r.as_str())))
         .map_err(|_| {
             Refusal::BadRequest(
                 "an entity handle is an IANA Registrar ID or a ROID such as C123-EXAMPLE",

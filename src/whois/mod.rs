@@ -8,9 +8,8 @@
 pub mod parse;
 pub mod render;
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -22,6 +21,8 @@ use tokio_util::task::TaskTracker;
 use crate::limit::client::{parse_proxy, Proxy};
 use crate::metrics::Protocol;
 use crate::policy::Audience;
+use crate::server::slots::ClientSlots;
+use crate::server::AcceptBackoff;
 use crate::state::{Dataset, State};
 use parse::{WhoisQuery, WhoisRefusal, MAX_QUERY_BYTES};
 
@@ -163,82 +164,34 @@ fn strip_cr(mut line: Vec<u8>) -> Vec<u8> {
     line
 }
 
-/// Per-client open connection counts. Entries exist only while a connection is open, so the map
-/// never holds more than the global cap.
-#[derive(Default)]
-struct ClientSlots(Mutex<HashMap<IpAddr, u32>>);
-
-/// Releases a client's slot when the connection ends.
-struct ClientSlot {
-    slots: Arc<ClientSlots>,
-    ip: IpAddr,
-}
-
-impl ClientSlots {
-    fn take(self: &Arc<Self>, ip: IpAddr, max: u32) -> Option<ClientSlot> {
-        let mut map = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let n = map.entry(ip).or_insert(0);
-        if *n >= max {
-            return None;
-        }
-        *n += 1;
-        Some(ClientSlot {
-            slots: Arc::clone(self),
-            ip,
-        })
-    }
-}
-
-impl Drop for ClientSlot {
-    fn drop(&mut self) {
-        let mut map = self
-            .slots
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(n) = map.get_mut(&self.ip) {
-            *n -= 1;
-            if *n == 0 {
-                map.remove(&self.ip);
-            }
-        }
-    }
-}
-
 /// Serve port 43 on one listener until `shutdown`, then wait (bounded) for open connections.
 pub async fn serve(
     listener: TcpListener,
     state: Arc<State>,
     cfg: Arc<WhoisConfig>,
     total: Arc<Semaphore>,
+    clients: Arc<ClientSlots>,
     shutdown: CancellationToken,
 ) {
-    let clients = Arc::new(ClientSlots::default());
     let tracker = TaskTracker::new();
+    let mut backoff = AcceptBackoff::default();
     loop {
-        let Some((stream, peer)) = crate::server::accept(&listener, &shutdown, "whois").await
+        let Some((stream, peer)) =
+            crate::server::accept(&listener, &shutdown, "whois", &mut backoff, &state).await
         else {
             break;
         };
-        let ip = peer.ip().to_canonical();
-        let permit = Arc::clone(&total).try_acquire_owned().ok();
-        let slot = permit
-            .as_ref()
-            .and_then(|_| clients.take(ip, cfg.max_per_client));
-        let (Some(permit), Some(slot)) = (permit, slot) else {
+        let Ok(permit) = Arc::clone(&total).try_acquire_owned() else {
             state.metrics.busy(Protocol::Whois);
             tracker.spawn(refuse(stream, peer, Arc::clone(&cfg)));
             continue;
         };
         let state = Arc::clone(&state);
         let cfg = Arc::clone(&cfg);
+        let clients = Arc::clone(&clients);
         let stop = shutdown.clone();
         tracker.spawn(async move {
-            handle(stream, peer, &state, &cfg, &stop).await;
-            drop(slot);
+            handle(stream, peer, &state, &cfg, &clients, &stop).await;
             drop(permit);
         });
     }
@@ -268,6 +221,7 @@ async fn handle(
     peer: SocketAddr,
     state: &State,
     cfg: &WhoisConfig,
+    clients: &Arc<ClientSlots>,
     shutdown: &CancellationToken,
 ) {
     let started = Instant::now();
@@ -277,18 +231,33 @@ async fn handle(
     // is in gets its answer.
     let read = async {
         // Only a trusted load balancer may tell us who the client is.
-        let client = if state.limiter.is_trusted_proxy(peer.ip()) {
-            reader.proxy_header(&mut stream).await?.unwrap_or(peer.ip())
+        let (client, proxied) = if state.limiter.is_trusted_proxy(peer.ip()) {
+            match reader.proxy_header(&mut stream).await? {
+                Some(source) => (source, true),
+                // LOCAL / UNKNOWN: the proxy's own health check.
+                None => (peer.ip(), false),
+            }
         } else {
-            peer.ip()
+            (peer.ip(), false)
+        };
+        // The per-client cap counts the client the PROXY header names (a trusted proxy's own
+        // connections are exempt), by the limiter's network key: one IPv6 /64 is one client.
+        let slot = if state.limiter.is_trusted_proxy(peer.ip()) && !proxied {
+            None
+        } else {
+            let key = state.limiter.key(client);
+            match clients.take(key, cfg.max_per_client) {
+                Some(slot) => Some(slot),
+                None => return Ok((client, Err(Admission::Busy))),
+            }
         };
         if let Err(refusal) = state.limiter.admit(client) {
-            return Ok((client, Err(refusal)));
+            return Ok((client, Err(Admission::Limited(refusal))));
         }
         reader
             .line(&mut stream)
             .await
-            .map(|line| (client, Ok(line)))
+            .map(|line| (client, Ok((line, slot))))
     };
     let read = tokio::select! {
         read = read => read,
@@ -297,6 +266,7 @@ async fn handle(
             return;
         }
     };
+    let mut held = None;
     let (client, text, kind, outcome): (
         IpAddr,
         std::borrow::Cow<'static, str>,
@@ -309,7 +279,11 @@ async fn handle(
             "refused",
             refusal_label(refusal),
         ),
-        Ok((client, Err(limited))) => {
+        Ok((client, Err(Admission::Busy))) => {
+            state.metrics.busy(Protocol::Whois);
+            (client, render::BUSY_LINE.into(), "refused", "busy")
+        }
+        Ok((client, Err(Admission::Limited(limited)))) => {
             state.metrics.refused(Protocol::Whois, limited.reason);
             (
                 client,
@@ -318,26 +292,39 @@ async fn handle(
                 limited.reason.label(),
             )
         }
-        Ok((client, Ok(line))) => match parse::parse(&line) {
-            Err(refusal) => (
-                client,
-                render::error_line(refusal).into(),
-                "refused",
-                refusal_label(refusal),
-            ),
-            Ok(query) => {
-                let data = state.dataset();
-                let (text, outcome) = answer(&data, &query, &cfg.terms_url);
-                (client, text.into(), query_kind(&query), outcome)
+        Ok((client, Ok((line, slot)))) => {
+            // Held until the answer is written.
+            held = slot;
+            match parse::parse(&line) {
+                Err(refusal) => (
+                    client,
+                    render::error_line(refusal).into(),
+                    "refused",
+                    refusal_label(refusal),
+                ),
+                Ok(query) => {
+                    let data = state.dataset();
+                    let (text, outcome) = answer(&data, &query, &cfg.terms_url);
+                    (client, text.into(), query_kind(&query), outcome)
+                }
             }
-        },
+        }
     };
     let _ = tokio::time::timeout(cfg.write_timeout, async {
         stream.write_all(text.as_bytes()).await?;
         stream.shutdown().await
     })
     .await;
+    drop(held);
     log(client, kind, outcome, text.len(), started);
+}
+
+/// Why a connection was not admitted to read its query.
+enum Admission {
+    /// The client network already holds `max_per_client` connections.
+    Busy,
+    /// The harvesting defence refused it.
+    Limited(crate::limit::Refusal),
 }
 
 fn log(client: IpAddr, kind: &str, outcome: &str, bytes: usize, started: Instant) {

@@ -81,8 +81,31 @@ impl Server {
         srv
     }
 
+    /// Like [`Server::with_config`], but started through `wrapper` (e.g. a shell that lowers a
+    /// resource limit and then execs the server: `$0` is the binary, `$@` its arguments).
+    pub fn with_config_wrapped(toml: &str, extra: &[&str], wrapper: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("tmp");
+        let cfg = dir.path().join("rddsd.toml");
+        std::fs::write(&cfg, format!("{toml}\n[limits]\nenabled = false\n")).expect("write config");
+        let mut srv = Self::spawn_cmd(&cfg, extra, wrapper);
+        srv._config_dir = Some(dir);
+        srv
+    }
+
     fn spawn(config: &Path, extra: &[&str]) -> Self {
-        let mut child = Command::new(bin())
+        Self::spawn_cmd(config, extra, &[])
+    }
+
+    fn spawn_cmd(config: &Path, extra: &[&str], wrapper: &[&str]) -> Self {
+        let mut cmd = match wrapper.split_first() {
+            None => Command::new(bin()),
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(bin());
+                c
+            }
+        };
+        let mut child = cmd
             .arg("serve")
             .arg("--config")
             .arg(config)
@@ -206,8 +229,9 @@ impl Server {
         self.raw(&raw)
     }
 
-    /// Send raw bytes to `to` from the loopback source address `from`.
-    pub fn raw_from(from: IpAddr, to: SocketAddr, bytes: &[u8]) -> Vec<u8> {
+    /// A TCP connection to `to` from the loopback source address `from`, with a 15 s read
+    /// timeout so a test never hangs.
+    pub fn connect_from(from: IpAddr, to: SocketAddr) -> TcpStream {
         let domain = if to.is_ipv4() {
             socket2::Domain::IPV4
         } else {
@@ -217,9 +241,15 @@ impl Server {
         sock.bind(&SocketAddr::new(from, 0).into())
             .expect("bind source address");
         sock.connect(&to.into()).expect("connect");
-        let mut s: TcpStream = sock.into();
+        let s: TcpStream = sock.into();
         s.set_read_timeout(Some(Duration::from_secs(15)))
             .expect("timeout");
+        s
+    }
+
+    /// Send raw bytes to `to` from the loopback source address `from`.
+    pub fn raw_from(from: IpAddr, to: SocketAddr, bytes: &[u8]) -> Vec<u8> {
+        let mut s = Self::connect_from(from, to);
         s.write_all(bytes).expect("write");
         let mut buf = Vec::new();
         let _ = s.read_to_end(&mut buf);

@@ -247,3 +247,18 @@ fn daily_quota_blocks_and_survives_reload_and_metrics_count_refusals() {
     assert!(text.contains("rddsd_limiter_capacity "), "{text}");
     assert_eq!(srv.admin_get("/healthz").status, 200);
 }
+
+#[test]
+fn a_reload_keeps_recent_clients_admitted() {
+    // GIVEN a server that has been up for a few seconds (the lock-out grew with uptime) and a
+    // client from a non-allowlisted address that was just served
+    let srv = Server::with_config(&limits(""), &[]);
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    assert_eq!(status(&srv, "127.0.0.9", &[]), 200);
+    // WHEN the operator reloads
+    srv.signal("HUP");
+    assert!(srv.wait_log("generation=2"), "{}", srv.log());
+    // THEN the client keeps the rest of its burst
+    assert_eq!(status(&srv, "127.0.0.9", &[]), 200);
+    assert_eq!(status(&srv, "127.0.0.9", &[]), 200);
+}

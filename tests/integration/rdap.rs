@@ -345,8 +345,19 @@ fn hostile_requests_get_a_clear_4xx_and_the_server_survives() {
         );
     }
     // Non-ASCII header bytes are not our business: the Accept header is ignored.
-    let r = srv.raw(b"GET /help HTTP/1.1\r\nAccept: \xff\xff\r\nConnection: close\r\n\r\n");
+    let r =
+        srv.raw(b"GET /help HTTP/1.1\r\nHost: x\r\nAccept: \xff\xff\r\nConnection: close\r\n\r\n");
     assert_eq!(r.status, 200);
+    // RFC 9112 section 3.2: HTTP/1.1 needs exactly one Host; HTTP/1.0 may omit it.
+    for raw in [
+        &b"GET /help HTTP/1.1\r\nConnection: close\r\n\r\n"[..],
+        &b"GET /help HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n"[..],
+    ] {
+        let r = srv.raw(raw);
+        assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(raw));
+        assert_eq!(r.json()["errorCode"], 400);
+    }
+    assert_eq!(srv.raw(b"GET /help HTTP/1.0\r\n\r\n").status, 200);
     assert_eq!(srv.get("/help").status, 200, "server still answers");
     assert!(!srv.log().contains("panicked"), "no panic in the log");
 }

@@ -15,13 +15,14 @@ use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Settings;
+pub mod fdlimit;
+pub mod slots;
+
+use crate::config::{RdapConnLimits, Settings};
 use crate::rdap::{self, RdapConfig};
 use crate::state::{LoadFailure, Sources, State};
 use crate::whois::WhoisConfig;
-
-/// A client has this long to send a complete request head; slow-loris connections are closed.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+use slots::{ClientSlot, ClientSlots};
 
 /// hyper's read buffer, which also bounds the request head (hyper's minimum is 8 KiB).
 const MAX_HEAD_BYTES: usize = 16 * 1024;
@@ -146,17 +147,33 @@ impl Server {
             tls,
             settings,
         } = self;
+        // Every connection is a descriptor: make the caps fit the open-files limit, so a flood
+        // meets a cap's clear refusal, never a failing accept.
+        let caps = fdlimit::raise_and_fit(fdlimit::Caps {
+            rdap: settings.max_connections,
+            whois: if whois.is_empty() {
+                0
+            } else {
+                settings.whois_max_connections
+            },
+            admin: if admin.is_empty() {
+                0
+            } else {
+                settings.admin_max_connections
+            },
+        });
         let whois_cfg = Arc::new(WhoisConfig {
             terms_url: settings.terms_url.clone(),
             read_timeout: settings.whois_read_timeout,
-            write_timeout: Duration::from_secs(10),
-            max_connections: settings.whois_max_connections,
+            write_timeout: settings.rdap_conn.write_timeout,
+            max_connections: caps.whois.max(1),
             max_per_client: settings.whois_max_per_client,
             shutdown_grace: settings.shutdown_grace,
         });
         let settings = Arc::new(settings);
-        // One connection cap shared by all RDAP listeners.
-        let slots = Arc::new(Semaphore::new(settings.max_connections));
+        // One connection cap and one per-client count shared by all listeners of a protocol.
+        let slots = Arc::new(Semaphore::new(caps.rdap));
+        let clients = Arc::new(ClientSlots::default());
         let mut tasks = tokio::task::JoinSet::new();
         for listener in rdap {
             let ctx = RdapListener {
@@ -164,24 +181,31 @@ impl Server {
                 cfg: Arc::clone(&rdap_cfg),
                 tls: tls.clone(),
                 settings: Arc::clone(&settings),
+                limits: settings.rdap_conn,
                 slots: Arc::clone(&slots),
+                clients: Arc::clone(&clients),
             };
             tasks.spawn(ctx.serve(listener, shutdown.clone()));
         }
         let whois_slots = Arc::new(Semaphore::new(whois_cfg.max_connections));
+        let whois_clients = Arc::new(ClientSlots::default());
         for listener in whois {
             tasks.spawn(crate::whois::serve(
                 listener,
                 Arc::clone(&state),
                 Arc::clone(&whois_cfg),
                 Arc::clone(&whois_slots),
+                Arc::clone(&whois_clients),
                 shutdown.clone(),
             ));
         }
+        let admin_slots = Arc::new(Semaphore::new(caps.admin.max(1)));
         for listener in admin {
             tasks.spawn(crate::admin::serve(
                 listener,
                 Arc::clone(&state),
+                Arc::clone(&admin_slots),
+                settings.rdap_conn,
                 shutdown.clone(),
             ));
         }
@@ -196,38 +220,68 @@ struct RdapListener {
     cfg: Arc<RdapConfig>,
     tls: Option<TlsAcceptor>,
     settings: Arc<Settings>,
+    limits: RdapConnLimits,
     slots: Arc<Semaphore>,
+    clients: Arc<ClientSlots>,
 }
 
 impl RdapListener {
+    /// The per-client slot for a new connection: `Ok(None)` for a trusted proxy (its clients
+    /// arrive per request in `X-Forwarded-For`, and the limiter meters each of them),
+    /// `Err(())` when the client network already holds its share.
+    fn client_slot(&self, ip: std::net::IpAddr) -> Result<Option<ClientSlot>, ()> {
+        if self.state.limiter.is_trusted_proxy(ip) {
+            return Ok(None);
+        }
+        let key = self.state.limiter.key(ip);
+        self.clients
+            .take(key, self.limits.max_per_client)
+            .map(Some)
+            .ok_or(())
+    }
+
     async fn serve(self, listener: TcpListener, shutdown: CancellationToken) {
         let graceful = GracefulShutdown::new();
+        let mut backoff = AcceptBackoff::default();
         loop {
-            let Some((stream, peer)) = accept(&listener, &shutdown, "rdap").await else {
+            let Some((stream, peer)) =
+                accept(&listener, &shutdown, "rdap", &mut backoff, &self.state).await
+            else {
                 break;
             };
             // Fail fast when full rather than queueing: a clear 503 costs less than a stall.
-            let Ok(permit) = Arc::clone(&self.slots).try_acquire_owned() else {
+            let permit = Arc::clone(&self.slots).try_acquire_owned().ok();
+            let client_slot = match permit {
+                Some(_) => self.client_slot(peer.ip().to_canonical()),
+                None => Err(()),
+            };
+            let (Some(permit), Ok(client_slot)) = (permit, client_slot) else {
                 self.state.metrics.busy(crate::metrics::Protocol::Rdap);
                 if self.tls.is_none() {
-                    tokio::spawn(refuse_busy(stream));
+                    tokio::spawn(refuse_busy(stream, self.limits.write_timeout));
                 }
                 continue;
             };
             let _ = stream.set_nodelay(true);
-            let svc = rdap::service(Arc::clone(&self.state), Arc::clone(&self.cfg), peer);
+            let io = Box::pin(timed(stream, &self.limits));
+            let svc = ConnectionPolicy {
+                inner: rdap::service(Arc::clone(&self.state), Arc::clone(&self.cfg), peer),
+                served: std::cell::Cell::new(0),
+                max: self.limits.max_requests_per_connection,
+            };
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
                 .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .header_read_timeout(self.limits.header_timeout)
                 .max_buf_size(MAX_HEAD_BYTES);
             match &self.tls {
                 None => {
-                    let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), svc));
+                    let conn = graceful.watch(builder.serve_connection(TokioIo::new(io), svc));
                     tokio::spawn(async move {
                         if let Err(e) = conn.await {
                             tracing::debug!(error = %e, "rdap connection ended with an error");
                         }
+                        drop(client_slot);
                         drop(permit);
                     });
                 }
@@ -236,14 +290,10 @@ impl RdapListener {
                     // The watcher registers now, so shutdown also waits for connections that
                     // are still in their handshake.
                     let watcher = graceful.watcher();
+                    let handshake = self.limits.header_timeout;
                     tokio::spawn(async move {
                         // The handshake gets the same deadline as a request head.
-                        let tls = match tokio::time::timeout(
-                            HEADER_READ_TIMEOUT,
-                            acceptor.accept(stream),
-                        )
-                        .await
-                        {
+                        let tls = match tokio::time::timeout(handshake, acceptor.accept(io)).await {
                             Ok(Ok(s)) => s,
                             Ok(Err(e)) => {
                                 tracing::debug!(error = %e, "tls handshake failed");
@@ -255,6 +305,7 @@ impl RdapListener {
                         if let Err(e) = conn.await {
                             tracing::debug!(error = %e, "rdap connection ended with an error");
                         }
+                        drop(client_slot);
                         drop(permit);
                     });
                 }
@@ -268,6 +319,81 @@ impl RdapListener {
         }
     }
 }
+
+/// A TCP stream whose reads and writes each have a deadline: a write that makes no progress
+/// (a client that pipelines requests and never reads) and a read that gets no bytes (an idle
+/// keep-alive connection) both end the connection and free its slot.
+pub(crate) fn timed(
+    stream: tokio::net::TcpStream,
+    limits: &RdapConnLimits,
+) -> tokio_io_timeout::TimeoutStream<tokio::net::TcpStream> {
+    let mut io = tokio_io_timeout::TimeoutStream::new(stream);
+    io.set_read_timeout(Some(limits.keepalive_timeout));
+    io.set_write_timeout(Some(limits.write_timeout));
+    io
+}
+
+/// Connection-level rules around the RDAP service: after `max` requests, or after a refusal by
+/// the harvesting defence, the answer says `Connection: close` and hyper closes the connection
+/// once it is written, so neither a long-lived client nor a refused one keeps its slot.
+struct ConnectionPolicy<S> {
+    inner: S,
+    /// Requests seen on this connection (hyper calls `call` with `&self`, one request at a time).
+    served: std::cell::Cell<u32>,
+    max: u32,
+}
+
+impl<S, B> hyper::service::Service<hyper::Request<B>> for ConnectionPolicy<S>
+where
+    S: hyper::service::Service<hyper::Request<B>, Response = rdap::HttpResponse>,
+    S::Future: Unpin,
+{
+    type Response = rdap::HttpResponse;
+    type Error = S::Error;
+    type Future = CloseWhen<S::Future>;
+
+    fn call(&self, req: hyper::Request<B>) -> Self::Future {
+        let n = self.served.get().saturating_add(1);
+        self.served.set(n);
+        CloseWhen {
+            inner: self.inner.call(req),
+            last: n >= self.max,
+        }
+    }
+}
+
+/// The response future of [`ConnectionPolicy`].
+pub(crate) struct CloseWhen<F> {
+    inner: F,
+    last: bool,
+}
+
+impl<F, E> std::future::Future for CloseWhen<F>
+where
+    F: std::future::Future<Output = Result<rdap::HttpResponse, E>> + Unpin,
+{
+    type Output = Result<rdap::HttpResponse, E>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let last = self.last;
+        std::pin::Pin::new(&mut self.inner).poll(cx).map(|r| {
+            r.map(|mut resp| {
+                let refused = matches!(resp.status().as_u16(), 403 | 429 | 503);
+                if last || refused {
+                    resp.headers_mut().insert(
+                        hyper::header::CONNECTION,
+                        hyper::header::HeaderValue::from_static("close"),
+                    );
+                }
+                resp
+            })
+        })
+    }
+}
+
 async fn bind_all(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, StartError> {
     let mut out = Vec::with_capacity(addrs.len());
     for &addr in addrs {
@@ -280,21 +406,59 @@ async fn bind_all(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, StartError> 
     Ok(out)
 }
 
+/// How long to wait after a failed `accept`: doubling from 5 ms to 1 s while failures last,
+/// back to the start after a success. A full file table (EMFILE) clears only when connections
+/// close, so retrying at once would spin a core and flood the log.
+#[derive(Debug, Default)]
+pub(crate) struct AcceptBackoff {
+    failures: u32,
+}
+
+impl AcceptBackoff {
+    const FIRST: Duration = Duration::from_millis(5);
+    const MAX: Duration = Duration::from_secs(1);
+
+    /// The wait after one more failure.
+    fn next_wait(&mut self) -> Duration {
+        let wait = Self::FIRST
+            .saturating_mul(1u32 << self.failures.min(10))
+            .min(Self::MAX);
+        self.failures = self.failures.saturating_add(1);
+        wait
+    }
+
+    fn reset(&mut self) {
+        self.failures = 0;
+    }
+}
+
 /// Accept the next connection, or `None` once shutdown starts. Accept errors (typically
-/// EMFILE) back off briefly instead of spinning on a full file table.
+/// EMFILE) back off (see [`AcceptBackoff`]), are counted, and are logged once per streak.
 pub(crate) async fn accept(
     listener: &TcpListener,
     shutdown: &CancellationToken,
     what: &'static str,
+    backoff: &mut AcceptBackoff,
+    state: &State,
 ) -> Option<(tokio::net::TcpStream, SocketAddr)> {
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return None,
             accepted = listener.accept() => match accepted {
-                Ok(pair) => return Some(pair),
+                Ok(pair) => {
+                    backoff.reset();
+                    return Some(pair);
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, listener = what, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    state.metrics.accept_error();
+                    if backoff.failures == 0 {
+                        tracing::warn!(error = %e, listener = what, "accept failed; backing off");
+                    }
+                    let wait = backoff.next_wait();
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return None,
+                        () = tokio::time::sleep(wait) => {}
+                    }
                 }
             },
         }
@@ -319,7 +483,7 @@ async fn sweep_limiter(state: Arc<State>, shutdown: CancellationToken) {
     }
 }
 
-async fn refuse_busy(mut stream: tokio::net::TcpStream) {
+async fn refuse_busy(mut stream: tokio::net::TcpStream, write_timeout: Duration) {
     let body = r#"{"rdapConformance":["rdap_level_0"],"errorCode":503,"title":"Service Unavailable","description":["Too many connections; retry shortly."]}"#;
     let head = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/rdap+json\r\naccess-control-allow-origin: *\r\nretry-after: 1\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
@@ -330,5 +494,5 @@ async fn refuse_busy(mut stream: tokio::net::TcpStream) {
         stream.write_all(body.as_bytes()).await?;
         stream.shutdown().await
     };
-    let _ = tokio::time::timeout(Duration::from_secs(2), write).await;
+    let _ = tokio::time::timeout(write_timeout, write).await;
 }
