@@ -5,9 +5,13 @@
 //! backlog instead of getting a clear "busy". So at start the soft limit is raised as far as
 //! the hard limit allows, and if that is still too low the caps are lowered to fit, loudly.
 
+/// Busy answers being written at once, per protocol; past it a refused connection is closed
+/// without an answer. Their descriptors are part of [`RESERVED`].
+pub const REFUSING: usize = 64;
+
 /// Descriptors kept back for everything that is not a client connection: listeners, the
-/// runtime, log and data files, the disclosure log, reload.
-pub const RESERVED: u64 = 64;
+/// runtime, log and data files, the disclosure log, reload, and the refusals being written.
+pub const RESERVED: u64 = 64 + 2 * REFUSING as u64;
 
 /// Connection caps, as configured or as lowered to fit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

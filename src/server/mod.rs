@@ -174,6 +174,7 @@ impl Server {
         // One connection cap and one per-client count shared by all listeners of a protocol.
         let slots = Arc::new(Semaphore::new(caps.rdap));
         let clients = Arc::new(ClientSlots::default());
+        let refusals = Arc::new(Semaphore::new(fdlimit::REFUSING));
         let mut tasks = tokio::task::JoinSet::new();
         for listener in rdap {
             let ctx = RdapListener {
@@ -184,6 +185,7 @@ impl Server {
                 limits: settings.rdap_conn,
                 slots: Arc::clone(&slots),
                 clients: Arc::clone(&clients),
+                refusals: Arc::clone(&refusals),
             };
             tasks.spawn(ctx.serve(listener, shutdown.clone()));
         }
@@ -223,6 +225,8 @@ struct RdapListener {
     limits: RdapConnLimits,
     slots: Arc<Semaphore>,
     clients: Arc<ClientSlots>,
+    /// Busy answers being written at once (see [`fdlimit::REFUSING`]).
+    refusals: Arc<Semaphore>,
 }
 
 impl RdapListener {
@@ -257,8 +261,16 @@ impl RdapListener {
             };
             let (Some(permit), Ok(client_slot)) = (permit, client_slot) else {
                 self.state.metrics.busy(crate::metrics::Protocol::Rdap);
-                if self.tls.is_none() {
-                    tokio::spawn(refuse_busy(stream, self.limits.write_timeout));
+                // A flood must not turn refusals into a descriptor leak: a bounded number are
+                // answered with a 503, the rest are closed at once.
+                if let (None, Ok(refusing)) =
+                    (&self.tls, Arc::clone(&self.refusals).try_acquire_owned())
+                {
+                    let timeout = self.limits.write_timeout;
+                    tokio::spawn(async move {
+                        refuse_busy(stream, timeout).await;
+                        drop(refusing);
+                    });
                 }
                 continue;
             };
@@ -494,5 +506,6 @@ async fn refuse_busy(mut stream: tokio::net::TcpStream, write_timeout: Duration)
         stream.write_all(body.as_bytes()).await?;
         stream.shutdown().await
     };
-    let _ = tokio::time::timeout(write_timeout, write).await;
+    // A refusal is short-lived: at most a second, whatever the configured write timeout.
+    let _ = tokio::time::timeout(write_timeout.min(Duration::from_secs(1)), write).await;
 }

@@ -175,6 +175,9 @@ pub async fn serve(
 ) {
     let tracker = TaskTracker::new();
     let mut backoff = AcceptBackoff::default();
+    // Busy lines being written at once; past it a refused connection is closed at once, so a
+    // flood cannot turn refusals into a descriptor leak.
+    let refusals = Arc::new(Semaphore::new(crate::server::fdlimit::REFUSING));
     loop {
         let Some((stream, peer)) =
             crate::server::accept(&listener, &shutdown, "whois", &mut backoff, &state).await
@@ -183,7 +186,13 @@ pub async fn serve(
         };
         let Ok(permit) = Arc::clone(&total).try_acquire_owned() else {
             state.metrics.busy(Protocol::Whois);
-            tracker.spawn(refuse(stream, peer, Arc::clone(&cfg)));
+            if let Ok(refusing) = Arc::clone(&refusals).try_acquire_owned() {
+                let cfg = Arc::clone(&cfg);
+                tracker.spawn(async move {
+                    refuse(stream, peer, cfg).await;
+                    drop(refusing);
+                });
+            }
             continue;
         };
         let state = Arc::clone(&state);
