@@ -75,9 +75,13 @@ pub async fn serve(
             .header_read_timeout(limits.header_timeout);
         let io = Box::pin(crate::server::timed(stream, &limits));
         let conn = graceful.watch(builder.serve_connection(TokioIo::new(io), svc));
+        let open = state
+            .metrics
+            .open_connection(crate::metrics::Listener::Admin);
         tokio::spawn(async move {
             let _ = conn.await;
             drop(permit);
+            drop(open);
         });
     }
     drop(listener);

@@ -110,6 +110,8 @@ pub struct LimitsSection {
     pub ipv6_prefix: Option<u8>,
     /// Sustained queries per second.
     pub rate_per_second: Option<u32>,
+    /// Sustained queries per minute (instead of `rate_per_second`).
+    pub rate_per_minute: Option<u32>,
     /// Burst above the rate.
     pub burst: Option<u32>,
     /// Queries per UTC day.
@@ -530,6 +532,7 @@ fn resolve_limits(l: LimitsSection) -> Result<LimitSettings, ConfigError> {
         ipv4_prefix,
         ipv6_prefix,
         rate_per_second,
+        rate_per_minute,
         burst,
         daily_quota,
         escalate_after_blocks,
@@ -567,6 +570,15 @@ fn resolve_limits(l: LimitsSection) -> Result<LimitSettings, ConfigError> {
         ipv4_prefix,
         ipv6_prefix,
         rate_per_second: nonzero("rate_per_second", rate_per_second, d.rate_per_second)?,
+        rate_per_minute: match (rate_per_second, rate_per_minute) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError(
+                    "limits.rate_per_second and limits.rate_per_minute exclude each other".into(),
+                ))
+            }
+            (_, None) => None,
+            (None, Some(m)) => Some(nonzero("rate_per_minute", Some(m), NonZeroU32::MIN)?),
+        },
         burst: nonzero("burst", burst, d.burst)?,
         daily_quota: daily_quota.unwrap_or(d.daily_quota),
         escalate_after_blocks: days(

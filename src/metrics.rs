@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use crate::limit::Reason;
 
@@ -36,6 +37,30 @@ pub struct Metrics {
     requests: [AtomicU64; 2],
     refusals: [[AtomicU64; 5]; 2],
     accept_errors: AtomicU64,
+    /// Open connections per listener kind: RDAP, port 43, admin.
+    open: [Arc<AtomicU64>; 3],
+}
+
+/// Which kind of listener a connection came in on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listener {
+    /// RDAP.
+    Rdap = 0,
+    /// Port 43.
+    Whois = 1,
+    /// The admin listener.
+    Admin = 2,
+}
+
+const LISTENERS: [&str; 3] = ["rdap", "whois", "admin"];
+
+/// One open connection, counted until dropped.
+pub struct OpenConnection(Arc<AtomicU64>);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Metrics {
@@ -52,6 +77,13 @@ impl Metrics {
     /// Count one connection refused because a connection cap was reached.
     pub fn busy(&self, p: Protocol) {
         self.refusals[p as usize][4].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Count a connection as open until the returned guard is dropped.
+    pub fn open_connection(&self, l: Listener) -> OpenConnection {
+        let n = Arc::clone(&self.open[l as usize]);
+        n.fetch_add(1, Ordering::Relaxed);
+        OpenConnection(n)
     }
 
     /// Count one failed `accept` (typically a full file table).
@@ -90,6 +122,14 @@ impl Metrics {
             "rddsd_accept_errors_total {}",
             self.accept_errors.load(Ordering::Relaxed)
         );
+        out.push_str("# HELP rddsd_open_connections Connections open now, by listener.\n# TYPE rddsd_open_connections gauge\n");
+        for (i, name) in LISTENERS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "rddsd_open_connections{{listener=\"{name}\"}} {}",
+                self.open[i].load(Ordering::Relaxed)
+            );
+        }
         let (dropped, failed) = crate::telemetry::log_losses();
         out.push_str("# HELP rddsd_log_lines_dropped_total Log lines dropped because the log stream was slower than the server.\n# TYPE rddsd_log_lines_dropped_total counter\n");
         let _ = writeln!(out, "rddsd_log_lines_dropped_total {dropped}");

@@ -43,6 +43,9 @@ pub struct LimitSettings {
     pub ipv6_prefix: u8,
     /// Sustained queries per second.
     pub rate_per_second: NonZeroU32,
+    /// Sustained queries per minute: when set, replaces `rate_per_second` (for budgets below
+    /// one query a second).
+    pub rate_per_minute: Option<NonZeroU32>,
     /// Queries allowed at once above the rate.
     pub burst: NonZeroU32,
     /// Queries per UTC day.
@@ -63,6 +66,16 @@ pub struct LimitSettings {
     pub trusted_proxies: Vec<IpNet>,
 }
 
+impl LimitSettings {
+    /// The sustained rate in words, for refusal notices: "10 queries per second".
+    pub fn rate_text(&self) -> String {
+        match self.rate_per_minute {
+            Some(m) => format!("{m} queries per minute"),
+            None => format!("{} queries per second", self.rate_per_second),
+        }
+    }
+}
+
 impl Default for LimitSettings {
     fn default() -> Self {
         Self {
@@ -70,6 +83,7 @@ impl Default for LimitSettings {
             ipv4_prefix: 32,
             ipv6_prefix: 64,
             rate_per_second: NonZeroU32::MIN.saturating_add(9),
+            rate_per_minute: None,
             burst: NonZeroU32::MIN.saturating_add(49),
             daily_quota: 5_000,
             escalate_after_blocks: 3,
@@ -174,7 +188,11 @@ where
     }
 
     fn gcra(settings: &LimitSettings, table: &Arc<Table>, clock: &C, start: C::Instant) -> Gcra<C> {
-        let quota = Quota::per_second(settings.rate_per_second).allow_burst(settings.burst);
+        let quota = match settings.rate_per_minute {
+            Some(per_minute) => Quota::per_minute(per_minute),
+            None => Quota::per_second(settings.rate_per_second),
+        }
+        .allow_burst(settings.burst);
         let c = clock.clone();
         let now: Arc<dyn Fn() -> u64 + Send + Sync> =
             Arc::new(move || c.now().duration_since(start).as_u64());
@@ -210,6 +228,7 @@ where
     pub fn reconfigure(&self, settings: LimitSettings) {
         let old = self.active();
         if old.settings.rate_per_second != settings.rate_per_second
+            || old.settings.rate_per_minute != settings.rate_per_minute
             || old.settings.burst != settings.burst
         {
             self.table.reset_rate_state();

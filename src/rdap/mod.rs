@@ -130,8 +130,8 @@ impl Answer {
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too Many Requests",
                 format!(
-                    "Query rate limit exceeded: at most {} queries per second with a burst of {} per client network (IPv4 /{}, IPv6 /{}), shared by RDAP and WHOIS.",
-                    limits.rate_per_second, limits.burst, limits.ipv4_prefix, limits.ipv6_prefix
+                    "Query rate limit exceeded: at most {} with a burst of {} per client network (IPv4 /{}, IPv6 /{}), shared by RDAP and WHOIS.",
+                    limits.rate_text(), limits.burst, limits.ipv4_prefix, limits.ipv6_prefix
                 ),
             ),
             Reason::Quota | Reason::Blocked => (

@@ -19,6 +19,7 @@ pub mod fdlimit;
 pub mod slots;
 
 use crate::config::{RdapConnLimits, Settings};
+use crate::metrics::Listener;
 use crate::rdap::{self, RdapConfig};
 use crate::state::{LoadFailure, Sources, State};
 use crate::whois::WhoisConfig;
@@ -275,6 +276,7 @@ impl RdapListener {
                 continue;
             };
             let _ = stream.set_nodelay(true);
+            let open = self.state.metrics.open_connection(Listener::Rdap);
             let io = Box::pin(timed(stream, &self.limits));
             let svc = ConnectionPolicy {
                 inner: rdap::service(Arc::clone(&self.state), Arc::clone(&self.cfg), peer),
@@ -295,6 +297,7 @@ impl RdapListener {
                         }
                         drop(client_slot);
                         drop(permit);
+                        drop(open);
                     });
                 }
                 Some(acceptor) => {
@@ -319,6 +322,7 @@ impl RdapListener {
                         }
                         drop(client_slot);
                         drop(permit);
+                        drop(open);
                     });
                 }
             }

@@ -200,7 +200,11 @@ pub async fn serve(
         let clients = Arc::clone(&clients);
         let stop = shutdown.clone();
         tracker.spawn(async move {
+            let open = state
+                .metrics
+                .open_connection(crate::metrics::Listener::Whois);
             handle(stream, peer, &state, &cfg, &clients, &stop).await;
+            drop(open);
             drop(permit);
         });
     }

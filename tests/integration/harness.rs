@@ -192,6 +192,41 @@ impl Server {
         false
     }
 
+    /// Wait until the log contains `needle` at least `n` times (bounded); returns whether it did.
+    pub fn wait_log_count(&self, needle: &str, n: usize) -> bool {
+        let until = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < until {
+            if self.log().matches(needle).count() >= n {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// The value of one metric line (`name{labels}`) on the admin listener.
+    pub fn metric(&self, series: &str) -> Option<f64> {
+        let body = String::from_utf8_lossy(&self.admin_get("/metrics").body).to_string();
+        body.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    }
+
+    /// Wait until a metric has `value` (bounded); panics naming the last value seen.
+    pub fn wait_metric(&self, series: &str, value: f64) {
+        let until = Instant::now() + Duration::from_secs(10);
+        loop {
+            let seen = self.metric(series);
+            if seen == Some(value) {
+                return;
+            }
+            assert!(
+                Instant::now() < until,
+                "{series} never reached {value}: {seen:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn signal(&self, sig: &str) {
         let ok = Command::new("kill")
             .args([&format!("-{sig}"), &self.pid().to_string()])

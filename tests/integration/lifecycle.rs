@@ -58,7 +58,8 @@ fn sigterm_drains_and_exits_promptly() {
     // Nor a port 43 client that never finishes its line.
     let mut slow = std::net::TcpStream::connect(srv.whois_addr).expect("connect");
     std::io::Write::write_all(&mut slow, b"nic.exa").expect("write");
-    std::thread::sleep(Duration::from_millis(100));
+    srv.wait_metric("rddsd_open_connections{listener=\"rdap\"}", 1.0);
+    srv.wait_metric("rddsd_open_connections{listener=\"whois\"}", 1.0);
     let started = std::time::Instant::now();
     srv.signal("TERM");
     let status = srv

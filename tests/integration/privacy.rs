@@ -33,9 +33,83 @@ fn secrets() -> Vec<(String, String)> {
         add("pc", &c["pc"]);
         add("email", &c["email"]);
         add("voice", &c["voice"]["number"]);
+        add("voice", &c["voice"]["ext"]);
         add("fax", &c["fax"]["number"]);
+        add("fax", &c["fax"]["ext"]);
     }
     out
+}
+
+/// Every form in which `value` could appear in output, lower-cased, each with whether to look
+/// for it in the server log too.
+///
+/// A short all-digit value (a postal code such as "2650", a phone extension such as "12")
+/// also occurs inside counts, dates and timings, so it is searched in the shapes a leak would
+/// take: a JSON string, a WHOIS field value, a tel URI parameter. Phone numbers are also
+/// searched as bare digits and in the tel URI form RDAP uses.
+fn forms(value: &str) -> Vec<Form> {
+    let v = value.to_lowercase();
+    let short_number = v.len() < 6 && v.bytes().all(|b| b.is_ascii_digit());
+    if short_number {
+        return vec![
+            // JSON string and tel URI parameter (RDAP; a log would quote it too).
+            Form::everywhere(format!("\"{v}\"")),
+            Form::everywhere(format!("ext={v}")),
+            // A WHOIS field value ends its line; RDAP's HTTP headers (content-length) would
+            // match this shape harmlessly, so it is searched in port 43 answers only.
+            Form::whois(format!(": {v}\r")),
+            Form::whois(format!(": {v}\n")),
+            Form::whois(format!("ext. {v}")),
+        ];
+    }
+    let mut out = vec![Form::everywhere(v.clone())];
+    if let Some(number) = v.strip_prefix('+') {
+        // +CC.NUMBER: RDAP writes tel:+CC.NUMBER; a renderer might drop the dot.
+        let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+        out.push(Form::answers(digits));
+        out.push(Form::everywhere(format!("tel:{v}")));
+    }
+    if let Ok(json) = serde_json::to_string(value) {
+        // The JSON-escaped form (quotes, backslashes, control characters) without its quotes.
+        let inner = json.trim_matches('"').to_lowercase();
+        if inner != v {
+            out.push(Form::everywhere(inner));
+        }
+    }
+    out
+}
+
+/// One searched form of a personal value and where to search it.
+struct Form {
+    text: String,
+    places: &'static [&'static str],
+}
+
+impl Form {
+    fn everywhere(text: String) -> Self {
+        Self {
+            text,
+            places: &["RDAP answers", "port 43 answers", "the log"],
+        }
+    }
+
+    fn answers(text: String) -> Self {
+        Self {
+            text,
+            places: &["RDAP answers", "port 43 answers"],
+        }
+    }
+
+    fn whois(text: String) -> Self {
+        Self {
+            text,
+            places: &["port 43 answers"],
+        }
+    }
+
+    fn applies_to(&self, place: &str) -> bool {
+        self.places.contains(&place)
+    }
 }
 
 /// Every port 43 query a client could ask about the demo registry, plus queries that carry
@@ -143,33 +217,36 @@ fn no_personal_value_leaks_into_public_rdap_output_or_logs() {
         }
     }
     let queries = whois_queries();
+    let mut whois = String::new();
     for q in &queries {
-        corpus.push_str(&String::from_utf8_lossy(&srv.whois_raw(q)));
-        corpus.push('\n');
+        whois.push_str(&String::from_utf8_lossy(&srv.whois_raw(q)));
+        whois.push('\n');
     }
-    // The log of all of the above.
-    let _ = srv.wait_log("/domain");
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    // The log of all of the above: one access line per request.
+    let expected = paths.len() * 2 + queries.len();
+    assert!(
+        srv.wait_log_count("rddsd::access", expected),
+        "every request was logged"
+    );
     let log = srv.log();
-    let lower = corpus.to_lowercase();
+    let rdap_lower = corpus.to_lowercase();
+    let whois_lower = whois.to_lowercase();
+    let log_lower = log.to_lowercase();
     let mut leaks = Vec::new();
     for (what, value) in &secrets {
-        // A short all-digit value (a postal code such as "2650") also occurs as a byte count
-        // or a duration; search for it as a quoted JSON string, and skip the log, whose only
-        // numbers are counts and timings.
-        let short_number = value.len() < 6 && value.bytes().all(|b| b.is_ascii_digit());
-        let v = if short_number {
-            format!("\"{value}\"")
-        } else {
-            value.to_lowercase()
-        };
-        if lower.contains(&v) {
-            leaks.push(format!("{what} = {value:?} in responses"));
-        }
-        if !short_number && log.to_lowercase().contains(&v) {
-            leaks.push(format!("{what} = {value:?} in the log"));
+        for form in forms(value) {
+            for (name, text) in [
+                ("RDAP answers", &rdap_lower),
+                ("port 43 answers", &whois_lower),
+                ("the log", &log_lower),
+            ] {
+                if form.applies_to(name) && text.contains(&form.text) {
+                    leaks.push(format!("{what} = {value:?} in {name} as {:?}", form.text));
+                }
+            }
         }
     }
+    corpus.push_str(&whois);
     assert!(
         leaks.is_empty(),
         "personal data leaked:\n{}",

@@ -168,8 +168,8 @@ fn connection_caps_refuse_at_once_and_free_up() {
         &[],
     );
     let held: Vec<TcpStream> = (0..2).map(|_| idle(&srv)).collect();
-    // Give the server a moment to account for both.
-    std::thread::sleep(Duration::from_millis(200));
+    // Wait until the server has accounted for both.
+    srv.wait_metric("rddsd_open_connections{listener=\"whois\"}", 2.0);
     let started = Instant::now();
     let refused = String::from_utf8_lossy(&srv.whois_raw(b"nic.example\r\n")).to_string();
     assert!(refused.starts_with("%ERROR:208:"), "{refused}");
@@ -178,7 +178,7 @@ fn connection_caps_refuse_at_once_and_free_up() {
         "refusal is immediate"
     );
     drop(held);
-    std::thread::sleep(Duration::from_millis(200));
+    srv.wait_metric("rddsd_open_connections{listener=\"whois\"}", 0.0);
     assert!(
         srv.whois("nic.example").starts_with("Domain Name:"),
         "slots are released"
@@ -189,7 +189,7 @@ fn connection_caps_refuse_at_once_and_free_up() {
         &[],
     );
     let held: Vec<TcpStream> = (0..2).map(|_| idle(&srv2)).collect();
-    std::thread::sleep(Duration::from_millis(200));
+    srv2.wait_metric("rddsd_open_connections{listener=\"whois\"}", 2.0);
     assert!(String::from_utf8_lossy(&srv2.whois_raw(b"nic.example\r\n")).starts_with("%ERROR:208:"));
     drop(held);
 }
