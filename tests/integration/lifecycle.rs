@@ -75,3 +75,44 @@ fn sigterm_drains_and_exits_promptly() {
     drop(idle);
     drop(slow);
 }
+
+#[test]
+fn sigterm_is_not_held_up_by_a_reload_that_hangs() {
+    // GIVEN a server whose policy file will be replaced by a named pipe nobody writes to, so
+    // the next reload blocks opening it
+    let dir = tempfile::tempdir().expect("tmp");
+    let policy = dir.path().join("policy.toml");
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/policy/default.toml"),
+        &policy,
+    )
+    .expect("copy policy");
+    let policy_arg = policy.to_str().expect("utf-8 path");
+    let mut srv = Server::with_config(
+        "[service]\nshutdown_grace_secs = 2\n",
+        &["--policy", policy_arg],
+    );
+    std::fs::remove_file(&policy).expect("rm");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&policy)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    srv.signal("HUP");
+    // The server still answers from the old generation while the reload hangs.
+    assert_eq!(srv.get("/domain/nic.example").status, 200);
+    // WHEN the operator stops it
+    let started = std::time::Instant::now();
+    srv.signal("TERM");
+    // THEN it exits within the grace period (plus process teardown)
+    let status = srv
+        .wait_exit(Duration::from_secs(10))
+        .expect("exited despite the stuck reload");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "shutdown took {:?} with a 2 s grace",
+        started.elapsed()
+    );
+    assert!(status.success(), "{status:?}");
+    assert!(!srv.log().contains("reloaded"), "the reload really hung");
+}
