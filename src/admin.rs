@@ -23,13 +23,14 @@ fn respond(state: &State, path: &str) -> Response<Full<Bytes>> {
         "/metrics" => (
             StatusCode::OK,
             "text/plain; version=0.0.4",
-            state.metrics.render(state.limiter.tracked()),
+            state.metrics.render(&state.gauges()),
         ),
         "/healthz" => (StatusCode::OK, "text/plain", "ok\n".to_string()),
+        "/readyz" => readiness(state),
         _ => (
             StatusCode::NOT_FOUND,
             "text/plain",
-            "not found: try /metrics or /healthz\n".to_string(),
+            "not found: try /metrics, /healthz or /readyz\n".to_string(),
         ),
     };
     let mut resp = Response::new(Full::new(Bytes::from(body)));
@@ -37,6 +38,25 @@ fn respond(state: &State, path: &str) -> Response<Full<Bytes>> {
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(kind));
     resp
+}
+
+/// `/readyz` for load balancers: ready once the data is loaded and the listeners are bound,
+/// which holds for as long as this listener answers. Shared dependencies (the disclosure log)
+/// are reported beside it but never make a node unready: one shared fault must not take every
+/// node out of rotation while each can still serve public answers.
+fn readiness(state: &State) -> (StatusCode, &'static str, String) {
+    let g = state.gauges();
+    let log = match g.disclosure_log_ok {
+        None => "not configured",
+        Some(true) => "ok",
+        Some(false) => "refusing disclosures until repaired",
+    };
+    let body = format!(
+        "ready\ndata: generation {}, {} s old\ndisclosure log: {log}\n",
+        g.generation,
+        g.now_unix.saturating_sub(g.data_updated_unix)
+    );
+    (StatusCode::OK, "text/plain", body)
 }
 
 /// Serve the admin endpoints until `shutdown`.

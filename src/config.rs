@@ -50,6 +50,19 @@ pub struct ConfigFile {
     /// `[service]`
     #[serde(default)]
     pub service: ServiceSection,
+    /// `[log]`
+    #[serde(default)]
+    pub log: LogSection,
+}
+
+/// `[log]`: the server log on stderr.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSection {
+    /// `text` (default) or `json`.
+    pub format: Option<crate::telemetry::LogFormat>,
+    /// Filter, e.g. `info` or `rddsd=debug` (the `--log` flag wins).
+    pub filter: Option<String>,
 }
 
 /// `[rdap]`: the HTTP listener.
@@ -199,6 +212,10 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     /// `--policy`
     pub policy: Option<PathBuf>,
+    /// `--log-format`
+    pub log_format: Option<crate::telemetry::LogFormat>,
+    /// `--log`
+    pub log_filter: Option<String>,
 }
 
 /// Resolved settings: every value typed and checked.
@@ -242,6 +259,10 @@ pub struct Settings {
     pub rdap_conn: RdapConnLimits,
     /// Admin connection cap.
     pub admin_max_connections: usize,
+    /// Log line format.
+    pub log_format: crate::telemetry::LogFormat,
+    /// Log filter.
+    pub log_filter: String,
 }
 
 /// How long and how much one RDAP connection may hold the server.
@@ -342,7 +363,12 @@ impl Settings {
             admin,
             authority,
             service,
+            log,
         } = file;
+        let LogSection {
+            format: log_format,
+            filter: log_filter,
+        } = log;
         let authority = resolve_authority(authority)?;
         let limits = resolve_limits(limits)?;
         let AdminSection {
@@ -485,6 +511,11 @@ impl Settings {
             max_connections,
             rdap_conn,
             admin_max_connections,
+            log_format: flags.log_format.or(log_format).unwrap_or_default(),
+            log_filter: flags
+                .log_filter
+                .or(log_filter)
+                .unwrap_or_else(|| "info".to_string()),
         })
     }
 }

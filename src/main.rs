@@ -12,9 +12,17 @@ use rddsd::config::{ConfigFile, Overrides, Settings};
 use rddsd::server::Server;
 use rddsd::state::Sources;
 
+/// The version and the commit it was built from (see build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("RDDSD_COMMIT"),
+    ")"
+);
+
 /// A registry's Registration Data Directory Service (RDAP and WHOIS).
 #[derive(Parser)]
-#[command(name = "rddsd", version)]
+#[command(name = "rddsd", version = VERSION)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -52,9 +60,12 @@ enum Command {
         /// Disclosure policy file. Default: the bundled RDP baseline.
         #[arg(long)]
         policy: Option<PathBuf>,
-        /// Log filter, e.g. info or rddsd=debug.
-        #[arg(long, default_value = "info")]
-        log: String,
+        /// Log filter, e.g. info or rddsd=debug (default: the config's [log] filter, or info).
+        #[arg(long)]
+        log: Option<String>,
+        /// Log line format: text or json (default: the config's [log] format, or text).
+        #[arg(long)]
+        log_format: Option<rddsd::telemetry::LogFormat>,
     },
     /// Manage authority credentials (the secret is printed once; only its hash is stored).
     Authority {
@@ -66,6 +77,13 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Print a shell completion script for the given shell.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), generated from this command-line definition.
+    Man,
     /// Validate registration data and policy without serving; exit 1 on any error.
     Check {
         /// Directory of registration data (*.jsonl). Default: the bundled demo registry.
@@ -305,6 +323,18 @@ fn audit_command(cmd: AuditCommand) -> Result<(), String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "rddsd", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            match clap_mangen::Man::new(cmd).render(&mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&format!("cannot write the manual page: {e}")),
+            }
+        }
         Command::Check { data, policy } => check(data, policy),
         Command::Authority { command } => {
             authority_command(command).map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS)
@@ -323,8 +353,8 @@ fn main() -> ExitCode {
             data,
             policy,
             log,
+            log_format,
         } => {
-            rddsd::telemetry::init(&log);
             let file = match config.as_deref().map(ConfigFile::load).transpose() {
                 Ok(f) => f.unwrap_or_default(),
                 Err(e) => return fail(&e.to_string()),
@@ -342,11 +372,14 @@ fn main() -> ExitCode {
                 base_url,
                 data_dir: data,
                 policy,
+                log_format,
+                log_filter: log,
             };
             let settings = match Settings::resolve(file, flags) {
                 Ok(s) => s,
                 Err(e) => return fail(&e.to_string()),
             };
+            rddsd::telemetry::init(&settings.log_filter, settings.log_format);
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -392,6 +425,10 @@ async fn serve(settings: Settings) -> ExitCode {
         Err(e) => return fail(&e.to_string()),
     };
     let state = server.state();
+    let signals = match Signals::install() {
+        Ok(s) => s,
+        Err(e) => return fail(&format!("cannot install signal handlers: {e}")),
+    };
     {
         let data = state.dataset();
         let (domains, hosts, contacts, registrars) = data.snapshot.counts();
@@ -418,13 +455,35 @@ async fn serve(settings: Settings) -> ExitCode {
         }
         let _ = out.flush();
     }
+    // systemd (Type=notify): ready once the data is loaded and every listener is bound.
+    notify(&[sd_notify::NotifyState::Ready]);
 
     let shutdown = CancellationToken::new();
-    let signals = tokio::spawn(watch_signals(shutdown.clone(), state));
+    let signals = tokio::spawn(watch_signals(shutdown.clone(), state, signals));
     server.run(shutdown).await;
     signals.abort();
+    notify(&[sd_notify::NotifyState::Stopping]);
     tracing::info!("stopped");
     ExitCode::SUCCESS
+}
+
+/// The signal streams, installed before the server says it is listening or ready, so a SIGHUP
+/// sent the moment it is ready is a reload, never the default action (termination).
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Self {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
 }
 
 /// SIGTERM/SIGINT cancel the shutdown token; SIGHUP reloads data and policy, keeping the old
@@ -433,16 +492,16 @@ async fn serve(settings: Settings) -> ExitCode {
 /// A reload runs beside this loop, never inside it, so SIGTERM is heard while a long reload
 /// runs (shutdown does not wait for it). SIGHUPs that arrive during a reload collapse into one
 /// more reload after it, which then sees every change made meanwhile.
-async fn watch_signals(shutdown: CancellationToken, state: std::sync::Arc<rddsd::state::State>) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    ) else {
-        tracing::error!("cannot install signal handlers; stop with SIGKILL");
-        return;
-    };
+async fn watch_signals(
+    shutdown: CancellationToken,
+    state: std::sync::Arc<rddsd::state::State>,
+    signals: Signals,
+) {
+    let Signals {
+        mut term,
+        mut int,
+        mut hup,
+    } = signals;
     let (reload_tx, reload_rx) = tokio::sync::mpsc::channel::<()>(1);
     let reloader = tokio::spawn(reload_loop(reload_rx, state));
     loop {
@@ -464,6 +523,7 @@ async fn reload_loop(
     state: std::sync::Arc<rddsd::state::State>,
 ) {
     while requests.recv().await.is_some() {
+        notify(&[sd_notify::NotifyState::Reloading]);
         let st = std::sync::Arc::clone(&state);
         // Loading parses files: keep it off the async workers.
         match tokio::task::spawn_blocking(move || st.reload()).await {
@@ -485,5 +545,15 @@ async fn reload_loop(
                 tracing::error!(error = %e, "reload task failed; still serving the previous data")
             }
         }
+        // Refused or not, the service is serving again.
+        notify(&[sd_notify::NotifyState::Ready]);
+    }
+}
+
+/// Tell systemd (when started with `Type=notify`; a no-op otherwise). Failing to notify is
+/// logged, never fatal: the service works the same.
+fn notify(states: &[sd_notify::NotifyState]) {
+    if let Err(e) = sd_notify::notify(false, states) {
+        tracing::warn!(error = %e, "cannot notify systemd");
     }
 }

@@ -1,10 +1,13 @@
-//! Counters for operators, exposed as Prometheus text on the admin listener.
+//! Counters and histograms for operators, exposed as Prometheus text on the admin listener.
 //!
-//! Plain atomics: counting must never slow an answer down or fail.
+//! Plain atomics in fixed arrays: counting must never slow an answer down, allocate or fail.
+//! Every label value comes from a fixed list in this file, never from a request, so a client
+//! cannot create series (or plant text) in the exposition.
 
 use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::limit::Reason;
 
@@ -31,14 +34,125 @@ fn reason_index(r: Reason) -> usize {
     }
 }
 
-/// All counters.
+/// Query kinds with a latency histogram of their own. A kind outside the list is `other`
+/// (refusals before routing, OPTIONS, malformed queries).
+const KINDS: [&str; 7] = [
+    "domain",
+    "nameserver",
+    "entity",
+    "registrar",
+    "help",
+    "authority",
+    "other",
+];
+
+fn kind_index(kind: &str) -> usize {
+    KINDS
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or(KINDS.len() - 1)
+}
+
+/// Histogram bucket bounds in seconds. 2 s is ICANN's RDDS round-trip service level, so
+/// `le="2"` answers "what share met it" directly.
+const BUCKETS: [f64; 13] = [
+    0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0,
+];
+
+/// HTTP statuses counted by value; anything else is `other`.
+const RDAP_STATUSES: [u16; 12] = [200, 204, 400, 401, 403, 404, 405, 429, 431, 500, 501, 503];
+
+/// Port 43 answers by outcome class.
+const WHOIS_STATUSES: [&str; 5] = ["found", "not-found", "refused", "limited", "other"];
+
+/// A fixed-bucket latency histogram.
 #[derive(Debug, Default)]
+struct Histogram {
+    /// Non-cumulative counts per bucket; the last slot is `+Inf`.
+    buckets: [AtomicU64; BUCKETS.len() + 1],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    fn observe(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        let i = BUCKETS
+            .iter()
+            .position(|b| secs <= *b)
+            .unwrap_or(BUCKETS.len());
+        self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        self.count.fetch_add(1, Ordering::Relaxed);
+        let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        self.sum_micros.fetch_add(micros, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let mut cumulative = 0;
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            cumulative += self.buckets[i].load(Ordering::Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
+        }
+        cumulative += self.buckets[BUCKETS.len()].load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {cumulative}");
+        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "{name}_sum{{{labels}}} {sum}");
+        let _ = writeln!(
+            out,
+            "{name}_count{{{labels}}} {}",
+            self.count.load(Ordering::Relaxed)
+        );
+    }
+}
+
+/// What the last reload did.
+#[derive(Debug, Default)]
+struct ReloadStats {
+    ok: AtomicU64,
+    failed: AtomicU64,
+    /// 1 if the last reload succeeded, 0 if it failed, -1 before any reload.
+    last_success: AtomicI64,
+    last_duration_micros: AtomicU64,
+    last_unix: AtomicI64,
+}
+
+/// All counters.
+#[derive(Debug)]
 pub struct Metrics {
     requests: [AtomicU64; 2],
     refusals: [[AtomicU64; 5]; 2],
     accept_errors: AtomicU64,
     /// Open connections per listener kind: RDAP, port 43, admin.
     open: [Arc<AtomicU64>; 3],
+    latency: [[Histogram; KINDS.len()]; 2],
+    rdap_status: [AtomicU64; RDAP_STATUSES.len() + 1],
+    whois_status: [AtomicU64; WHOIS_STATUSES.len()],
+    cache_hits: AtomicU64,
+    cache_misses: AtomicU64,
+    reload: ReloadStats,
+    disclosures: AtomicU64,
+    disclosure_failures: AtomicU64,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let metrics = Self {
+            requests: Default::default(),
+            refusals: Default::default(),
+            accept_errors: AtomicU64::new(0),
+            open: Default::default(),
+            latency: Default::default(),
+            rdap_status: Default::default(),
+            whois_status: Default::default(),
+            cache_hits: AtomicU64::new(0),
+            cache_misses: AtomicU64::new(0),
+            reload: ReloadStats::default(),
+            disclosures: AtomicU64::new(0),
+            disclosure_failures: AtomicU64::new(0),
+        };
+        metrics.reload.last_success.store(-1, Ordering::Relaxed);
+        metrics
+    }
 }
 
 /// Which kind of listener a connection came in on.
@@ -61,6 +175,21 @@ impl Drop for OpenConnection {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
     }
+}
+
+/// Values read from elsewhere at scrape time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Gauges {
+    /// Client networks tracked by the limiter, and its bound.
+    pub tracked: (usize, usize),
+    /// The data generation being served.
+    pub generation: u64,
+    /// Unix time of `last update of RDAP database` of the data served.
+    pub data_updated_unix: i64,
+    /// Unix time now.
+    pub now_unix: i64,
+    /// Whether the disclosure log accepts entries (`None`: the route is not configured).
+    pub disclosure_log_ok: Option<bool>,
 }
 
 impl Metrics {
@@ -91,9 +220,60 @@ impl Metrics {
         self.accept_errors.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// One RDAP answer: its query kind, HTTP status and time from request to answer.
+    pub fn rdap_answer(&self, kind: &str, status: u16, took: Duration) {
+        self.latency[Protocol::Rdap as usize][kind_index(kind)].observe(took);
+        let i = RDAP_STATUSES
+            .iter()
+            .position(|s| *s == status)
+            .unwrap_or(RDAP_STATUSES.len());
+        self.rdap_status[i].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One port 43 answer: its query kind, outcome class (`found`, `not-found`, `refused`,
+    /// `limited`) and time from accept to the answer written.
+    pub fn whois_answer(&self, kind: &str, status: &str, took: Duration) {
+        self.latency[Protocol::Whois as usize][kind_index(kind)].observe(took);
+        let i = WHOIS_STATUSES
+            .iter()
+            .position(|s| *s == status)
+            .unwrap_or(WHOIS_STATUSES.len() - 1);
+        self.whois_status[i].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A public answer came from the rendered-answer cache (`true`) or was rendered.
+    pub fn cache(&self, hit: bool) {
+        if hit {
+            self.cache_hits.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.cache_misses.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// A reload finished at `unix` after `took`, successfully or not.
+    pub fn reload(&self, ok: bool, took: Duration, unix: i64) {
+        let r = &self.reload;
+        if ok { &r.ok } else { &r.failed }.fetch_add(1, Ordering::Relaxed);
+        r.last_success.store(i64::from(ok), Ordering::Relaxed);
+        r.last_duration_micros.store(
+            u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        r.last_unix.store(unix, Ordering::Relaxed);
+    }
+
+    /// One disclosure-log append: recorded (`true`), or failed and nothing disclosed.
+    pub fn disclosure(&self, recorded: bool) {
+        if recorded {
+            self.disclosures.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.disclosure_failures.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// Prometheus text exposition (format 0.0.4).
-    pub fn render(&self, tracked: (usize, usize)) -> String {
-        let mut out = String::new();
+    pub fn render(&self, g: &Gauges) -> String {
+        let mut out = String::with_capacity(16 * 1024);
         out.push_str("# HELP rddsd_requests_total Requests answered, by protocol.\n# TYPE rddsd_requests_total counter\n");
         for (p, name) in PROTOCOLS {
             let _ = writeln!(
@@ -101,6 +281,37 @@ impl Metrics {
                 "rddsd_requests_total{{protocol=\"{name}\"}} {}",
                 self.requests[p as usize].load(Ordering::Relaxed)
             );
+        }
+        out.push_str("# HELP rddsd_responses_total Answers by protocol and status (HTTP status for RDAP, outcome for port 43).\n# TYPE rddsd_responses_total counter\n");
+        for (i, status) in RDAP_STATUSES.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "rddsd_responses_total{{protocol=\"rdap\",status=\"{status}\"}} {}",
+                self.rdap_status[i].load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "rddsd_responses_total{{protocol=\"rdap\",status=\"other\"}} {}",
+            self.rdap_status[RDAP_STATUSES.len()].load(Ordering::Relaxed)
+        );
+        for (i, status) in WHOIS_STATUSES.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "rddsd_responses_total{{protocol=\"whois\",status=\"{status}\"}} {}",
+                self.whois_status[i].load(Ordering::Relaxed)
+            );
+        }
+        out.push_str("# HELP rddsd_request_duration_seconds Time from request to answer, by protocol and query kind.\n# TYPE rddsd_request_duration_seconds histogram\n");
+        for (p, pname) in PROTOCOLS {
+            for (k, kname) in KINDS.iter().enumerate() {
+                let labels = format!("protocol=\"{pname}\",kind=\"{kname}\"");
+                self.latency[p as usize][k].render(
+                    &mut out,
+                    "rddsd_request_duration_seconds",
+                    &labels,
+                );
+            }
         }
         out.push_str("# HELP rddsd_refusals_total Requests refused by the harvesting defence or connection caps, by protocol and reason.\n# TYPE rddsd_refusals_total counter\n");
         for (p, name) in PROTOCOLS {
@@ -112,16 +323,21 @@ impl Metrics {
                 );
             }
         }
-        out.push_str("# HELP rddsd_limiter_clients Client networks tracked by the limiter.\n# TYPE rddsd_limiter_clients gauge\n");
-        let _ = writeln!(out, "rddsd_limiter_clients {}", tracked.0);
-        out.push_str("# HELP rddsd_limiter_capacity Most client networks the limiter tracks (memory bound).\n# TYPE rddsd_limiter_capacity gauge\n");
-        let _ = writeln!(out, "rddsd_limiter_capacity {}", tracked.1);
-        out.push_str("# HELP rddsd_accept_errors_total Failed accepts (e.g. the open-files limit reached).\n# TYPE rddsd_accept_errors_total counter\n");
+        out.push_str("# HELP rddsd_cache_requests_total Public RDAP answers from the rendered-answer cache (hit) or rendered (miss).\n# TYPE rddsd_cache_requests_total counter\n");
         let _ = writeln!(
             out,
-            "rddsd_accept_errors_total {}",
-            self.accept_errors.load(Ordering::Relaxed)
+            "rddsd_cache_requests_total{{result=\"hit\"}} {}",
+            self.cache_hits.load(Ordering::Relaxed)
         );
+        let _ = writeln!(
+            out,
+            "rddsd_cache_requests_total{{result=\"miss\"}} {}",
+            self.cache_misses.load(Ordering::Relaxed)
+        );
+        out.push_str("# HELP rddsd_limiter_clients Client networks tracked by the limiter.\n# TYPE rddsd_limiter_clients gauge\n");
+        let _ = writeln!(out, "rddsd_limiter_clients {}", g.tracked.0);
+        out.push_str("# HELP rddsd_limiter_capacity Most client networks the limiter tracks (memory bound).\n# TYPE rddsd_limiter_capacity gauge\n");
+        let _ = writeln!(out, "rddsd_limiter_capacity {}", g.tracked.1);
         out.push_str("# HELP rddsd_open_connections Connections open now, by listener.\n# TYPE rddsd_open_connections gauge\n");
         for (i, name) in LISTENERS.iter().enumerate() {
             let _ = writeln!(
@@ -130,11 +346,108 @@ impl Metrics {
                 self.open[i].load(Ordering::Relaxed)
             );
         }
+        out.push_str("# HELP rddsd_data_generation The data generation being served (1 at start, +1 per successful reload).\n# TYPE rddsd_data_generation gauge\n");
+        let _ = writeln!(out, "rddsd_data_generation {}", g.generation);
+        out.push_str("# HELP rddsd_data_updated_timestamp_seconds The 'last update of RDAP database' of the data served, Unix time.\n# TYPE rddsd_data_updated_timestamp_seconds gauge\n");
+        let _ = writeln!(
+            out,
+            "rddsd_data_updated_timestamp_seconds {}",
+            g.data_updated_unix
+        );
+        out.push_str("# HELP rddsd_data_age_seconds Now minus the 'last update of RDAP database' of the data served.\n# TYPE rddsd_data_age_seconds gauge\n");
+        let _ = writeln!(
+            out,
+            "rddsd_data_age_seconds {}",
+            g.now_unix.saturating_sub(g.data_updated_unix)
+        );
+        let r = &self.reload;
+        out.push_str("# HELP rddsd_reloads_total Reloads (SIGHUP), by result.\n# TYPE rddsd_reloads_total counter\n");
+        let _ = writeln!(
+            out,
+            "rddsd_reloads_total{{result=\"ok\"}} {}",
+            r.ok.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "rddsd_reloads_total{{result=\"refused\"}} {}",
+            r.failed.load(Ordering::Relaxed)
+        );
+        out.push_str("# HELP rddsd_reload_last_success 1 if the last reload succeeded, 0 if it was refused, -1 before any reload.\n# TYPE rddsd_reload_last_success gauge\n");
+        let _ = writeln!(
+            out,
+            "rddsd_reload_last_success {}",
+            r.last_success.load(Ordering::Relaxed)
+        );
+        out.push_str("# HELP rddsd_reload_last_duration_seconds How long the last reload took.\n# TYPE rddsd_reload_last_duration_seconds gauge\n");
+        let _ = writeln!(
+            out,
+            "rddsd_reload_last_duration_seconds {}",
+            r.last_duration_micros.load(Ordering::Relaxed) as f64 / 1e6
+        );
+        out.push_str("# HELP rddsd_reload_last_timestamp_seconds When the last reload finished, Unix time (0 before any).\n# TYPE rddsd_reload_last_timestamp_seconds gauge\n");
+        let _ = writeln!(
+            out,
+            "rddsd_reload_last_timestamp_seconds {}",
+            r.last_unix.load(Ordering::Relaxed)
+        );
+        out.push_str("# HELP rddsd_disclosures_total Disclosure-log appends, by result (a failed append disclosed nothing).\n# TYPE rddsd_disclosures_total counter\n");
+        let _ = writeln!(
+            out,
+            "rddsd_disclosures_total{{result=\"recorded\"}} {}",
+            self.disclosures.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "rddsd_disclosures_total{{result=\"failed\"}} {}",
+            self.disclosure_failures.load(Ordering::Relaxed)
+        );
+        out.push_str("# HELP rddsd_disclosure_log_writable 1 if the disclosure log accepts entries, 0 if disclosures are refused until repair; absent without the authority route.\n# TYPE rddsd_disclosure_log_writable gauge\n");
+        if let Some(ok) = g.disclosure_log_ok {
+            let _ = writeln!(out, "rddsd_disclosure_log_writable {}", u8::from(ok));
+        }
+        out.push_str("# HELP rddsd_accept_errors_total Failed accepts (e.g. the open-files limit reached).\n# TYPE rddsd_accept_errors_total counter\n");
+        let _ = writeln!(
+            out,
+            "rddsd_accept_errors_total {}",
+            self.accept_errors.load(Ordering::Relaxed)
+        );
         let (dropped, failed) = crate::telemetry::log_losses();
         out.push_str("# HELP rddsd_log_lines_dropped_total Log lines dropped because the log stream was slower than the server.\n# TYPE rddsd_log_lines_dropped_total counter\n");
         let _ = writeln!(out, "rddsd_log_lines_dropped_total {dropped}");
         out.push_str("# HELP rddsd_log_write_failures_total Log lines lost because writing to the log stream failed (e.g. its reader went away).\n# TYPE rddsd_log_write_failures_total counter\n");
         let _ = writeln!(out, "rddsd_log_write_failures_total {failed}");
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_buckets_are_cumulative_and_include_two_seconds() {
+        let m = Metrics::default();
+        m.rdap_answer("domain", 200, Duration::from_micros(300));
+        m.rdap_answer("domain", 404, Duration::from_millis(1500));
+        m.rdap_answer("domain", 200, Duration::from_secs(3));
+        m.rdap_answer("x-made-up", 999, Duration::from_millis(1));
+        let text = m.render(&Gauges::default());
+        let line = |needle: &str| {
+            text.lines()
+                .find(|l| l.starts_with(needle))
+                .unwrap_or_else(|| panic!("{needle} missing"))
+                .to_string()
+        };
+        let bucket = "rddsd_request_duration_seconds_bucket{protocol=\"rdap\",kind=\"domain\"";
+        assert!(line(&format!("{bucket},le=\"0.0005\"}}")).ends_with(" 1"));
+        assert!(line(&format!("{bucket},le=\"2\"}}")).ends_with(" 2"));
+        assert!(line(&format!("{bucket},le=\"+Inf\"}}")).ends_with(" 3"));
+        assert!(
+            line("rddsd_request_duration_seconds_count{protocol=\"rdap\",kind=\"other\"}")
+                .ends_with(" 1")
+        );
+        assert!(line("rddsd_responses_total{protocol=\"rdap\",status=\"other\"}").ends_with(" 1"));
+        assert!(line("rddsd_responses_total{protocol=\"rdap\",status=\"200\"}").ends_with(" 2"));
+        assert!(!text.contains("x-made-up"), "labels come from fixed lists");
     }
 }

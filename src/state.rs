@@ -137,11 +137,35 @@ impl State {
         }
     }
 
-    /// Reload data and policy. On failure the old generation keeps serving.
+    /// Values for the metrics exposition that live outside the counters.
+    pub fn gauges(&self) -> crate::metrics::Gauges {
+        let data = self.dataset();
+        crate::metrics::Gauges {
+            tracked: self.limiter.tracked(),
+            generation: data.generation,
+            data_updated_unix: data.snapshot.updated().unix(),
+            now_unix: crate::registry::Timestamp::now().unix(),
+            disclosure_log_ok: None,
+        }
+    }
+
+    /// Reload data and policy. On failure the old generation keeps serving. The outcome and
+    /// its duration are recorded in the metrics.
     ///
     /// # Errors
     /// The validation errors of the new data; nothing was swapped.
     pub fn reload(&self) -> Result<Arc<Dataset>, LoadFailure> {
+        let started = std::time::Instant::now();
+        let result = self.reload_inner();
+        self.metrics.reload(
+            result.is_ok(),
+            started.elapsed(),
+            crate::registry::Timestamp::now().unix(),
+        );
+        result
+    }
+
+    fn reload_inner(&self) -> Result<Arc<Dataset>, LoadFailure> {
         let limits = match &self.sources.config {
             Some(path) => {
                 let file = crate::config::ConfigFile::load(path)?;

@@ -32,15 +32,51 @@ enum Message {
 /// fails a request or a shutdown: when the queue is full a line is dropped, when the stream
 /// is gone (a closed pipe, a restarted log shipper) the write fails; both are counted
 /// ([`log_losses`], exported as metrics) and the server carries on.
-pub fn init(filter: &str) {
+///
+/// `Json` writes one JSON object per line with stable field names: `timestamp`, `level`,
+/// `target`, then the event's own fields at the top level (`message`, and for access events
+/// `proto`, `client`, `method`, `kind`, `status`, `outcome`, `bytes`, `micros`). Both formats
+/// carry exactly the same fields, so the privacy rules of the text log hold for JSON too.
+pub fn init(filter: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(QueueWriter::start())
         .with_ansi(false)
-        .log_internal_errors(false)
-        .try_init();
+        .log_internal_errors(false);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .try_init(),
+    };
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines (the default).
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            other => Err(format!("unknown log format {other:?}: use text or json")),
+        }
+    }
 }
 
 /// Lines dropped because the queue was full, and lines whose write failed.

@@ -170,7 +170,9 @@ pub fn answer(
     let cacheable = audience == Audience::Public;
     let key = (data.generation, query.clone());
     if cacheable {
-        if let Some(body) = state.rdap_cache.get(&key) {
+        let cached = state.rdap_cache.get(&key);
+        state.metrics.cache(cached.is_some());
+        if let Some(body) = cached {
             return Answer {
                 status: StatusCode::OK,
                 body,
@@ -294,6 +296,9 @@ pub fn handle<B>(
             (Some(route), answer, kind)
         }
     };
+    state
+        .metrics
+        .rdap_answer(kind, answer.status.as_u16(), started.elapsed());
     tracing::info!(
         target: "rddsd::access",
         proto = "rdap",
@@ -376,6 +381,9 @@ fn authority_response<B>(
             )
         }
     };
+    state
+        .metrics
+        .rdap_answer("authority", answer.status, started.elapsed());
     tracing::info!(
         target: "rddsd::access",
         proto = "rdap",

@@ -226,7 +226,7 @@ async fn refuse(mut stream: TcpStream, peer: SocketAddr, cfg: Arc<WhoisConfig>) 
         stream.shutdown().await
     })
     .await;
-    log(peer.ip(), "refused", "busy", 0, Instant::now());
+    log(None, peer.ip(), "refused", "busy", 0, Instant::now());
 }
 
 async fn handle(
@@ -275,7 +275,7 @@ async fn handle(
     let read = tokio::select! {
         read = read => read,
         () = shutdown.cancelled() => {
-            log(peer.ip(), "refused", "shutdown", 0, started);
+            log(Some(state), peer.ip(), "refused", "shutdown", 0, started);
             return;
         }
     };
@@ -329,7 +329,7 @@ async fn handle(
     })
     .await;
     drop(held);
-    log(client, kind, outcome, text.len(), started);
+    log(Some(state), client, kind, outcome, text.len(), started);
 }
 
 /// Why a connection was not admitted to read its query.
@@ -340,7 +340,22 @@ enum Admission {
     Limited(crate::limit::Refusal),
 }
 
-fn log(client: IpAddr, kind: &str, outcome: &str, bytes: usize, started: Instant) {
+/// The access-log line and the answer metrics of one connection.
+fn log(
+    state: Option<&State>,
+    client: IpAddr,
+    kind: &str,
+    outcome: &str,
+    bytes: usize,
+    started: Instant,
+) {
+    if let Some(state) = state {
+        let status = match kind {
+            "refused" | "limited" => kind,
+            _ => outcome,
+        };
+        state.metrics.whois_answer(kind, status, started.elapsed());
+    }
     tracing::info!(
         target: "rddsd::access",
         proto = "whois",

@@ -92,11 +92,25 @@ impl Server {
         srv
     }
 
+    /// The demo registry (budgets off) with extra environment variables.
+    pub fn with_env(env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("tmp");
+        let cfg = dir.path().join("rddsd.toml");
+        std::fs::write(&cfg, "[limits]\nenabled = false\n").expect("write config");
+        let mut srv = Self::spawn_full(&cfg, &[], &[], env);
+        srv._config_dir = Some(dir);
+        srv
+    }
+
     fn spawn(config: &Path, extra: &[&str]) -> Self {
         Self::spawn_cmd(config, extra, &[])
     }
 
     fn spawn_cmd(config: &Path, extra: &[&str], wrapper: &[&str]) -> Self {
+        Self::spawn_full(config, extra, wrapper, &[])
+    }
+
+    fn spawn_full(config: &Path, extra: &[&str], wrapper: &[&str], env: &[(&str, &str)]) -> Self {
         let mut cmd = match wrapper.split_first() {
             None => Command::new(bin()),
             Some((program, args)) => {
@@ -106,6 +120,7 @@ impl Server {
             }
         };
         let mut child = cmd
+            .envs(env.iter().copied())
             .arg("serve")
             .arg("--config")
             .arg(config)

@@ -9,6 +9,7 @@ mod data;
 mod hardening;
 mod lifecycle;
 mod limits;
+mod operations;
 mod parity;
 mod privacy;
 mod rdap;
