@@ -194,6 +194,17 @@ fn public_paths() -> Vec<String> {
 
 #[test]
 fn no_personal_value_leaks_into_public_rdap_output_or_logs() {
+    leak_check("text");
+}
+
+#[test]
+fn no_personal_value_leaks_with_json_logs() {
+    leak_check("json");
+}
+
+/// Every public query of both protocols, then every withheld value searched in the answers
+/// and in the server log written in `log_format`.
+fn leak_check(log_format: &str) {
     let secrets = secrets();
     assert!(
         secrets.len() > 100,
@@ -206,7 +217,7 @@ fn no_personal_value_leaks_into_public_rdap_output_or_logs() {
         dir.path().join("credentials.jsonl"),
         dir.path().join("disclosures.jsonl")
     );
-    let srv = Server::with_config(&cfg, &[]);
+    let srv = Server::with_config(&cfg, &["--log-format", log_format]);
     let mut corpus = String::new();
     let paths = public_paths();
     for path in &paths {
