@@ -150,11 +150,12 @@ enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Remove entries older than a date, leaving a checkpoint so the rest still verifies.
+    /// Remove the oldest entries, up to the first one not older than a date, leaving a
+    /// checkpoint so the rest still verifies. Safe while a server runs.
     Prune {
         /// Disclosure log.
         log: PathBuf,
-        /// Remove entries before this time (YYYY-MM-DD or RFC 3339).
+        /// Remove entries before this time (YYYY-MM-DD or RFC 3339); not in the future.
         #[arg(long)]
         before: String,
     },
@@ -246,19 +247,42 @@ fn audit_command(cmd: AuditCommand) -> Result<(), String> {
     match cmd {
         AuditCommand::Verify { log: path, head } => {
             let v = log::verify_file(&path)?;
+            let n = v.disclosures();
+            if v.entries.is_empty() {
+                println!("empty: {} holds no entries yet", path.display());
+            } else {
+                println!("ok: {n} disclosure(s), chain intact, head {}", v.head);
+            }
+            if let Some(cp) = v.checkpoint() {
+                println!(
+                    "pruned: {} entr{} before {} (through seq {} of {}), anchored by the checkpoint on line 1",
+                    cp.pruned_entries,
+                    if cp.pruned_entries == 1 { "y" } else { "ies" },
+                    cp.pruned_before,
+                    cp.pruned_through_seq,
+                    cp.pruned_through_time
+                );
+            }
             if let Some(expected) = head {
-                if v.head != expected && !v.entries.iter().any(|e| e.hash == expected) {
-                    return Err(format!(
-                        "{}: the recorded head {expected} is not in the log",
+                let found = v.find_head(expected.trim()).ok_or_else(|| {
+                    format!(
+                        "{}: the recorded head {expected} is not in the log: neither a kept entry nor the prune checkpoint's anchor (entries after it were cut off, or it was pruned)",
                         path.display()
-                    ));
-                }
-                if v.head != expected {
-                    println!("note: the log continues past the recorded head");
+                    )
+                })?;
+                match found {
+                    log::HeadFound::Head { seq } => {
+                        println!("head: the recorded head is the log's head (seq {seq})");
+                    }
+                    log::HeadFound::Entry { seq, line } => println!(
+                        "head: the recorded head is seq {seq} on line {line}; the log continues past it"
+                    ),
+                    log::HeadFound::Anchor { seq, is_head } => println!(
+                        "head: the recorded head is seq {seq}, pruned, anchored by the checkpoint on line 1{}",
+                        if is_head { "; nothing was appended since" } else { "; the log continues past it" }
+                    ),
                 }
             }
-            let n = v.entries.iter().filter(|e| e.disclosure.is_some()).count();
-            println!("ok: {n} disclosure(s), chain intact, head {}", v.head);
             Ok(())
         }
         AuditCommand::Report {
@@ -291,7 +315,8 @@ fn audit_command(cmd: AuditCommand) -> Result<(), String> {
         }
         AuditCommand::Prune { log: path, before } => {
             let before = cli_date("before", &before)?;
-            let (removed, kept) = log::prune(&path, &before)?;
+            let log::Pruned { removed, kept } =
+                log::prune(&path, &before, &rddsd::registry::Timestamp::now())?;
             println!(
                 "pruned {removed} entr{} before {}; {kept} kept",
                 if removed == 1 { "y" } else { "ies" },
@@ -354,7 +379,11 @@ fn main() -> ExitCode {
                 Ok(r) => r,
                 Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
             };
-            runtime.block_on(serve(settings))
+            let code = runtime.block_on(serve(settings));
+            // The drain already had its grace period. Dropping the runtime would wait for
+            // blocking tasks without bound (a reload stuck reading a file); leave them behind.
+            runtime.shutdown_background();
+            code
         }
     }
 }
@@ -428,14 +457,24 @@ async fn watch_signals(shutdown: CancellationToken, state: std::sync::Arc<rddsd:
         tracing::error!("cannot install signal handlers; stop with SIGKILL");
         return;
     };
+    // The reload runs as its own task so that SIGTERM is heard while it runs: shutdown must not
+    // wait for a reload. A SIGHUP during a reload asks for one more afterwards.
+    let mut reloading: Option<tokio::task::JoinHandle<_>> = None;
+    let mut again = false;
     loop {
         tokio::select! {
             _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); shutdown.cancel(); return; }
             _ = int.recv() => { tracing::info!("SIGINT: shutting down"); shutdown.cancel(); return; }
             _ = hup.recv() => {
-                let st = std::sync::Arc::clone(&state);
-                // Loading parses files: keep it off the async workers.
-                match tokio::task::spawn_blocking(move || st.reload()).await {
+                if reloading.is_some() {
+                    again = true;
+                } else {
+                    reloading = Some(start_reload(&state));
+                }
+            }
+            done = async { reloading.as_mut().expect("guarded by the select condition").await }, if reloading.is_some() => {
+                reloading = None;
+                match done {
                     Ok(Ok(d)) => {
                         let (domains, hosts, contacts, registrars) = d.snapshot.counts();
                         tracing::info!(generation = d.generation, domains, hosts, contacts, registrars, "reloaded");
@@ -443,7 +482,21 @@ async fn watch_signals(shutdown: CancellationToken, state: std::sync::Arc<rddsd:
                     Ok(Err(e)) => tracing::error!(error = %e, "reload refused; still serving the previous data"),
                     Err(e) => tracing::error!(error = %e, "reload task failed; still serving the previous data"),
                 }
+                if std::mem::take(&mut again) {
+                    reloading = Some(start_reload(&state));
+                }
             }
         }
     }
+}
+
+type ReloadResult = Result<std::sync::Arc<rddsd::state::Dataset>, rddsd::state::LoadFailure>;
+
+/// Reload on a blocking thread: loading parses files.
+fn start_reload(
+    state: &std::sync::Arc<rddsd::state::State>,
+) -> tokio::task::JoinHandle<ReloadResult> {
+    tracing::info!("SIGHUP: reloading");
+    let st = std::sync::Arc::clone(state);
+    tokio::task::spawn_blocking(move || st.reload())
 }
