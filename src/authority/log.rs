@@ -433,6 +433,15 @@ fn open_lock_file(path: &Path) -> std::io::Result<File> {
 fn append_lock(path: &Path) -> Result<File, String> {
     let lock = append_lock_path(path);
     let f = open_lock_file(&lock).map_err(|e| format!("{}: {e}", lock.display()))?;
+    match f.try_lock() {
+        Ok(()) => return Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            tracing::info!(lock = %lock.display(), "waiting for the disclosure log lock (a prune is running?)");
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(format!("cannot lock {}: {e}", lock.display()))
+        }
+    }
     f.lock()
         .map_err(|e| format!("cannot lock {}: {e}", lock.display()))?;
     Ok(f)
