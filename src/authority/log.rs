@@ -394,6 +394,11 @@ fn read_regular(file: &mut File, path: &Path) -> Result<Vec<u8>, String> {
 /// Unreadable or non-regular file, or the first bad entry.
 pub fn verify_file(path: &Path) -> Result<Verified, String> {
     let mut file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    read_regular(&mut file, path)?;
+    // Read under the append lock when we can, so a running server's append in progress is not
+    // mistaken for a torn line; a copy on read-only media is read without it.
+    let _guard = append_lock(path).ok();
+    let mut file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let data = read_regular(&mut file, path)?;
     verify_bytes(&data).map_err(|e| format!("{}: {e}", path.display()))
 }

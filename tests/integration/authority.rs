@@ -681,7 +681,7 @@ fn a_log_replaced_truncated_or_extended_while_running_stops_disclosures() {
             !String::from_utf8_lossy(&r.raw).contains("Aurelie"),
             "{what}"
         );
-        assert!(srv.log().contains(says), "{what}: {}", srv.log());
+        assert!(srv.wait_log(says), "{what}: {}", srv.log());
         assert_eq!(disclose(&srv, &token), 503, "{what}: stays closed");
         assert_eq!(
             std::fs::read(&fx.log).expect("read"),
@@ -708,11 +708,7 @@ fn a_second_server_on_the_same_log_refuses_until_the_first_stops() {
     );
     assert_eq!(r.status, 503);
     assert!(!String::from_utf8_lossy(&r.raw).contains("Aurelie"));
-    assert!(
-        second.log().contains("another rddsd process"),
-        "{}",
-        second.log()
-    );
+    assert!(second.wait_log("another rddsd process"), "{}", second.log());
     assert_eq!(disclose(&first, &token), 200);
     drop(first); // killed and reaped: its writer lock is released
     assert_eq!(disclose(&second, &token), 200, "{}", second.log());
@@ -773,7 +769,7 @@ fn prune_on_a_running_server_and_verify_head() {
     let (ok, out) = rddsd(&["audit", "verify", log, "--head", kept]);
     assert!(ok && out.contains("line 2"), "{out}");
     let head = entries[2]["hash"].as_str().expect("hash");
-    assert!(srv.log().contains(head), "the server logged its head");
+    assert!(srv.wait_log(head), "the server logged its head");
     let (ok, out) = rddsd(&["audit", "verify", log, "--head", head]);
     assert!(ok && out.contains("the log's head"), "{out}");
 }
@@ -1060,4 +1056,38 @@ fn the_authority_route_is_denylisted_and_meters_failed_authentication() {
         200
     );
     assert_eq!(fx.entries().len(), 1);
+}
+
+/// Issue #9: SIGTERM does not wait for a reload that hangs (here: the credentials file swapped
+/// for a FIFO nobody writes, so reading it never ends).
+#[test]
+fn sigterm_does_not_wait_for_a_hanging_reload() {
+    let fx = Fixture::new();
+    fx.issue("Example Police", "criminal-investigation");
+    let mut srv = Server::with_config(
+        &format!(
+            "{}\n[service]\nshutdown_grace_secs = 1\n",
+            fx.config(&fx.log)
+        ),
+        &[],
+    );
+    std::fs::remove_file(&fx.creds).expect("rm");
+    let made = Command::new("mkfifo")
+        .arg(&fx.creds)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    srv.signal("HUP");
+    assert!(srv.wait_log("SIGHUP: reloading"), "{}", srv.log());
+    // Still serving while the reload hangs.
+    assert_eq!(srv.get("/domain/nic.example").status, 200);
+    srv.signal("TERM");
+    let t0 = Instant::now();
+    let status = srv.wait_exit(Duration::from_secs(8)).expect("exited");
+    assert!(status.success());
+    assert!(
+        t0.elapsed() < Duration::from_secs(3),
+        "exit took {:?} with a 1 s grace",
+        t0.elapsed()
+    );
 }
