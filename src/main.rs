@@ -168,11 +168,12 @@ enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Remove entries older than a date, leaving a checkpoint so the rest still verifies.
+    /// Remove the oldest entries, up to the first one not older than a date, leaving a
+    /// checkpoint so the rest still verifies. Safe while a server runs.
     Prune {
         /// Disclosure log.
         log: PathBuf,
-        /// Remove entries before this time (YYYY-MM-DD or RFC 3339).
+        /// Remove entries before this time (YYYY-MM-DD or RFC 3339); not in the future.
         #[arg(long)]
         before: String,
     },
@@ -264,19 +265,42 @@ fn audit_command(cmd: AuditCommand) -> Result<(), String> {
     match cmd {
         AuditCommand::Verify { log: path, head } => {
             let v = log::verify_file(&path)?;
+            let n = v.disclosures();
+            if v.entries.is_empty() {
+                println!("empty: {} holds no entries yet", path.display());
+            } else {
+                println!("ok: {n} disclosure(s), chain intact, head {}", v.head);
+            }
+            if let Some(cp) = v.checkpoint() {
+                println!(
+                    "pruned: {} entr{} before {} (through seq {} of {}), anchored by the checkpoint on line 1",
+                    cp.pruned_entries,
+                    if cp.pruned_entries == 1 { "y" } else { "ies" },
+                    cp.pruned_before,
+                    cp.pruned_through_seq,
+                    cp.pruned_through_time
+                );
+            }
             if let Some(expected) = head {
-                if v.head != expected && !v.entries.iter().any(|e| e.hash == expected) {
-                    return Err(format!(
-                        "{}: the recorded head {expected} is not in the log",
+                let found = v.find_head(expected.trim()).ok_or_else(|| {
+                    format!(
+                        "{}: the recorded head {expected} is not in the log: neither a kept entry nor the prune checkpoint's anchor (entries after it were cut off, or it was pruned)",
                         path.display()
-                    ));
-                }
-                if v.head != expected {
-                    println!("note: the log continues past the recorded head");
+                    )
+                })?;
+                match found {
+                    log::HeadFound::Head { seq } => {
+                        println!("head: the recorded head is the log's head (seq {seq})");
+                    }
+                    log::HeadFound::Entry { seq, line } => println!(
+                        "head: the recorded head is seq {seq} on line {line}; the log continues past it"
+                    ),
+                    log::HeadFound::Anchor { seq, is_head } => println!(
+                        "head: the recorded head is seq {seq}, pruned, anchored by the checkpoint on line 1{}",
+                        if is_head { "; nothing was appended since" } else { "; the log continues past it" }
+                    ),
                 }
             }
-            let n = v.entries.iter().filter(|e| e.disclosure.is_some()).count();
-            println!("ok: {n} disclosure(s), chain intact, head {}", v.head);
             Ok(())
         }
         AuditCommand::Report {
@@ -309,7 +333,8 @@ fn audit_command(cmd: AuditCommand) -> Result<(), String> {
         }
         AuditCommand::Prune { log: path, before } => {
             let before = cli_date("before", &before)?;
-            let (removed, kept) = log::prune(&path, &before)?;
+            let log::Pruned { removed, kept } =
+                log::prune(&path, &before, &rddsd::registry::Timestamp::now())?;
             println!(
                 "pruned {removed} entr{} before {}; {kept} kept",
                 if removed == 1 { "y" } else { "ies" },
@@ -388,9 +413,9 @@ fn main() -> ExitCode {
                 Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
             };
             let code = runtime.block_on(serve(settings));
-            // A reload or a blocking disclosure-log write still running must not hold the
-            // exit up past the grace period: the drain already waited for requests.
-            runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+            // The drain already had its grace period. Dropping the runtime would wait for
+            // blocking tasks without bound (a reload stuck reading a file); leave them behind.
+            runtime.shutdown_background();
             rddsd::telemetry::flush(std::time::Duration::from_secs(1));
             code
         }
@@ -523,6 +548,7 @@ async fn reload_loop(
     state: std::sync::Arc<rddsd::state::State>,
 ) {
     while requests.recv().await.is_some() {
+        tracing::info!("SIGHUP: reloading");
         notify(&[sd_notify::NotifyState::Reloading]);
         let st = std::sync::Arc::clone(&state);
         // Loading parses files: keep it off the async workers.

@@ -1,5 +1,5 @@
-//! The disclosure log: append-only JSON Lines, hash-chained, flushed to stable storage before
-//! any disclosed byte leaves.
+//! The disclosure log: append-only JSON Lines, hash-chained, made durable before any disclosed
+//! byte leaves.
 //!
 //! Each line is one [`Entry`]. `hash` is the SHA-256 of the entry serialised with `hash` set to
 //! the empty string; `prev` is the previous entry's `hash` (64 zeros for the first). Removing,
@@ -8,25 +8,51 @@
 //! trace in the file itself, so every append also logs the new head hash (tracing), and
 //! `rddsd audit verify --head` checks against a head recorded elsewhere.
 //!
-//! `prune` removes entries older than a date and puts a checkpoint entry first, whose `prev` is
-//! the hash of the last removed entry: the remaining chain still verifies from there.
+//! `prune` cuts the longest prefix of entries older than a date and puts a checkpoint entry
+//! first. The checkpoint names the last removed entry (seq, time, hash) and stands in for it:
+//! the first kept entry chains from that hash, so the rest still verifies from there.
+//!
+//! Files next to the log `L`:
+//! - `L.writer.lock`: one server holds an exclusive lock on it for its whole life, so two
+//!   servers on one log (a rolling restart) never both append;
+//! - `L.lock`: held briefly around each append and for the whole of a prune, so the two never
+//!   interleave.
+//!
+//! A server appends from one dedicated thread; requests hand it their entry through a bounded
+//! channel and wait for the reply with a deadline. Nothing blocking (file lock, fsync) ever runs
+//! on an async worker, and the only state a request reads is atomic.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{Read, Write};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use tokio::sync::oneshot;
+
+use crate::registry::Timestamp;
 
 /// `prev` of the first entry of a log that was never pruned.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// How long a request waits for its entry to be made durable; after that it answers 503 and
+/// discloses nothing (the entry may still be written later, which errs on the safe side).
+pub const APPEND_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Disclosures waiting for the writer at most; beyond that a request is refused at once rather
+/// than queued behind a stuck disk.
+pub const QUEUE_DEPTH: usize = 64;
 
 /// One contact's disclosed fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct DisclosedContact {
-    /// Contact ROID.
+    /// Contact ROID, as the contact object spells it (not as a domain record refers to it).
     pub roid: String,
     /// Role in the answer: registrant, technical or contact (an entity lookup).
     pub role: String,
@@ -62,16 +88,22 @@ pub struct Disclosure {
     pub response_sha256: String,
 }
 
-/// What a prune removed.
+/// What a prune removed. The checkpoint entry stands in for the last removed entry: it carries
+/// that entry's seq, its `prev` is that entry's hash, and the first kept entry chains from it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Checkpoint {
-    /// Entries older than this were removed.
+    /// The prune date: only entries older than this were removed. Never later than the prune
+    /// itself (the checkpoint entry's `time`).
     pub pruned_before: String,
-    /// How many.
+    /// How many entries were removed since the log began (equal to the last removed seq).
     pub pruned_entries: u64,
     /// Sequence number of the last removed entry.
     pub pruned_through_seq: u64,
+    /// Time of the last removed entry; older than `pruned_before`.
+    pub pruned_through_time: String,
+    /// Hash of the last removed entry: the anchor the rest of the log chains from.
+    pub pruned_through_hash: String,
 }
 
 /// One line of the log.
@@ -114,7 +146,7 @@ impl Entry {
     }
 
     /// Set `hash` and serialise as one line with its line ending.
-    fn seal(mut self) -> (Self, Vec<u8>) {
+    pub fn sealed(mut self) -> (Self, Vec<u8>) {
         self.hash = self.compute_hash();
         let mut line = serde_json::to_vec(&self).unwrap_or_default();
         line.push(b'\n');
@@ -143,6 +175,112 @@ pub struct Verified {
     pub next_seq: u64,
 }
 
+/// Where a head hash recorded elsewhere was found in a verified log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeadFound {
+    /// It is the log's current head: nothing was appended since it was recorded.
+    Head {
+        /// Its sequence number.
+        seq: u64,
+    },
+    /// It is a kept entry; the log continues past it.
+    Entry {
+        /// Its sequence number.
+        seq: u64,
+        /// Its 1-based line.
+        line: usize,
+    },
+    /// It is the last entry a prune removed, which the checkpoint on line 1 anchors.
+    Anchor {
+        /// Its sequence number.
+        seq: u64,
+        /// Whether it is also the head (nothing appended since the prune).
+        is_head: bool,
+    },
+}
+
+impl Verified {
+    /// The checkpoint, when the log was pruned.
+    pub fn checkpoint(&self) -> Option<&Checkpoint> {
+        self.entries.first().and_then(|e| e.checkpoint.as_ref())
+    }
+
+    /// Number of disclosure entries.
+    pub fn disclosures(&self) -> usize {
+        self.entries
+            .iter()
+            .filter(|e| e.disclosure.is_some())
+            .count()
+    }
+
+    /// Find a head recorded elsewhere: any entry of the verified chain, or the checkpoint's
+    /// anchor. A hash of any other pruned entry cannot be checked and is not found.
+    pub fn find_head(&self, hash: &str) -> Option<HeadFound> {
+        if let Some(cp) = self.checkpoint() {
+            if cp.pruned_through_hash == hash {
+                return Some(HeadFound::Anchor {
+                    seq: cp.pruned_through_seq,
+                    is_head: self.head == hash,
+                });
+            }
+        }
+        let (i, e) = self
+            .entries
+            .iter()
+            .enumerate()
+            .find(|(_, e)| e.disclosure.is_some() && e.hash == hash)?;
+        Some(if self.head == hash {
+            HeadFound::Head { seq: e.seq }
+        } else {
+            HeadFound::Entry {
+                seq: e.seq,
+                line: i + 1,
+            }
+        })
+    }
+}
+
+fn parse_time(s: &str, what: &str) -> Result<Timestamp, String> {
+    crate::registry::validate::datetime(s).map_err(|m| format!("{what}: {m}"))
+}
+
+/// Check a checkpoint entry (line 1) on its own: it may only cover entries older than its prune
+/// date, the prune date may not be later than the prune itself, and it must stand in for the
+/// last removed entry (same seq, `prev` = that entry's hash).
+fn check_checkpoint(entry: &Entry, cp: &Checkpoint) -> Result<Timestamp, String> {
+    let before = parse_time(&cp.pruned_before, "checkpoint prunedBefore")?;
+    let through = parse_time(&cp.pruned_through_time, "checkpoint prunedThroughTime")?;
+    let at = parse_time(&entry.time, "checkpoint time")?;
+    if cp.pruned_through_seq == 0 || entry.seq != cp.pruned_through_seq {
+        return Err(format!(
+            "forged checkpoint: its seq {} is not the last pruned seq {}",
+            entry.seq, cp.pruned_through_seq
+        ));
+    }
+    if cp.pruned_entries != cp.pruned_through_seq {
+        return Err(format!(
+            "forged checkpoint: {} pruned entries cannot end at seq {}",
+            cp.pruned_entries, cp.pruned_through_seq
+        ));
+    }
+    if entry.prev != cp.pruned_through_hash {
+        return Err("forged checkpoint: prev is not the hash of the last pruned entry".into());
+    }
+    if through >= before {
+        return Err(format!(
+            "forged checkpoint: the last pruned entry ({}) is not older than the prune date {}",
+            cp.pruned_through_time, cp.pruned_before
+        ));
+    }
+    if before > at {
+        return Err(format!(
+            "forged checkpoint: the prune date {} is later than the prune itself ({})",
+            cp.pruned_before, entry.time
+        ));
+    }
+    Ok(before)
+}
+
 /// Verify a whole log's bytes.
 ///
 /// # Errors
@@ -164,6 +302,9 @@ pub fn verify_bytes(data: &[u8]) -> Result<Verified, ChainError> {
             reason: "torn entry: the last line has no line ending (a write was cut short)".into(),
         });
     }
+    // The prune date of a checkpoint: the first kept entry may not be older (a prune cuts the
+    // longest prefix of older entries, so the entry after the cut never is).
+    let mut pruned_before: Option<Timestamp> = None;
     for (i, raw) in lines[..complete].iter().enumerate() {
         let line = i + 1;
         let bad = |reason: String| ChainError { line, reason };
@@ -175,11 +316,13 @@ pub fn verify_bytes(data: &[u8]) -> Result<Verified, ChainError> {
                 entry.seq
             )));
         }
+        let time = parse_time(&entry.time, "time").map_err(bad)?;
         match (&entry.checkpoint, &entry.disclosure) {
             (Some(cp), None) => {
                 if line != 1 {
                     return Err(bad("a checkpoint may only be the first entry".into()));
                 }
+                pruned_before = Some(check_checkpoint(&entry, cp).map_err(bad)?);
                 out.head = entry.prev.clone();
                 out.next_seq = cp.pruned_through_seq + 1;
                 out.entries.push(entry);
@@ -204,6 +347,15 @@ pub fn verify_bytes(data: &[u8]) -> Result<Verified, ChainError> {
                 out.next_seq, entry.seq
             )));
         }
+        if let Some(before) = pruned_before.take() {
+            if time < before {
+                return Err(bad(format!(
+                    "entry seq {} is older than the checkpoint's prune date {}: the checkpoint does not match the entries it replaced",
+                    entry.seq,
+                    before.as_str()
+                )));
+            }
+        }
         out.head = entry.hash.clone();
         out.next_seq = entry.seq + 1;
         out.entries.push(entry);
@@ -211,234 +363,574 @@ pub fn verify_bytes(data: &[u8]) -> Result<Verified, ChainError> {
     Ok(out)
 }
 
-/// Read and verify a log file. A missing file is an empty log; a non-regular file (such as a
-/// device) is treated as empty and verified by nobody, which is only useful to simulate a full
-/// disk with `/dev/full`.
+/// Read all of an open file, refusing anything but a regular file (a directory, a device such
+/// as `/dev/null`, a FIFO): only a regular file can hold a log.
+fn read_regular(file: &mut File, path: &Path) -> Result<Vec<u8>, String> {
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if meta.is_dir() {
+        return Err(format!(
+            "{}: is a directory, not a disclosure log",
+            path.display()
+        ));
+    }
+    if !meta.is_file() {
+        return Err(format!(
+            "{}: not a regular file, so not a disclosure log",
+            path.display()
+        ));
+    }
+    let mut data = Vec::new();
+    file.read_to_end(&mut data)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(data)
+}
+
+/// Read and verify a log file (the `audit` commands). A missing or unreadable file, a
+/// directory or anything but a regular file is an error; an empty file is an empty log.
 ///
 /// # Errors
-/// Unreadable file, or the first bad entry.
+/// Unreadable or non-regular file, or the first bad entry.
 pub fn verify_file(path: &Path) -> Result<Verified, String> {
-    match std::fs::metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(Verified {
-                head: GENESIS.into(),
-                next_seq: 1,
-                ..Verified::default()
-            })
-        }
-        Err(e) => return Err(format!("{}: {e}", path.display())),
-        Ok(m) if !m.is_file() => {
-            return Ok(Verified {
-                head: GENESIS.into(),
-                next_seq: 1,
-                ..Verified::default()
-            })
-        }
-        Ok(_) => {}
-    }
-    let data = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    read_regular(&mut file, path)?;
+    // Read under the append lock when we can, so a running server's append in progress is not
+    // mistaken for a torn line; a copy on read-only media is read without it.
+    let _guard = append_lock(path).ok();
+    let mut file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let data = read_regular(&mut file, path)?;
     verify_bytes(&data).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn now_rfc3339() -> String {
-    crate::registry::Timestamp::now().as_str().to_string()
+    Timestamp::now().as_str().to_string()
 }
 
-/// The server's handle on the log.
-pub struct DisclosureLog {
-    path: PathBuf,
-    state: Mutex<State>,
+/// A file next to the log: `<log><suffix>`.
+fn sidecar(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
 }
 
-struct State {
-    file: Option<File>,
-    /// Inode of the open file, to notice a prune that replaced it.
+/// The lock held around each append and for a whole prune.
+pub fn append_lock_path(path: &Path) -> PathBuf {
+    sidecar(path, ".lock")
+}
+
+/// The lock a server holds for its life: one writer per log.
+pub fn writer_lock_path(path: &Path) -> PathBuf {
+    sidecar(path, ".writer.lock")
+}
+
+fn open_lock_file(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+}
+
+/// Take the append/prune lock, waiting for it. Released when the returned file is dropped.
+fn append_lock(path: &Path) -> Result<File, String> {
+    let lock = append_lock_path(path);
+    let f = open_lock_file(&lock).map_err(|e| format!("{}: {e}", lock.display()))?;
+    match f.try_lock() {
+        Ok(()) => return Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            tracing::info!(lock = %lock.display(), "waiting for the disclosure log lock (a prune is running?)");
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(format!("cannot lock {}: {e}", lock.display()))
+        }
+    }
+    f.lock()
+        .map_err(|e| format!("cannot lock {}: {e}", lock.display()))?;
+    Ok(f)
+}
+
+/// What requests may read about the writer: set only by the writer thread, read lock-free.
+#[derive(Default)]
+struct Status {
+    /// Why disclosures are refused until an operator repairs the log and restarts.
+    broken: OnceLock<String>,
+    /// Another process holds the writer lock; this one refuses disclosures until it can take
+    /// the lock over.
+    standby: AtomicBool,
+}
+
+impl Status {
+    fn fail(&self, reason: String) -> String {
+        if self.broken.set(reason.clone()).is_ok() {
+            tracing::error!(reason = %reason, "authority disclosures are disabled until the disclosure log is repaired and the server restarted");
+        }
+        self.broken.get().cloned().unwrap_or(reason)
+    }
+}
+
+/// One entry to append, and where to send the outcome.
+struct Job {
+    disclosure: Disclosure,
+    reply: oneshot::Sender<Result<Entry, String>>,
+}
+
+/// The log file as the writer last verified and wrote it.
+struct OpenLog {
+    file: File,
+    dev: u64,
     ino: u64,
+    /// Bytes the file holds: what we verified plus what we appended.
+    len: u64,
+    /// The last complete line, to check that the tail is still what we wrote.
+    last_line: Vec<u8>,
     head: String,
     next_seq: u64,
-    /// Set when the log cannot be trusted to continue (torn tail, failed write): every later
-    /// disclosure is refused until an operator repairs the log and reloads.
-    broken: Option<String>,
+    /// Whether the log starts with a prune checkpoint.
+    pruned: bool,
 }
 
-fn open_append(path: &Path) -> std::io::Result<(File, u64)> {
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-    let file = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .open(path)?;
-    let ino = file.metadata()?.ino();
-    Ok((file, ino))
+impl OpenLog {
+    /// Open (creating if missing) and verify a log. The caller holds the append lock.
+    fn load(path: &Path) -> Result<Self, String> {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| format!("cannot open disclosure log {}: {e}", path.display()))?;
+        // Read through the descriptor we will append to, so what we verify is what we extend.
+        let data = read_regular(&mut file, path)?;
+        let v = verify_bytes(&data).map_err(|e| {
+            format!(
+                "disclosure log failed verification: {}: {e}",
+                path.display()
+            )
+        })?;
+        let meta = file
+            .metadata()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let last_line = last_line(&data).to_vec();
+        Ok(Self {
+            file,
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: data.len() as u64,
+            last_line,
+            pruned: v.checkpoint().is_some(),
+            head: v.head,
+            next_seq: v.next_seq,
+        })
+    }
+}
+
+/// The last complete line of verified log bytes, with its line ending.
+fn last_line(data: &[u8]) -> &[u8] {
+    let body = data.strip_suffix(b"\n").unwrap_or(data);
+    let start = body.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    &data[start..]
+}
+
+/// The writer thread's state. Only this thread touches the file.
+struct Writer {
+    path: PathBuf,
+    status: Arc<Status>,
+    /// The writer lock, held for the writer's life once taken.
+    owner: Option<File>,
+    log: Option<OpenLog>,
+}
+
+impl Writer {
+    fn start(path: &Path, status: Arc<Status>) -> Self {
+        let mut w = Self {
+            path: path.to_path_buf(),
+            status,
+            owner: None,
+            log: None,
+        };
+        // A device, directory or FIFO can never hold the chain: refuse before creating the lock
+        // files next to it.
+        match std::fs::metadata(path) {
+            Ok(m) if !m.is_file() => {
+                w.status.fail(format!(
+                    "disclosure log {} is not a regular file",
+                    path.display()
+                ));
+                return w;
+            }
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                w.status
+                    .fail(format!("disclosure log {}: {e}", path.display()));
+                return w;
+            }
+            _ => {}
+        }
+        if let Err(e) = w.take_ownership() {
+            w.status.fail(e);
+        }
+        w
+    }
+
+    /// Try to become the log's one writer; on success, load and verify the log. `Ok(false)`
+    /// when another process is the writer.
+    fn take_ownership(&mut self) -> Result<bool, String> {
+        let lock_path = writer_lock_path(&self.path);
+        let f = open_lock_file(&lock_path).map_err(|e| format!("{}: {e}", lock_path.display()))?;
+        match f.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                if !self.status.standby.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(lock = %lock_path.display(), "another rddsd process is the disclosure log's writer; this server refuses disclosures until that one stops");
+                }
+                return Ok(false);
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(format!("cannot lock {}: {e}", lock_path.display()))
+            }
+        }
+        let _guard = append_lock(&self.path)?;
+        self.log = Some(OpenLog::load(&self.path)?);
+        self.owner = Some(f);
+        if self.status.standby.swap(false, Ordering::Relaxed) {
+            tracing::info!("this server is now the disclosure log's writer");
+        }
+        Ok(true)
+    }
+
+    fn run(mut self, jobs: Receiver<Job>) {
+        while let Ok(job) = jobs.recv() {
+            let result = self.append(&job);
+            if let Some(result) = result {
+                // The requester may have given up (timeout): then it disclosed nothing.
+                let _ = job.reply.send(result);
+            }
+        }
+    }
+
+    /// `None` when the requester gave up before anything was written.
+    fn append(&mut self, job: &Job) -> Option<Result<Entry, String>> {
+        if let Some(b) = self.status.broken.get() {
+            return Some(Err(b.clone()));
+        }
+        if self.owner.is_none() {
+            match self.take_ownership() {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Some(Err(
+                        "another rddsd process is writing this disclosure log".into()
+                    ))
+                }
+                Err(e) => return Some(Err(self.status.fail(e))),
+            }
+        }
+        let _guard = match append_lock(&self.path) {
+            Ok(g) => g,
+            Err(e) => return Some(Err(e)),
+        };
+        if job.reply.is_closed() {
+            return None;
+        }
+        if let Err(e) = self.check_file() {
+            return Some(Err(self.status.fail(e)));
+        }
+        let Some(log) = self.log.as_mut() else {
+            return Some(Err(self.status.fail("disclosure log is not open".into())));
+        };
+        let entry = Entry {
+            seq: log.next_seq,
+            time: now_rfc3339(),
+            disclosure: Some(job.disclosure.clone()),
+            checkpoint: None,
+            prev: log.head.clone(),
+            hash: String::new(),
+        };
+        let (entry, line) = entry.sealed();
+        let written = log
+            .file
+            .write_all(&line)
+            .and_then(|()| log.file.sync_data());
+        if let Err(e) = written {
+            // Part of the line may be on disk: take it back if we can; either way stop, as a
+            // disk that failed once is not trusted with the next disclosure.
+            let _ = log
+                .file
+                .set_len(log.len)
+                .and_then(|()| log.file.sync_data());
+            return Some(Err(self
+                .status
+                .fail(format!("disclosure log write failed: {e}"))));
+        }
+        log.len += line.len() as u64;
+        log.last_line = line;
+        log.head = entry.hash.clone();
+        log.next_seq = entry.seq + 1;
+        tracing::info!(seq = entry.seq, head = %entry.hash, "disclosure recorded");
+        Some(Ok(entry))
+    }
+
+    /// Before each append (append lock held): is the file at the path still the one we verified
+    /// and wrote, and unchanged? A new file is accepted only as a prune of our own chain.
+    fn check_file(&mut self) -> Result<(), String> {
+        let path = &self.path;
+        let log = self.log.as_ref().ok_or("disclosure log is not open")?;
+        let at_path = match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(format!(
+                    "disclosure log {} was removed or renamed while the server ran",
+                    path.display()
+                ))
+            }
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        };
+        if (at_path.dev(), at_path.ino()) == (log.dev, log.ino) {
+            let len = log
+                .file
+                .metadata()
+                .map_err(|e| format!("{}: {e}", path.display()))?
+                .len();
+            if len != log.len {
+                return Err(format!(
+                    "disclosure log {} changed behind the writer: {} bytes expected, {len} found (truncated or written by another program)",
+                    path.display(),
+                    log.len
+                ));
+            }
+            if !log.last_line.is_empty() {
+                let mut tail = vec![0; log.last_line.len()];
+                let at = log.len - tail.len() as u64;
+                log.file
+                    .read_exact_at(&mut tail, at)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                if tail != log.last_line {
+                    return Err(format!(
+                        "disclosure log {}: the last entry (seq {}) was altered behind the writer",
+                        path.display(),
+                        log.next_seq - 1
+                    ));
+                }
+            }
+            return Ok(());
+        }
+        // Another file at the path: only a prune of this very chain may replace it. Its chain
+        // must end exactly at our head, which (hashes chaining back to the checkpoint's anchor)
+        // means its kept entries are our tail and its anchor is the entry before the cut.
+        let fresh = OpenLog::load(path).map_err(|e| {
+            format!(
+                "disclosure log {} was replaced while the server ran: {e}",
+                path.display()
+            )
+        })?;
+        let is_prune = fresh.pruned && fresh.head == log.head && fresh.next_seq == log.next_seq;
+        if !is_prune {
+            return Err(format!(
+                "disclosure log {} was replaced while the server ran by a file that is not a prune of its chain (expected head {} at seq {})",
+                path.display(),
+                log.head,
+                log.next_seq.saturating_sub(1)
+            ));
+        }
+        tracing::info!(head = %fresh.head, "disclosure log was pruned; continuing its chain");
+        self.log = Some(fresh);
+        Ok(())
+    }
+}
+
+/// The server's handle on the log: a channel to the writer thread and its status.
+pub struct DisclosureLog {
+    jobs: Option<SyncSender<Job>>,
+    status: Arc<Status>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl DisclosureLog {
-    /// Open (creating if needed) and verify the log. A log that fails verification is opened
-    /// *broken*: the server runs, and the authority route answers 503 until it is repaired.
+    /// Become the log's writer, verify the log (creating it if missing) and start the writer
+    /// thread. A log that fails verification, or cannot be opened, is opened *broken*: the server
+    /// runs and the authority route answers 503. When another process is the writer, this one
+    /// refuses disclosures until it can take over.
     pub fn open(path: &Path) -> Self {
-        let mut state = State {
-            file: None,
-            ino: 0,
-            head: GENESIS.into(),
-            next_seq: 1,
-            broken: None,
-        };
-        match verify_file(path) {
-            Err(e) => state.broken = Some(format!("disclosure log failed verification: {e}")),
-            Ok(v) => {
-                state.head = v.head;
-                state.next_seq = v.next_seq;
-                match open_append(path) {
-                    Ok((f, ino)) => {
-                        state.file = Some(f);
-                        state.ino = ino;
-                    }
-                    Err(e) => {
-                        state.broken = Some(format!(
-                            "cannot open disclosure log {}: {e}",
-                            path.display()
-                        ))
-                    }
-                }
+        let status = Arc::new(Status::default());
+        let writer = Writer::start(path, Arc::clone(&status));
+        let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE_DEPTH);
+        let thread = std::thread::Builder::new()
+            .name("disclosure-log".into())
+            .spawn(move || writer.run(rx));
+        let thread = match thread {
+            Ok(t) => Some(t),
+            Err(e) => {
+                status.fail(format!("cannot start the disclosure log writer: {e}"));
+                None
             }
-        }
-        if let Some(b) = &state.broken {
-            tracing::error!(reason = %b, "authority disclosures are disabled");
-        }
+        };
         Self {
-            path: path.to_path_buf(),
-            state: Mutex::new(state),
+            jobs: Some(tx),
+            status,
+            thread,
         }
     }
 
-    /// Why disclosures are refused, if they are.
+    /// Why disclosures are refused until repair, if they are. Lock-free.
     pub fn broken(&self) -> Option<String> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .broken
-            .clone()
+        self.status.broken.get().cloned()
     }
 
-    /// Append one disclosure and flush it to stable storage. Entries never interleave: one
-    /// writer at a time in this process (the mutex) and across processes (an exclusive file
-    /// lock, which `audit prune` also takes).
+    /// Whether another process is the log's writer (this one refuses disclosures meanwhile).
+    pub fn is_standby(&self) -> bool {
+        self.status.standby.load(Ordering::Relaxed)
+    }
+
+    fn submit(
+        &self,
+        disclosure: Disclosure,
+        blocking: bool,
+    ) -> Result<oneshot::Receiver<Result<Entry, String>>, String> {
+        let (reply, rx) = oneshot::channel();
+        let jobs = self.jobs.as_ref().ok_or("the disclosure log is closed")?;
+        let job = Job { disclosure, reply };
+        if blocking {
+            jobs.send(job)
+                .map_err(|_| "the disclosure log writer has stopped".to_string())?;
+        } else {
+            jobs.try_send(job).map_err(|e| match e {
+                TrySendError::Full(_) => {
+                    "the disclosure log writer is busy (queue full)".to_string()
+                }
+                TrySendError::Disconnected(_) => {
+                    "the disclosure log writer has stopped".to_string()
+                }
+            })?;
+        }
+        Ok(rx)
+    }
+
+    /// Append one disclosure and wait, at most `timeout`, until it is on stable storage.
     ///
     /// # Errors
-    /// Why the entry could not be made durable; nothing may be disclosed then.
-    pub fn append(&self, disclosure: Disclosure) -> Result<Entry, String> {
-        let mut st = self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(b) = &st.broken {
-            return Err(b.clone());
+    /// Why the entry is not known to be durable; nothing may be disclosed then.
+    pub async fn append(&self, disclosure: Disclosure, timeout: Duration) -> Result<Entry, String> {
+        let rx = self.submit(disclosure, false)?;
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err("the disclosure log writer has stopped".into()),
+            Err(_) => Err(format!(
+                "the entry was not durable within {} s (is the log locked by a prune?)",
+                timeout.as_secs()
+            )),
         }
-        let result = Self::append_locked(&self.path, &mut st, disclosure);
-        if let Err(e) = &result {
-            // A failed write may have left part of a line behind: stop until repaired.
-            st.broken = Some(format!("disclosure log write failed: {e}"));
-            tracing::error!(error = %e, "disclosure log write failed; authority disclosures are disabled");
-        }
-        result
     }
 
-    fn append_locked(path: &Path, st: &mut State, disclosure: Disclosure) -> Result<Entry, String> {
-        use std::os::unix::fs::MetadataExt;
-        let file = st.file.as_ref().ok_or("disclosure log is not open")?;
-        file.lock()
-            .map_err(|e| format!("cannot lock the disclosure log: {e}"))?;
-        // A prune may have replaced the file while we waited for the lock: continue the new one.
-        let current = std::fs::metadata(path)
-            .map(|m| m.ino())
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        if current != st.ino {
-            let _ = file.unlock();
-            let v = verify_file(path)?;
-            let (f, ino) = open_append(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            f.lock()
-                .map_err(|e| format!("cannot lock the disclosure log: {e}"))?;
-            st.file = Some(f);
-            st.ino = ino;
-            st.head = v.head;
-            st.next_seq = v.next_seq;
+    /// Append and wait without a deadline, from a thread that may block (tests, tools). Not
+    /// for async workers.
+    ///
+    /// # Errors
+    /// As [`Self::append`].
+    pub fn append_blocking(&self, disclosure: Disclosure) -> Result<Entry, String> {
+        let rx = self.submit(disclosure, true)?;
+        rx.blocking_recv()
+            .map_err(|_| "the disclosure log writer has stopped".to_string())?
+    }
+
+    /// Stop the writer after the queued entries and wait for it, releasing the writer lock.
+    /// (Dropping the handle stops it too, but without waiting: shutdown must not wait on a
+    /// writer stuck behind a prune's lock.)
+    pub fn close(mut self) {
+        self.jobs = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
         }
-        let entry = Entry {
-            seq: st.next_seq,
-            time: now_rfc3339(),
-            disclosure: Some(disclosure),
-            checkpoint: None,
-            prev: st.head.clone(),
-            hash: String::new(),
-        };
-        let (entry, line) = entry.seal();
-        let file = st.file.as_mut().ok_or("disclosure log is not open")?;
-        let written = file.write_all(&line).and_then(|()| file.sync_data());
-        let _ = file.unlock();
-        written.map_err(|e| e.to_string())?;
-        st.head = entry.hash.clone();
-        st.next_seq = entry.seq + 1;
-        tracing::info!(seq = entry.seq, head = %entry.hash, "disclosure recorded");
-        Ok(entry)
     }
 }
 
-/// Remove entries older than `before` (RFC 3339), leaving a checkpoint first so the rest still
-/// verifies. The log must verify first; the rewrite is atomic (temporary file, fsync, rename).
+/// What a prune did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pruned {
+    /// Entries removed now.
+    pub removed: u64,
+    /// Disclosure entries kept.
+    pub kept: u64,
+}
+
+/// Cut the longest prefix of disclosures older than `before` and put a checkpoint first, so the
+/// rest still verifies. `before` may not be later than `now`: a prune removes old entries, never
+/// recent ones. The log must verify first, and the new file must verify (ending at the same head)
+/// before it replaces the old one atomically (temporary file, fsync, rename, fsync of the
+/// directory). A running server's writer waits on the same lock meanwhile, then recognises the
+/// new file as a prune of its chain.
 ///
 /// # Errors
-/// Unreadable or unverifiable log, or I/O failure; the log is then unchanged.
-pub fn prune(path: &Path, before: &crate::registry::Timestamp) -> Result<(u64, u64), String> {
-    let lock_file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    lock_file
-        .lock()
-        .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
-    let v = verify_file(path)?;
-    let is_old = |e: &Entry| {
-        e.disclosure.is_some()
-            && crate::registry::validate::datetime(&e.time)
-                .map(|t| t < *before)
-                .unwrap_or(false)
-    };
-    let old: Vec<&Entry> = v.entries.iter().filter(|e| is_old(e)).collect();
-    let Some(last_old) = old.last() else {
-        return Ok((
-            0,
-            v.entries.iter().filter(|e| e.disclosure.is_some()).count() as u64,
+/// A date in the future, an unreadable or unverifiable log, or I/O failure; the log is then
+/// unchanged.
+pub fn prune(path: &Path, before: &Timestamp, now: &Timestamp) -> Result<Pruned, String> {
+    if before > now {
+        return Err(format!(
+            "--before {} is in the future: a prune only removes entries older than now",
+            before.as_str()
         ));
-    };
-    // Entries are in time order, so the old ones are a prefix (after any earlier checkpoint).
-    let earlier = v
-        .entries
-        .first()
-        .and_then(|e| e.checkpoint.as_ref())
-        .map_or(0, |c| c.pruned_entries);
+    }
+    // The log must exist and be a regular file before any lock file is created next to it.
+    let mut file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    read_regular(&mut file, path)?;
+    let _guard = append_lock(path)?;
+    // Read again under the lock: a writer may have appended while we waited.
+    let mut file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let data = read_regular(&mut file, path)?;
+    let v = verify_bytes(&data).map_err(|e| format!("{}: {e}", path.display()))?;
+    let lines: Vec<&[u8]> = data.split(|b| *b == b'\n').collect();
+    let first = usize::from(v.checkpoint().is_some());
+    // The longest prefix of older entries, not every older entry: after a clock step backwards
+    // an older-looking entry can follow a newer one, and cutting it out would break the chain.
+    let cut = v.entries[first..]
+        .iter()
+        .take_while(|e| parse_time(&e.time, "time").is_ok_and(|t| t < *before))
+        .count();
+    let total = (v.entries.len() - first) as u64;
+    if cut == 0 {
+        return Ok(Pruned {
+            removed: 0,
+            kept: total,
+        });
+    }
+    let last = &v.entries[first + cut - 1];
     let checkpoint = Entry {
-        seq: last_old.seq,
-        time: now_rfc3339(),
+        seq: last.seq,
+        time: now.as_str().to_string(),
         disclosure: None,
         checkpoint: Some(Checkpoint {
             pruned_before: before.as_str().to_string(),
-            pruned_entries: earlier + old.len() as u64,
-            pruned_through_seq: last_old.seq,
+            pruned_entries: last.seq,
+            pruned_through_seq: last.seq,
+            pruned_through_time: last.time.clone(),
+            pruned_through_hash: last.hash.clone(),
         }),
-        prev: last_old.hash.clone(),
+        prev: last.hash.clone(),
         hash: String::new(),
     };
-    let (_, mut out) = checkpoint.seal();
-    let mut kept = 0u64;
-    for e in v
-        .entries
-        .iter()
-        .filter(|e| e.disclosure.is_some() && !is_old(e))
-    {
-        out.extend_from_slice(&serde_json::to_vec(e).unwrap_or_default());
+    let (_, mut out) = checkpoint.sealed();
+    // Kept lines are copied byte for byte.
+    for raw in &lines[first + cut..v.entries.len()] {
+        out.extend_from_slice(raw);
         out.push(b'\n');
-        kept += 1;
     }
-    let tmp = path.with_extension("prune-tmp");
+    match verify_bytes(&out) {
+        Ok(n) if n.head == v.head && n.next_seq == v.next_seq => {}
+        Ok(_) => return Err("prune would change the log's head; log unchanged".into()),
+        Err(e) => {
+            return Err(format!(
+                "prune produced a log that does not verify ({e}); log unchanged"
+            ))
+        }
+    }
+    let tmp = sidecar(path, ".prune-tmp");
     let write = || -> std::io::Result<()> {
-        let mut f = File::create(&tmp)?;
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
         f.write_all(&out)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)?;
@@ -451,24 +943,27 @@ pub fn prune(path: &Path, before: &crate::registry::Timestamp) -> Result<(u64, u
         let _ = std::fs::remove_file(&tmp);
         format!("prune failed, log unchanged: {e}")
     })?;
-    let _ = lock_file.unlock();
-    Ok((old.len() as u64, kept))
+    Ok(Pruned {
+        removed: cut as u64,
+        kept: total - cut as u64,
+    })
 }
 
-/// Read a log for reporting, line by line (verification is `audit verify`'s job).
+/// Read a log for reporting (verification is `audit verify`'s job, but only a regular file is
+/// a log).
 ///
 /// # Errors
-/// Unreadable file or unparseable line.
+/// Unreadable or non-regular file, or an unparseable line.
 pub fn read_entries(path: &Path) -> Result<Vec<Entry>, String> {
-    let f = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut f = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let data = read_regular(&mut f, path)?;
     let mut out = Vec::new();
-    for (i, line) in BufReader::new(f).lines().enumerate() {
-        let line = line.map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
+    for (i, line) in data.split(|b| *b == b'\n').enumerate() {
         if line.is_empty() {
             continue;
         }
         out.push(
-            serde_json::from_str(&line)
+            serde_json::from_slice(line)
                 .map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?,
         );
     }
@@ -499,13 +994,37 @@ mod tests {
         }
     }
 
+    fn ts(s: &str) -> Timestamp {
+        crate::registry::validate::datetime(s).expect("date")
+    }
+
+    /// A valid chain with the given entry times (which tests may make old or out of order).
+    fn chain(times: &[&str]) -> Vec<u8> {
+        let (mut prev, mut out) = (GENESIS.to_string(), Vec::new());
+        for (i, t) in times.iter().enumerate() {
+            let (e, line) = Entry {
+                seq: i as u64 + 1,
+                time: (*t).to_string(),
+                disclosure: Some(disclosure(i as u32)),
+                checkpoint: None,
+                prev: prev.clone(),
+                hash: String::new(),
+            }
+            .sealed();
+            prev = e.hash;
+            out.extend_from_slice(&line);
+        }
+        out
+    }
+
     fn log_with(n: u32) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().expect("tmp");
         let path = dir.path().join("disclosures.jsonl");
         let log = DisclosureLog::open(&path);
         for i in 0..n {
-            log.append(disclosure(i)).expect("append");
+            log.append_blocking(disclosure(i)).expect("append");
         }
+        log.close();
         (dir, path)
     }
 
@@ -526,15 +1045,14 @@ mod tests {
     }
 
     #[test]
-    fn a_fresh_chain_verifies() {
+    fn a_fresh_chain_verifies_and_a_reopened_log_continues_it() {
         let (_d, path) = log_with(5);
         let v = verify_file(&path).expect("verifies");
         assert_eq!(v.entries.len(), 5);
         assert_eq!(v.next_seq, 6);
         assert_eq!(v.entries[0].prev, GENESIS);
-        // Reopening continues the chain.
         let log = DisclosureLog::open(&path);
-        let e = log.append(disclosure(9)).expect("append");
+        let e = log.append_blocking(disclosure(9)).expect("append");
         assert_eq!(e.seq, 6);
         assert_eq!(e.prev, v.head);
     }
@@ -548,11 +1066,9 @@ mod tests {
             let e = verify_bytes(&std::fs::read(&path).expect("read")).expect_err(what);
             assert_eq!(e.line, line, "{what}: {e}");
         };
-        // Edit a field of entry 3.
         let mut m = orig.clone();
         m[2] = m[2].replace("CASE-2", "CASE-X");
         check(m, 3, "edit");
-        // Edit and re-hash entry 3: the next entry's prev no longer matches.
         let mut m = orig.clone();
         let mut e: Entry = serde_json::from_str(&m[2]).expect("entry");
         if let Some(d) = e.disclosure.as_mut() {
@@ -561,31 +1077,50 @@ mod tests {
         e.hash = e.compute_hash();
         m[2] = serde_json::to_string(&e).expect("json");
         check(m, 4, "edit and re-hash");
-        // Delete entry 2.
         let mut m = orig.clone();
         m.remove(1);
         check(m, 2, "delete");
-        // Reorder entries 2 and 3.
         let mut m = orig.clone();
         m.swap(1, 2);
         check(m, 2, "reorder");
-        // Insert a copy of entry 1 after it.
         let mut m = orig.clone();
         m.insert(1, orig[0].clone());
         check(m, 2, "insert");
-        // Truncate the last entry mid-line.
         let mut bytes = orig
             .iter()
             .map(|l| format!("{l}\n"))
             .collect::<String>()
             .into_bytes();
         bytes.truncate(bytes.len() - 20);
-        std::fs::write(&path, &bytes).expect("write");
         assert_eq!(verify_bytes(&bytes).expect_err("torn").line, 5);
-        // Delete the first entry.
         let mut m = orig.clone();
         m.remove(0);
         check(m, 1, "delete first");
+    }
+
+    #[test]
+    fn only_a_regular_file_is_a_log() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let missing = dir.path().join("missing.jsonl");
+        assert!(verify_file(&missing).is_err(), "missing");
+        assert!(verify_file(dir.path())
+            .expect_err("directory")
+            .contains("directory"));
+        let null = dir.path().join("null.jsonl");
+        std::os::unix::fs::symlink("/dev/null", &null).expect("symlink");
+        assert!(verify_file(&null)
+            .expect_err("device")
+            .contains("not a regular file"));
+        let empty = dir.path().join("empty.jsonl");
+        std::fs::write(&empty, b"").expect("write");
+        assert_eq!(verify_file(&empty).expect("empty log").entries.len(), 0);
+        // The server refuses a device too, and creates no lock files next to it.
+        let log = DisclosureLog::open(&null);
+        assert!(log
+            .broken()
+            .is_some_and(|b| b.contains("not a regular file")));
+        assert!(log.append_blocking(disclosure(1)).is_err());
+        assert!(!writer_lock_path(&null).exists());
     }
 
     #[test]
@@ -596,39 +1131,138 @@ mod tests {
         std::fs::write(&path, &bytes).expect("write");
         let log = DisclosureLog::open(&path);
         assert!(log.broken().is_some_and(|b| b.contains("torn")));
-        assert!(log.append(disclosure(3)).is_err());
-        assert_eq!(
-            std::fs::read(&path).expect("read"),
-            bytes,
-            "nothing appended to a torn log"
-        );
+        assert!(log.append_blocking(disclosure(3)).is_err());
+        assert_eq!(std::fs::read(&path).expect("read"), bytes);
+    }
+
+    /// Each way the file can change behind a running writer stops disclosures, and nothing is
+    /// appended to the changed file.
+    #[test]
+    fn the_writer_notices_its_file_changed() {
+        type Change = fn(&Path);
+        let changes: [(&str, Change); 5] = [
+            ("replaced by an empty file", |p| {
+                std::fs::rename(p, p.with_extension("old")).expect("rename");
+                std::fs::write(p, b"").expect("create");
+            }),
+            ("removed", |p| std::fs::remove_file(p).expect("rm")),
+            ("truncated", |p| {
+                let data = std::fs::read(p).expect("read");
+                std::fs::write(p, &data[..data.len() - 7]).expect("truncate");
+            }),
+            ("appended to by another program", |p| {
+                let mut f = OpenOptions::new().append(true).open(p).expect("open");
+                f.write_all(b"{}\n").expect("write");
+            }),
+            ("last entry altered in place", |p| {
+                let text = std::fs::read_to_string(p).expect("read");
+                let f = OpenOptions::new().write(true).open(p).expect("open");
+                let at = text.rfind("CASE-1").expect("case");
+                f.write_all_at(b"CASE-9", at as u64).expect("write");
+            }),
+        ];
+        for (what, change) in changes {
+            let (_d, path) = log_with(0);
+            let log = DisclosureLog::open(&path);
+            log.append_blocking(disclosure(0)).expect("append");
+            log.append_blocking(disclosure(1)).expect("append");
+            change(&path);
+            let before = std::fs::read(&path).ok();
+            assert!(log.append_blocking(disclosure(2)).is_err(), "{what}");
+            assert!(log.broken().is_some(), "{what}");
+            assert_eq!(
+                std::fs::read(&path).ok(),
+                before,
+                "{what}: nothing appended"
+            );
+        }
     }
 
     #[test]
-    fn a_full_disk_fails_the_append() {
-        let log = DisclosureLog::open(Path::new("/dev/full"));
-        assert!(log.append(disclosure(1)).is_err());
-        assert!(log.broken().is_some());
+    fn one_writer_per_log_and_a_standby_takes_over() {
+        let (_d, path) = log_with(1);
+        let first = DisclosureLog::open(&path);
+        let second = DisclosureLog::open(&path);
+        assert!(second.is_standby() && second.broken().is_none());
+        assert!(second
+            .append_blocking(disclosure(1))
+            .expect_err("second writer")
+            .contains("another rddsd process"));
+        assert_eq!(first.append_blocking(disclosure(2)).expect("first").seq, 2);
+        first.close();
+        assert_eq!(
+            second
+                .append_blocking(disclosure(3))
+                .expect("took over")
+                .seq,
+            3
+        );
+        assert!(!second.is_standby());
+        assert_eq!(verify_file(&path).expect("one chain").entries.len(), 3);
     }
 
     #[test]
-    fn prune_keeps_the_rest_verifiable() {
-        let (_d, path) = log_with(4);
-        let future = crate::registry::validate::datetime("2999-01-01T00:00:00Z").expect("date");
-        let past = crate::registry::validate::datetime("2000-01-01T00:00:00Z").expect("date");
-        assert_eq!(prune(&path, &past).expect("prune"), (0, 4));
-        // Prune everything, then keep appending: the chain continues from the checkpoint.
-        assert_eq!(prune(&path, &future).expect("prune"), (4, 0));
-        let v = verify_file(&path).expect("verifies after prune");
-        assert_eq!(v.entries.len(), 1);
-        assert_eq!(
-            v.entries[0].checkpoint.as_ref().map(|c| c.pruned_entries),
-            Some(4)
-        );
+    fn prune_cuts_the_oldest_prefix_and_the_writer_continues() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("d.jsonl");
+        // A clock step backwards: entry 3 looks older than entry 2.
+        std::fs::write(
+            &path,
+            chain(&[
+                "2020-01-01T00:00:00Z",
+                "2023-06-01T00:00:00Z",
+                "2021-01-01T00:00:00Z",
+            ]),
+        )
+        .expect("write");
         let log = DisclosureLog::open(&path);
-        assert_eq!(log.append(disclosure(5)).expect("append").seq, 5);
+        let head = log.append_blocking(disclosure(4)).expect("append").hash;
+        let now = Timestamp::now();
+        assert!(prune(&path, &ts("2999-01-01T00:00:00Z"), &now)
+            .expect_err("future")
+            .contains("future"));
+        assert_eq!(
+            prune(&path, &ts("2019-01-01T00:00:00Z"), &now).expect("nothing old"),
+            Pruned {
+                removed: 0,
+                kept: 4
+            }
+        );
+        // Only entry 1 goes: entry 3 is older than the date but follows a newer one.
+        assert_eq!(
+            prune(&path, &ts("2022-01-01T00:00:00Z"), &now).expect("prune"),
+            Pruned {
+                removed: 1,
+                kept: 3
+            }
+        );
         let v = verify_file(&path).expect("verifies");
-        assert_eq!(v.entries.len(), 2);
+        let cp = v.checkpoint().expect("checkpoint").clone();
+        assert_eq!(
+            (cp.pruned_through_seq, cp.pruned_through_time.as_str()),
+            (1, "2020-01-01T00:00:00Z")
+        );
+        assert_eq!(v.head, head);
+        // The running writer recognises the prune of its own chain and continues it.
+        assert_eq!(
+            log.append_blocking(disclosure(5)).expect("continues").seq,
+            5
+        );
+        // A second prune, through the old entries.
+        let p = prune(&path, &ts("2024-01-01T00:00:00Z"), &now).expect("prune");
+        assert_eq!(
+            p,
+            Pruned {
+                removed: 2,
+                kept: 2
+            }
+        );
+        let v = verify_file(&path).expect("verifies");
+        assert_eq!(v.checkpoint().map(|c| c.pruned_entries), Some(3));
+        assert_eq!(
+            log.append_blocking(disclosure(6)).expect("continues").seq,
+            6
+        );
         // Removing the checkpoint is detected.
         let mut m = lines(&path);
         m.remove(0);
@@ -639,16 +1273,139 @@ mod tests {
     }
 
     #[test]
+    fn a_foreign_replacement_with_a_checkpoint_is_refused() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("d.jsonl");
+        std::fs::write(&path, chain(&["2020-01-01T00:00:00Z"])).expect("write");
+        let log = DisclosureLog::open(&path);
+        log.append_blocking(disclosure(1)).expect("append");
+        // Another log, validly pruned, moved into place.
+        let other = dir.path().join("other.jsonl");
+        std::fs::write(
+            &other,
+            chain(&["2020-02-01T00:00:00Z", "2030-01-01T00:00:00Z"]),
+        )
+        .expect("write");
+        prune(&other, &ts("2021-01-01T00:00:00Z"), &Timestamp::now()).expect("prune");
+        std::fs::rename(&other, &path).expect("rename");
+        assert!(log
+            .append_blocking(disclosure(2))
+            .expect_err("foreign")
+            .contains("not a prune"));
+    }
+
+    #[test]
+    fn forged_checkpoints_are_refused() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("d.jsonl");
+        std::fs::write(
+            &path,
+            chain(&[
+                "2020-01-01T00:00:00Z",
+                "2021-01-01T00:00:00Z",
+                "2026-01-01T00:00:00Z",
+            ]),
+        )
+        .expect("write");
+        prune(
+            &path,
+            &ts("2020-06-01T00:00:00Z"),
+            &ts("2026-02-01T00:00:00Z"),
+        )
+        .expect("prune");
+        let good = lines(&path);
+        let forge = |f: &dyn Fn(&mut Entry)| {
+            let mut m = good.clone();
+            let mut cp: Entry = serde_json::from_str(&m[0]).expect("entry");
+            f(&mut cp);
+            cp.hash = cp.compute_hash();
+            m[0] = serde_json::to_string(&cp).expect("json");
+            write_lines(&path, &m);
+            verify_file(&path).expect_err("forged")
+        };
+        // Claims to cover entries newer than the prune date.
+        let e = forge(&|e| {
+            if let Some(c) = e.checkpoint.as_mut() {
+                c.pruned_through_time = "2020-07-01T00:00:00Z".into();
+            }
+        });
+        assert!(e.contains("line 1") && e.contains("not older"), "{e}");
+        // A prune date later than the prune.
+        let e = forge(&|e| {
+            if let Some(c) = e.checkpoint.as_mut() {
+                c.pruned_before = "2027-01-01T00:00:00Z".into();
+            }
+        });
+        assert!(e.contains("later than the prune"), "{e}");
+        // A prune date after the first kept entry: it would hide it as "old".
+        let e = forge(&|e| {
+            e.time = "2026-03-01T00:00:00Z".into();
+            if let Some(c) = e.checkpoint.as_mut() {
+                c.pruned_before = "2021-06-01T00:00:00Z".into();
+            }
+        });
+        assert!(
+            e.contains("line 2") && e.contains("older than the checkpoint"),
+            "{e}"
+        );
+        // Seq or anchor that does not match what follows.
+        let e = forge(&|e| {
+            e.seq = 2;
+            if let Some(c) = e.checkpoint.as_mut() {
+                c.pruned_through_seq = 2;
+                c.pruned_entries = 2;
+            }
+        });
+        assert!(e.contains("line 2") && e.contains("sequence"), "{e}");
+        let e = forge(&|e| e.prev = "ab".repeat(32));
+        assert!(e.contains("line 1") && e.contains("forged"), "{e}");
+    }
+
+    #[test]
+    fn a_recorded_head_is_found_in_the_chain_or_as_the_anchor() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("d.jsonl");
+        std::fs::write(
+            &path,
+            chain(&[
+                "2020-01-01T00:00:00Z",
+                "2020-02-01T00:00:00Z",
+                "2026-01-01T00:00:00Z",
+            ]),
+        )
+        .expect("write");
+        let hashes: Vec<String> = verify_file(&path)
+            .expect("verify")
+            .entries
+            .into_iter()
+            .map(|e| e.hash)
+            .collect();
+        prune(&path, &ts("2021-01-01T00:00:00Z"), &Timestamp::now()).expect("prune");
+        let v = verify_file(&path).expect("verify");
+        assert_eq!(v.find_head(&hashes[0]), None, "pruned, not the anchor");
+        assert_eq!(
+            v.find_head(&hashes[1]),
+            Some(HeadFound::Anchor {
+                seq: 2,
+                is_head: false
+            })
+        );
+        assert_eq!(v.find_head(&hashes[2]), Some(HeadFound::Head { seq: 3 }));
+        assert_eq!(v.find_head(&"0".repeat(64)), None);
+    }
+
+    #[test]
     fn concurrent_appends_chain_without_loss() {
         let dir = tempfile::tempdir().expect("tmp");
         let path = dir.path().join("d.jsonl");
-        let log = std::sync::Arc::new(DisclosureLog::open(&path));
+        let log = Arc::new(DisclosureLog::open(&path));
         let threads: Vec<_> = (0..8)
             .map(|t| {
-                let log = std::sync::Arc::clone(&log);
+                let log = Arc::clone(&log);
                 std::thread::spawn(move || {
                     for i in 0..25 {
-                        log.append(disclosure(t * 100 + i)).expect("append");
+                        log.append_blocking(disclosure(t * 100 + i))
+                            .expect("append");
                     }
                 })
             })

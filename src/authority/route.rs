@@ -1,20 +1,26 @@
 //! The authority route: `/authority/<domain|nameserver|entity>/<name>`.
 //!
-//! Order of checks, each failing closed with no data and no log entry:
-//! 1. a valid credential (`Authorization: Bearer`) — otherwise 401 with `WWW-Authenticate`,
-//!    the same whether or not the object exists, because nothing is looked up yet;
-//! 2. the credential's own rate limit — otherwise 429;
-//! 3. a stated purpose, legal basis and case reference — otherwise 400 (403 if the purpose is
+//! Order of checks, each failing closed with no data and no log entry (the denylist, 403, is
+//! applied before any of them by the HTTP layer):
+//! 1. the client network's budget of failed authentications — otherwise 429, before the token
+//!    is even looked at, so guessing stops once the budget is spent;
+//! 2. a valid credential (`Authorization: Bearer`) — otherwise 401 with `WWW-Authenticate`,
+//!    the same whether or not the object exists, because nothing is looked up yet; the failure
+//!    is charged to the client network;
+//! 3. the credential's own rate limit — otherwise 429;
+//! 4. a stated purpose, legal basis and case reference — otherwise 400 (403 if the purpose is
 //!    not one the credential was issued for);
-//! 4. a writable disclosure log — otherwise 503;
-//! 5. the lookup, with the purpose's view — 404 if absent;
-//! 6. render, hash, **append and flush the log entry**, and only then answer. If the entry
-//!    cannot be made durable: 503, nothing disclosed.
+//! 5. a writable disclosure log — otherwise 503;
+//! 6. the lookup, with the purpose's view — 404 if absent;
+//! 7. render, hash, hand the entry to the log's writer thread and **wait until it is durable**
+//!    (bounded by [`APPEND_TIMEOUT`]), and only then answer. Otherwise: 503, nothing disclosed.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use governor::clock::DefaultClock;
@@ -23,7 +29,8 @@ use governor::{Quota, RateLimiter};
 use serde_json::{json, Value};
 
 use super::credentials::{AuthFailure, Credentials};
-use super::log::{sha256_hex, DisclosedContact, Disclosure, DisclosureLog};
+use super::log::{sha256_hex, DisclosedContact, Disclosure, DisclosureLog, APPEND_TIMEOUT};
+use crate::limit::client::NetKey;
 use crate::policy::{Audience, ContactView, Purpose};
 use crate::rdap::router::{EntityHandle, RdapQuery};
 use crate::rdap::{render, render_query, RdapConfig};
@@ -124,12 +131,75 @@ pub fn statement(
 
 type CredentialLimiter = RateLimiter<String, HashMapStateStore<String>, DefaultClock>;
 
+/// Failed authentications a client network may make at once ...
+pub const AUTH_FAILURE_BURST: u32 = 10;
+/// ... and one more per this interval after that.
+pub const AUTH_FAILURE_INTERVAL: Duration = Duration::from_secs(60);
+/// Client networks whose failures are tracked at most (memory bound).
+const AUTH_FAILURE_TRACKED: usize = 10_000;
+
+/// Failed authentications per client network: a token bucket kept as the time its debt is paid
+/// off (GCRA). Authority traffic is small, so a plain map behind a short mutex (never held across
+/// I/O) is enough.
+struct FailureMeter {
+    debt_until: Mutex<HashMap<NetKey, Instant>>,
+}
+
+impl FailureMeter {
+    /// How long `key` must wait before it may try again, if its failure budget is spent.
+    fn refused(&self, key: NetKey, now: Instant) -> Option<Duration> {
+        let map = self
+            .debt_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let debt = map.get(&key)?.saturating_duration_since(now);
+        let allowed = AUTH_FAILURE_INTERVAL * (AUTH_FAILURE_BURST - 1);
+        (debt > allowed).then(|| debt - allowed)
+    }
+
+    /// Charge one failed authentication to `key`.
+    fn charge(&self, key: NetKey, now: Instant) {
+        let mut map = self
+            .debt_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= AUTH_FAILURE_TRACKED && !map.contains_key(&key) {
+            map.retain(|_, until| *until > now);
+            if map.len() >= AUTH_FAILURE_TRACKED {
+                // Still full of active failers: forget the one closest to being paid off.
+                if let Some(k) = map.iter().min_by_key(|(_, u)| **u).map(|(k, _)| *k) {
+                    map.remove(&k);
+                }
+            }
+        }
+        let until = map.entry(key).or_insert(now);
+        *until = (*until).max(now) + AUTH_FAILURE_INTERVAL;
+    }
+}
+
 /// The authority side of the server state.
 pub struct Authority {
     settings: AuthoritySettings,
     credentials: RwLock<Arc<Credentials>>,
     log: DisclosureLog,
     limiter: CredentialLimiter,
+    failures: FailureMeter,
+}
+
+/// One authority request, owned, so the answer can wait for the log without borrowing the
+/// connection.
+#[derive(Debug)]
+pub struct AuthorityRequest {
+    /// Request path as received.
+    pub path: String,
+    /// Query string, if any.
+    pub query_string: Option<String>,
+    /// Request headers.
+    pub headers: hyper::HeaderMap,
+    /// Client address (after trusted-proxy handling).
+    pub client: IpAddr,
+    /// The client's network, as the harvesting defence groups addresses.
+    pub client_key: NetKey,
 }
 
 /// An answer of the authority route, before HTTP framing.
@@ -181,6 +251,9 @@ impl Authority {
             credentials: RwLock::new(Arc::new(credentials)),
             log,
             limiter: RateLimiter::hashmap(quota),
+            failures: FailureMeter {
+                debt_until: Mutex::new(HashMap::new()),
+            },
             settings,
         })
     }
@@ -209,20 +282,69 @@ impl Authority {
         }
     }
 
-    /// Answer one authority request.
-    #[allow(clippy::too_many_arguments)]
-    pub fn respond(
+    /// Why disclosures are refused until the log is repaired, if they are.
+    pub fn log_broken(&self) -> Option<String> {
+        self.log.broken()
+    }
+
+    /// Answer one authority request. Everything before the log append is synchronous and
+    /// cheap; the append waits on the writer thread without blocking an async worker.
+    pub async fn respond(
+        &self,
+        data: Arc<Dataset>,
+        cfg: &RdapConfig,
+        query: &RdapQuery,
+        req: AuthorityRequest,
+    ) -> AuthorityAnswer {
+        let (body, request_id, record) = match self.prepare(&data, cfg, query, &req) {
+            Ok(ready) => ready,
+            Err(refused) => return refused,
+        };
+        drop(data);
+        if let Err(e) = self.log.append(record, APPEND_TIMEOUT).await {
+            tracing::error!(error = %e, "disclosure not recorded; nothing disclosed");
+            return error_answer(
+                503,
+                "Service Unavailable",
+                "The disclosure could not be recorded, so nothing was disclosed.",
+                "log-failed",
+            );
+        }
+        AuthorityAnswer {
+            status: 200,
+            body,
+            www_authenticate: None,
+            retry_after: None,
+            request_id: Some(request_id),
+            outcome: "disclosed",
+        }
+    }
+
+    /// Every check, the lookup and the rendering: the body to send once its log entry is
+    /// durable, or the refusal.
+    fn prepare(
         &self,
         data: &Dataset,
         cfg: &RdapConfig,
         query: &RdapQuery,
-        path: &str,
-        authorization: Option<&[u8]>,
-        header: impl Fn(&str) -> Option<Vec<u8>>,
-        query_string: Option<&str>,
-        client: IpAddr,
-    ) -> AuthorityAnswer {
+        req: &AuthorityRequest,
+    ) -> Result<(Bytes, String, Disclosure), AuthorityAnswer> {
+        let now = Instant::now();
+        if let Some(wait) = self.failures.refused(req.client_key, now) {
+            let mut a = error_answer(
+                429,
+                "Too Many Requests",
+                "Too many failed authentication attempts from your network; retry later.",
+                "auth-failures",
+            );
+            a.retry_after = Some(wait.as_secs() + u64::from(wait.subsec_nanos() > 0));
+            return Err(a);
+        }
         let creds = self.credentials();
+        let authorization = req
+            .headers
+            .get(hyper::header::AUTHORIZATION)
+            .map(hyper::header::HeaderValue::as_bytes);
         let cred = match creds.authenticate(authorization, &Timestamp::now()) {
             Ok(c) => c,
             Err(failure) => {
@@ -232,6 +354,10 @@ impl Authority {
                     AuthFailure::Expired => ("Bearer realm=\"rddsd-authority\", error=\"invalid_token\", error_description=\"expired\"", "auth-expired"),
                     AuthFailure::Revoked => ("Bearer realm=\"rddsd-authority\", error=\"invalid_token\", error_description=\"revoked\"", "auth-revoked"),
                 };
+                // Presenting no token is not a guess; any presented token that fails is.
+                if failure != AuthFailure::Missing {
+                    self.failures.charge(req.client_key, now);
+                }
                 let mut a = error_answer(
                     401,
                     "Unauthorized",
@@ -239,7 +365,7 @@ impl Authority {
                     outcome,
                 );
                 a.www_authenticate = Some(www);
-                return a;
+                return Err(a);
             }
         };
         if let Err(nu) = self.limiter.check_key(&cred.id) {
@@ -251,42 +377,50 @@ impl Authority {
                 "authority-rate",
             );
             a.retry_after = Some((wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1));
-            return a;
+            return Err(a);
         }
-        let st = match statement(header, query_string) {
+        let header = |name: &str| req.headers.get(name).map(|v| v.as_bytes().to_vec());
+        let st = match statement(header, req.query_string.as_deref()) {
             Ok(s) => s,
             Err(StatementError(why)) => {
-                return error_answer(400, "Bad Request", &why, "statement-missing")
+                return Err(error_answer(400, "Bad Request", &why, "statement-missing"))
             }
         };
         if !cred.purposes.contains(&st.purpose) {
-            return error_answer(
+            return Err(error_answer(
                 403,
                 "Forbidden",
                 "This credential was not issued for the stated purpose.",
                 "purpose-not-allowed",
-            );
+            ));
         }
         if self.log.broken().is_some() {
-            return error_answer(
+            return Err(error_answer(
                 503,
                 "Service Unavailable",
                 "Disclosures are suspended: the disclosure log cannot be written.",
                 "log-unavailable",
-            );
+            ));
         }
         let audience = Audience::Authority(st.purpose);
         let Some(mut value) = render_query(data, cfg, query, audience) else {
-            return error_answer(
+            return Err(error_answer(
                 404,
                 "Not Found",
                 "The object was not found in this registry.",
                 "not-found",
-            );
+            ));
         };
         let request_id = match random_id() {
             Ok(id) => id,
-            Err(e) => return error_answer(503, "Service Unavailable", &e, "no-randomness"),
+            Err(e) => {
+                return Err(error_answer(
+                    503,
+                    "Service Unavailable",
+                    &e,
+                    "no-randomness",
+                ))
+            }
         };
         let notice = json!({
             "title": "Disclosure of Non-Public Registration Data",
@@ -307,39 +441,16 @@ impl Authority {
             request_id: request_id.clone(),
             authority: cred.authority.clone(),
             credential_id: cred.id.clone(),
-            client: client.to_string(),
+            client: req.client.to_string(),
             purpose: st.purpose.key().to_string(),
             legal_basis: st.legal_basis,
             case_reference: st.case_reference,
-            query: path.to_string(),
+            query: req.path.clone(),
             objects,
             disclosed,
             response_sha256: sha256_hex(&body),
         };
-        // fsync blocks: tell the runtime, so other connections keep being served meanwhile.
-        let appended = match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => {
-                tokio::task::block_in_place(|| self.log.append(record))
-            }
-            _ => self.log.append(record),
-        };
-        if let Err(e) = appended {
-            tracing::error!(error = %e, "disclosure not recorded; nothing disclosed");
-            return error_answer(
-                503,
-                "Service Unavailable",
-                "The disclosure could not be recorded, so nothing was disclosed.",
-                "log-failed",
-            );
-        }
-        AuthorityAnswer {
-            status: 200,
-            body,
-            www_authenticate: None,
-            retry_after: None,
-            request_id: Some(request_id),
-            outcome: "disclosed",
-        }
+        Ok((body, request_id, record))
     }
 }
 
@@ -390,9 +501,14 @@ fn disclosed_fields(
                         ),
                         ("technical", a.technical(), p.technical(), d.tech.as_ref()),
                     ] {
-                        if let (Some(av), Some(pv), Some(roid)) = (av, pv, roid) {
-                            objects.push(format!("contact:{}", roid.as_str()));
-                            disclosed.push(diff(av, pv, roid.as_str(), role));
+                        // Record the contact's own ROID, not the domain record's spelling of
+                        // it, so a report by contact finds every disclosure.
+                        let canonical = roid
+                            .and_then(|r| snap.contact(r.as_str()))
+                            .map(|(c, _)| c.roid.as_str());
+                        if let (Some(av), Some(pv), Some(roid)) = (av, pv, canonical) {
+                            objects.push(format!("contact:{roid}"));
+                            disclosed.push(diff(av, pv, roid, role));
                         }
                     }
                 }

@@ -257,11 +257,6 @@ pub fn handle<B>(
             "an HTTP/1.1 request needs exactly one Host header (RFC 9112 section 3.2)",
         ))
     };
-    // Authorities have their own credential-based limit and never touch the public budget or
-    // the public cache.
-    if let Route::Authority(q) = &route {
-        return authority_response(state, cfg, req, q, client, started);
-    }
     let (route, answer, kind) = match state.limiter.admit(client) {
         Err(refusal) => {
             state.metrics.refused(Protocol::Rdap, refusal.reason);
@@ -280,7 +275,7 @@ pub fn handle<B>(
                     "options",
                 ),
                 Route::Refused(r) => (Answer::refusal(r), "refused"),
-                // Answered above; kept for exhaustiveness.
+                // Answered by `service` (asynchronously); kept for exhaustiveness.
                 Route::Authority(_) => (Answer::refusal(&Refusal::UnknownPath), "refused"),
                 Route::Query(q) => {
                     let data = state.dataset();
@@ -324,61 +319,67 @@ fn host_ok<B>(req: &Request<B>) -> bool {
 }
 
 /// The authority route: GET only, no CORS (browsers of other origins must not read disclosed
-/// data), never cached anywhere.
-fn authority_response<B>(
-    state: &State,
-    cfg: &RdapConfig,
-    req: &Request<B>,
-    query: &RdapQuery,
-    client: std::net::IpAddr,
-    started: Instant,
+/// data), never cached anywhere. The denylist applies here as on the public routes (403); the
+/// authority side meters failed authentications itself. Asynchronous because a disclosure waits
+/// for its log entry to be durable.
+async fn authority_response(
+    state: Arc<State>,
+    cfg: Arc<RdapConfig>,
+    parts: hyper::http::request::Parts,
+    query: RdapQuery,
+    peer: SocketAddr,
 ) -> Response<Full<Bytes>> {
-    let answer = match (&state.authority, req.method().as_str()) {
-        (None, _) => {
-            let v = render::error(
-                501,
-                "Not Implemented",
-                "Authority disclosure is not configured on this server.",
-            );
-            crate::authority::route::AuthorityAnswer {
-                status: 501,
-                body: serde_json::to_vec(&v).map(Bytes::from).unwrap_or_default(),
-                www_authenticate: None,
-                retry_after: None,
-                request_id: None,
-                outcome: "not-configured",
-            }
+    let started = Instant::now();
+    let forwarded = parts.headers.get_all("x-forwarded-for");
+    let client = state
+        .limiter
+        .client_ip(peer.ip(), forwarded.iter().map(HeaderValue::as_bytes));
+    state.metrics.request(Protocol::Rdap);
+    let simple = |status: u16, title: &str, text: &str, outcome: &'static str| {
+        let v = render::error(status, title, text);
+        crate::authority::route::AuthorityAnswer {
+            status,
+            body: serde_json::to_vec(&v).map(Bytes::from).unwrap_or_default(),
+            www_authenticate: None,
+            retry_after: None,
+            request_id: None,
+            outcome,
         }
-        (Some(_), m) if m != "GET" => {
-            let v = render::error(
-                405,
-                "Method Not Allowed",
-                "The authority route answers GET only.",
-            );
-            crate::authority::route::AuthorityAnswer {
-                status: 405,
-                body: serde_json::to_vec(&v).map(Bytes::from).unwrap_or_default(),
-                www_authenticate: None,
-                retry_after: None,
-                request_id: None,
-                outcome: "bad-method",
-            }
-        }
-        (Some(authority), _) => {
-            let data = state.dataset();
-            let headers = req.headers();
-            authority.respond(
-                &data,
-                cfg,
-                query,
-                req.uri().path(),
-                headers
-                    .get(hyper::header::AUTHORIZATION)
-                    .map(HeaderValue::as_bytes),
-                |name| headers.get(name).map(|v| v.as_bytes().to_vec()),
-                req.uri().query(),
-                client,
+    };
+    let denied = crate::limit::client::in_any(&state.limiter.settings().deny, client);
+    let answer = match (&state.authority, parts.method.as_str()) {
+        _ if denied => {
+            state.metrics.refused(Protocol::Rdap, Reason::Denylisted);
+            simple(
+                403,
+                "Forbidden",
+                "Access from your network is denied by the registry. Contact the registry if you believe this is an error.",
+                Reason::Denylisted.label(),
             )
+        }
+        (None, _) => simple(
+            501,
+            "Not Implemented",
+            "Authority disclosure is not configured on this server.",
+            "not-configured",
+        ),
+        (Some(_), m) if m != "GET" => simple(
+            405,
+            "Method Not Allowed",
+            "The authority route answers GET only.",
+            "bad-method",
+        ),
+        (Some(authority), _) => {
+            let request = crate::authority::route::AuthorityRequest {
+                path: parts.uri.path().to_string(),
+                query_string: parts.uri.query().map(str::to_string),
+                client,
+                client_key: state.limiter.key(client),
+                headers: parts.headers,
+            };
+            authority
+                .respond(state.dataset(), &cfg, &query, request)
+                .await
         }
     };
     state
@@ -388,7 +389,7 @@ fn authority_response<B>(
         target: "rddsd::access",
         proto = "rdap",
         client = %crate::telemetry::ClientNet(client),
-        method = crate::telemetry::method_label(req.method()),
+        method = crate::telemetry::method_label(&parts.method),
         kind = "authority",
         status = answer.status,
         outcome = answer.outcome,
@@ -462,9 +463,30 @@ fn http_response(answer: Answer, route: Option<&Route>, is_head: bool) -> Respon
 /// An HTTP response with a fully buffered body.
 pub type HttpResponse = Response<Full<Bytes>>;
 
-/// What the service returns: answers are computed synchronously from memory, so the future is
-/// always ready and no error is possible.
-pub type ServiceFuture = std::future::Ready<Result<HttpResponse, std::convert::Infallible>>;
+/// What the service returns. Public answers are computed synchronously from memory, so their
+/// future is ready at once and costs no allocation; only the authority route, which waits for
+/// its log entry, is a boxed future.
+pub enum ServiceFuture {
+    /// A finished answer (taken on first poll).
+    Ready(Option<HttpResponse>),
+    /// An authority answer in progress.
+    Pending(std::pin::Pin<Box<dyn std::future::Future<Output = HttpResponse> + Send>>),
+}
+
+impl std::future::Future for ServiceFuture {
+    type Output = Result<HttpResponse, std::convert::Infallible>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        match self.get_mut() {
+            // Polled again after completion only by a broken executor: answer something valid.
+            Self::Ready(r) => std::task::Poll::Ready(Ok(r.take().unwrap_or_default())),
+            Self::Pending(f) => f.as_mut().poll(cx).map(Ok),
+        }
+    }
+}
 
 /// The hyper service for one connection.
 pub fn service(
@@ -478,6 +500,28 @@ pub fn service(
     Future = ServiceFuture,
 > + Clone {
     hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-        std::future::ready(Ok(handle(&state, &cfg, &req, peer)))
+        // Authorities have their own credential-based limit and never touch the public budget
+        // or the public cache. A prefix test first keeps public requests to one routing pass.
+        let authority_path = host_ok(&req)
+            && req
+                .uri()
+                .path()
+                .strip_prefix(cfg.prefix.as_str())
+                .is_some_and(|p| p.starts_with("/authority/"));
+        let route = authority_path
+            .then(|| router::route(req.method().as_str(), req.uri().path(), &cfg.prefix));
+        match route {
+            Some(Route::Authority(q)) => {
+                let (parts, _body) = req.into_parts();
+                ServiceFuture::Pending(Box::pin(authority_response(
+                    Arc::clone(&state),
+                    Arc::clone(&cfg),
+                    parts,
+                    q,
+                    peer,
+                )))
+            }
+            _ => ServiceFuture::Ready(Some(handle(&state, &cfg, &req, peer))),
+        }
     })
 }

@@ -306,17 +306,22 @@ fn contact_entity(
     ] {
         match field {
             Field::Shown(p) => props.push(tel(kind, p)),
-            _ => {
+            Field::Withheld => {
                 // The extension lives inside the tel URI, so it goes with its number.
                 let path = format!("{vc}[?(@[1].type=='{kind}')]");
                 red.add(name(part), Method::Removal, path.clone());
                 red.add(name(ext), Method::Removal, path);
             }
+            // Only an audience allowed to see the field learns that it is absent (the public
+            // policy never publishes a phone, so the public sees "withheld" instead): nothing
+            // was withheld, so there is no entry, as for an absent organisation.
+            Field::Absent => {}
         }
     }
     match view.email() {
         Field::Shown(e) => props.push(json!(["email", {}, "text", e])),
-        _ => red.add(
+        Field::Absent => {}
+        Field::Withheld => red.add(
             name(Part::Email),
             Method::Removal,
             format!("{vc}[?(@[0]=='email')]"),
