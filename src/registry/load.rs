@@ -88,7 +88,16 @@ impl fmt::Display for WithValues<'_> {
             }
             write!(f, "{e}")?;
             if let Some(v) = &e.value {
-                write!(f, " (value: {})", v.escape_debug())?;
+                // Escape what could forge or reorder terminal lines; keep the rest readable.
+                f.write_str(" (value: ")?;
+                for c in v.chars() {
+                    if validate::forbidden_char(c) {
+                        write!(f, "\\u{{{:04X}}}", u32::from(c))?;
+                    } else {
+                        write!(f, "{c}")?;
+                    }
+                }
+                f.write_str(")")?;
             }
         }
         if self.0 .0.len() >= MAX_ERRORS {
@@ -633,14 +642,14 @@ impl Loader {
         let before = self.errors.len();
         macro_rules! parse {
             ($ty:ty) => {
-                match serde_path_to_error::deserialize::<_, $ty>(value) {
+                match serde_path_to_error::deserialize::<_, $ty>(&value) {
                     Ok(raw) => raw,
                     Err(e) => {
                         let path = e.path().to_string();
                         let path = if path == "." { String::new() } else { path };
-                        let raw = e.into_inner().to_string();
-                        let message = serde_message(&raw);
-                        self.error_v(file, line, &path, message, Some(raw));
+                        let shown = value_at(&value, e.path());
+                        let message = serde_message(&e.into_inner().to_string());
+                        self.error_v(file, line, &path, message, shown);
                         self.failed.record(&identity);
                         return;
                     }
@@ -1382,6 +1391,31 @@ impl<'de> Visitor<'de> for StrictValue<'_> {
         }
         Ok(serde_json::Value::Object(out))
     }
+}
+
+/// The JSON text at a serde path, for `check --show-values`; `None` for the whole record.
+fn value_at(root: &serde_json::Value, path: &serde_path_to_error::Path) -> Option<String> {
+    use serde_path_to_error::Segment;
+    let mut node = root;
+    let mut steps = 0;
+    for seg in path {
+        node = match seg {
+            Segment::Seq { index } => node.get(*index)?,
+            Segment::Map { key } => node.get(key)?,
+            Segment::Enum { .. } | Segment::Unknown => return None,
+        };
+        steps += 1;
+    }
+    if steps == 0 {
+        return None;
+    }
+    let mut text = node.to_string();
+    if text.len() > 200 {
+        let cut = (0..=200).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+        text.truncate(cut);
+        text.push('…');
+    }
+    Some(text)
 }
 
 /// A JSON key as it may appear in an error: our own field names are short identifiers; anything
