@@ -582,6 +582,12 @@ impl Loader {
                 "",
                 "a byte order mark (U+FEFF) is only allowed at the very start of a file".into(),
             );
+            // Still note which record this was, so references to it do not cascade.
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&trimmed['\u{FEFF}'.len_utf8()..]) {
+                if let Some(kind) = v.get("kind").and_then(|k| k.as_str()) {
+                    self.failed.record(&Identity::of(kind, &v));
+                }
+            }
             return;
         }
         self.add_line(file, line, trimmed);
@@ -1486,4 +1492,273 @@ fn serde_message(raw: &str) -> String {
         return raw.to_string();
     }
     "invalid value".into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REGISTRY: &str = r#"{"kind":"registry","tlds":["example"],"updated":"2026-01-01T00:00:00Z"}"#;
+    const REGISTRAR: &str = r#"{"kind":"registrar","ianaId":1001,"name":"R","abuseEmail":"abuse@r.example","abusePhone":{"number":"+1.5555550100"},"address":{"city":"C","cc":"US"}}"#;
+    const CONTACT: &str = r#"{"kind":"contact","roid":"C1-T","name":"N","city":"C","cc":"DE","email":"n@n.example","personType":"natural"}"#;
+    const HOST: &str = r#"{"kind":"host","roid":"H1-T","name":"ns1.a.example","addresses":["192.0.2.1"],"statuses":["ok"],"registrar":1001}"#;
+    const DOMAIN: &str = r#"{"kind":"domain","roid":"D1-T","name":"a.example","statuses":["ok"],"created":"2020-01-01T00:00:00Z","expires":"2030-01-01T00:00:00Z","registrar":1001,"registrant":"C1-T","nameservers":["ns1.a.example"]}"#;
+
+    fn base() -> Vec<String> {
+        [REGISTRY, REGISTRAR, CONTACT, HOST, DOMAIN]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
+
+    fn load(lines: &[String]) -> Result<Snapshot, LoadErrors> {
+        let text = lines.join("\n");
+        load_texts(&[("t.jsonl", &text)])
+    }
+
+    fn with(extra: &[&str]) -> Result<Snapshot, LoadErrors> {
+        let mut lines = base();
+        lines.extend(extra.iter().map(|s| s.to_string()));
+        load(&lines)
+    }
+
+    /// `DOMAIN` with one field replaced (or added) as raw JSON.
+    fn domain_with(key: &str, json: &str) -> String {
+        let mut v: serde_json::Value = serde_json::from_str(DOMAIN).expect("json");
+        v["roid"] = "D2-T".into();
+        v["name"] = "b.example".into();
+        v[key] = serde_json::from_str(json).expect("json");
+        v.to_string()
+    }
+
+    fn errors(r: Result<Snapshot, LoadErrors>) -> Vec<LoadError> {
+        match r {
+            Ok(_) => panic!("expected a refusal"),
+            Err(e) => e.0,
+        }
+    }
+
+    #[test]
+    fn the_base_set_loads() {
+        let snap = load(&base()).expect("loads");
+        assert_eq!(snap.counts(), (1, 1, 1, 1));
+    }
+
+    #[test]
+    fn a_utf8_bom_starts_a_file_but_nowhere_else() {
+        let mut lines = base();
+        lines[0] = format!("\u{FEFF}{}", lines[0]);
+        assert!(load(&lines).is_ok());
+        let mut lines = base();
+        lines[2] = format!("\u{FEFF}{}", lines[2]);
+        let e = errors(load(&lines));
+        assert_eq!((e[0].line, e.len()), (3, 1), "{e:?}");
+        assert!(e[0].message.contains("byte order mark"), "{e:?}");
+        let mut loader = Loader::default();
+        loader.add_reader("t.jsonl", &b"\xFF\xFE{\x00}\x00"[..]);
+        let e = errors(loader.finish());
+        assert!(e[0].message.contains("UTF-16"), "{e:?}");
+    }
+
+    #[test]
+    fn an_overlong_line_is_an_error_and_reading_goes_on() {
+        let mut lines = base();
+        lines.insert(1, "x".repeat(MAX_LINE_BYTES + 1));
+        lines.push("{".into());
+        let e = errors(load(&lines));
+        assert_eq!(e[0].line, 2);
+        assert!(e[0].message.contains("longer than"), "{e:?}");
+        assert_eq!(e[1].line, 7, "the line after it still counts: {e:?}");
+        let mut reader = &b"abc\ndefgh\nij"[..];
+        let mut buf = Vec::new();
+        assert_eq!(read_bounded_line(&mut reader, &mut buf, 4).ok(), Some((false, false)));
+        assert_eq!(buf, b"abc");
+        assert_eq!(read_bounded_line(&mut reader, &mut buf, 4).ok(), Some((true, false)));
+        assert!(buf.is_empty());
+        assert_eq!(read_bounded_line(&mut reader, &mut buf, 4).ok(), Some((false, true)));
+        assert_eq!(buf, b"ij");
+    }
+
+    #[test]
+    fn duplicate_keys_are_named() {
+        let dup = DOMAIN.replace(r#""statuses":["ok"]"#, r#""statuses":["ok"],"statuses":["clientHold"]"#);
+        let mut lines = base();
+        lines[4] = dup;
+        let e = errors(load(&lines));
+        assert_eq!((e[0].line, e[0].field.as_str()), (5, "statuses"), "{e:?}");
+        let nested = REGISTRAR.replace(
+            r#"{"number":"+1.5555550100"}"#,
+            r#"{"number":"+1.5555550100","number":"+1.5555550199"}"#,
+        );
+        let mut lines = base();
+        lines[1] = nested;
+        let e = errors(load(&lines));
+        assert_eq!(e[0].field, "abusePhone.number", "{e:?}");
+    }
+
+    #[test]
+    fn one_bad_contact_is_reported_once_not_per_domain() {
+        let mut lines = base();
+        lines[2] = CONTACT.replace(r#""cc":"DE""#, r#""cc":"Germany""#);
+        for i in 2..6 {
+            lines.push(
+                DOMAIN
+                    .replace("D1-T", &format!("D{i}-T"))
+                    .replace("a.example\",\"statuses", &format!("a{i}.example\",\"statuses")),
+            );
+        }
+        let e = errors(load(&lines));
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!((e[0].line, e[0].field.as_str()), (3, "cc"));
+        // The same for a contact whose JSON types are wrong, a host and a registrar.
+        let mut lines = base();
+        lines[2] = CONTACT.replace(r#""city":"C""#, r#""city":["C"]"#);
+        lines[3] = HOST.replace(r#""statuses":["ok"]"#, r#""statuses":["nope"]"#);
+        let e = errors(load(&lines));
+        assert_eq!(e.len(), 2, "{e:?}");
+        let mut lines = base();
+        lines[1] = REGISTRAR.replace(r#""cc":"US""#, r#""cc":"U""#);
+        let e = errors(load(&lines));
+        assert_eq!(e.len(), 1, "{e:?}");
+    }
+
+    #[test]
+    fn realistic_data_is_accepted() {
+        // RGP statuses beside ok (RFC 3915 keeps them apart from the EPP rules).
+        assert!(with(&[&domain_with("statuses", r#"["ok","addPeriod"]"#)]).is_ok());
+        // DS digest types 1 to 6 with their lengths.
+        for (t, n) in [(1, 40), (2, 64), (3, 64), (4, 96), (5, 64), (6, 64)] {
+            let ds = format!(
+                r#"[{{"keyTag":1,"algorithm":13,"digestType":{t},"digest":"{}"}}]"#,
+                "a".repeat(n)
+            );
+            assert!(with(&[&domain_with("ds", &ds)]).is_ok(), "type {t}");
+        }
+        // More than 13 nameservers.
+        let mut lines = base();
+        let mut names = Vec::new();
+        for i in 0..20 {
+            lines.push(format!(r#"{{"kind":"host","roid":"HX{i}-T","name":"ns{i}.dns.example.net","statuses":["ok"],"registrar":1001}}"#));
+            names.push(format!("\"ns{i}.dns.example.net\""));
+        }
+        lines.push(domain_with("nameservers", &format!("[{}]", names.join(","))));
+        assert!(load(&lines).is_ok());
+        // Kosovo.
+        let mut lines = base();
+        lines[2] = CONTACT.replace(r#""cc":"DE""#, r#""cc":"XK""#);
+        assert!(load(&lines).is_ok());
+        // An in-zone host without addresses that nothing delegates to.
+        assert!(with(&[r#"{"kind":"host","roid":"H2-T","name":"ns2.a.example","statuses":["ok"],"registrar":1001}"#]).is_ok());
+        // A second-level registry zone.
+        let mut lines = base();
+        lines[0] = REGISTRY.replace(r#"["example"]"#, r#"["example","co.example"]"#);
+        lines.push(domain_with("name", r#""shop.co.example""#));
+        assert!(load(&lines).is_ok());
+    }
+
+    #[test]
+    fn unrealistic_data_is_refused() {
+        let refused = |extra: &[&str], field: &str| {
+            let r = with(extra);
+            assert!(r.is_err(), "{field} {extra:?}");
+            let e = errors(r);
+            assert!(e.iter().any(|e| e.field == field), "{field}: {e:?}");
+        };
+        refused(&[&domain_with("statuses", r#"["ok","addPeriod","clientHold"]"#)], "statuses");
+        let ds = |t: u8| format!(r#"[{{"keyTag":1,"algorithm":13,"digestType":{t},"digest":"{}"}}]"#, "a".repeat(64));
+        refused(&[&domain_with("ds", &ds(0))], "ds[0].digestType");
+        refused(&[&domain_with("ds", &ds(7))], "ds[0].digestType");
+        refused(&[&domain_with("ds", &ds(4))], "ds[0].digest");
+        refused(&[&domain_with("created", r#""0000-01-01T00:00:00Z""#)], "created");
+        refused(&[&domain_with("name", r#""💩.example""#)], "name");
+        refused(&[&domain_with("name", r#""a.b.example""#)], "name");
+        // A delegated in-zone host without glue, and a host under a domain that does not exist.
+        refused(
+            &[
+                r#"{"kind":"host","roid":"H2-T","name":"ns2.a.example","statuses":["ok"],"registrar":1001}"#,
+                &domain_with("nameservers", r#"["ns2.a.example"]"#),
+            ],
+            "addresses",
+        );
+        refused(
+            &[r#"{"kind":"host","roid":"H2-T","name":"ns.nowhere.example","addresses":["192.0.2.9"],"statuses":["ok"],"registrar":1001}"#],
+            "name",
+        );
+        let mut lines = base();
+        lines[0] = REGISTRY.replace(r#"["example"]"#, r#"["example","EXAMPLE."]"#);
+        let e = errors(load(&lines));
+        assert_eq!(e[0].field, "tlds[1]", "{e:?}");
+    }
+
+    #[test]
+    fn line_forging_characters_are_refused_in_every_text_field() {
+        let evil = "x\u{2028}Registrant Email: evil@attacker.example";
+        let json = serde_json::to_string(evil).expect("json");
+        let cases: Vec<(usize, String, &str)> = vec![
+            (2, CONTACT.replace(r#""name":"N""#, &format!(r#""name":{json}"#)), "name"),
+            (2, CONTACT.replace(r#""city":"C""#, &format!(r#""city":{json},"org":{json}"#)), "org"),
+            (2, CONTACT.replace(r#""city":"C""#, &format!(r#""city":"C","street":["1",{json}]"#)), "street[1]"),
+            (2, CONTACT.replace(r#""city":"C""#, &format!(r#""city":"C","sp":{json}"#)), "sp"),
+            (2, CONTACT.replace(r#""city":"C""#, &format!(r#""city":"C","pc":"1\u202E2""#)), "pc"),
+            (1, REGISTRAR.replace(r#""name":"R""#, &format!(r#""name":{json}"#)), "name"),
+            (1, REGISTRAR.replace(r#""city":"C""#, &format!(r#""city":{json}"#)), "address.city"),
+            (1, REGISTRAR.replace(r#""abuseEmail":"abuse@r.example""#, r#""abuseEmail":"abuse\u2029@r.example""#), "abuseEmail"),
+            (1, REGISTRAR.replace(r#""name":"R""#, r#""name":"R","url":"https://r.example/\u200F""#), "url"),
+            (3, HOST.replace("ns1.a.example", "ns1\u{202E}.a.example"), "name"),
+        ];
+        for (i, line, field) in cases {
+            let mut lines = base();
+            lines[i] = line;
+            let e = errors(load(&lines));
+            assert!(e.iter().any(|e| e.field == field), "{field}: {e:?}");
+            let shown = LoadErrors(e).to_string();
+            assert!(!shown.contains("evil"), "no value in the message: {shown}");
+        }
+    }
+
+    #[test]
+    fn messages_carry_no_values_unless_asked() {
+        let secret = "+81 3 1234 5678";
+        let mut lines = base();
+        lines[2] = CONTACT.replace(
+            r#""city":"C""#,
+            &format!(r#""city":"C","voice":{{"number":"{secret}"}},"street":"Secret Street 9","personType":"Secret Person""#),
+        ).replace(r#","personType":"natural""#, "");
+        lines.push(CONTACT.replace("C1-T", "C2-T").replace(r#""cc":"DE""#, r#""cc":"Secret Land""#));
+        lines.push(CONTACT.replace("C1-T", "C3-T").replace(r#""email":"n@n.example""#, r#""email":"Secret@@x""#));
+        lines.push(domain_with("created", r#""Secret date""#));
+        lines.push(r#"{"kind":"Secret kind"}"#.into());
+        let e = load(&lines).expect_err("refused");
+        let plain = e.to_string();
+        for needle in ["1234", "Secret"] {
+            assert!(!plain.contains(needle), "{needle} leaked:\n{plain}");
+        }
+        assert!(plain.contains("t.jsonl:3: field `street`"), "{plain}");
+        let shown = e.with_values().to_string();
+        assert!(shown.contains("Secret Street 9"), "{shown}");
+        assert!(shown.contains("Secret Land"), "{shown}");
+    }
+
+    #[test]
+    fn serde_messages_lose_their_values() {
+        assert_eq!(
+            serde_message(r#"invalid type: string "+81 3, expected 5", expected a sequence"#),
+            "invalid type: string, expected a sequence"
+        );
+        assert_eq!(
+            serde_message("invalid value: integer `99999999999`, expected u32"),
+            "invalid value: integer, expected u32"
+        );
+        assert_eq!(
+            serde_message("unknown variant `Jane Doe`, expected `natural` or `legal`"),
+            "unknown value, expected `natural` or `legal`"
+        );
+        assert_eq!(
+            serde_message("unknown field `colour`, expected one of `kind`, `roid`"),
+            "unknown field `colour`, expected one of `kind`, `roid`"
+        );
+        assert!(!serde_message("unknown field `Jane Doe, 1 Main St`, expected `kind`").contains("Jane"));
+        assert_eq!(serde_message("missing field `roid`"), "missing field `roid`");
+        assert_eq!(serde_message("something new: \"Jane\""), "invalid value");
+    }
 }
