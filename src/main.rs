@@ -409,6 +409,12 @@ async fn serve(settings: Settings) -> ExitCode {
             "registration data loaded"
         );
     }
+    // Install the handlers before announcing the listeners: a SIGHUP sent as soon as the
+    // "listening" lines appear must reload, not kill the process (the default action).
+    let signals = match Signals::install() {
+        Ok(s) => s,
+        Err(e) => return fail(&format!("cannot install signal handlers: {e}")),
+    };
     for url in server.rdap_urls() {
         println!("rdap listening on {url}");
     }
@@ -421,25 +427,43 @@ async fn serve(settings: Settings) -> ExitCode {
     let _ = std::io::stdout().flush();
 
     let shutdown = CancellationToken::new();
-    let signals = tokio::spawn(watch_signals(shutdown.clone(), state));
+    let signals = tokio::spawn(watch_signals(signals, shutdown.clone(), state));
     server.run(shutdown).await;
     signals.abort();
     tracing::info!("stopped");
     ExitCode::SUCCESS
 }
 
+/// The signal streams the server reacts to.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Self {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+}
+
 /// SIGTERM/SIGINT cancel the shutdown token; SIGHUP reloads data and policy, keeping the old
 /// generation when the new one does not validate (and keeps listening for the next SIGHUP).
-async fn watch_signals(shutdown: CancellationToken, state: std::sync::Arc<rddsd::state::State>) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    ) else {
-        tracing::error!("cannot install signal handlers; stop with SIGKILL");
-        return;
-    };
+async fn watch_signals(
+    signals: Signals,
+    shutdown: CancellationToken,
+    state: std::sync::Arc<rddsd::state::State>,
+) {
+    let Signals {
+        mut term,
+        mut int,
+        mut hup,
+    } = signals;
     loop {
         tokio::select! {
             _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); shutdown.cancel(); return; }
