@@ -618,7 +618,8 @@ max_connections = 100
         let file = ConfigFile::parse("c.toml", "[rdap]\nbase_url = \"ftp://x\"\n").expect("parses");
         assert!(Settings::resolve(file, Overrides::default()).is_err());
         assert!(ConfigFile::parse("c.toml", "[rdap]\nlisten = \"not an address\"\n").is_err());
-        let file = ConfigFile::parse("c.toml", "[data]\nmax_shrink_percent = 101\n").expect("parses");
+        let file =
+            ConfigFile::parse("c.toml", "[data]\nmax_shrink_percent = 101\n").expect("parses");
         assert!(Settings::resolve(file, Overrides::default()).is_err());
         assert!(ConfigFile::parse("c.toml", "[data]\nmax_shrink_percent = -1\n").is_err());
         let file = ConfigFile::parse("c.toml", "").expect("parses");

@@ -13,7 +13,6 @@ use crate::metrics::Metrics;
 use crate::policy::Policy;
 use crate::registry::{load, Snapshot};
 
-
 /// One generation of everything that decides an answer: the data and the policy, loaded and
 /// validated together, and replaced together.
 #[derive(Debug)]
@@ -264,18 +263,38 @@ mod tests {
     #[test]
     fn shrink_guard_bounds_domains_and_all_objects() {
         let old = (100, 10, 50, 4);
-        assert!(check_shrink(old, (90, 10, 50, 4), guard(10)).is_ok(), "exactly 10 %");
+        assert!(
+            check_shrink(old, (90, 10, 50, 4), guard(10)).is_ok(),
+            "exactly 10 %"
+        );
         assert!(matches!(
             check_shrink(old, (89, 10, 50, 4), guard(10)),
-            Err(LoadFailure::Shrink { what: "domains", before: 100, after: 89, .. })
+            Err(LoadFailure::Shrink {
+                what: "domains",
+                before: 100,
+                after: 89,
+                ..
+            })
         ));
         assert!(matches!(
             check_shrink(old, (100, 0, 0, 4), guard(10)),
-            Err(LoadFailure::Shrink { what: "objects", .. })
+            Err(LoadFailure::Shrink {
+                what: "objects",
+                ..
+            })
         ));
-        assert!(check_shrink(old, (0, 0, 0, 0), guard(100)).is_ok(), "100 turns it off");
-        assert!(check_shrink(old, (99, 10, 50, 4), guard(0)).is_err(), "0 refuses any drop");
-        assert!(check_shrink(old, (500, 10, 50, 4), guard(0)).is_ok(), "growth is fine");
+        assert!(
+            check_shrink(old, (0, 0, 0, 0), guard(100)).is_ok(),
+            "100 turns it off"
+        );
+        assert!(
+            check_shrink(old, (99, 10, 50, 4), guard(0)).is_err(),
+            "0 refuses any drop"
+        );
+        assert!(
+            check_shrink(old, (500, 10, 50, 4), guard(0)).is_ok(),
+            "growth is fine"
+        );
         assert!(check_shrink((0, 0, 0, 0), (0, 0, 0, 0), guard(0)).is_ok());
         let forced = ShrinkGuard {
             max_shrink_percent: 10,

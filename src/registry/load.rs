@@ -420,7 +420,9 @@ impl Line<'_> {
     }
 
     fn roid(&mut self, field: &str, value: &str) -> Option<Roid> {
-        Roid::parse(value).map_err(|m| self.err_v(field, m, value)).ok()
+        Roid::parse(value)
+            .map_err(|m| self.err_v(field, m, value))
+            .ok()
     }
 
     fn name(&mut self, field: &str, value: &str) -> Option<DomainName> {
@@ -583,7 +585,9 @@ impl Loader {
                 "a byte order mark (U+FEFF) is only allowed at the very start of a file".into(),
             );
             // Still note which record this was, so references to it do not cascade.
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&trimmed['\u{FEFF}'.len_utf8()..]) {
+            if let Ok(v) =
+                serde_json::from_str::<serde_json::Value>(&trimmed['\u{FEFF}'.len_utf8()..])
+            {
                 if let Some(kind) = v.get("kind").and_then(|k| k.as_str()) {
                     self.failed.record(&Identity::of(kind, &v));
                 }
@@ -754,7 +758,11 @@ impl Loader {
                 l.err_v("whoisServer", "not a host name", w);
             }
         }
-        l.check("abuseEmail", &raw.abuse_email, validate::email(&raw.abuse_email));
+        l.check(
+            "abuseEmail",
+            &raw.abuse_email,
+            validate::email(&raw.abuse_email),
+        );
         if let Some(e) = &raw.email {
             l.check("email", e, validate::email(e));
         }
@@ -765,7 +773,11 @@ impl Loader {
         l.text("address.city", &raw.address.city, 255);
         l.opt_text("address.sp", &raw.address.sp, 255);
         l.opt_text("address.pc", &raw.address.pc, 16);
-        l.check("address.cc", &raw.address.cc, validate::country_code(&raw.address.cc));
+        l.check(
+            "address.cc",
+            &raw.address.cc,
+            validate::country_code(&raw.address.cc),
+        );
         let rdap_base_url =
             raw.rdap_base_url
                 .map(|u| if u.ends_with('/') { u } else { format!("{u}/") });
@@ -865,11 +877,7 @@ impl Loader {
                 }
                 Ok(IpAddr::V4(ip)) => v4.push(IpAddr::V4(ip)),
                 Ok(IpAddr::V6(ip)) => v6.push(IpAddr::V6(ip)),
-                Err(_) => l.err_v(
-                    &format!("addresses[{i}]"),
-                    "not an IPv4 or IPv6 address",
-                    a,
-                ),
+                Err(_) => l.err_v(&format!("addresses[{i}]"), "not an IPv4 or IPv6 address", a),
             }
         }
         let statuses = l.statuses(
@@ -929,7 +937,11 @@ impl Loader {
         for (i, ns) in raw.nameservers.iter().enumerate() {
             if let Some(n) = l.name(&format!("nameservers[{i}]"), ns) {
                 if nameservers.contains(&n) {
-                    l.err_v(&format!("nameservers[{i}]"), "this nameserver is listed twice", ns);
+                    l.err_v(
+                        &format!("nameservers[{i}]"),
+                        "this nameserver is listed twice",
+                        ns,
+                    );
                 }
                 nameservers.push(n);
             }
@@ -998,7 +1010,13 @@ impl Loader {
         let mut seen_roid = |this: &mut Self, roid: &Roid, o: &Origin| {
             if let Some(first) = roids.insert(Roid::key(roid.as_str()), o.clone()) {
                 let msg = format!("this ROID is already used at {}:{}", first.file, first.line);
-                this.error_v(&o.file, o.line, "roid", msg, Some(roid.as_str().to_string()));
+                this.error_v(
+                    &o.file,
+                    o.line,
+                    "roid",
+                    msg,
+                    Some(roid.as_str().to_string()),
+                );
             }
         };
         let registrars = std::mem::take(&mut self.registrars);
@@ -1013,14 +1031,16 @@ impl Loader {
                     &o.file,
                     o.line,
                     "ianaId",
-                    format!("this IANA ID is already used at {}:{}", first.file, first.line),
+                    format!(
+                        "this IANA ID is already used at {}:{}",
+                        first.file, first.line
+                    ),
                     Some(r.iana_id.to_string()),
                 );
             }
         }
-        let registrar_missing = |id: IanaId| {
-            !registrar_ids.contains_key(&id) && !failed.registrars.contains(&id)
-        };
+        let registrar_missing =
+            |id: IanaId| !registrar_ids.contains_key(&id) && !failed.registrars.contains(&id);
         for (o, c) in &contacts {
             seen_roid(&mut self, &c.roid, o);
         }
@@ -1032,7 +1052,10 @@ impl Loader {
                     &o.file,
                     o.line,
                     "name",
-                    format!("this domain is already listed at {}:{}", first.file, first.line),
+                    format!(
+                        "this domain is already listed at {}:{}",
+                        first.file, first.line
+                    ),
                     Some(d.name.to_string()),
                 );
             }
@@ -1066,7 +1089,10 @@ impl Loader {
                     &o.file,
                     o.line,
                     "name",
-                    format!("this host is already listed at {}:{}", first.file, first.line),
+                    format!(
+                        "this host is already listed at {}:{}",
+                        first.file, first.line
+                    ),
                     Some(h.name.to_string()),
                 );
             }
@@ -1176,7 +1202,10 @@ impl Loader {
 /// listed zone (`a.example` under `example`; `a.co.example` only if `co.example` is listed).
 fn registration_zone<'a>(zones: &'a [String], name: &DomainName) -> Option<&'a str> {
     let (_, rest) = name.ascii().split_once('.')?;
-    zones.iter().find(|z| z.as_str() == rest).map(String::as_str)
+    zones
+        .iter()
+        .find(|z| z.as_str() == rest)
+        .map(String::as_str)
 }
 
 /// The registered domain an in-zone host is subordinate to: the name one label below the most
@@ -1197,12 +1226,12 @@ fn superordinate(zones: &[String], host: &DomainName) -> Option<DomainName> {
 /// the unassigned types, which no validator can check.
 fn ds_digest_hex_len(digest_type: u8) -> Option<usize> {
     match digest_type {
-        1 => Some(40),      // SHA-1, RFC 3658: 20 bytes
-        2 => Some(64),      // SHA-256, RFC 4509: 32 bytes
-        3 => Some(64),      // GOST R 34.11-94, RFC 5933: 32 bytes
-        4 => Some(96),      // SHA-384, RFC 6605: 48 bytes
-        5 => Some(64),      // GOST R 34.11-2012, RFC 9558: 32 bytes
-        6 => Some(64),      // SM3, RFC 9563: 32 bytes
+        1 => Some(40), // SHA-1, RFC 3658: 20 bytes
+        2 => Some(64), // SHA-256, RFC 4509: 32 bytes
+        3 => Some(64), // GOST R 34.11-94, RFC 5933: 32 bytes
+        4 => Some(96), // SHA-384, RFC 6605: 48 bytes
+        5 => Some(64), // GOST R 34.11-2012, RFC 9558: 32 bytes
+        6 => Some(64), // SM3, RFC 9563: 32 bytes
         _ => None,
     }
 }
@@ -1271,10 +1300,7 @@ impl Identity {
     fn of(kind: &str, value: &serde_json::Value) -> Self {
         Self {
             kind: kind.to_string(),
-            roid: value
-                .get("roid")
-                .and_then(|r| r.as_str())
-                .map(Roid::key),
+            roid: value.get("roid").and_then(|r| r.as_str()).map(Roid::key),
             name: value
                 .get("name")
                 .and_then(|n| n.as_str())
@@ -1417,7 +1443,10 @@ fn value_at(root: &serde_json::Value, path: &serde_path_to_error::Path) -> Optio
     }
     let mut text = node.to_string();
     if text.len() > 200 {
-        let cut = (0..=200).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+        let cut = (0..=200)
+            .rev()
+            .find(|i| text.is_char_boundary(*i))
+            .unwrap_or(0);
         text.truncate(cut);
         text.push('…');
     }
@@ -1455,7 +1484,9 @@ fn serde_message(raw: &str) -> String {
     // The kind of a serde `Unexpected`: `string "…"`, `integer `5``, `floating point `1.5``,
     // `boolean `true``, `map`, `sequence`, `null`, …: the words before any quote.
     let kind_of = |unexpected: &str| {
-        let end = unexpected.find(['"', '`', '\'']).unwrap_or(unexpected.len());
+        let end = unexpected
+            .find(['"', '`', '\''])
+            .unwrap_or(unexpected.len());
         unexpected[..end].trim().to_string()
     };
     for prefix in ["invalid type: ", "invalid value: "] {
@@ -1471,7 +1502,10 @@ fn serde_message(raw: &str) -> String {
     }
     if raw.starts_with("unknown variant ") {
         if let Some(i) = raw.rfind("`, expected ") {
-            return format!("unknown value, expected {}", &raw[i + "`, expected ".len()..]);
+            return format!(
+                "unknown value, expected {}",
+                &raw[i + "`, expected ".len()..]
+            );
         }
         return "unknown value".into();
     }
@@ -1498,7 +1532,8 @@ fn serde_message(raw: &str) -> String {
 mod tests {
     use super::*;
 
-    const REGISTRY: &str = r#"{"kind":"registry","tlds":["example"],"updated":"2026-01-01T00:00:00Z"}"#;
+    const REGISTRY: &str =
+        r#"{"kind":"registry","tlds":["example"],"updated":"2026-01-01T00:00:00Z"}"#;
     const REGISTRAR: &str = r#"{"kind":"registrar","ianaId":1001,"name":"R","abuseEmail":"abuse@r.example","abusePhone":{"number":"+1.5555550100"},"address":{"city":"C","cc":"US"}}"#;
     const CONTACT: &str = r#"{"kind":"contact","roid":"C1-T","name":"N","city":"C","cc":"DE","email":"n@n.example","personType":"natural"}"#;
     const HOST: &str = r#"{"kind":"host","roid":"H1-T","name":"ns1.a.example","addresses":["192.0.2.1"],"statuses":["ok"],"registrar":1001}"#;
@@ -1571,17 +1606,29 @@ mod tests {
         assert_eq!(e[1].line, 7, "the line after it still counts: {e:?}");
         let mut reader = &b"abc\ndefgh\nij"[..];
         let mut buf = Vec::new();
-        assert_eq!(read_bounded_line(&mut reader, &mut buf, 4).ok(), Some((false, false)));
+        assert_eq!(
+            read_bounded_line(&mut reader, &mut buf, 4).ok(),
+            Some((false, false))
+        );
         assert_eq!(buf, b"abc");
-        assert_eq!(read_bounded_line(&mut reader, &mut buf, 4).ok(), Some((true, false)));
+        assert_eq!(
+            read_bounded_line(&mut reader, &mut buf, 4).ok(),
+            Some((true, false))
+        );
         assert!(buf.is_empty());
-        assert_eq!(read_bounded_line(&mut reader, &mut buf, 4).ok(), Some((false, true)));
+        assert_eq!(
+            read_bounded_line(&mut reader, &mut buf, 4).ok(),
+            Some((false, true))
+        );
         assert_eq!(buf, b"ij");
     }
 
     #[test]
     fn duplicate_keys_are_named() {
-        let dup = DOMAIN.replace(r#""statuses":["ok"]"#, r#""statuses":["ok"],"statuses":["clientHold"]"#);
+        let dup = DOMAIN.replace(
+            r#""statuses":["ok"]"#,
+            r#""statuses":["ok"],"statuses":["clientHold"]"#,
+        );
         let mut lines = base();
         lines[4] = dup;
         let e = errors(load(&lines));
@@ -1601,11 +1648,10 @@ mod tests {
         let mut lines = base();
         lines[2] = CONTACT.replace(r#""cc":"DE""#, r#""cc":"Germany""#);
         for i in 2..6 {
-            lines.push(
-                DOMAIN
-                    .replace("D1-T", &format!("D{i}-T"))
-                    .replace("a.example\",\"statuses", &format!("a{i}.example\",\"statuses")),
-            );
+            lines.push(DOMAIN.replace("D1-T", &format!("D{i}-T")).replace(
+                "a.example\",\"statuses",
+                &format!("a{i}.example\",\"statuses"),
+            ));
         }
         let e = errors(load(&lines));
         assert_eq!(e.len(), 1, "{e:?}");
@@ -1641,7 +1687,10 @@ mod tests {
             lines.push(format!(r#"{{"kind":"host","roid":"HX{i}-T","name":"ns{i}.dns.example.net","statuses":["ok"],"registrar":1001}}"#));
             names.push(format!("\"ns{i}.dns.example.net\""));
         }
-        lines.push(domain_with("nameservers", &format!("[{}]", names.join(","))));
+        lines.push(domain_with(
+            "nameservers",
+            &format!("[{}]", names.join(",")),
+        ));
         assert!(load(&lines).is_ok());
         // Kosovo.
         let mut lines = base();
@@ -1664,12 +1713,26 @@ mod tests {
             let e = errors(r);
             assert!(e.iter().any(|e| e.field == field), "{field}: {e:?}");
         };
-        refused(&[&domain_with("statuses", r#"["ok","addPeriod","clientHold"]"#)], "statuses");
-        let ds = |t: u8| format!(r#"[{{"keyTag":1,"algorithm":13,"digestType":{t},"digest":"{}"}}]"#, "a".repeat(64));
+        refused(
+            &[&domain_with(
+                "statuses",
+                r#"["ok","addPeriod","clientHold"]"#,
+            )],
+            "statuses",
+        );
+        let ds = |t: u8| {
+            format!(
+                r#"[{{"keyTag":1,"algorithm":13,"digestType":{t},"digest":"{}"}}]"#,
+                "a".repeat(64)
+            )
+        };
         refused(&[&domain_with("ds", &ds(0))], "ds[0].digestType");
         refused(&[&domain_with("ds", &ds(7))], "ds[0].digestType");
         refused(&[&domain_with("ds", &ds(4))], "ds[0].digest");
-        refused(&[&domain_with("created", r#""0000-01-01T00:00:00Z""#)], "created");
+        refused(
+            &[&domain_with("created", r#""0000-01-01T00:00:00Z""#)],
+            "created",
+        );
         refused(&[&domain_with("name", r#""💩.example""#)], "name");
         refused(&[&domain_with("name", r#""a.b.example""#)], "name");
         // A delegated in-zone host without glue, and a host under a domain that does not exist.
@@ -1681,7 +1744,9 @@ mod tests {
             "addresses",
         );
         refused(
-            &[r#"{"kind":"host","roid":"H2-T","name":"ns.nowhere.example","addresses":["192.0.2.9"],"statuses":["ok"],"registrar":1001}"#],
+            &[
+                r#"{"kind":"host","roid":"H2-T","name":"ns.nowhere.example","addresses":["192.0.2.9"],"statuses":["ok"],"registrar":1001}"#,
+            ],
             "name",
         );
         let mut lines = base();
@@ -1695,16 +1760,65 @@ mod tests {
         let evil = "x\u{2028}Registrant Email: evil@attacker.example";
         let json = serde_json::to_string(evil).expect("json");
         let cases: Vec<(usize, String, &str)> = vec![
-            (2, CONTACT.replace(r#""name":"N""#, &format!(r#""name":{json}"#)), "name"),
-            (2, CONTACT.replace(r#""city":"C""#, &format!(r#""city":{json},"org":{json}"#)), "org"),
-            (2, CONTACT.replace(r#""city":"C""#, &format!(r#""city":"C","street":["1",{json}]"#)), "street[1]"),
-            (2, CONTACT.replace(r#""city":"C""#, &format!(r#""city":"C","sp":{json}"#)), "sp"),
-            (2, CONTACT.replace(r#""city":"C""#, &format!(r#""city":"C","pc":"1\u202E2""#)), "pc"),
-            (1, REGISTRAR.replace(r#""name":"R""#, &format!(r#""name":{json}"#)), "name"),
-            (1, REGISTRAR.replace(r#""city":"C""#, &format!(r#""city":{json}"#)), "address.city"),
-            (1, REGISTRAR.replace(r#""abuseEmail":"abuse@r.example""#, r#""abuseEmail":"abuse\u2029@r.example""#), "abuseEmail"),
-            (1, REGISTRAR.replace(r#""name":"R""#, r#""name":"R","url":"https://r.example/\u200F""#), "url"),
-            (3, HOST.replace("ns1.a.example", "ns1\u{202E}.a.example"), "name"),
+            (
+                2,
+                CONTACT.replace(r#""name":"N""#, &format!(r#""name":{json}"#)),
+                "name",
+            ),
+            (
+                2,
+                CONTACT.replace(r#""city":"C""#, &format!(r#""city":{json},"org":{json}"#)),
+                "org",
+            ),
+            (
+                2,
+                CONTACT.replace(
+                    r#""city":"C""#,
+                    &format!(r#""city":"C","street":["1",{json}]"#),
+                ),
+                "street[1]",
+            ),
+            (
+                2,
+                CONTACT.replace(r#""city":"C""#, &format!(r#""city":"C","sp":{json}"#)),
+                "sp",
+            ),
+            (
+                2,
+                CONTACT.replace(r#""city":"C""#, r#""city":"C","pc":"1\u202E2""#),
+                "pc",
+            ),
+            (
+                1,
+                REGISTRAR.replace(r#""name":"R""#, &format!(r#""name":{json}"#)),
+                "name",
+            ),
+            (
+                1,
+                REGISTRAR.replace(r#""city":"C""#, &format!(r#""city":{json}"#)),
+                "address.city",
+            ),
+            (
+                1,
+                REGISTRAR.replace(
+                    r#""abuseEmail":"abuse@r.example""#,
+                    r#""abuseEmail":"abuse\u2029@r.example""#,
+                ),
+                "abuseEmail",
+            ),
+            (
+                1,
+                REGISTRAR.replace(
+                    r#""name":"R""#,
+                    r#""name":"R","url":"https://r.example/\u200F""#,
+                ),
+                "url",
+            ),
+            (
+                3,
+                HOST.replace("ns1.a.example", "ns1\u{202E}.a.example"),
+                "name",
+            ),
         ];
         for (i, line, field) in cases {
             let mut lines = base();
@@ -1724,8 +1838,16 @@ mod tests {
             r#""city":"C""#,
             &format!(r#""city":"C","voice":{{"number":"{secret}"}},"street":"Secret Street 9","personType":"Secret Person""#),
         ).replace(r#","personType":"natural""#, "");
-        lines.push(CONTACT.replace("C1-T", "C2-T").replace(r#""cc":"DE""#, r#""cc":"Secret Land""#));
-        lines.push(CONTACT.replace("C1-T", "C3-T").replace(r#""email":"n@n.example""#, r#""email":"Secret@@x""#));
+        lines.push(
+            CONTACT
+                .replace("C1-T", "C2-T")
+                .replace(r#""cc":"DE""#, r#""cc":"Secret Land""#),
+        );
+        lines.push(
+            CONTACT
+                .replace("C1-T", "C3-T")
+                .replace(r#""email":"n@n.example""#, r#""email":"Secret@@x""#),
+        );
         lines.push(domain_with("created", r#""Secret date""#));
         lines.push(r#"{"kind":"Secret kind"}"#.into());
         let e = load(&lines).expect_err("refused");
@@ -1757,8 +1879,13 @@ mod tests {
             serde_message("unknown field `colour`, expected one of `kind`, `roid`"),
             "unknown field `colour`, expected one of `kind`, `roid`"
         );
-        assert!(!serde_message("unknown field `Jane Doe, 1 Main St`, expected `kind`").contains("Jane"));
-        assert_eq!(serde_message("missing field `roid`"), "missing field `roid`");
+        assert!(
+            !serde_message("unknown field `Jane Doe, 1 Main St`, expected `kind`").contains("Jane")
+        );
+        assert_eq!(
+            serde_message("missing field `roid`"),
+            "missing field `roid`"
+        );
         assert_eq!(serde_message("something new: \"Jane\""), "invalid value");
     }
 }

@@ -541,7 +541,12 @@ mod tests {
         assert!(S::check_combination(&[S::Ok]).is_ok());
         assert!(S::check_combination(&[S::PendingDelete, S::RedemptionPeriod]).is_ok());
         assert!(S::check_combination(&[S::Ok, S::ClientHold]).is_err());
-        for rgp in [S::AddPeriod, S::AutoRenewPeriod, S::RenewPeriod, S::TransferPeriod] {
+        for rgp in [
+            S::AddPeriod,
+            S::AutoRenewPeriod,
+            S::RenewPeriod,
+            S::TransferPeriod,
+        ] {
             assert!(S::check_combination(&[S::Ok, rgp]).is_ok(), "{rgp:?}");
         }
         assert!(S::check_combination(&[S::Ok, S::AddPeriod, S::ClientHold]).is_err());

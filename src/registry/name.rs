@@ -299,12 +299,12 @@ mod tests {
             "col\u{00B7}lecció.example",
             "ア\u{30FB}イ.example",
         ] {
-            assert!(DomainName::parse(good).is_ok(), "{good:?} should be accepted");
+            assert!(
+                DomainName::parse(good).is_ok(),
+                "{good:?} should be accepted"
+            );
         }
-        assert_eq!(
-            DomainName::parse("💩.example"),
-            Err(NameError::Invalid)
-        );
+        assert_eq!(DomainName::parse("💩.example"), Err(NameError::Invalid));
     }
 
     #[test]

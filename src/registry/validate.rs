@@ -180,7 +180,10 @@ mod tests {
         assert!(country_code("ca").is_err());
         assert!(country_code("XX").is_err());
         assert!(country_code("CAN").is_err());
-        assert!(country_code("XK").is_ok(), "Kosovo, user-assigned but in general use");
+        assert!(
+            country_code("XK").is_ok(),
+            "Kosovo, user-assigned but in general use"
+        );
         assert!(country_code("XX").is_err());
         assert_eq!(ISO_3166_ALPHA2.split(' ').count(), 249);
     }
@@ -215,7 +218,10 @@ mod tests {
         );
         assert!(datetime("2024-13-01T00:00:00Z").is_err());
         assert!(datetime("0000-01-01T00:00:00Z").is_err());
-        assert!(datetime("0001-01-01T00:30:00+01:00").is_err(), "year 0 in UTC");
+        assert!(
+            datetime("0001-01-01T00:30:00+01:00").is_err(),
+            "year 0 in UTC"
+        );
         assert!(datetime("0001-01-01T00:00:00Z").is_ok());
         assert!(datetime("9999-12-31T23:59:59-01:00").is_err());
         assert!(text("ok", 10).is_ok());
@@ -237,7 +243,10 @@ mod tests {
             assert!(err.contains(&format!("U+{:04X}", u32::from(c))), "{err}");
             assert!(!err.contains("evil"), "no value in the message: {err}");
             assert!(email(&format!("a{c}b@example.com")).is_err(), "{c:?}");
-            assert!(http_url(&format!("https://x.example/{c}")).is_err(), "{c:?}");
+            assert!(
+                http_url(&format!("https://x.example/{c}")).is_err(),
+                "{c:?}"
+            );
         }
         // Ordinary non-ASCII text stays allowed.
         assert!(text("Rue de l'Église 5, Zürich — 東京", 255).is_ok());

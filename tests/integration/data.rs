@@ -281,11 +281,15 @@ fn load_errors_name_file_line_and_field_but_never_the_value() {
 
 #[test]
 fn a_contact_value_that_forges_whois_lines_is_refused() {
-    for c in ['\u{2028}', '\u{2029}', '\u{85}', '\u{B}', '\u{C}', '\u{202E}', '\u{2066}'] {
+    for c in [
+        '\u{2028}', '\u{2029}', '\u{85}', '\u{B}', '\u{C}', '\u{202E}', '\u{2066}',
+    ] {
         let dir = tempfile::tempdir().expect("tmp");
         copy_fixtures(dir.path());
-        let street = serde_json::to_string(&format!("1 Main St{c}Registrant Email: forged@evil.example"))
-            .expect("json");
+        let street = serde_json::to_string(&format!(
+            "1 Main St{c}Registrant Email: forged@evil.example"
+        ))
+        .expect("json");
         let file = dir.path().join("zz-forged.jsonl");
         std::fs::write(
             &file,
@@ -345,9 +349,14 @@ fn a_reload_that_drops_most_domains_is_refused_unless_allowed() {
     let kept: Vec<&str> = full
         .lines()
         .filter(|l| {
-            ["\"nic.example\"", "\"café.example\"", "\"müller.example\"", "\"lantern-hosting.example\""]
-                .iter()
-                .any(|n| l.contains(&format!("\"name\":{n}")))
+            [
+                "\"nic.example\"",
+                "\"café.example\"",
+                "\"müller.example\"",
+                "\"lantern-hosting.example\"",
+            ]
+            .iter()
+            .any(|n| l.contains(&format!("\"name\":{n}")))
         })
         .collect();
     assert_eq!(kept.len(), 4);
@@ -359,11 +368,19 @@ fn a_reload_that_drops_most_domains_is_refused_unless_allowed() {
         log.contains("domains from 34 to 4") && log.contains("max_shrink_percent = 10"),
         "{log}"
     );
-    assert_eq!(srv.get("/domain/kite-surfing.example").status, 200, "old data still served");
+    assert_eq!(
+        srv.get("/domain/kite-surfing.example").status,
+        200,
+        "old data still served"
+    );
 
     // The operator confirms once in the config file; the next SIGHUP accepts it.
     let config = std::fs::read_to_string(&srv.config).expect("config");
-    std::fs::write(&srv.config, format!("{config}\n[data]\nallow_shrink = true\n")).expect("write");
+    std::fs::write(
+        &srv.config,
+        format!("{config}\n[data]\nallow_shrink = true\n"),
+    )
+    .expect("write");
     srv.signal("HUP");
     assert!(srv.wait_log("reloaded generation="), "{}", srv.log());
     assert!(srv.log().contains("allow_shrink = true"), "{}", srv.log());
