@@ -93,7 +93,7 @@ pub async fn serve(
         builder
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_timeout);
-        let io = Box::pin(crate::server::timed(stream, &limits));
+        let io = crate::server::timed(stream, &limits, crate::server::io::InFlight::default());
         let conn = graceful.watch(builder.serve_connection(TokioIo::new(io), svc));
         let open = state
             .metrics

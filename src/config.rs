@@ -177,6 +177,33 @@ pub struct DataSection {
     pub dir: Option<PathBuf>,
     /// Policy file. Without it, the default policy compiled into the binary.
     pub policy: Option<PathBuf>,
+    /// Largest drop, in percent of the domains or of all objects, that a SIGHUP reload accepts
+    /// (0..=100; 100 turns the guard off). Re-read on every SIGHUP.
+    pub max_shrink_percent: Option<u8>,
+    /// Accept a reload that shrinks more than `max_shrink_percent`. Re-read on every SIGHUP: set
+    /// it, send SIGHUP, then remove it again.
+    pub allow_shrink: Option<bool>,
+}
+
+/// Default of `[data] max_shrink_percent`.
+pub const DEFAULT_MAX_SHRINK_PERCENT: u8 = 10;
+
+/// The reload shrink guard, from `[data]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShrinkGuard {
+    /// Largest accepted drop in percent (100: no guard).
+    pub max_shrink_percent: u8,
+    /// Accept any drop this time.
+    pub allow_shrink: bool,
+}
+
+impl Default for ShrinkGuard {
+    fn default() -> Self {
+        Self {
+            max_shrink_percent: DEFAULT_MAX_SHRINK_PERCENT,
+            allow_shrink: false,
+        }
+    }
 }
 
 /// `[service]`: values printed in responses and operational limits.
@@ -247,6 +274,8 @@ pub struct Settings {
     pub data_dir: Option<PathBuf>,
     /// Policy file, or the embedded default.
     pub policy: Option<PathBuf>,
+    /// How far a reload may shrink the data set.
+    pub shrink: ShrinkGuard,
     /// `port43` host name.
     pub port43: Option<String>,
     /// Terms of service URL.
@@ -433,7 +462,22 @@ impl Settings {
                 1_000_000,
             )?,
         };
-        let DataSection { dir, policy } = data;
+        let DataSection {
+            dir,
+            policy,
+            max_shrink_percent,
+            allow_shrink,
+        } = data;
+        let max_shrink_percent = max_shrink_percent.unwrap_or(DEFAULT_MAX_SHRINK_PERCENT);
+        if max_shrink_percent > 100 {
+            return Err(ConfigError(
+                "data.max_shrink_percent is a percentage from 0 to 100".into(),
+            ));
+        }
+        let shrink = ShrinkGuard {
+            max_shrink_percent,
+            allow_shrink: allow_shrink.unwrap_or(false),
+        };
         let ServiceSection {
             port43,
             terms_url,
@@ -505,6 +549,7 @@ impl Settings {
             base_url,
             data_dir: flags.data_dir.or(dir),
             policy: flags.policy.or(policy),
+            shrink,
             port43,
             terms_url,
             shutdown_grace,
@@ -680,6 +725,8 @@ burst = 5
 [data]
 dir = "/var/lib/rddsd"
 policy = "/etc/rddsd/policy.toml"
+max_shrink_percent = 25
+allow_shrink = false
 
 [service]
 port43 = "whois.nic.example"
@@ -707,6 +754,13 @@ max_connections = 100
         );
         assert_eq!(s.limits.burst.get(), 20);
         assert!(s.tls.is_some());
+        assert_eq!(
+            s.shrink,
+            ShrinkGuard {
+                max_shrink_percent: 25,
+                allow_shrink: false
+            }
+        );
     }
 
     #[test]
@@ -736,6 +790,13 @@ max_connections = 100
         let file = ConfigFile::parse("c.toml", "[rdap]\nbase_url = \"ftp://x\"\n").expect("parses");
         assert!(Settings::resolve(file, Overrides::default()).is_err());
         assert!(ConfigFile::parse("c.toml", "[rdap]\nlisten = \"not an address\"\n").is_err());
+        let file =
+            ConfigFile::parse("c.toml", "[data]\nmax_shrink_percent = 101\n").expect("parses");
+        assert!(Settings::resolve(file, Overrides::default()).is_err());
+        assert!(ConfigFile::parse("c.toml", "[data]\nmax_shrink_percent = -1\n").is_err());
+        let file = ConfigFile::parse("c.toml", "").expect("parses");
+        let s = Settings::resolve(file, Overrides::default()).expect("resolves");
+        assert_eq!(s.shrink, ShrinkGuard::default());
     }
 
     #[test]

@@ -92,6 +92,10 @@ enum Command {
         /// Disclosure policy file. Default: the bundled RDP baseline.
         #[arg(long)]
         policy: Option<PathBuf>,
+        /// Also print each offending value. Errors name file, line and field only, since they
+        /// also reach server logs; values may be personal data, so show them on a terminal only.
+        #[arg(long)]
+        show_values: bool,
     },
 }
 
@@ -360,7 +364,11 @@ fn main() -> ExitCode {
                 Err(e) => fail(&format!("cannot write the manual page: {e}")),
             }
         }
-        Command::Check { data, policy } => check(data, policy),
+        Command::Check {
+            data,
+            policy,
+            show_values,
+        } => check(data, policy, show_values),
         Command::Authority { command } => {
             authority_command(command).map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS)
         }
@@ -428,7 +436,7 @@ fn fail(message: &str) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn check(data: Option<PathBuf>, policy: Option<PathBuf>) -> ExitCode {
+fn check(data: Option<PathBuf>, policy: Option<PathBuf>, show_values: bool) -> ExitCode {
     let sources = Sources {
         config: None,
         data_dir: data,
@@ -440,6 +448,10 @@ fn check(data: Option<PathBuf>, policy: Option<PathBuf>) -> ExitCode {
             println!("ok: {domains} domains, {hosts} hosts, {contacts} contacts, {registrars} registrars; policy valid");
             ExitCode::SUCCESS
         }
+        Err(rddsd::state::LoadFailure::Data(errors)) if show_values => fail(&format!(
+            "registration data refused:\n{}",
+            errors.with_values()
+        )),
         Err(e) => fail(&e.to_string()),
     }
 }

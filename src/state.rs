@@ -52,6 +52,54 @@ pub enum LoadFailure {
     /// The config file (its `[limits]`) did not validate.
     #[error("config refused: {0}")]
     Config(#[from] crate::config::ConfigError),
+    /// The new data set is much smaller than the one being served: most likely a truncated or
+    /// emptied export, not a real change.
+    #[error("the new data would shrink the {what} from {before} to {after}, more than [data] max_shrink_percent = {max_percent}; set [data] allow_shrink = true in the config file and send SIGHUP again to accept it")]
+    Shrink {
+        /// `domains` or `objects` (all records together).
+        what: &'static str,
+        /// Count being served.
+        before: usize,
+        /// Count in the refused data.
+        after: usize,
+        /// The configured bound.
+        max_percent: u8,
+    },
+}
+
+/// Object counts of a snapshot: (domains, hosts, contacts, registrars).
+pub type Counts = (usize, usize, usize, usize);
+
+/// Check a reload's counts against the shrink guard: the number of domains, and the number of
+/// all objects, may each drop by at most `max_shrink_percent` of what is served now.
+///
+/// # Errors
+/// [`LoadFailure::Shrink`] naming the first count that dropped too far.
+pub fn check_shrink(
+    old: Counts,
+    new: Counts,
+    guard: crate::config::ShrinkGuard,
+) -> Result<(), LoadFailure> {
+    if guard.allow_shrink {
+        return Ok(());
+    }
+    let total = |c: Counts| c.0 + c.1 + c.2 + c.3;
+    for (what, before, after) in [
+        ("domains", old.0, new.0),
+        ("objects", total(old), total(new)),
+    ] {
+        let dropped = before.saturating_sub(after);
+        // Integer arithmetic: dropped / before > max / 100, without rounding.
+        if dropped * 100 > usize::from(guard.max_shrink_percent) * before {
+            return Err(LoadFailure::Shrink {
+                what,
+                before,
+                after,
+                max_percent: guard.max_shrink_percent,
+            });
+        }
+    }
+    Ok(())
 }
 
 impl Sources {
@@ -152,8 +200,12 @@ impl State {
     /// Reload data and policy. On failure the old generation keeps serving. The outcome and
     /// its duration are recorded in the metrics.
     ///
+    /// The shrink guard (`[data] max_shrink_percent` and `allow_shrink`, re-read from the config
+    /// file here) refuses a data set that lost too many domains or objects, so an emptied export
+    /// cannot turn every answer into 404.
+    ///
     /// # Errors
-    /// The validation errors of the new data; nothing was swapped.
+    /// The validation errors of the new data, or a refused shrink; nothing was swapped.
     pub fn reload(&self) -> Result<Arc<Dataset>, LoadFailure> {
         let started = std::time::Instant::now();
         let result = self.reload_inner();
@@ -166,15 +218,14 @@ impl State {
     }
 
     fn reload_inner(&self) -> Result<Arc<Dataset>, LoadFailure> {
-        let limits = match &self.sources.config {
+        let (limits, shrink) = match &self.sources.config {
             Some(path) => {
                 let file = crate::config::ConfigFile::load(path)?;
-                Some(
-                    crate::config::Settings::resolve(file, crate::config::Overrides::default())?
-                        .limits,
-                )
+                let s =
+                    crate::config::Settings::resolve(file, crate::config::Overrides::default())?;
+                (Some(s.limits), s.shrink)
             }
-            None => None,
+            None => (None, crate::config::ShrinkGuard::default()),
         };
         let credentials = self
             .authority
@@ -184,6 +235,25 @@ impl State {
             .map_err(LoadFailure::Authority)?;
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
         let fresh = Arc::new(self.sources.load(generation)?);
+        let old = self.dataset().snapshot.counts();
+        let new = fresh.snapshot.counts();
+        check_shrink(old, new, shrink)?;
+        if check_shrink(
+            old,
+            new,
+            crate::config::ShrinkGuard {
+                allow_shrink: false,
+                ..shrink
+            },
+        )
+        .is_err()
+        {
+            tracing::warn!(
+                domains_before = old.0,
+                domains_after = new.0,
+                "accepting a reload beyond max_shrink_percent because allow_shrink = true; remove it from the config file"
+            );
+        }
         // Everything validated: install it all.
         if let (Some(a), Some(c)) = (&self.authority, credentials) {
             a.install(c);
@@ -199,5 +269,61 @@ impl State {
         // than waiting for eviction.
         self.rdap_cache.invalidate_all();
         Ok(fresh)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ShrinkGuard;
+
+    fn guard(max: u8) -> ShrinkGuard {
+        ShrinkGuard {
+            max_shrink_percent: max,
+            allow_shrink: false,
+        }
+    }
+
+    #[test]
+    fn shrink_guard_bounds_domains_and_all_objects() {
+        let old = (100, 10, 50, 4);
+        assert!(
+            check_shrink(old, (90, 10, 50, 4), guard(10)).is_ok(),
+            "exactly 10 %"
+        );
+        assert!(matches!(
+            check_shrink(old, (89, 10, 50, 4), guard(10)),
+            Err(LoadFailure::Shrink {
+                what: "domains",
+                before: 100,
+                after: 89,
+                ..
+            })
+        ));
+        assert!(matches!(
+            check_shrink(old, (100, 0, 0, 4), guard(10)),
+            Err(LoadFailure::Shrink {
+                what: "objects",
+                ..
+            })
+        ));
+        assert!(
+            check_shrink(old, (0, 0, 0, 0), guard(100)).is_ok(),
+            "100 turns it off"
+        );
+        assert!(
+            check_shrink(old, (99, 10, 50, 4), guard(0)).is_err(),
+            "0 refuses any drop"
+        );
+        assert!(
+            check_shrink(old, (500, 10, 50, 4), guard(0)).is_ok(),
+            "growth is fine"
+        );
+        assert!(check_shrink((0, 0, 0, 0), (0, 0, 0, 0), guard(0)).is_ok());
+        let forced = ShrinkGuard {
+            max_shrink_percent: 10,
+            allow_shrink: true,
+        };
+        assert!(check_shrink(old, (0, 0, 0, 0), forced).is_ok());
     }
 }

@@ -423,6 +423,19 @@ statuses! {
 }
 
 impl DomainStatus {
+    /// Whether this is a Registry Grace Period status (RFC 3915 `rgpStatus`), not an EPP one.
+    pub fn is_rgp(self) -> bool {
+        matches!(
+            self,
+            Self::AddPeriod
+                | Self::AutoRenewPeriod
+                | Self::RenewPeriod
+                | Self::TransferPeriod
+                | Self::RedemptionPeriod
+                | Self::PendingRestore
+        )
+    }
+
     /// Check a domain's status set against the EPP rules (RFC 5731 §2.3) that the ICANN
     /// conformance tool also enforces on RDAP output.
     ///
@@ -439,8 +452,10 @@ impl DomainStatus {
                 return Err(format!("status {} is listed twice", s.epp()));
             }
         }
-        if has(S::Ok) && set.len() > 1 {
-            return Err("status ok cannot be combined with other statuses".into());
+        // RFC 5731 §2.3: `ok` excludes every other EPP status. The RGP statuses (RFC 3915 §3)
+        // are a separate `rgpStatus` dimension, so `ok` with `addPeriod` is a normal new domain.
+        if has(S::Ok) && set.iter().any(|s| *s != S::Ok && !s.is_rgp()) {
+            return Err("status ok cannot be combined with other EPP statuses (only with RGP statuses such as addPeriod)".into());
         }
         let pending = [
             S::PendingCreate,
@@ -526,6 +541,16 @@ mod tests {
         assert!(S::check_combination(&[S::Ok]).is_ok());
         assert!(S::check_combination(&[S::PendingDelete, S::RedemptionPeriod]).is_ok());
         assert!(S::check_combination(&[S::Ok, S::ClientHold]).is_err());
+        for rgp in [
+            S::AddPeriod,
+            S::AutoRenewPeriod,
+            S::RenewPeriod,
+            S::TransferPeriod,
+        ] {
+            assert!(S::check_combination(&[S::Ok, rgp]).is_ok(), "{rgp:?}");
+        }
+        assert!(S::check_combination(&[S::Ok, S::AddPeriod, S::ClientHold]).is_err());
+        assert!(S::check_combination(&[S::Ok, S::RedemptionPeriod]).is_err());
         assert!(S::check_combination(&[S::RedemptionPeriod]).is_err());
         assert!(S::check_combination(&[S::PendingDelete, S::ClientDeleteProhibited]).is_err());
         assert!(S::check_combination(&[S::PendingDelete, S::PendingTransfer]).is_err());

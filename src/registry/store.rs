@@ -104,9 +104,10 @@ impl Snapshot {
         &self.updated
     }
 
-    /// Whether a name lies under one of the registry's TLDs.
+    /// Whether a name lies under one of the registry's zones (a TLD, or a second-level registry
+    /// zone such as `co.example`).
     pub fn is_authoritative_for(&self, name: &DomainName) -> bool {
-        self.tlds.iter().any(|t| name.tld() == t)
+        self.tlds.iter().any(|t| name.is_within(t))
     }
 
     /// Domain by name.

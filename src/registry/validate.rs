@@ -1,6 +1,10 @@
 //! Small format checks for registration data: country codes, EPP phone numbers, e-mail
 //! addresses, URLs and RFC 3339 dates. Pure functions returning a message on failure, so the
 //! loader can attach file, line and field.
+//!
+//! No message here repeats the value it refuses: load errors reach the server log, and a contact's
+//! phone number or street must never appear there. The loader keeps the value beside the message
+//! for `rddsd check --show-values` only.
 
 use super::model::{Phone, Timestamp};
 
@@ -13,17 +17,21 @@ MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU
 PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ \
 TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
 
+/// User-assigned ISO 3166-1 codes in general use: `XK` is Kosovo (used by the European
+/// Commission, SWIFT, and CLDR).
+const USER_ASSIGNED_IN_USE: &[&str] = &["XK"];
+
 /// Check an ISO 3166-1 alpha-2 country code (upper case, as EPP and RFC 8605 `cc` carry it).
 ///
 /// # Errors
-/// When the code is not an assigned ISO 3166-1 alpha-2 code.
+/// When the code is not an assigned ISO 3166-1 alpha-2 code (or `XK`).
 pub fn country_code(cc: &str) -> Result<(), String> {
-    if cc.len() == 2 && ISO_3166_ALPHA2.split(' ').any(|c| c == cc) {
+    if cc.len() == 2
+        && (ISO_3166_ALPHA2.split(' ').any(|c| c == cc) || USER_ASSIGNED_IN_USE.contains(&cc))
+    {
         Ok(())
     } else {
-        Err(format!(
-            "{cc:?} is not an ISO 3166-1 alpha-2 country code (upper case)"
-        ))
+        Err("not an ISO 3166-1 alpha-2 country code (upper case)".into())
     }
 }
 
@@ -44,10 +52,7 @@ pub fn phone(p: &Phone) -> Result<(), String> {
                 && num.bytes().all(|b| b.is_ascii_digit())
         });
     if !ok {
-        return Err(format!(
-            "{:?} is not an EPP phone number of the form +CC.NUMBER (RFC 5733)",
-            p.number
-        ));
+        return Err("not an EPP phone number of the form +CC.NUMBER (RFC 5733)".into());
     }
     if let Some(ext) = &p.ext {
         if ext.is_empty() || ext.len() > 10 || !ext.bytes().all(|b| b.is_ascii_digit()) {
@@ -64,7 +69,7 @@ pub fn phone(p: &Phone) -> Result<(), String> {
 /// When the address is malformed.
 pub fn email(addr: &str) -> Result<(), String> {
     let bad = || Err("not a valid e-mail address".to_string());
-    if addr.len() > 254 || addr.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if addr.len() > 254 || addr.chars().any(|c| c.is_whitespace() || forbidden_char(c)) {
         return bad();
     }
     let Some((local, domain)) = addr.rsplit_once('@') else {
@@ -96,27 +101,58 @@ pub fn http_url(url: &str) -> Result<(), String> {
             host
         }
     });
-    if host.is_empty() || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if host.is_empty() || url.chars().any(|c| c.is_whitespace() || forbidden_char(c)) {
         return Err("a URL needs a host and no white space".into());
     }
     Ok(())
 }
 
-/// Parse an RFC 3339 date-time.
+/// Parse an RFC 3339 date-time. Year 0000 is refused: RFC 3339 allows it, but no registration
+/// happened then, and it is a common "no date" placeholder of broken exports.
 ///
 /// # Errors
-/// When the text is not RFC 3339.
+/// When the text is not RFC 3339, or its year is 0000.
 pub fn datetime(s: &str) -> Result<Timestamp, String> {
-    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .map(Timestamp::from_datetime)
-        .map_err(|_| format!("{s:?} is not an RFC 3339 date-time such as 2024-01-31T12:00:00Z"))
+    let dt = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| "not an RFC 3339 date-time such as 2024-01-31T12:00:00Z".to_string())?;
+    // In UTC, which is how it is stored and printed; 9999-12-31T23:59:59-01:00 has no UTC year of
+    // four digits and is refused here rather than overflowing later.
+    let utc = dt
+        .checked_to_offset(time::UtcOffset::UTC)
+        .filter(|u| u.year() <= 9999)
+        .ok_or_else(|| "the date lies after the year 9999 in UTC".to_string())?;
+    if utc.year() < 1 {
+        return Err("year 0000 is not a real date".into());
+    }
+    Ok(Timestamp::from_datetime(utc))
+}
+
+/// Characters that must never reach an answer from a data file: every Unicode control (`Cc`,
+/// which includes CR, LF, VT, FF and NEL U+0085), the line and paragraph separators (`Zl`
+/// U+2028, `Zp` U+2029), which line-splitting WHOIS parsers treat as line breaks, and the bidi
+/// controls (ALM U+061C, LRM/RLM U+200E/U+200F, embeddings and overrides U+202A-U+202E,
+/// isolates U+2066-U+2069), which make a displayed line read differently from its bytes.
+pub fn forbidden_char(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}'
+                | '\u{2029}'
+                | '\u{061C}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+        )
 }
 
 /// A free-text field must be non-empty, single-line and of bounded length, so that no data file
-/// can inject line breaks into WHOIS output or control characters into JSON.
+/// can forge lines in WHOIS output, reorder what a reader sees, or put control characters into
+/// JSON.
 ///
 /// # Errors
-/// When the text is empty, too long or holds control characters.
+/// When the text is empty, too long or holds a [`forbidden_char`]; the message names the code
+/// point (U+XXXX) and its position, never the text.
 pub fn text(s: &str, max: usize) -> Result<(), String> {
     if s.trim().is_empty() {
         return Err("must not be empty".into());
@@ -124,8 +160,12 @@ pub fn text(s: &str, max: usize) -> Result<(), String> {
     if s.chars().count() > max {
         return Err(format!("longer than {max} characters"));
     }
-    if s.chars().any(char::is_control) {
-        return Err("must not contain control characters or line breaks".into());
+    if let Some((i, c)) = s.chars().enumerate().find(|(_, c)| forbidden_char(*c)) {
+        return Err(format!(
+            "holds U+{:04X} at character {}: control, line-separator and bidi-control characters are not allowed",
+            u32::from(c),
+            i + 1
+        ));
     }
     Ok(())
 }
@@ -140,6 +180,11 @@ mod tests {
         assert!(country_code("ca").is_err());
         assert!(country_code("XX").is_err());
         assert!(country_code("CAN").is_err());
+        assert!(
+            country_code("XK").is_ok(),
+            "Kosovo, user-assigned but in general use"
+        );
+        assert!(country_code("XX").is_err());
         assert_eq!(ISO_3166_ALPHA2.split(' ').count(), 249);
     }
 
@@ -172,8 +217,53 @@ mod tests {
             Ok("2024-01-31T11:00:00Z".into())
         );
         assert!(datetime("2024-13-01T00:00:00Z").is_err());
+        assert!(datetime("0000-01-01T00:00:00Z").is_err());
+        assert!(
+            datetime("0001-01-01T00:30:00+01:00").is_err(),
+            "year 0 in UTC"
+        );
+        assert!(datetime("0001-01-01T00:00:00Z").is_ok());
+        assert!(datetime("9999-12-31T23:59:59-01:00").is_err());
         assert!(text("ok", 10).is_ok());
         assert!(text("line\nbreak", 20).is_err());
         assert!(text("  ", 10).is_err());
+    }
+
+    #[test]
+    fn line_forging_and_bidi_characters_are_refused_everywhere() {
+        let forged = [
+            '\u{0}', '\u{9}', '\u{A}', '\u{B}', '\u{C}', '\u{D}', '\u{1B}', '\u{7F}', '\u{85}',
+            '\u{9F}', '\u{2028}', '\u{2029}', '\u{061C}', '\u{200E}', '\u{200F}', '\u{202A}',
+            '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}',
+            '\u{2069}',
+        ];
+        for c in forged {
+            let street = format!("1 Main St{c}Registrant Email: evil@example.com");
+            let err = text(&street, 255).expect_err("refused");
+            assert!(err.contains(&format!("U+{:04X}", u32::from(c))), "{err}");
+            assert!(!err.contains("evil"), "no value in the message: {err}");
+            assert!(email(&format!("a{c}b@example.com")).is_err(), "{c:?}");
+            assert!(
+                http_url(&format!("https://x.example/{c}")).is_err(),
+                "{c:?}"
+            );
+        }
+        // Ordinary non-ASCII text stays allowed.
+        assert!(text("Rue de l'Église 5, Zürich — 東京", 255).is_ok());
+        assert!(text("שלום עליכם", 255).is_ok());
+    }
+
+    #[test]
+    fn messages_never_repeat_the_value() {
+        let p = Phone {
+            number: "+81 3 1234 5678".into(),
+            ext: None,
+        };
+        let m = phone(&p).expect_err("refused");
+        assert!(!m.contains("1234"), "{m}");
+        let m = country_code("Atlantis").expect_err("refused");
+        assert!(!m.contains("Atlantis"), "{m}");
+        let m = datetime("yesterday at noon").expect_err("refused");
+        assert!(!m.contains("yesterday"), "{m}");
     }
 }

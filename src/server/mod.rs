@@ -16,6 +16,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 pub mod fdlimit;
+pub mod io;
 pub mod slots;
 
 use crate::config::{RdapConnLimits, Settings};
@@ -277,11 +278,13 @@ impl RdapListener {
             };
             let _ = stream.set_nodelay(true);
             let open = self.state.metrics.open_connection(Listener::Rdap);
-            let io = Box::pin(timed(stream, &self.limits));
+            let in_flight = io::InFlight::default();
+            let io = timed(stream, &self.limits, in_flight.clone());
             let svc = ConnectionPolicy {
                 inner: rdap::service(Arc::clone(&self.state), Arc::clone(&self.cfg), peer),
                 served: std::cell::Cell::new(0),
                 max: self.limits.max_requests_per_connection,
+                in_flight,
             };
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
@@ -337,16 +340,20 @@ impl RdapListener {
 }
 
 /// A TCP stream whose reads and writes each have a deadline: a write that makes no progress
-/// (a client that pipelines requests and never reads) and a read that gets no bytes (an idle
-/// keep-alive connection) both end the connection and free its slot.
+/// (a client that pipelines requests and never reads) and a read that gets no bytes while no
+/// request is in flight (an idle keep-alive connection) both end the connection and free its
+/// slot (see [`io::DeadlineIo`]).
 pub(crate) fn timed(
     stream: tokio::net::TcpStream,
     limits: &RdapConnLimits,
-) -> tokio_io_timeout::TimeoutStream<tokio::net::TcpStream> {
-    let mut io = tokio_io_timeout::TimeoutStream::new(stream);
-    io.set_read_timeout(Some(limits.keepalive_timeout));
-    io.set_write_timeout(Some(limits.write_timeout));
-    io
+    in_flight: io::InFlight,
+) -> io::DeadlineIo<tokio::net::TcpStream> {
+    io::DeadlineIo::new(
+        stream,
+        limits.keepalive_timeout,
+        limits.write_timeout,
+        in_flight,
+    )
 }
 
 /// Connection-level rules around the RDAP service: after `max` requests, or after a refusal by
@@ -357,6 +364,8 @@ struct ConnectionPolicy<S> {
     /// Requests seen on this connection (hyper calls `call` with `&self`, one request at a time).
     served: std::cell::Cell<u32>,
     max: u32,
+    /// Shared with the connection's [`io::DeadlineIo`]: no idle deadline while answering.
+    in_flight: io::InFlight,
 }
 
 impl<S, B> hyper::service::Service<hyper::Request<B>> for ConnectionPolicy<S>
@@ -374,6 +383,7 @@ where
         CloseWhen {
             inner: self.inner.call(req),
             last: n >= self.max,
+            _in_flight: self.in_flight.start(),
         }
     }
 }
@@ -382,6 +392,8 @@ where
 pub(crate) struct CloseWhen<F> {
     inner: F,
     last: bool,
+    /// The request counts as in flight until its answer is ready.
+    _in_flight: io::InFlightGuard,
 }
 
 impl<F, E> std::future::Future for CloseWhen<F>

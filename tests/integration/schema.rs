@@ -80,6 +80,21 @@ fn fixtures_validate_against_the_data_schema() {
     }
     let bad = serde_json::json!({"kind": "contact", "roid": "C1-X", "name": "n", "city": "c", "cc": "XX1", "email": "e@x.example", "personType": "natural"});
     assert!(!v.is_valid(&bad));
+    let contact = |street: &str| serde_json::json!({"kind": "contact", "roid": "C1-X", "name": "n", "street": [street], "city": "c", "cc": "XK", "email": "e@x.example", "personType": "natural"});
+    assert!(v.is_valid(&contact("1 Main St")));
+    for forged in ["a\u{2028}b", "a\u{85}b", "a\u{202E}b", "a\u{B}b"] {
+        assert!(!v.is_valid(&contact(forged)), "{forged:?}");
+    }
+    let domain = |digest_type: u8, len: usize, created: &str| serde_json::json!({"kind": "domain", "roid": "D1-X", "name": "a.example", "statuses": ["ok", "addPeriod"], "created": created, "expires": "2030-01-01T00:00:00Z", "registrar": 1, "ds": [{"keyTag": 1, "algorithm": 13, "digestType": digest_type, "digest": "A".repeat(len)}]});
+    for (t, n) in [(1, 40), (2, 64), (3, 64), (4, 96), (5, 64), (6, 64)] {
+        assert!(
+            v.is_valid(&domain(t, n, "2020-01-01T00:00:00Z")),
+            "type {t}"
+        );
+    }
+    assert!(!v.is_valid(&domain(7, 64, "2020-01-01T00:00:00Z")));
+    assert!(!v.is_valid(&domain(4, 64, "2020-01-01T00:00:00Z")));
+    assert!(!v.is_valid(&domain(2, 64, "0000-01-01T00:00:00Z")));
 }
 
 #[test]
