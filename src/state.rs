@@ -193,7 +193,7 @@ impl State {
             generation: data.generation,
             data_updated_unix: data.snapshot.updated().unix(),
             now_unix: crate::registry::Timestamp::now().unix(),
-            disclosure_log_ok: None,
+            disclosure_log_ok: self.authority.as_ref().map(Authority::log_writable),
         }
     }
 

@@ -287,6 +287,12 @@ impl Authority {
         self.log.broken()
     }
 
+    /// Whether disclosures can be recorded now: the log is sound and this process is its
+    /// writer (not a standby behind another server).
+    pub fn log_writable(&self) -> bool {
+        self.log.broken().is_none() && !self.log.is_standby()
+    }
+
     /// Answer one authority request. Everything before the log append is synchronous and
     /// cheap; the append waits on the writer thread without blocking an async worker.
     pub async fn respond(

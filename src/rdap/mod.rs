@@ -385,6 +385,11 @@ async fn authority_response(
     state
         .metrics
         .rdap_answer("authority", answer.status, started.elapsed());
+    match answer.outcome {
+        "disclosed" => state.metrics.disclosure(true),
+        o if o.starts_with("log-") => state.metrics.disclosure(false),
+        _ => {}
+    }
     tracing::info!(
         target: "rddsd::access",
         proto = "rdap",

@@ -1091,3 +1091,36 @@ fn sigterm_does_not_wait_for_a_hanging_reload() {
         t0.elapsed()
     );
 }
+
+/// Issue #15: the disclosure log's state is in the metrics and beside readiness, and a node
+/// whose log refuses entries stays ready for public traffic.
+#[test]
+fn an_unwritable_disclosure_log_is_reported_but_the_node_stays_ready() {
+    let fx = Fixture::new();
+    let (_, token) = fx.issue("Example Police", "criminal-investigation");
+    let srv = Server::with_config(&fx.config(&fx.log), &[]);
+    assert_eq!(srv.metric("rddsd_disclosure_log_writable"), Some(1.0));
+    assert_eq!(disclose(&srv, &token), 200);
+    assert_eq!(
+        srv.metric("rddsd_disclosures_total{result=\"recorded\"}"),
+        Some(1.0)
+    );
+    // Someone replaces the log under the running server.
+    let moved = fx.log.with_extension("moved");
+    std::fs::rename(&fx.log, &moved).expect("rename");
+    std::fs::write(&fx.log, b"").expect("empty log");
+    assert_eq!(disclose(&srv, &token), 503);
+    assert_eq!(srv.metric("rddsd_disclosure_log_writable"), Some(0.0));
+    assert_eq!(
+        srv.metric("rddsd_disclosures_total{result=\"failed\"}"),
+        Some(1.0)
+    );
+    let ready = srv.admin_get("/readyz");
+    assert_eq!(ready.status, 200, "public answers still work");
+    let body = String::from_utf8_lossy(&ready.body).to_string();
+    assert!(
+        body.contains("disclosure log: refusing disclosures until repaired"),
+        "{body}"
+    );
+    assert_eq!(srv.get("/domain/nic.example").status, 200);
+}
