@@ -59,8 +59,9 @@ pub enum ViewRole {
     Standalone(ContactRoles),
 }
 
-/// A contact as one audience may see it.
-#[derive(Debug, Clone)]
+/// A contact as one audience may see it. Its `Debug` says which fields are shown, withheld or
+/// absent, never their values (an authority's view holds personal data).
+#[derive(Clone)]
 pub struct ContactView<'a> {
     role: ViewRole,
     handle: Field<&'a str>,
@@ -74,6 +75,35 @@ pub struct ContactView<'a> {
     voice: Field<&'a Phone>,
     fax: Field<&'a Phone>,
     email: Field<&'a str>,
+}
+
+impl<T> Field<T> {
+    fn state(&self) -> &'static str {
+        match self {
+            Self::Shown(_) => "shown",
+            Self::Withheld => "withheld",
+            Self::Absent => "absent",
+        }
+    }
+}
+
+impl std::fmt::Debug for ContactView<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContactView")
+            .field("role", &self.role)
+            .field("handle", &self.handle.state())
+            .field("name", &self.name.state())
+            .field("org", &self.org.state())
+            .field("street", &self.street.state())
+            .field("city", &self.city.state())
+            .field("sp", &self.sp.state())
+            .field("pc", &self.pc.state())
+            .field("cc", &self.cc.state())
+            .field("voice", &self.voice.state())
+            .field("fax", &self.fax.state())
+            .field("email", &self.email.state())
+            .finish()
+    }
 }
 
 impl<'a> ContactView<'a> {
@@ -371,5 +401,50 @@ impl Policy {
         registrar: &'a Registrar,
     ) -> RegistrarView<'a> {
         RegistrarView { registrar }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Purpose;
+
+    /// Every personal value of a contact, as text.
+    fn values(c: &Contact) -> Vec<String> {
+        let mut v = vec![c.name.clone(), c.city.clone(), c.email.clone()];
+        v.extend(c.org.clone());
+        v.extend(c.street.iter().cloned());
+        v.extend(c.pc.clone());
+        for p in [&c.voice, &c.fax].into_iter().flatten() {
+            v.push(p.number.clone());
+        }
+        v
+    }
+
+    #[test]
+    fn debug_output_holds_no_personal_value() {
+        let snap = crate::registry::load::load_demo().expect("demo");
+        let policy = Policy::default_policy().expect("policy");
+        let snapshot_debug = format!("{snap:?}");
+        for c in snap.contacts() {
+            let (contact, roles) = snap.contact(c.roid.as_str()).expect("contact");
+            let authority = policy.contact_view(
+                Audience::Authority(Purpose::UrgentThreatToLife),
+                contact,
+                roles,
+            );
+            let public = policy.contact_view(Audience::Public, contact, roles);
+            for text in [
+                format!("{contact:?}"),
+                format!("{contact:#?}"),
+                format!("{authority:?}"),
+                format!("{public:?}"),
+                snapshot_debug.clone(),
+            ] {
+                for value in values(contact) {
+                    assert!(!text.contains(&value), "{value:?} in {text}");
+                }
+            }
+        }
     }
 }

@@ -37,8 +37,9 @@ pub const MAX_ERRORS: usize = 100;
 /// hostile file cannot exhaust memory. A longer line is an error naming file and line.
 pub const MAX_LINE_BYTES: usize = 1024 * 1024;
 
-/// One problem in the input, located precisely enough to fix it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One problem in the input, located precisely enough to fix it. Its `Debug`, like its
+/// `Display`, leaves the offending value out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct LoadError {
     /// File name (as given, or the embedded name).
     pub file: String,
@@ -50,6 +51,18 @@ pub struct LoadError {
     pub message: String,
     /// The offending value, if any. Never part of [`fmt::Display`]: it may be personal data.
     pub value: Option<String>,
+}
+
+impl fmt::Debug for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoadError")
+            .field("file", &self.file)
+            .field("line", &self.line)
+            .field("field", &self.field)
+            .field("message", &self.message)
+            .field("value", &self.value.as_ref().map(|_| "<hidden>"))
+            .finish()
+    }
 }
 
 impl fmt::Display for LoadError {

@@ -210,7 +210,10 @@ impl Consent {
 }
 
 /// A contact object (RFC 5733), with the postal info of one `<contact:postalInfo>`.
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` prints the handle and which fields are present, never their values: one `?x`
+/// in a log line must not put personal data into the server log.
+#[derive(Clone)]
 pub struct Contact {
     /// Registry Object ID, the entity handle.
     pub roid: Roid,
@@ -238,6 +241,28 @@ pub struct Contact {
     pub person: PersonType,
     /// Fields the contact consented to publish.
     pub consent: Consent,
+}
+
+impl std::fmt::Debug for Contact {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const HIDDEN: &str = "<personal data>";
+        let present = |o: bool| if o { HIDDEN } else { "<none>" };
+        f.debug_struct("Contact")
+            .field("roid", &self.roid)
+            .field("name", &HIDDEN)
+            .field("org", &present(self.org.is_some()))
+            .field("street", &format_args!("<{} lines>", self.street.len()))
+            .field("city", &HIDDEN)
+            .field("sp", &present(self.sp.is_some()))
+            .field("pc", &present(self.pc.is_some()))
+            .field("cc", &HIDDEN)
+            .field("voice", &present(self.voice.is_some()))
+            .field("fax", &present(self.fax.is_some()))
+            .field("email", &HIDDEN)
+            .field("person", &self.person)
+            .field("consent", &self.consent)
+            .finish()
+    }
 }
 
 /// A postal address of a registrar (business data, not personal).

@@ -21,7 +21,8 @@ pub struct ContactRoles {
 }
 
 /// One immutable generation of registration data with its lookup indexes.
-#[derive(Debug)]
+///
+/// Its `Debug` prints counts only: the snapshot holds personal data.
 pub struct Snapshot {
     tlds: Vec<String>,
     updated: Timestamp,
@@ -31,6 +32,19 @@ pub struct Snapshot {
     registrars: HashMap<IanaId, Registrar>,
     registrars_by_name: HashMap<String, IanaId>,
     hosts_by_ip: HashMap<IpAddr, Vec<Box<str>>>,
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (domains, hosts, contacts, registrars) = self.counts();
+        f.debug_struct("Snapshot")
+            .field("domains", &domains)
+            .field("hosts", &hosts)
+            .field("contacts", &contacts)
+            .field("registrars", &registrars)
+            .field("updated", &self.updated().as_str())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Snapshot {
