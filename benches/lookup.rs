@@ -1,5 +1,5 @@
-//! Criterion bench of the pure request path: route a path, look the domain up in the snapshot,
-//! build the policy view, render RDAP JSON and serialise it. No sockets, no cache.
+//! Criterion bench of the pure request path: route a path, resolve it (lookup and policy view),
+//! render RDAP JSON and serialise it. No sockets, no cache.
 //!
 //! Run: `cargo bench --bench lookup`
 
@@ -9,8 +9,9 @@ use criterion::{criterion_group, criterion_main, Criterion};
 
 use rddsd::policy::{Audience, Policy};
 use rddsd::rdap::router::{route, Route};
-use rddsd::rdap::{render_query, RdapConfig};
+use rddsd::rdap::{context, render_resolved, RdapConfig};
 use rddsd::registry::load::load_demo;
+use rddsd::resolve::resolve;
 use rddsd::state::Dataset;
 
 fn bench(c: &mut Criterion) {
@@ -36,7 +37,8 @@ fn bench(c: &mut Criterion) {
                 let Route::Query(q) = route("GET", black_box(path), "") else {
                     panic!("routes")
                 };
-                let v = render_query(&data, &cfg, &q, Audience::Public).expect("found");
+                let resolved = resolve(&data.snapshot, &data.policy, &q, Audience::Public);
+                let v = render_resolved(&resolved, &context(&cfg, &data)).expect("found");
                 black_box(serde_json::to_vec(&v).expect("serialises"))
             })
         });

@@ -125,7 +125,7 @@ impl Sources {
 }
 
 /// Cache key of a rendered public answer.
-pub type CacheKey = (u64, crate::rdap::router::RdapQuery);
+pub type CacheKey = (u64, crate::query::Query);
 
 /// Upper bound on the bytes the answer cache holds.
 pub const CACHE_MAX_BYTES: u64 = 64 * 1024 * 1024;

@@ -13,7 +13,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
-use crate::policy::Purpose;
+use super::grant::Purpose;
 use crate::registry::Timestamp;
 
 use super::log::sha256_hex;

@@ -3,8 +3,10 @@
 //! of it leaves.
 
 pub mod credentials;
+pub mod grant;
 pub mod log;
 pub mod report;
 pub mod route;
 
+pub use grant::{Grant, Purpose};
 pub use route::{Authority, AuthoritySettings};

@@ -1,4 +1,7 @@
-//! The authority route: `/authority/<domain|nameserver|entity>/<name>`.
+//! The authority side of a disclosure: checking who asks and why ([`Authority::authorize`],
+//! which issues the [`Grant`]), and recording what left ([`Authority::record`]). The lookup,
+//! redaction and rendering between the two are the same as for the public
+//! ([`crate::resolve`]); the HTTP glue is in [`crate::rdap`].
 //!
 //! Order of checks, each failing closed with no data and no log entry (the denylist, 403, is
 //! applied before any of them by the HTTP layer):
@@ -11,9 +14,11 @@
 //! 4. a stated purpose, legal basis and case reference — otherwise 400 (403 if the purpose is
 //!    not one the credential was issued for);
 //! 5. a writable disclosure log — otherwise 503;
-//! 6. the lookup, with the purpose's view — 404 if absent;
-//! 7. render, hash, hand the entry to the log's writer thread and **wait until it is durable**
-//!    (bounded by [`APPEND_TIMEOUT`]), and only then answer. Otherwise: 503, nothing disclosed.
+//!
+//! Then, outside this module: the lookup with the grant's view (404 if absent) and rendering;
+//! then [`Authority::record`] hands the entry to the log's writer thread and **waits until it
+//! is durable** (bounded by [`APPEND_TIMEOUT`]); only then is the answer written. Otherwise:
+//! 503, nothing disclosed.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -22,20 +27,15 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use governor::clock::DefaultClock;
 use governor::state::keyed::HashMapStateStore;
 use governor::{Quota, RateLimiter};
-use serde_json::{json, Value};
 
 use super::credentials::{AuthFailure, Credentials};
+use super::grant::{Grant, GrantParts, Purpose};
 use super::log::{sha256_hex, DisclosedContact, Disclosure, DisclosureLog, APPEND_TIMEOUT};
 use crate::limit::client::NetKey;
-use crate::policy::{Audience, ContactView, Purpose};
-use crate::rdap::router::{EntityHandle, RdapQuery};
-use crate::rdap::{render, render_query, RdapConfig};
 use crate::registry::Timestamp;
-use crate::state::Dataset;
 
 /// `[authority]` settings, resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,40 +202,30 @@ pub struct AuthorityRequest {
     pub client_key: NetKey,
 }
 
-/// An answer of the authority route, before HTTP framing.
-#[derive(Debug)]
-pub struct AuthorityAnswer {
-    /// Status.
-    pub status: u16,
-    /// Body (RFC 9083 JSON).
-    pub body: Bytes,
-    /// `WWW-Authenticate` for 401.
-    pub www_authenticate: Option<&'static str>,
-    /// `Retry-After` for 429.
-    pub retry_after: Option<u64>,
-    /// Request id of a disclosure.
-    pub request_id: Option<String>,
-    /// Label for the access log.
-    pub outcome: &'static str,
-}
-
-fn error_answer(
-    status: u16,
-    title: &str,
-    description: &str,
-    outcome: &'static str,
-) -> AuthorityAnswer {
-    let body = serde_json::to_vec(&render::error(status, title, description))
-        .map(Bytes::from)
-        .unwrap_or_default();
-    AuthorityAnswer {
-        status,
-        body,
-        www_authenticate: None,
-        retry_after: None,
-        request_id: None,
-        outcome,
-    }
+/// Why an authority request gets no data. Each is mapped to one HTTP answer in
+/// [`crate::rdap`]; none discloses anything or writes a log entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorityRefusal {
+    /// The client network spent its budget of failed authentications (429).
+    FailureBudget {
+        /// When to retry.
+        retry_after: Duration,
+    },
+    /// No valid credential (401).
+    Unauthenticated(AuthFailure),
+    /// The credential's own rate limit is spent (429).
+    CredentialRate {
+        /// When to retry.
+        retry_after: Duration,
+    },
+    /// The statement is missing or malformed (400).
+    BadStatement(String),
+    /// The purpose is not one the credential was issued for (403).
+    PurposeNotAllowed,
+    /// The disclosure log cannot be written (503).
+    LogUnavailable,
+    /// No secure randomness for the request id (503).
+    NoRandomness,
 }
 
 impl Authority {
@@ -293,58 +283,16 @@ impl Authority {
         self.log.broken().is_none() && !self.log.is_standby()
     }
 
-    /// Answer one authority request. Everything before the log append is synchronous and
-    /// cheap; the append waits on the writer thread without blocking an async worker.
-    pub async fn respond(
-        &self,
-        data: Arc<Dataset>,
-        cfg: &RdapConfig,
-        query: &RdapQuery,
-        req: AuthorityRequest,
-    ) -> AuthorityAnswer {
-        let (body, request_id, record) = match self.prepare(&data, cfg, query, &req) {
-            Ok(ready) => ready,
-            Err(refused) => return refused,
-        };
-        drop(data);
-        if let Err(e) = self.log.append(record, APPEND_TIMEOUT).await {
-            tracing::error!(error = %e, "disclosure not recorded; nothing disclosed");
-            return error_answer(
-                503,
-                "Service Unavailable",
-                "The disclosure could not be recorded, so nothing was disclosed.",
-                "log-failed",
-            );
-        }
-        AuthorityAnswer {
-            status: 200,
-            body,
-            www_authenticate: None,
-            retry_after: None,
-            request_id: Some(request_id),
-            outcome: "disclosed",
-        }
-    }
-
-    /// Every check, the lookup and the rendering: the body to send once its log entry is
-    /// durable, or the refusal.
-    fn prepare(
-        &self,
-        data: &Dataset,
-        cfg: &RdapConfig,
-        query: &RdapQuery,
-        req: &AuthorityRequest,
-    ) -> Result<(Bytes, String, Disclosure), AuthorityAnswer> {
+    /// Check one request: the client network's failure budget, the credential, its rate
+    /// limit, the statement, the purpose, the log. On success the [`Grant`] that authorises the
+    /// purpose's view and carries what the log entry must record. Synchronous and cheap.
+    ///
+    /// # Errors
+    /// The refusal; nothing was looked up and nothing is logged.
+    pub fn authorize(&self, req: &AuthorityRequest) -> Result<Grant, AuthorityRefusal> {
         let now = Instant::now();
         if let Some(wait) = self.failures.refused(req.client_key, now) {
-            let mut a = error_answer(
-                429,
-                "Too Many Requests",
-                "Too many failed authentication attempts from your network; retry later.",
-                "auth-failures",
-            );
-            a.retry_after = Some(wait.as_secs() + u64::from(wait.subsec_nanos() > 0));
-            return Err(a);
+            return Err(AuthorityRefusal::FailureBudget { retry_after: wait });
         }
         let creds = self.credentials();
         let authorization = req
@@ -354,109 +302,74 @@ impl Authority {
         let cred = match creds.authenticate(authorization, &Timestamp::now()) {
             Ok(c) => c,
             Err(failure) => {
-                let (www, outcome) = match failure {
-                    AuthFailure::Missing => ("Bearer realm=\"rddsd-authority\"", "auth-missing"),
-                    AuthFailure::Invalid => ("Bearer realm=\"rddsd-authority\", error=\"invalid_token\"", "auth-invalid"),
-                    AuthFailure::Expired => ("Bearer realm=\"rddsd-authority\", error=\"invalid_token\", error_description=\"expired\"", "auth-expired"),
-                    AuthFailure::Revoked => ("Bearer realm=\"rddsd-authority\", error=\"invalid_token\", error_description=\"revoked\"", "auth-revoked"),
-                };
                 // Presenting no token is not a guess; any presented token that fails is.
                 if failure != AuthFailure::Missing {
                     self.failures.charge(req.client_key, now);
                 }
-                let mut a = error_answer(
-                    401,
-                    "Unauthorized",
-                    "This route requires a valid authority credential (Authorization: Bearer).",
-                    outcome,
-                );
-                a.www_authenticate = Some(www);
-                return Err(a);
+                return Err(AuthorityRefusal::Unauthenticated(failure));
             }
         };
         if let Err(nu) = self.limiter.check_key(&cred.id) {
             let wait = nu.wait_time_from(governor::clock::Clock::now(&DefaultClock::default()));
-            let mut a = error_answer(
-                429,
-                "Too Many Requests",
-                "The request rate limit of this credential is exceeded.",
-                "authority-rate",
-            );
-            a.retry_after = Some((wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1));
-            return Err(a);
+            return Err(AuthorityRefusal::CredentialRate { retry_after: wait });
         }
         let header = |name: &str| req.headers.get(name).map(|v| v.as_bytes().to_vec());
-        let st = match statement(header, req.query_string.as_deref()) {
-            Ok(s) => s,
-            Err(StatementError(why)) => {
-                return Err(error_answer(400, "Bad Request", &why, "statement-missing"))
-            }
-        };
+        let st = statement(header, req.query_string.as_deref())
+            .map_err(|StatementError(why)| AuthorityRefusal::BadStatement(why))?;
         if !cred.purposes.contains(&st.purpose) {
-            return Err(error_answer(
-                403,
-                "Forbidden",
-                "This credential was not issued for the stated purpose.",
-                "purpose-not-allowed",
-            ));
+            return Err(AuthorityRefusal::PurposeNotAllowed);
         }
         if self.log.broken().is_some() {
-            return Err(error_answer(
-                503,
-                "Service Unavailable",
-                "Disclosures are suspended: the disclosure log cannot be written.",
-                "log-unavailable",
-            ));
+            return Err(AuthorityRefusal::LogUnavailable);
         }
-        let audience = Audience::Authority(st.purpose);
-        let Some(mut value) = render_query(data, cfg, query, audience) else {
-            return Err(error_answer(
-                404,
-                "Not Found",
-                "The object was not found in this registry.",
-                "not-found",
-            ));
-        };
-        let request_id = match random_id() {
-            Ok(id) => id,
-            Err(e) => {
-                return Err(error_answer(
-                    503,
-                    "Service Unavailable",
-                    &e,
-                    "no-randomness",
-                ))
-            }
-        };
-        let notice = json!({
-            "title": "Disclosure of Non-Public Registration Data",
-            "type": "object redacted due to authorization",
-            "description": [
-                format!("This response contains non-public registration data disclosed to {} (credential {}) for the purpose {} under the legal basis \"{}\", case reference \"{}\".", cred.authority, cred.id, st.purpose.key(), st.legal_basis, st.case_reference),
-                format!("Request {request_id}. The disclosure is recorded in the registry's disclosure log. Use the data only for the stated purpose and do not retain it longer than needed."),
-            ],
-        });
-        if let Some(notices) = value.get_mut("notices").and_then(Value::as_array_mut) {
-            notices.push(notice);
-        }
-        let body = serde_json::to_vec(&value)
-            .map(Bytes::from)
-            .unwrap_or_default();
-        let (objects, disclosed) = disclosed_fields(data, query, st.purpose);
-        let record = Disclosure {
-            request_id: request_id.clone(),
-            authority: cred.authority.clone(),
+        let request_id = random_id().map_err(|e| {
+            tracing::error!(error = %e, "no request id");
+            AuthorityRefusal::NoRandomness
+        })?;
+        Ok(Grant::issue(GrantParts {
+            purpose: st.purpose,
             credential_id: cred.id.clone(),
-            client: req.client.to_string(),
-            purpose: st.purpose.key().to_string(),
+            authority: cred.authority.clone(),
             legal_basis: st.legal_basis,
             case_reference: st.case_reference,
-            query: req.path.clone(),
+            request_id,
+            client: req.client.to_string(),
+            path: req.path.clone(),
+        }))
+    }
+
+    /// Record a disclosure under `grant` and wait (on the log's writer thread, bounded by
+    /// [`APPEND_TIMEOUT`]) until the entry is durable. Only then may `body` be sent.
+    ///
+    /// # Errors
+    /// The entry is not durable: nothing may be disclosed.
+    pub async fn record(
+        &self,
+        grant: &Grant,
+        objects: Vec<String>,
+        disclosed: Vec<DisclosedContact>,
+        body: &[u8],
+    ) -> Result<(), String> {
+        let record = Disclosure {
+            request_id: grant.request_id().to_string(),
+            authority: grant.authority().to_string(),
+            credential_id: grant.credential_id().to_string(),
+            client: grant.client().to_string(),
+            purpose: grant.purpose().key().to_string(),
+            legal_basis: grant.legal_basis().to_string(),
+            case_reference: grant.case_reference().to_string(),
+            query: grant.path().to_string(),
             objects,
             disclosed,
-            response_sha256: sha256_hex(&body),
+            response_sha256: sha256_hex(body),
         };
-        Ok((body, request_id, record))
+        match self.log.append(record, APPEND_TIMEOUT).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                tracing::error!(error = %e, "disclosure not recorded; nothing disclosed");
+                Err(e)
+            }
+        }
     }
 }
 
@@ -464,79 +377,6 @@ fn random_id() -> Result<String, String> {
     let mut b = [0u8; 12];
     getrandom::fill(&mut b).map_err(|e| format!("no secure randomness: {e}"))?;
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())
-}
-
-/// Objects in the answer and, per contact, the personal fields shown to the authority that the
-/// public does not see.
-fn disclosed_fields(
-    data: &Dataset,
-    query: &RdapQuery,
-    purpose: Purpose,
-) -> (Vec<String>, Vec<DisclosedContact>) {
-    let snap = &data.snapshot;
-    let policy = &data.policy;
-    let diff = |auth: &ContactView<'_>, public: &ContactView<'_>, roid: &str, role: &str| {
-        let public_fields = public.shown_personal_fields();
-        let fields = auth
-            .shown_personal_fields()
-            .into_iter()
-            .filter(|f| !public_fields.contains(f))
-            .map(|f| f.key().to_string())
-            .collect();
-        DisclosedContact {
-            roid: roid.to_string(),
-            role: role.to_string(),
-            fields,
-        }
-    };
-    let mut objects = Vec::new();
-    let mut disclosed = Vec::new();
-    match query {
-        RdapQuery::Domain(name) => {
-            if let Some(d) = snap.domain(name) {
-                objects.push(format!("domain:{}", d.roid.as_str()));
-                let auth = policy.domain_view(Audience::Authority(purpose), snap, d);
-                let public = policy.domain_view(Audience::Public, snap, d);
-                if let (Some(a), Some(p)) = (auth, public) {
-                    for (role, av, pv, roid) in [
-                        (
-                            "registrant",
-                            a.registrant(),
-                            p.registrant(),
-                            d.registrant.as_ref(),
-                        ),
-                        ("technical", a.technical(), p.technical(), d.tech.as_ref()),
-                    ] {
-                        // Record the contact's own ROID, not the domain record's spelling of
-                        // it, so a report by contact finds every disclosure.
-                        let canonical = roid
-                            .and_then(|r| snap.contact(r.as_str()))
-                            .map(|(c, _)| c.roid.as_str());
-                        if let (Some(av), Some(pv), Some(roid)) = (av, pv, canonical) {
-                            objects.push(format!("contact:{roid}"));
-                            disclosed.push(diff(av, pv, roid, role));
-                        }
-                    }
-                }
-            }
-        }
-        RdapQuery::Entity(EntityHandle::Contact(roid)) => {
-            if let Some((c, roles)) = snap.contact(roid) {
-                objects.push(format!("contact:{}", c.roid.as_str()));
-                let av = policy.contact_view(Audience::Authority(purpose), c, roles);
-                let pv = policy.contact_view(Audience::Public, c, roles);
-                disclosed.push(diff(&av, &pv, c.roid.as_str(), "contact"));
-            }
-        }
-        RdapQuery::Entity(EntityHandle::Registrar(id)) => objects.push(format!("registrar:{id}")),
-        RdapQuery::Nameserver(name) => {
-            if let Some(h) = snap.host(name) {
-                objects.push(format!("nameserver:{}", h.roid.as_str()));
-            }
-        }
-        RdapQuery::Help => {}
-    }
-    (objects, disclosed)
 }
 
 #[cfg(test)]

@@ -124,14 +124,14 @@ impl Reason {
 
 /// A refusal, with when to come back (`None` for a denylisted network).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Refusal {
+pub struct Denial {
     /// Why.
     pub reason: Reason,
     /// How long until a retry can succeed.
     pub retry_after: Option<Duration>,
 }
 
-impl Refusal {
+impl Denial {
     /// Whole seconds for `Retry-After`, rounded up, at least 1.
     pub fn retry_after_secs(&self) -> Option<u64> {
         self.retry_after
@@ -290,11 +290,11 @@ where
     ///
     /// # Errors
     /// The refusal, with its retry time.
-    pub fn admit(&self, ip: IpAddr) -> Result<(), Refusal> {
+    pub fn admit(&self, ip: IpAddr) -> Result<(), Denial> {
         let active = self.active();
         let s = &active.settings;
         if client::in_any(&s.deny, ip) {
-            return Err(Refusal {
+            return Err(Denial {
                 reason: Reason::Denylisted,
                 retry_after: None,
             });
@@ -309,14 +309,14 @@ where
             .peek(&key, |e| e.blocked_until)
             .filter(|u| *u > now)
         {
-            return Err(Refusal {
+            return Err(Denial {
                 reason: Reason::Blocked,
                 retry_after: Some(Duration::from_nanos(until - now)),
             });
         }
         if let Err(not_until) = active.gcra.check_key(&key) {
             let wait = not_until.wait_time_from(self.clock.now());
-            return Err(Refusal {
+            return Err(Denial {
                 reason: Reason::Rate,
                 retry_after: Some(wait),
             });
@@ -342,7 +342,7 @@ where
                 1
             };
             e.blocked_until = self.day_start(u64::from(today) + u64::from(days));
-            Err(Refusal {
+            Err(Denial {
                 reason: Reason::Quota,
                 retry_after: Some(Duration::from_nanos(e.blocked_until.saturating_sub(now))),
             })

@@ -100,52 +100,7 @@ pub struct Policy {
     purposes: Vec<AudienceRules>,
 }
 
-/// Why an authority asks for non-public data. Each credential is issued for some of these, and
-/// the policy file says which fields each one discloses (`[purpose.<name>]`).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Purpose {
-    /// Investigation or prosecution of a crime.
-    CriminalInvestigation,
-    /// Imminent threat to life, serious bodily injury, critical infrastructure or child
-    /// exploitation (the RDP's urgent requests).
-    UrgentThreatToLife,
-    /// Response to a cybersecurity incident (phishing, malware, botnet command and control).
-    CybersecurityIncident,
-    /// Consumer protection enforcement.
-    ConsumerProtection,
-    /// Compliance with a court order or subpoena.
-    CourtOrder,
-}
-
-impl Purpose {
-    /// Every purpose.
-    pub const ALL: [Self; 5] = [
-        Self::CriminalInvestigation,
-        Self::UrgentThreatToLife,
-        Self::CybersecurityIncident,
-        Self::ConsumerProtection,
-        Self::CourtOrder,
-    ];
-
-    /// The name used in requests, credentials and the policy file.
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::CriminalInvestigation => "criminal-investigation",
-            Self::UrgentThreatToLife => "urgent-threat-to-life",
-            Self::CybersecurityIncident => "cybersecurity-incident",
-            Self::ConsumerProtection => "consumer-protection",
-            Self::CourtOrder => "court-order",
-        }
-    }
-
-    /// Parse a purpose name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.key() == s)
-    }
-}
+pub use crate::authority::grant::Purpose;
 
 /// A policy file that cannot be used, with its location.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -399,10 +354,13 @@ impl Policy {
     }
 
     /// The rules of an audience.
-    pub fn rules(&self, audience: Audience) -> &AudienceRules {
+    pub fn rules(&self, audience: Audience<'_>) -> &AudienceRules {
         match audience {
             Audience::Public => &self.public,
-            Audience::Authority(p) => self.purposes.get(p as usize).unwrap_or(&self.public),
+            Audience::Authority(grant) => self
+                .purposes
+                .get(grant.purpose() as usize)
+                .unwrap_or(&self.public),
         }
     }
 }
@@ -424,13 +382,19 @@ mod tests {
         let minimal = Policy::parse("min", "version = 1\n[public]\n").expect("minimal parses");
         assert_eq!(minimal.public, p.public);
         // Purposes widen only what they list.
-        let urgent = p.rules(Audience::Authority(Purpose::UrgentThreatToLife));
+        let urgent = p.rules(Audience::Authority(&crate::authority::Grant::for_test(
+            Purpose::UrgentThreatToLife,
+        )));
         assert_eq!(urgent.registrant.get(ContactField::Email), Rule::Publish);
-        let cyber = p.rules(Audience::Authority(Purpose::CybersecurityIncident));
+        let cyber = p.rules(Audience::Authority(&crate::authority::Grant::for_test(
+            Purpose::CybersecurityIncident,
+        )));
         assert_eq!(cyber.registrant.get(ContactField::Street), Rule::Consent);
         // A purpose the file leaves out discloses nothing beyond the public view.
         assert_eq!(
-            minimal.rules(Audience::Authority(Purpose::CourtOrder)),
+            minimal.rules(Audience::Authority(&crate::authority::Grant::for_test(
+                Purpose::CourtOrder
+            ))),
             &minimal.public
         );
         let bad = "version = 1\n[public]\n[purpose.curiosity]\nregistrant = [\"name\"]\n";

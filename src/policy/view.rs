@@ -6,19 +6,33 @@
 //! withheld field looks in their protocol (RDAP: `""` or removal plus an RFC 9537 entry; WHOIS:
 //! `REDACTED FOR PRIVACY`), never *whether* a value is shown.
 
+use crate::authority::Grant;
 use crate::registry::{
-    Contact, ContactField, ContactRoles, Domain, Host, Phone, Registrar, Snapshot,
+    Contact, ContactField, ContactRoles, DomainName, DomainStatus, DsData, Host, Phone, Registrar,
+    Timestamp,
 };
+use crate::store::Store;
 
 use super::{ContactRules, Policy, Rule};
 
 /// Who is asking. Every audience maps to rules in the policy file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Audience {
+///
+/// An authority audience can only be named with a [`Grant`], which only the authority module
+/// issues after verifying a credential and a statement: code that has no grant can build
+/// public views and nothing else.
+#[derive(Debug, Clone, Copy)]
+pub enum Audience<'g> {
     /// The anonymous public (port 43, unauthenticated RDAP).
     Public,
-    /// An authenticated authority, for a stated purpose.
-    Authority(super::Purpose),
+    /// An authenticated authority, for the purpose its grant states.
+    Authority(&'g Grant),
+}
+
+impl Audience<'_> {
+    /// Whether this is the public audience (whose answers may be cached and shared).
+    pub fn is_public(&self) -> bool {
+        matches!(self, Self::Public)
+    }
 }
 
 /// One field as an audience may see it.
@@ -64,6 +78,9 @@ pub enum ViewRole {
 #[derive(Clone)]
 pub struct ContactView<'a> {
     role: ViewRole,
+    /// For a contact looked up on its own: the ROID that was asked for (the requester knows
+    /// it), for the answer's self link. `None` inside a domain answer.
+    lookup_handle: Option<&'a str>,
     handle: Field<&'a str>,
     name: Field<&'a str>,
     org: Field<&'a str>,
@@ -126,6 +143,7 @@ impl<'a> ContactView<'a> {
         let street_present = !contact.street.is_empty();
         let mut view = Self {
             role,
+            lookup_handle: None,
             handle: with(
                 decide(ContactField::Handle, true),
                 Some(contact.roid.as_str()),
@@ -183,6 +201,10 @@ impl<'a> ContactView<'a> {
     /// The role this view is rendered in.
     pub fn role(&self) -> ViewRole {
         self.role
+    }
+    /// For a contact looked up on its own, the ROID asked for (for self links).
+    pub fn lookup_handle(&self) -> Option<&'a str> {
+        self.lookup_handle
     }
     /// ROID (entity handle).
     pub fn handle(&self) -> Field<&'a str> {
@@ -256,10 +278,11 @@ impl<'a> ContactView<'a> {
 }
 
 /// A domain as one audience may see it. Domain data other than contacts is public registration
-/// data (RDP §9.1), so it is exposed as is.
+/// data (RDP §9.1) and is exposed field by field; the contacts only as their views (the raw
+/// record, with its contact ROIDs, never leaves this module).
 #[derive(Debug, Clone)]
 pub struct DomainView<'a> {
-    domain: &'a Domain,
+    domain: &'a crate::registry::Domain,
     handle: Field<&'a str>,
     registrar: &'a Registrar,
     registrant: Option<ContactView<'a>>,
@@ -268,9 +291,29 @@ pub struct DomainView<'a> {
 }
 
 impl<'a> DomainView<'a> {
-    /// The domain's public registration data (name, dates, statuses, DNSSEC).
-    pub fn domain(&self) -> &'a Domain {
-        self.domain
+    /// The domain name.
+    pub fn name(&self) -> &'a DomainName {
+        &self.domain.name
+    }
+    /// EPP and RGP statuses.
+    pub fn statuses(&self) -> &'a [DomainStatus] {
+        &self.domain.statuses
+    }
+    /// Creation date.
+    pub fn created(&self) -> &'a Timestamp {
+        &self.domain.created
+    }
+    /// Last update, if ever updated.
+    pub fn updated(&self) -> Option<&'a Timestamp> {
+        self.domain.updated.as_ref()
+    }
+    /// Registry expiry date.
+    pub fn expires(&self) -> &'a Timestamp {
+        &self.domain.expires
+    }
+    /// DS records; empty for an unsigned delegation.
+    pub fn ds(&self) -> &'a [DsData] {
+        &self.domain.ds
     }
     /// Registry Domain ID, as the policy allows.
     pub fn handle(&self) -> Field<&'a str> {
@@ -328,11 +371,11 @@ impl<'a> RegistrarView<'a> {
 impl Policy {
     /// The view of a domain for an audience. `None` only if the snapshot is inconsistent, which
     /// the loader rules out.
-    pub fn domain_view<'a>(
+    pub fn domain_view<'a, S: Store + ?Sized>(
         &self,
-        audience: Audience,
-        snap: &'a Snapshot,
-        domain: &'a Domain,
+        audience: Audience<'_>,
+        snap: &'a S,
+        domain: &'a crate::registry::Domain,
     ) -> Option<DomainView<'a>> {
         let rules = self.rules(audience);
         let registrar = snap.registrar(domain.registrar)?;
@@ -367,7 +410,7 @@ impl Policy {
     /// those do not; a contact no domain references shows nothing personal.
     pub fn contact_view<'a>(
         &self,
-        audience: Audience,
+        audience: Audience<'_>,
         contact: &'a Contact,
         roles: ContactRoles,
     ) -> ContactView<'a> {
@@ -378,14 +421,16 @@ impl Policy {
             (false, true) => r.technical,
             (false, false) => ContactRules::redact_all(),
         };
-        ContactView::build(contact, ViewRole::Standalone(roles), &rules)
+        let mut view = ContactView::build(contact, ViewRole::Standalone(roles), &rules);
+        view.lookup_handle = Some(contact.roid.as_str());
+        view
     }
 
     /// The view of a host.
-    pub fn host_view<'a>(
+    pub fn host_view<'a, S: Store + ?Sized>(
         &self,
-        _audience: Audience,
-        snap: &'a Snapshot,
+        _audience: Audience<'_>,
+        snap: &'a S,
         host: &'a Host,
     ) -> HostView<'a> {
         HostView {
@@ -397,7 +442,7 @@ impl Policy {
     /// The view of a registrar.
     pub fn registrar_view<'a>(
         &self,
-        _audience: Audience,
+        _audience: Audience<'_>,
         registrar: &'a Registrar,
     ) -> RegistrarView<'a> {
         RegistrarView { registrar }
@@ -428,11 +473,8 @@ mod tests {
         let snapshot_debug = format!("{snap:?}");
         for c in snap.contacts() {
             let (contact, roles) = snap.contact(c.roid.as_str()).expect("contact");
-            let authority = policy.contact_view(
-                Audience::Authority(Purpose::UrgentThreatToLife),
-                contact,
-                roles,
-            );
+            let grant = Grant::for_test(Purpose::UrgentThreatToLife);
+            let authority = policy.contact_view(Audience::Authority(&grant), contact, roles);
             let public = policy.contact_view(Audience::Public, contact, roles);
             for text in [
                 format!("{contact:?}"),

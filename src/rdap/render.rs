@@ -488,8 +488,7 @@ fn nameserver_object(host: &Host, ctx: &Context<'_>) -> Map<String, Value> {
 
 /// A domain lookup response.
 pub fn domain(view: &DomainView<'_>, ctx: &Context<'_>) -> Value {
-    let d = view.domain();
-    let self_url = format!("{}domain/{}", ctx.base_url, d.name.ascii());
+    let self_url = format!("{}domain/{}", ctx.base_url, view.name().ascii());
     let mut red = Redactions::default();
     let mut obj = Map::new();
     obj.insert("objectClassName".into(), "domain".into());
@@ -503,13 +502,17 @@ pub fn domain(view: &DomainView<'_>, ctx: &Context<'_>) -> Value {
             "$.handle".into(),
         ),
     }
-    insert_name_and_status(&mut obj, &d.name, d.statuses.iter().map(|s| s.rdap()));
+    insert_name_and_status(
+        &mut obj,
+        view.name(),
+        view.statuses().iter().map(|s| s.rdap()),
+    );
 
     let mut events = vec![
-        event("registration", &d.created),
-        event("expiration", &d.expires),
+        event("registration", view.created()),
+        event("expiration", view.expires()),
     ];
-    if let Some(u) = &d.updated {
+    if let Some(u) = view.updated() {
         events.push(event("last changed", u));
     }
     events.push(event("last update of RDAP database", ctx.db_updated));
@@ -519,17 +522,17 @@ pub fn domain(view: &DomainView<'_>, ctx: &Context<'_>) -> Value {
     let registrar = view.registrar();
     if registrar.iana_id != REGISTRY_AS_REGISTRAR {
         if let Some(base) = &registrar.rdap_base_url {
-            let href = format!("{base}domain/{}", d.name.ascii());
+            let href = format!("{base}domain/{}", view.name().ascii());
             links.push(link(&self_url, "related", &href, "application/rdap+json"));
         }
     }
     obj.insert("links".into(), Value::Array(links));
 
     let mut secure = Map::new();
-    secure.insert("delegationSigned".into(), (!d.ds.is_empty()).into());
-    if !d.ds.is_empty() {
-        let ds: Vec<Value> = d
-            .ds
+    secure.insert("delegationSigned".into(), (!view.ds().is_empty()).into());
+    if !view.ds().is_empty() {
+        let ds: Vec<Value> = view
+            .ds()
             .iter()
             .map(|ds| json!({ "keyTag": ds.key_tag, "algorithm": ds.algorithm, "digestType": ds.digest_type, "digest": ds.digest }))
             .collect();
@@ -624,8 +627,12 @@ pub fn registrar(view: &RegistrarView<'_>, ctx: &Context<'_>) -> Value {
 }
 
 /// A contact entity lookup response.
-pub fn contact(view: &ContactView<'_>, ctx: &Context<'_>, handle: &str) -> Value {
-    let self_url = format!("{}entity/{}", ctx.base_url, handle);
+pub fn contact(view: &ContactView<'_>, ctx: &Context<'_>) -> Value {
+    let self_url = format!(
+        "{}entity/{}",
+        ctx.base_url,
+        view.lookup_handle().unwrap_or_default()
+    );
     let mut red = Redactions::default();
     let mut obj = contact_entity(view, "$", ctx.base_url, &mut red);
     obj.insert(
@@ -636,6 +643,21 @@ pub fn contact(view: &ContactView<'_>, ctx: &Context<'_>, handle: &str) -> Value
         obj.insert("port43".into(), p.into());
     }
     top(obj, vec![terms_notice(ctx, &self_url)], red)
+}
+
+/// Add the notice that tells an authority what it received and under which statement.
+pub fn add_disclosure_notice(value: &mut Value, grant: &crate::authority::Grant) {
+    let notice = json!({
+        "title": "Disclosure of Non-Public Registration Data",
+        "type": "object redacted due to authorization",
+        "description": [
+            format!("This response contains non-public registration data disclosed to {} (credential {}) for the purpose {} under the legal basis \"{}\", case reference \"{}\".", grant.authority(), grant.credential_id(), grant.purpose().key(), grant.legal_basis(), grant.case_reference()),
+            format!("Request {}. The disclosure is recorded in the registry's disclosure log. Use the data only for the stated purpose and do not retain it longer than needed.", grant.request_id()),
+        ],
+    });
+    if let Some(notices) = value.get_mut("notices").and_then(Value::as_array_mut) {
+        notices.push(notice);
+    }
 }
 
 /// The `/help` response.

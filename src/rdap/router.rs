@@ -1,34 +1,13 @@
-//! Pure routing: method and raw request path to an RDAP query, or the protocol answer for a
+//! Pure routing: method and raw request path to a protocol-neutral [`Query`], or the protocol answer for a
 //! request that cannot become one. No sockets, so it is unit-tested and fuzzed directly.
 
 use percent_encoding::percent_decode_str;
 
+use crate::query::{ContactHandle, EntityHandle, Query};
 use crate::registry::{DomainName, IanaId, NameError, Roid};
 
 /// Longest path we route. hyper already caps the request head; this bounds our own work.
 pub const MAX_PATH_LEN: usize = 2048;
-
-/// What an entity handle names in this registry.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum EntityHandle {
-    /// A registrar, by IANA Registrar ID.
-    Registrar(IanaId),
-    /// A contact, by ROID.
-    Contact(String),
-}
-
-/// An RDAP lookup, with names already normalised.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum RdapQuery {
-    /// `/domain/<name>`
-    Domain(DomainName),
-    /// `/nameserver/<name>`
-    Nameserver(DomainName),
-    /// `/entity/<handle>`
-    Entity(EntityHandle),
-    /// `/help`
-    Help,
-}
 
 /// An RDAP protocol outcome that is not a successful lookup.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,11 +26,11 @@ pub enum Refusal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     /// A lookup to run.
-    Query(RdapQuery),
+    Query(Query),
     /// A CORS preflight or `OPTIONS` probe.
     Options,
     /// `/authority/<lookup>`: the authenticated disclosure route.
-    Authority(RdapQuery),
+    Authority(Query),
     /// A protocol refusal.
     Refused(Refusal),
 }
@@ -77,16 +56,16 @@ pub fn route(method: &str, path: &str, prefix: &str) -> Route {
         None => (rest, None),
     };
     match (kind, arg) {
-        ("help", None | Some("")) => Route::Query(RdapQuery::Help),
+        ("help", None | Some("")) => Route::Query(Query::Help),
         ("authority", Some(inner)) => match route(method, &format!("/{inner}"), "") {
-            Route::Query(RdapQuery::Help) => Route::Refused(Refusal::UnknownPath),
+            Route::Query(Query::Help) => Route::Refused(Refusal::UnknownPath),
             Route::Query(q) => Route::Authority(q),
             Route::Refused(Refusal::NotImplemented(_)) => Route::Refused(Refusal::UnknownPath),
             other => other,
         },
-        ("domain", Some(a)) => name_arg(a).map_or_else(Route::Refused, |n| Route::Query(RdapQuery::Domain(n))),
-        ("nameserver", Some(a)) => name_arg(a).map_or_else(Route::Refused, |n| Route::Query(RdapQuery::Nameserver(n))),
-        ("entity", Some(a)) => entity_arg(a).map_or_else(Route::Refused, |h| Route::Query(RdapQuery::Entity(h))),
+        ("domain", Some(a)) => name_arg(a).map_or_else(Route::Refused, |n| Route::Query(Query::Domain(n))),
+        ("nameserver", Some(a)) => name_arg(a).map_or_else(Route::Refused, |n| Route::Query(Query::Nameserver(n))),
+        ("entity", Some(a)) => entity_arg(a).map_or_else(Route::Refused, |h| Route::Query(Query::Entity(h))),
         ("domain" | "nameserver" | "entity", None) => Route::Refused(Refusal::BadRequest("the lookup needs an object name after the path segment")),
         ("ip", Some(_)) => Route::Refused(Refusal::NotImplemented("IP network lookups are served by the Regional Internet Registries, not by this domain registry")),
         ("autnum", Some(_)) => Route::Refused(Refusal::NotImplemented("autonomous system number lookups are served by the Regional Internet Registries, not by this domain registry")),
@@ -139,7 +118,7 @@ fn entity_arg(raw: &str) -> Result<EntityHandle, Refusal> {
     Roid::parse(&text)
         // Canonical case: the cache is keyed by the query, and case variants of one ROID must
         // not fill it with copies (the answer never depends on the case typed).
-        .map(|r| EntityHandle::Contact(Roid::key(r.as_str())))
+        .map(|r| EntityHandle::Contact(ContactHandle::new(&r)))
         .map_err(|_| {
             Refusal::BadRequest(
                 "an entity handle is an IANA Registrar ID or a ROID such as C123-EXAMPLE",
@@ -157,32 +136,32 @@ mod tests {
 
     #[test]
     fn lookups_route_with_normalised_names() {
-        let Route::Query(RdapQuery::Domain(n)) = q("/domain/CAF%C3%89.Example.") else {
+        let Route::Query(Query::Domain(n)) = q("/domain/CAF%C3%89.Example.") else {
             panic!("domain")
         };
         assert_eq!(n.ascii(), "xn--caf-dma.example");
         assert!(matches!(
             q("/nameserver/ns1.nic.example"),
-            Route::Query(RdapQuery::Nameserver(_))
+            Route::Query(Query::Nameserver(_))
         ));
         assert_eq!(
             q("/entity/1001"),
-            Route::Query(RdapQuery::Entity(EntityHandle::Registrar(1001)))
+            Route::Query(Query::Entity(EntityHandle::Registrar(1001)))
         );
         assert_eq!(
             q("/entity/C101-EXAMPLE"),
-            Route::Query(RdapQuery::Entity(EntityHandle::Contact(
-                "C101-EXAMPLE".into()
-            )))
+            Route::Query(Query::Entity(EntityHandle::Contact(ContactHandle::new(
+                &Roid::parse("C101-EXAMPLE").expect("roid")
+            ))))
         );
-        assert_eq!(q("/help"), Route::Query(RdapQuery::Help));
+        assert_eq!(q("/help"), Route::Query(Query::Help));
         assert!(matches!(
             q("/authority/domain/nic.example"),
-            Route::Authority(RdapQuery::Domain(_))
+            Route::Authority(Query::Domain(_))
         ));
         assert!(matches!(
             q("/authority/entity/C101-EXAMPLE"),
-            Route::Authority(RdapQuery::Entity(_))
+            Route::Authority(Query::Entity(_))
         ));
         assert_eq!(q("/authority/help"), Route::Refused(Refusal::UnknownPath));
         assert!(matches!(
@@ -195,7 +174,7 @@ mod tests {
     fn prefix_is_honoured() {
         assert_eq!(
             route("GET", "/rdap/help", "/rdap"),
-            Route::Query(RdapQuery::Help)
+            Route::Query(Query::Help)
         );
         assert_eq!(
             route("GET", "/help", "/rdap"),
@@ -269,7 +248,7 @@ mod tests {
         // RP24: /domain/not-a-domain.invalid must give 404, so it must route as a lookup.
         assert!(matches!(
             q("/domain/not-a-domain.invalid"),
-            Route::Query(RdapQuery::Domain(_))
+            Route::Query(Query::Domain(_))
         ));
     }
 }

@@ -21,10 +21,12 @@ use tokio_util::task::TaskTracker;
 use crate::limit::client::{parse_proxy, Proxy};
 use crate::metrics::Protocol;
 use crate::policy::Audience;
+use crate::query::Query;
+use crate::resolve::{resolve, Resolved};
 use crate::server::slots::ClientSlots;
 use crate::server::AcceptBackoff;
 use crate::state::{Dataset, State};
-use parse::{WhoisQuery, WhoisRefusal, MAX_QUERY_BYTES};
+use parse::{WhoisRefusal, MAX_QUERY_BYTES};
 
 /// Port 43 settings.
 #[derive(Debug, Clone)]
@@ -43,43 +45,22 @@ pub struct WhoisConfig {
     pub shutdown_grace: Duration,
 }
 
-/// The answer to one parsed query, and a label for the access log.
-pub fn answer(data: &Dataset, query: &WhoisQuery, terms_url: &str) -> (String, &'static str) {
-    let snap = &data.snapshot;
-    let policy = &data.policy;
+/// The answer to one parsed query, and a label for the access log: resolve for the public,
+/// then render. Port 43 has no contact lookup, so a contact (which its parser never asks for)
+/// reads as not found.
+pub fn answer(data: &Dataset, query: &Query, terms_url: &str) -> (String, &'static str) {
     let ctx = render::Context {
-        db_updated: snap.updated(),
+        db_updated: data.snapshot.updated(),
         terms_url,
     };
-    let audience = Audience::Public;
-    let found = match query {
-        WhoisQuery::Help => Some(render::help(&ctx)),
-        WhoisQuery::Domain(name) => snap
-            .domain(name)
-            .and_then(|d| policy.domain_view(audience, snap, d))
-            .map(|v| render::domain(&v, &ctx)),
-        WhoisQuery::NameserverByName(name) => snap
-            .host(name)
-            .map(|h| render::nameservers(&[policy.host_view(audience, snap, h)], &ctx)),
-        WhoisQuery::NameserverByIp(ip) => {
-            let views: Vec<_> = snap
-                .hosts_by_ip(*ip)
-                .into_iter()
-                .map(|h| policy.host_view(audience, snap, h))
-                .collect();
-            (!views.is_empty()).then(|| render::nameservers(&views, &ctx))
-        }
-        WhoisQuery::RegistrarById(id) => snap
-            .registrar(*id)
-            .map(|r| render::registrar(&policy.registrar_view(audience, r), &ctx)),
-        WhoisQuery::RegistrarByName(name) => snap
-            .registrar_by_name(name)
-            .map(|r| render::registrar(&policy.registrar_view(audience, r), &ctx)),
+    let text = match resolve(&data.snapshot, &data.policy, query, Audience::Public) {
+        Resolved::Help => render::help(&ctx),
+        Resolved::Domain(view) => render::domain(&view, &ctx),
+        Resolved::Nameservers(views) => render::nameservers(&views, &ctx),
+        Resolved::Registrar(view) => render::registrar(&view, &ctx),
+        Resolved::Contact(_) | Resolved::NotFound => return (render::not_found(&ctx), "not-found"),
     };
-    match found {
-        Some(text) => (text, "found"),
-        None => (render::not_found(&ctx), "not-found"),
-    }
+    (text, "found")
 }
 
 /// Reads the start of a connection: an optional PROXY protocol header, then one query line,
@@ -318,7 +299,7 @@ async fn handle(
                 Ok(query) => {
                     let data = state.dataset();
                     let (text, outcome) = answer(&data, &query, &cfg.terms_url);
-                    (client, text.into(), query_kind(&query), outcome)
+                    (client, text.into(), query.kind(), outcome)
                 }
             }
         }
@@ -337,7 +318,7 @@ enum Admission {
     /// The client network already holds `max_per_client` connections.
     Busy,
     /// The harvesting defence refused it.
-    Limited(crate::limit::Refusal),
+    Limited(crate::limit::Denial),
 }
 
 /// The access-log line and the answer metrics of one connection.
@@ -365,15 +346,6 @@ fn log(
         bytes,
         micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
     );
-}
-
-fn query_kind(q: &WhoisQuery) -> &'static str {
-    match q {
-        WhoisQuery::Domain(_) => "domain",
-        WhoisQuery::NameserverByName(_) | WhoisQuery::NameserverByIp(_) => "nameserver",
-        WhoisQuery::RegistrarById(_) | WhoisQuery::RegistrarByName(_) => "registrar",
-        WhoisQuery::Help => "help",
-    }
 }
 
 fn refusal_label(r: WhoisRefusal) -> &'static str {

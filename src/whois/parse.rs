@@ -1,30 +1,15 @@
-//! Pure parsing of one port 43 request (RFC 3912): bytes in, a query or a refusal out.
+//! Pure parsing of one port 43 request (RFC 3912): bytes in, a protocol-neutral
+//! [`Query`] or a refusal out.
 //!
 //! No sockets, so it is unit-tested and property-tested with arbitrary bytes.
 
 use std::net::IpAddr;
 
-use crate::registry::{DomainName, IanaId};
+use crate::query::{EntityHandle, Query};
+use crate::registry::DomainName;
 
 /// The longest query line accepted, without its line ending.
 pub const MAX_QUERY_BYTES: usize = 1024;
-
-/// A WHOIS query with names already normalised.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum WhoisQuery {
-    /// `<domain>` or `domain <domain>`
-    Domain(DomainName),
-    /// `nameserver <name>`
-    NameserverByName(DomainName),
-    /// `nameserver <IP>`
-    NameserverByIp(IpAddr),
-    /// `registrar <IANA ID>`
-    RegistrarById(IanaId),
-    /// `registrar <name>` (matched without regard to case)
-    RegistrarByName(String),
-    /// `help`
-    Help,
-}
 
 /// Why a request line is not a query. Each maps to one `%ERROR` line
 /// ([`crate::whois::render::error_line`]).
@@ -45,7 +30,7 @@ pub enum WhoisRefusal {
 }
 
 /// Parse the bytes of one request line (without its line ending).
-pub fn parse(line: &[u8]) -> Result<WhoisQuery, WhoisRefusal> {
+pub fn parse(line: &[u8]) -> Result<Query, WhoisRefusal> {
     if line.len() > MAX_QUERY_BYTES {
         return Err(WhoisRefusal::TooLong);
     }
@@ -63,24 +48,24 @@ pub fn parse(line: &[u8]) -> Result<WhoisQuery, WhoisRefusal> {
     };
     let keyword = first.to_ascii_lowercase();
     match (keyword.as_str(), rest) {
-        ("help", "") => Ok(WhoisQuery::Help),
+        ("help", "") => Ok(Query::Help),
         ("domain" | "nameserver" | "registrar", "") => Err(WhoisRefusal::Malformed),
-        ("domain", name) => single(name).and_then(domain).map(WhoisQuery::Domain),
+        ("domain", name) => single(name).and_then(domain).map(Query::Domain),
         ("nameserver", arg) => {
             let arg = single(arg)?;
             match arg.parse::<IpAddr>() {
-                Ok(ip) => Ok(WhoisQuery::NameserverByIp(ip)),
-                Err(_) => domain(arg).map(WhoisQuery::NameserverByName),
+                Ok(ip) => Ok(Query::NameserversByIp(ip)),
+                Err(_) => domain(arg).map(Query::Nameserver),
             }
         }
         ("registrar", arg) if arg.bytes().all(|b| b.is_ascii_digit()) => arg
             .parse()
-            .map(WhoisQuery::RegistrarById)
+            .map(|id| Query::Entity(EntityHandle::Registrar(id)))
             .map_err(|_| WhoisRefusal::Malformed),
-        ("registrar", name) => Ok(WhoisQuery::RegistrarByName(
+        ("registrar", name) => Ok(Query::RegistrarByName(
             name.split_whitespace().collect::<Vec<_>>().join(" "),
         )),
-        (_, "") => domain(first).map(WhoisQuery::Domain),
+        (_, "") => domain(first).map(Query::Domain),
         _ => Err(WhoisRefusal::Malformed),
     }
 }
@@ -109,36 +94,36 @@ mod tests {
     fn query_forms() {
         assert_eq!(
             parse(b"nic.example"),
-            Ok(WhoisQuery::Domain(name("nic.example")))
+            Ok(Query::Domain(name("nic.example")))
         );
         assert_eq!(
             parse(b"DOMAIN Caf\xc3\xa9.Example."),
-            Ok(WhoisQuery::Domain(name("xn--caf-dma.example")))
+            Ok(Query::Domain(name("xn--caf-dma.example")))
         );
         assert_eq!(
             parse(b"  domain   xn--caf-dma.example  "),
-            Ok(WhoisQuery::Domain(name("café.example")))
+            Ok(Query::Domain(name("café.example")))
         );
         assert_eq!(
             parse(b"nameserver NS1.nic.example"),
-            Ok(WhoisQuery::NameserverByName(name("ns1.nic.example")))
+            Ok(Query::Nameserver(name("ns1.nic.example")))
         );
         assert_eq!(
             parse(b"Nameserver 2001:DB8:53::1"),
-            Ok(WhoisQuery::NameserverByIp(
+            Ok(Query::NameserversByIp(
                 "2001:db8:53::1".parse().expect("ip")
             ))
         );
         assert_eq!(
             parse(b"registrar 1001"),
-            Ok(WhoisQuery::RegistrarById(1001))
+            Ok(Query::Entity(EntityHandle::Registrar(1001)))
         );
         assert_eq!(
             parse(b"REGISTRAR  Lantern   Names Ltd"),
-            Ok(WhoisQuery::RegistrarByName("Lantern Names Ltd".into()))
+            Ok(Query::RegistrarByName("Lantern Names Ltd".into()))
         );
-        assert_eq!(parse(b"help"), Ok(WhoisQuery::Help));
-        assert_eq!(parse(b"HELP"), Ok(WhoisQuery::Help));
+        assert_eq!(parse(b"help"), Ok(Query::Help));
+        assert_eq!(parse(b"HELP"), Ok(Query::Help));
     }
 
     #[test]
@@ -167,12 +152,12 @@ mod tests {
         #[test]
         fn arbitrary_bytes_are_safe(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..1500)) {
             match parse(&bytes) {
-                Ok(WhoisQuery::Domain(n) | WhoisQuery::NameserverByName(n)) => {
+                Ok(Query::Domain(n) | Query::Nameserver(n)) => {
                     proptest::prop_assert!(n.ascii().is_ascii());
                     proptest::prop_assert_eq!(n.ascii(), n.ascii().to_ascii_lowercase());
                     proptest::prop_assert!(!n.ascii().ends_with('.'));
                 }
-                Ok(WhoisQuery::RegistrarByName(name)) => {
+                Ok(Query::RegistrarByName(name)) => {
                     proptest::prop_assert!(!name.is_empty() && !name.chars().any(char::is_control));
                 }
                 Ok(_) => {}

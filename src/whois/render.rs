@@ -146,12 +146,11 @@ fn contact(out: &mut Out, prefix: &str, c: &ContactView<'_>) {
 
 /// A domain answer.
 pub fn domain(view: &DomainView<'_>, ctx: &Context<'_>) -> String {
-    let d = view.domain();
     let r = view.registrar();
     let mut out = Out::new();
-    out.line("Domain Name", d.name.ascii());
-    if d.name.is_idn() {
-        out.line("Internationalized Domain Name", d.name.unicode());
+    out.line("Domain Name", view.name().ascii());
+    if view.name().is_idn() {
+        out.line("Internationalized Domain Name", view.name().unicode());
     }
     out.field("Registry Domain ID", view.handle());
     out.line(
@@ -159,17 +158,14 @@ pub fn domain(view: &DomainView<'_>, ctx: &Context<'_>) -> String {
         r.whois_server.as_deref().unwrap_or(""),
     );
     out.line("Registrar URL", r.url.as_deref().unwrap_or(""));
-    out.line(
-        "Updated Date",
-        d.updated.as_ref().map_or("", Timestamp::as_str),
-    );
-    out.line("Creation Date", d.created.as_str());
-    out.line("Registry Expiry Date", d.expires.as_str());
+    out.line("Updated Date", view.updated().map_or("", Timestamp::as_str));
+    out.line("Creation Date", view.created().as_str());
+    out.line("Registry Expiry Date", view.expires().as_str());
     out.line("Registrar", &r.name);
     out.line("Registrar IANA ID", &r.iana_id.to_string());
     out.line("Registrar Abuse Contact Email", &r.abuse_email);
     out.line("Registrar Abuse Contact Phone", &r.abuse_phone.number);
-    for s in &d.statuses {
+    for s in view.statuses() {
         out.line(
             "Domain Status",
             &format!("{} https://icann.org/epp#{}", s.epp(), s.epp()),
@@ -184,11 +180,11 @@ pub fn domain(view: &DomainView<'_>, ctx: &Context<'_>) -> String {
     for ns in view.nameservers() {
         out.line("Name Server", ns.name.ascii());
     }
-    if d.ds.is_empty() {
+    if view.ds().is_empty() {
         out.line("DNSSEC", "unsigned");
     } else {
         out.line("DNSSEC", "signedDelegation");
-        for ds in &d.ds {
+        for ds in view.ds() {
             out.line(
                 "DNSSEC DS Data",
                 &format!(
@@ -309,7 +305,7 @@ pub const BUSY_LINE: &str = "%ERROR:208: too many simultaneous connections from 
 
 /// The line for a client refused by the harvesting defence (RIPE's `%ERROR:201`, which client
 /// libraries recognise), saying why and when to retry.
-pub fn denied_line(refusal: &crate::limit::Refusal) -> String {
+pub fn denied_line(refusal: &crate::limit::Denial) -> String {
     use crate::limit::Reason;
     let why = match refusal.reason {
         Reason::Denylisted => "access from your network is denied by the registry",
