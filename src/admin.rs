@@ -1,24 +1,16 @@
-//! The admin listener: `/metrics` (Prometheus text) and `/healthz`. Bind it to a private
-//! address; it carries no registration data, only counters.
-
-use std::sync::Arc;
-use std::time::Duration;
+//! The admin endpoints: `/metrics` (Prometheus text), `/healthz` and `/readyz`. Bind their
+//! listener (owned by [`crate::server`]) to a private address; they carry no registration data,
+//! only counters.
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
-use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
+use hyper::{Response, StatusCode};
 
-use crate::config::RdapConnLimits;
-use crate::server::AcceptBackoff;
 use crate::state::State;
-use tokio::sync::Semaphore;
 
-fn respond(state: &State, path: &str) -> Response<Full<Bytes>> {
+/// Answer one admin request by path.
+pub fn respond(state: &State, path: &str) -> Response<Full<Bytes>> {
     let (status, kind, body) = match path {
         "/metrics" => (
             StatusCode::OK,
@@ -57,53 +49,4 @@ fn readiness(state: &State) -> (StatusCode, &'static str, String) {
         g.now_unix.saturating_sub(g.data_updated_unix)
     );
     (StatusCode::OK, "text/plain", body)
-}
-
-/// Serve the admin endpoints until `shutdown`.
-///
-/// Capped like the public listeners (`[admin] max_connections`, refused by closing at once) and
-/// with the same read and write deadlines, so a stuck scraper cannot hold descriptors.
-pub async fn serve(
-    listener: TcpListener,
-    state: Arc<State>,
-    slots: Arc<Semaphore>,
-    limits: RdapConnLimits,
-    shutdown: CancellationToken,
-) {
-    let graceful = GracefulShutdown::new();
-    let mut backoff = AcceptBackoff::default();
-    loop {
-        let Some((stream, _)) =
-            crate::server::accept(&listener, &shutdown, "admin", &mut backoff, &state).await
-        else {
-            break;
-        };
-        let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
-            drop(stream);
-            continue;
-        };
-        let st = Arc::clone(&state);
-        let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-            std::future::ready(Ok::<_, std::convert::Infallible>(respond(
-                &st,
-                req.uri().path(),
-            )))
-        });
-        let mut builder = hyper::server::conn::http1::Builder::new();
-        builder
-            .timer(TokioTimer::new())
-            .header_read_timeout(limits.header_timeout);
-        let io = crate::server::timed(stream, &limits, crate::server::io::InFlight::default());
-        let conn = graceful.watch(builder.serve_connection(TokioIo::new(io), svc));
-        let open = state
-            .metrics
-            .open_connection(crate::metrics::Listener::Admin);
-        tokio::spawn(async move {
-            let _ = conn.await;
-            drop(permit);
-            drop(open);
-        });
-    }
-    drop(listener);
-    let _ = tokio::time::timeout(Duration::from_secs(2), graceful.shutdown()).await;
 }

@@ -14,6 +14,7 @@
 //! Time comes from a governor clock, so tests drive days and blocks with `FakeRelativeClock`.
 
 pub mod client;
+pub mod slots;
 mod table;
 
 use std::net::IpAddr;

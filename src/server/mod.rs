@@ -14,17 +14,18 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 pub mod fdlimit;
 pub mod io;
-pub mod slots;
 
 use crate::config::{RdapConnLimits, Settings};
+use crate::limit::slots::{ClientSlot, ClientSlots};
 use crate::metrics::Listener;
+use crate::metrics::Protocol;
 use crate::rdap::{self, RdapConfig};
 use crate::state::{LoadFailure, Sources, State};
 use crate::whois::WhoisConfig;
-use slots::{ClientSlot, ClientSlots};
 
 /// hyper's read buffer, which also bounds the request head (hyper's minimum is 8 KiB).
 const MAX_HEAD_BYTES: usize = 16 * 1024;
@@ -194,7 +195,7 @@ impl Server {
         let whois_slots = Arc::new(Semaphore::new(whois_cfg.max_connections));
         let whois_clients = Arc::new(ClientSlots::default());
         for listener in whois {
-            tasks.spawn(crate::whois::serve(
+            tasks.spawn(serve_whois(
                 listener,
                 Arc::clone(&state),
                 Arc::clone(&whois_cfg),
@@ -205,7 +206,7 @@ impl Server {
         }
         let admin_slots = Arc::new(Semaphore::new(caps.admin.max(1)));
         for listener in admin {
-            tasks.spawn(crate::admin::serve(
+            tasks.spawn(serve_admin(
                 listener,
                 Arc::clone(&state),
                 Arc::clone(&admin_slots),
@@ -216,6 +217,107 @@ impl Server {
         tasks.spawn(sweep_limiter(Arc::clone(&state), shutdown.clone()));
         while tasks.join_next().await.is_some() {}
     }
+}
+
+/// Serve port 43 on one listener until `shutdown`, then wait (bounded) for open connections.
+async fn serve_whois(
+    listener: TcpListener,
+    state: Arc<State>,
+    cfg: Arc<WhoisConfig>,
+    total: Arc<Semaphore>,
+    clients: Arc<ClientSlots>,
+    shutdown: CancellationToken,
+) {
+    let tracker = TaskTracker::new();
+    let mut backoff = AcceptBackoff::default();
+    // Busy lines being written at once; past it a refused connection is closed at once, so a
+    // flood cannot turn refusals into a descriptor leak.
+    let refusals = Arc::new(Semaphore::new(fdlimit::REFUSING));
+    loop {
+        let Some((stream, peer)) =
+            accept(&listener, &shutdown, "whois", &mut backoff, &state).await
+        else {
+            break;
+        };
+        let Ok(permit) = Arc::clone(&total).try_acquire_owned() else {
+            state.metrics.busy(Protocol::Whois);
+            if let Ok(refusing) = Arc::clone(&refusals).try_acquire_owned() {
+                let cfg = Arc::clone(&cfg);
+                tracker.spawn(async move {
+                    crate::whois::refuse(stream, peer, cfg).await;
+                    drop(refusing);
+                });
+            }
+            continue;
+        };
+        let state = Arc::clone(&state);
+        let cfg = Arc::clone(&cfg);
+        let clients = Arc::clone(&clients);
+        let stop = shutdown.clone();
+        tracker.spawn(async move {
+            let open = state
+                .metrics
+                .open_connection(crate::metrics::Listener::Whois);
+            crate::whois::handle(stream, peer, &state, &cfg, &clients, &stop).await;
+            drop(open);
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tracker.close();
+    if tokio::time::timeout(cfg.shutdown_grace, tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("whois drain deadline passed");
+    } else {
+        tracing::info!("whois drained");
+    }
+}
+
+/// Serve the admin endpoints until `shutdown`. Capped like the public listeners
+/// (`[admin] max_connections`, refused by closing at once) and with the same deadlines, so a
+/// stuck scraper cannot hold descriptors.
+async fn serve_admin(
+    listener: TcpListener,
+    state: Arc<State>,
+    slots: Arc<Semaphore>,
+    limits: RdapConnLimits,
+    shutdown: CancellationToken,
+) {
+    let graceful = GracefulShutdown::new();
+    let mut backoff = AcceptBackoff::default();
+    loop {
+        let Some((stream, _)) = accept(&listener, &shutdown, "admin", &mut backoff, &state).await
+        else {
+            break;
+        };
+        let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
+            drop(stream);
+            continue;
+        };
+        let st = Arc::clone(&state);
+        let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+            std::future::ready(Ok::<_, std::convert::Infallible>(crate::admin::respond(
+                &st,
+                req.uri().path(),
+            )))
+        });
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_timeout);
+        let io = timed(stream, &limits, io::InFlight::default());
+        let conn = graceful.watch(builder.serve_connection(TokioIo::new(io), svc));
+        let open = state.metrics.open_connection(Listener::Admin);
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(permit);
+            drop(open);
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(Duration::from_secs(2), graceful.shutdown()).await;
 }
 
 /// Everything one RDAP accept loop needs.
@@ -343,7 +445,7 @@ impl RdapListener {
 /// (a client that pipelines requests and never reads) and a read that gets no bytes while no
 /// request is in flight (an idle keep-alive connection) both end the connection and free its
 /// slot (see [`io::DeadlineIo`]).
-pub(crate) fn timed(
+fn timed(
     stream: tokio::net::TcpStream,
     limits: &RdapConnLimits,
     in_flight: io::InFlight,
@@ -438,7 +540,7 @@ async fn bind_all(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, StartError> 
 /// back to the start after a success. A full file table (EMFILE) clears only when connections
 /// close, so retrying at once would spin a core and flood the log.
 #[derive(Debug, Default)]
-pub(crate) struct AcceptBackoff {
+struct AcceptBackoff {
     failures: u32,
 }
 
@@ -462,7 +564,7 @@ impl AcceptBackoff {
 
 /// Accept the next connection, or `None` once shutdown starts. Accept errors (typically
 /// EMFILE) back off (see [`AcceptBackoff`]), are counted, and are logged once per streak.
-pub(crate) async fn accept(
+async fn accept(
     listener: &TcpListener,
     shutdown: &CancellationToken,
     what: &'static str,

@@ -1,5 +1,10 @@
-//! WHOIS on port 43 (RFC 3912): read one query line, answer from the same policy views as RDAP,
-//! close.
+//! WHOIS on port 43 (RFC 3912): read one query line, answer from the same resolver and policy
+//! views as RDAP, close. The connection handler is here; the accept loop, the global cap and the
+//! drain are the server's ([`crate::server`]).
+//!
+//! One connection goes one way: PROXY header (trusted proxies only) → per-client cap → **admit**
+//! (the harvesting defence) → read the line → **parse** ([`parse`], to a protocol-neutral
+//! query) → **resolve** → **render** ([`render`], pure) → write → one access-log line.
 //!
 //! Everything a client can make us hold is bounded: one line of at most 1 KiB, read within a
 //! timeout; a global connection cap and a per-client cap, both refused at once with one
@@ -13,18 +18,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use crate::limit::client::{parse_proxy, Proxy};
+use crate::limit::slots::ClientSlots;
 use crate::metrics::Protocol;
 use crate::policy::Audience;
 use crate::query::Query;
 use crate::resolve::{resolve, Resolved};
-use crate::server::slots::ClientSlots;
-use crate::server::AcceptBackoff;
 use crate::state::{Dataset, State};
 use parse::{WhoisRefusal, MAX_QUERY_BYTES};
 
@@ -145,63 +147,8 @@ fn strip_cr(mut line: Vec<u8>) -> Vec<u8> {
     line
 }
 
-/// Serve port 43 on one listener until `shutdown`, then wait (bounded) for open connections.
-pub async fn serve(
-    listener: TcpListener,
-    state: Arc<State>,
-    cfg: Arc<WhoisConfig>,
-    total: Arc<Semaphore>,
-    clients: Arc<ClientSlots>,
-    shutdown: CancellationToken,
-) {
-    let tracker = TaskTracker::new();
-    let mut backoff = AcceptBackoff::default();
-    // Busy lines being written at once; past it a refused connection is closed at once, so a
-    // flood cannot turn refusals into a descriptor leak.
-    let refusals = Arc::new(Semaphore::new(crate::server::fdlimit::REFUSING));
-    loop {
-        let Some((stream, peer)) =
-            crate::server::accept(&listener, &shutdown, "whois", &mut backoff, &state).await
-        else {
-            break;
-        };
-        let Ok(permit) = Arc::clone(&total).try_acquire_owned() else {
-            state.metrics.busy(Protocol::Whois);
-            if let Ok(refusing) = Arc::clone(&refusals).try_acquire_owned() {
-                let cfg = Arc::clone(&cfg);
-                tracker.spawn(async move {
-                    refuse(stream, peer, cfg).await;
-                    drop(refusing);
-                });
-            }
-            continue;
-        };
-        let state = Arc::clone(&state);
-        let cfg = Arc::clone(&cfg);
-        let clients = Arc::clone(&clients);
-        let stop = shutdown.clone();
-        tracker.spawn(async move {
-            let open = state
-                .metrics
-                .open_connection(crate::metrics::Listener::Whois);
-            handle(stream, peer, &state, &cfg, &clients, &stop).await;
-            drop(open);
-            drop(permit);
-        });
-    }
-    drop(listener);
-    tracker.close();
-    if tokio::time::timeout(cfg.shutdown_grace, tracker.wait())
-        .await
-        .is_err()
-    {
-        tracing::warn!("whois drain deadline passed");
-    } else {
-        tracing::info!("whois drained");
-    }
-}
-
-async fn refuse(mut stream: TcpStream, peer: SocketAddr, cfg: Arc<WhoisConfig>) {
+/// Refuse a connection over the connection cap: one `%ERROR:208` line, then close.
+pub async fn refuse(mut stream: TcpStream, peer: SocketAddr, cfg: Arc<WhoisConfig>) {
     let _ = tokio::time::timeout(cfg.write_timeout, async {
         stream.write_all(render::BUSY_LINE.as_bytes()).await?;
         stream.shutdown().await
@@ -210,7 +157,9 @@ async fn refuse(mut stream: TcpStream, peer: SocketAddr, cfg: Arc<WhoisConfig>) 
     log(None, peer.ip(), "refused", "busy", 0, Instant::now());
 }
 
-async fn handle(
+/// Serve one port 43 connection: an optional PROXY header, the per-client cap, the harvesting
+/// defence, one query line, one answer, close.
+pub async fn handle(
     mut stream: TcpStream,
     peer: SocketAddr,
     state: &State,
