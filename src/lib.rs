@@ -26,6 +26,7 @@
 
 pub mod admin;
 pub mod authority;
+pub mod cli;
 pub mod config;
 pub mod limit;
 pub mod metrics;

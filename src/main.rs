@@ -70,12 +70,12 @@ enum Command {
     /// Manage authority credentials (the secret is printed once; only its hash is stored).
     Authority {
         #[command(subcommand)]
-        command: AuthorityCommand,
+        command: rddsd::cli::authority::AuthorityCommand,
     },
     /// Verify, report on and prune the disclosure log.
     Audit {
         #[command(subcommand)]
-        command: AuditCommand,
+        command: rddsd::cli::audit::AuditCommand,
     },
     /// Print a shell completion script for the given shell.
     Completions {
@@ -99,256 +99,6 @@ enum Command {
     },
 }
 
-#[derive(Subcommand)]
-enum AuthorityCommand {
-    /// Issue a credential and print its secret once.
-    Add {
-        /// Credentials file (created if missing).
-        #[arg(long)]
-        credentials: PathBuf,
-        /// Authority name, e.g. "National Police, Cybercrime Unit".
-        #[arg(long)]
-        authority: String,
-        /// Jurisdiction, e.g. "CH".
-        #[arg(long)]
-        jurisdiction: String,
-        /// Contact of the person responsible.
-        #[arg(long)]
-        contact: String,
-        /// Allowed purposes, comma-separated: criminal-investigation, urgent-threat-to-life,
-        /// cybersecurity-incident, consumer-protection, court-order.
-        #[arg(long, value_delimiter = ',', required = true)]
-        purposes: Vec<String>,
-        /// Expiry: YYYY-MM-DD or an RFC 3339 time.
-        #[arg(long)]
-        expires: String,
-    },
-    /// Revoke a credential (takes effect on the server's next SIGHUP).
-    Revoke {
-        /// Credentials file.
-        #[arg(long)]
-        credentials: PathBuf,
-        /// Credential id.
-        id: String,
-    },
-    /// List credentials (never secrets).
-    List {
-        /// Credentials file.
-        #[arg(long)]
-        credentials: PathBuf,
-    },
-}
-
-#[derive(Subcommand)]
-enum AuditCommand {
-    /// Check the whole hash chain; name the first bad entry and exit 1 if any.
-    Verify {
-        /// Disclosure log.
-        log: PathBuf,
-        /// The head hash recorded elsewhere (e.g. the server log); detects a cut-off tail.
-        #[arg(long)]
-        head: Option<String>,
-    },
-    /// List disclosures, filtered.
-    Report {
-        /// Disclosure log.
-        log: PathBuf,
-        /// Authority name (substring, case-insensitive) or credential id.
-        #[arg(long)]
-        authority: Option<String>,
-        /// From this time (YYYY-MM-DD or RFC 3339), inclusive.
-        #[arg(long)]
-        since: Option<String>,
-        /// Until this time, exclusive.
-        #[arg(long)]
-        until: Option<String>,
-        /// Case reference.
-        #[arg(long = "case")]
-        case_reference: Option<String>,
-        /// Contact ROID: who has received this person's data?
-        #[arg(long)]
-        contact: Option<String>,
-        /// JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Remove the oldest entries, up to the first one not older than a date, leaving a
-    /// checkpoint so the rest still verifies. Safe while a server runs.
-    Prune {
-        /// Disclosure log.
-        log: PathBuf,
-        /// Remove entries before this time (YYYY-MM-DD or RFC 3339); not in the future.
-        #[arg(long)]
-        before: String,
-    },
-}
-
-/// A date from the command line: `YYYY-MM-DD` (00:00 UTC) or RFC 3339.
-fn cli_date(flag: &str, s: &str) -> Result<rddsd::registry::Timestamp, String> {
-    let full = if s.len() == 10 {
-        format!("{s}T00:00:00Z")
-    } else {
-        s.to_string()
-    };
-    rddsd::registry::validate::datetime(&full).map_err(|m| format!("--{flag}: {m}"))
-}
-
-fn authority_command(cmd: AuthorityCommand) -> Result<(), String> {
-    use rddsd::authority::credentials;
-    match cmd {
-        AuthorityCommand::Add {
-            credentials: path,
-            authority,
-            jurisdiction,
-            contact,
-            purposes,
-            expires,
-        } => {
-            let purposes = purposes
-                .iter()
-                .map(|p| {
-                    rddsd::policy::Purpose::parse(p.trim())
-                        .ok_or_else(|| format!("--purposes: unknown purpose {p:?}"))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let expires = cli_date("expires", &expires)?;
-            let new = credentials::NewCredential {
-                authority,
-                jurisdiction,
-                contact,
-                purposes,
-                expires,
-            };
-            let (cred, token) = credentials::add(&path, new)?;
-            println!(
-                "credential {} issued to {} (expires {})",
-                cred.id, cred.authority, cred.expires
-            );
-            println!("secret (shown once, store it safely): {token}");
-            println!("send it as: Authorization: Bearer {token}");
-            Ok(())
-        }
-        AuthorityCommand::Revoke {
-            credentials: path,
-            id,
-        } => {
-            credentials::revoke(&path, &id)?;
-            println!("credential {id} revoked; send SIGHUP to running servers");
-            Ok(())
-        }
-        AuthorityCommand::List { credentials: path } => {
-            println!("ID	AUTHORITY	JURISDICTION	PURPOSES	EXPIRES	STATUS");
-            let now = rddsd::registry::Timestamp::now();
-            for c in credentials::read(&path)? {
-                let expired = rddsd::registry::validate::datetime(&c.expires)
-                    .map(|e| e <= now)
-                    .unwrap_or(true);
-                let status = match (&c.revoked, expired) {
-                    (Some(r), _) => format!("revoked {r}"),
-                    (None, true) => "expired".to_string(),
-                    (None, false) => "active".to_string(),
-                };
-                let purposes: Vec<&str> = c.purposes.iter().map(|p| p.key()).collect();
-                println!(
-                    "{}	{}	{}	{}	{}	{}",
-                    c.id,
-                    c.authority,
-                    c.jurisdiction,
-                    purposes.join(","),
-                    c.expires,
-                    status
-                );
-            }
-            Ok(())
-        }
-    }
-}
-
-fn audit_command(cmd: AuditCommand) -> Result<(), String> {
-    use rddsd::authority::{log, report};
-    match cmd {
-        AuditCommand::Verify { log: path, head } => {
-            let v = log::verify_file(&path)?;
-            let n = v.disclosures();
-            if v.entries.is_empty() {
-                println!("empty: {} holds no entries yet", path.display());
-            } else {
-                println!("ok: {n} disclosure(s), chain intact, head {}", v.head);
-            }
-            if let Some(cp) = v.checkpoint() {
-                println!(
-                    "pruned: {} entr{} before {} (through seq {} of {}), anchored by the checkpoint on line 1",
-                    cp.pruned_entries,
-                    if cp.pruned_entries == 1 { "y" } else { "ies" },
-                    cp.pruned_before,
-                    cp.pruned_through_seq,
-                    cp.pruned_through_time
-                );
-            }
-            if let Some(expected) = head {
-                let found = v.find_head(expected.trim()).ok_or_else(|| {
-                    format!(
-                        "{}: the recorded head {expected} is not in the log: neither a kept entry nor the prune checkpoint's anchor (entries after it were cut off, or it was pruned)",
-                        path.display()
-                    )
-                })?;
-                match found {
-                    log::HeadFound::Head { seq } => {
-                        println!("head: the recorded head is the log's head (seq {seq})");
-                    }
-                    log::HeadFound::Entry { seq, line } => println!(
-                        "head: the recorded head is seq {seq} on line {line}; the log continues past it"
-                    ),
-                    log::HeadFound::Anchor { seq, is_head } => println!(
-                        "head: the recorded head is seq {seq}, pruned, anchored by the checkpoint on line 1{}",
-                        if is_head { "; nothing was appended since" } else { "; the log continues past it" }
-                    ),
-                }
-            }
-            Ok(())
-        }
-        AuditCommand::Report {
-            log: path,
-            authority,
-            since,
-            until,
-            case_reference,
-            contact,
-            json,
-        } => {
-            let filter = report::Filter {
-                authority,
-                since: since.map(|s| cli_date("since", &s)).transpose()?,
-                until: until.map(|s| cli_date("until", &s)).transpose()?,
-                case_reference,
-                contact,
-            };
-            let entries = log::read_entries(&path)?;
-            let selected = report::select(&entries, &filter);
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&selected).map_err(|e| e.to_string())?
-                );
-            } else {
-                print!("{}", report::table(&selected));
-            }
-            Ok(())
-        }
-        AuditCommand::Prune { log: path, before } => {
-            let before = cli_date("before", &before)?;
-            let log::Pruned { removed, kept } =
-                log::prune(&path, &before, &rddsd::registry::Timestamp::now())?;
-            println!(
-                "pruned {removed} entr{} before {}; {kept} kept",
-                if removed == 1 { "y" } else { "ies" },
-                before.as_str()
-            );
-            Ok(())
-        }
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -370,11 +120,11 @@ fn main() -> ExitCode {
             show_values,
         } => check(data, policy, show_values),
         Command::Authority { command } => {
-            authority_command(command).map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS)
+            rddsd::cli::authority::run(command, &mut std::io::stdout())
+                .map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS)
         }
-        Command::Audit { command } => {
-            audit_command(command).map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS)
-        }
+        Command::Audit { command } => rddsd::cli::audit::run(command, &mut std::io::stdout())
+            .map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS),
         Command::Serve {
             config,
             rdap_listen,

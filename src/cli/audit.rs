@@ -1,0 +1,150 @@
+//! `rddsd audit verify|report|prune`: check, report on and prune the disclosure log
+//! ([`crate::authority::log`]).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+/// `rddsd audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the whole hash chain; name the first bad entry and exit 1 if any.
+    Verify {
+        /// Disclosure log.
+        log: PathBuf,
+        /// The head hash recorded elsewhere (e.g. the server log); detects a cut-off tail.
+        #[arg(long)]
+        head: Option<String>,
+    },
+    /// List disclosures, filtered.
+    Report {
+        /// Disclosure log.
+        log: PathBuf,
+        /// Authority name (substring, case-insensitive) or credential id.
+        #[arg(long)]
+        authority: Option<String>,
+        /// From this time (YYYY-MM-DD or RFC 3339), inclusive.
+        #[arg(long)]
+        since: Option<String>,
+        /// Until this time, exclusive.
+        #[arg(long)]
+        until: Option<String>,
+        /// Case reference.
+        #[arg(long = "case")]
+        case_reference: Option<String>,
+        /// Contact ROID: who has received this person's data?
+        #[arg(long)]
+        contact: Option<String>,
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove the oldest entries, up to the first one not older than a date, leaving a
+    /// checkpoint so the rest still verifies. Safe while a server runs.
+    Prune {
+        /// Disclosure log.
+        log: PathBuf,
+        /// Remove entries before this time (YYYY-MM-DD or RFC 3339); not in the future.
+        #[arg(long)]
+        before: String,
+    },
+}
+
+/// Run one `rddsd audit` command, writing its report to `out`.
+///
+/// # Errors
+/// A message for the operator: a log that does not verify names the first bad line.
+pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
+    use crate::authority::{log, report};
+    match cmd {
+        AuditCommand::Verify { log: path, head } => {
+            let v = log::verify_file(&path)?;
+            let n = v.disclosures();
+            if v.entries.is_empty() {
+                writeln!(out, "empty: {} holds no entries yet", path.display())
+                    .map_err(super::io)?;
+            } else {
+                writeln!(out, "ok: {n} disclosure(s), chain intact, head {}", v.head)
+                    .map_err(super::io)?;
+            }
+            if let Some(cp) = v.checkpoint() {
+                writeln!(
+                    out,
+                    "pruned: {} entr{} before {} (through seq {} of {}), anchored by the checkpoint on line 1",
+                    cp.pruned_entries,
+                    if cp.pruned_entries == 1 { "y" } else { "ies" },
+                    cp.pruned_before,
+                    cp.pruned_through_seq,
+                    cp.pruned_through_time
+                ).map_err(super::io)?;
+            }
+            if let Some(expected) = head {
+                let found = v.find_head(expected.trim()).ok_or_else(|| {
+                    format!(
+                        "{}: the recorded head {expected} is not in the log: neither a kept entry nor the prune checkpoint's anchor (entries after it were cut off, or it was pruned)",
+                        path.display()
+                    )
+                })?;
+                match found {
+                    log::HeadFound::Head { seq } => {
+                        writeln!(out, "head: the recorded head is the log's head (seq {seq})").map_err(super::io)?;
+                    }
+                    log::HeadFound::Entry { seq, line } => writeln!(
+                    out,
+                        "head: the recorded head is seq {seq} on line {line}; the log continues past it"
+                    ).map_err(super::io)?,
+                    log::HeadFound::Anchor { seq, is_head } => writeln!(
+                    out,
+                        "head: the recorded head is seq {seq}, pruned, anchored by the checkpoint on line 1{}",
+                        if is_head { "; nothing was appended since" } else { "; the log continues past it" }
+                    ).map_err(super::io)?,
+                }
+            }
+            Ok(())
+        }
+        AuditCommand::Report {
+            log: path,
+            authority,
+            since,
+            until,
+            case_reference,
+            contact,
+            json,
+        } => {
+            let filter = report::Filter {
+                authority,
+                since: since.map(|s| super::cli_date("since", &s)).transpose()?,
+                until: until.map(|s| super::cli_date("until", &s)).transpose()?,
+                case_reference,
+                contact,
+            };
+            let entries = log::read_entries(&path)?;
+            let selected = report::select(&entries, &filter);
+            if json {
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&selected).map_err(|e| e.to_string())?
+                )
+                .map_err(super::io)?;
+            } else {
+                write!(out, "{}", report::table(&selected)).map_err(super::io)?;
+            }
+            Ok(())
+        }
+        AuditCommand::Prune { log: path, before } => {
+            let before = super::cli_date("before", &before)?;
+            let log::Pruned { removed, kept } =
+                log::prune(&path, &before, &crate::registry::Timestamp::now())?;
+            writeln!(
+                out,
+                "pruned {removed} entr{} before {}; {kept} kept",
+                if removed == 1 { "y" } else { "ies" },
+                before.as_str()
+            )
+            .map_err(super::io)?;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! The command-line tools beside the server: `rddsd authority …` (credentials) and
+//! `rddsd audit …` (the disclosure log). The binary only parses flags and calls these; each
+//! writes its report to the writer it is given, so tests and the binary share one code path.
+
+pub mod audit;
+pub mod authority;
+
+/// A date from the command line: `YYYY-MM-DD` (00:00 UTC) or RFC 3339.
+///
+/// # Errors
+/// A message naming the flag.
+pub fn cli_date(flag: &str, s: &str) -> Result<crate::registry::Timestamp, String> {
+    let full = if s.len() == 10 {
+        format!("{s}T00:00:00Z")
+    } else {
+        s.to_string()
+    };
+    crate::registry::validate::datetime(&full).map_err(|m| format!("--{flag}: {m}"))
+}
+
+/// A failed write of a report (a closed stdout): said, not panicked.
+fn io(e: std::io::Error) -> String {
+    format!("cannot write the report: {e}")
+}
