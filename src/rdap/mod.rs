@@ -34,6 +34,8 @@ pub struct RdapConfig {
     pub base_url: String,
     /// Path part of the base URL without the trailing slash ("" at the root).
     pub prefix: String,
+    /// `scheme://host[:port]` of the base URL: request URLs are this plus the path as sent.
+    pub origin: String,
     /// `port43` host name.
     pub port43: Option<String>,
     /// Terms of service URL.
@@ -48,9 +50,11 @@ impl RdapConfig {
             .map_or(base_url.as_str(), |(_, r)| r);
         let path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
         let prefix = path.trim_end_matches('/').to_string();
+        let origin = base_url[..base_url.len() - path.len()].to_string();
         Self {
             base_url,
             prefix,
+            origin,
             port43,
             terms_url,
         }
@@ -159,42 +163,118 @@ impl Answer {
     }
 }
 
-/// Answer one routed query from a dataset, for an audience. Pure apart from the cache.
+/// The URL a client requested, for the `value` of notice and referral links: the base URL's
+/// `scheme://host[:port]` and the path and query exactly as sent (percent-encoding kept, so an
+/// upper-case, U-label or trailing-dot query sees its own spelling). The router already bounds
+/// the path ([`router::MAX_PATH_LEN`]); a query string that would push the URL past that bound
+/// is left out rather than echoed.
+pub fn request_url(cfg: &RdapConfig, uri: &hyper::Uri) -> String {
+    let path = uri.path();
+    match uri.query() {
+        Some(q) if path.len() + 1 + q.len() <= router::MAX_PATH_LEN => {
+            format!("{}{path}?{q}", cfg.origin)
+        }
+        _ => format!("{}{path}", cfg.origin),
+    }
+}
+
+/// The text rendered into cached public bodies where the request URL goes. It carries a
+/// per-process random nonce, so registration data (which never contains it) cannot forge a
+/// splice point, and it is plain ASCII that JSON serialisation leaves as is.
+fn request_url_placeholder() -> &'static str {
+    static PLACEHOLDER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PLACEHOLDER.get_or_init(|| {
+        let mut nonce = [0u8; 16];
+        if getrandom::fill(&mut nonce).is_err() {
+            // No OS randomness: fall back to the clock, still unknowable to data files written
+            // before the process started.
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            nonce = t.to_le_bytes();
+        }
+        let hex: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+        format!("rddsd-request-url-{hex}")
+    })
+}
+
+/// Replace every placeholder in a rendered body by the request URL, escaped as the inside of a
+/// JSON string, so whatever the client put in its path cannot leave the string it lands in.
+fn splice_request_url(template: &[u8], placeholder: &str, url: &str) -> Bytes {
+    let quoted = serde_json::to_string(url).unwrap_or_else(|_| "\"\"".into());
+    let escaped = quoted
+        .strip_prefix('"')
+        .and_then(|q| q.strip_suffix('"'))
+        .unwrap_or("");
+    let needle = placeholder.as_bytes();
+    let mut out = Vec::with_capacity(template.len() + 4 * escaped.len());
+    let mut rest = template;
+    while let Some(i) = rest.windows(needle.len()).position(|w| w == needle) {
+        out.extend_from_slice(&rest[..i]);
+        out.extend_from_slice(escaped.as_bytes());
+        rest = &rest[i + needle.len()..];
+    }
+    out.extend_from_slice(rest);
+    Bytes::from(out)
+}
+
+/// Answer one routed query from a dataset, for an audience, to a client that requested
+/// `request_url`. Pure apart from the cache.
+///
+/// The cache holds one body per canonical query, rendered with a placeholder where the request
+/// URL goes; each answer splices in its own client's URL. No client ever receives another
+/// client's request URL, whichever spelling filled the cache.
 pub fn answer(
     state: &State,
     data: &Dataset,
     cfg: &RdapConfig,
     query: &RdapQuery,
     audience: Audience,
+    request_url: &str,
 ) -> Answer {
     let cacheable = audience == Audience::Public;
+    let placeholder = request_url_placeholder();
     let key = (data.generation, query.clone());
     if cacheable {
-        if let Some(body) = state.rdap_cache.get(&key) {
+        if let Some(template) = state.rdap_cache.get(&key) {
             return Answer {
                 status: StatusCode::OK,
-                body,
+                body: splice_request_url(&template, placeholder, request_url),
                 outcome: "found-cached",
                 retry_after: None,
             };
         }
     }
-    let Some(value) = render_query(data, cfg, query, audience) else {
+    let Some(value) = render_with_url(data, cfg, query, audience, Some(placeholder)) else {
         return Answer::not_found();
     };
-    let found = Answer::json(StatusCode::OK, &value, "found");
+    let mut found = Answer::json(StatusCode::OK, &value, "found");
+    let template = std::mem::take(&mut found.body);
+    found.body = splice_request_url(&template, placeholder, request_url);
     if cacheable {
-        state.rdap_cache.insert(key, found.body.clone());
+        state.rdap_cache.insert(key, template);
     }
     found
 }
 
-/// Look up and render; `None` when the object does not exist.
+/// Look up and render; `None` when the object does not exist. Links whose `value` is the
+/// request URL carry the object's canonical URL here; [`answer`] gives each client its own.
 pub fn render_query(
     data: &Dataset,
     cfg: &RdapConfig,
     query: &RdapQuery,
     audience: Audience,
+) -> Option<serde_json::Value> {
+    render_with_url(data, cfg, query, audience, None)
+}
+
+/// Look up and render with `request_url` as the context URI of notice and referral links.
+pub fn render_with_url(
+    data: &Dataset,
+    cfg: &RdapConfig,
+    query: &RdapQuery,
+    audience: Audience,
+    request_url: Option<&str>,
 ) -> Option<serde_json::Value> {
     let snap = &data.snapshot;
     let policy = &data.policy;
@@ -203,6 +283,7 @@ pub fn render_query(
         port43: cfg.port43.as_deref(),
         terms_url: &cfg.terms_url,
         db_updated: snap.updated(),
+        request_url,
     };
     match query {
         RdapQuery::Help => Some(render::help(&ctx)),
@@ -282,7 +363,8 @@ pub fn handle<B>(
                         RdapQuery::Entity(_) => "entity",
                         RdapQuery::Help => "help",
                     };
-                    (answer(state, &data, cfg, q, Audience::Public), kind)
+                    let url = request_url(cfg, req.uri());
+                    (answer(state, &data, cfg, q, Audience::Public, &url), kind)
                 }
             };
             (Some(route), answer, kind)

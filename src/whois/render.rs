@@ -49,12 +49,19 @@ impl Out {
 
     fn line(&mut self, key: &str, value: &str) {
         // Writing to a String cannot fail.
-        let _ = write!(self.0, "{key}: {value}\r\n");
+        let _ = write!(self.0, "{}: {}\r\n", Safe(key), Safe(value));
     }
 
     fn raw(&mut self, text: &str) {
-        self.0.push_str(text);
-        self.0.push_str("\r\n");
+        let _ = write!(self.0, "{}\r\n", Safe(text));
+    }
+
+    /// A phone number line, then its extension line when there is an extension.
+    fn number(&mut self, key: &str, ext_key: &str, phone: Option<&Phone>) {
+        self.line(key, phone.map_or("", |p| p.number.as_str()));
+        if let Some(ext) = phone.and_then(|p| p.ext.as_deref()) {
+            self.line(ext_key, ext);
+        }
     }
 
     fn field(&mut self, key: &str, f: Field<&str>) {
@@ -102,6 +109,41 @@ impl Out {
         self.raw("");
         self.raw(&format!("Terms of Use: the data in this record is provided for information purposes only. It may not be used to collect registration data in bulk, or for marketing or any other unlawful purpose. Full terms: {}", ctx.terms_url));
         self.0
+    }
+}
+
+/// Whether a character could forge a line or reorder text on a client's terminal: C0/C1
+/// controls (CR and LF above all, and TAB, which is not part of any value), the Unicode line
+/// and paragraph separators, and the bidirectional formatting characters.
+pub fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}'
+                | '\u{2029}'
+                | '\u{061C}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// Text written with every unsafe character as `\u{XXXX}`. The loader refuses such data; this
+/// is the second fence, so a value that bypassed the loader still cannot start a line of its
+/// own or turn the lines around it.
+pub struct Safe<'a>(pub &'a str);
+
+impl std::fmt::Display for Safe<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut rest = self.0;
+        while let Some(i) = rest.find(is_unsafe) {
+            f.write_str(&rest[..i])?;
+            let c = rest[i..].chars().next().unwrap_or_default();
+            write!(f, "\\u{{{:04X}}}", u32::from(c))?;
+            rest = &rest[i + c.len_utf8()..];
+        }
+        f.write_str(rest)
     }
 }
 
@@ -168,7 +210,11 @@ pub fn domain(view: &DomainView<'_>, ctx: &Context<'_>) -> String {
     out.line("Registrar", &r.name);
     out.line("Registrar IANA ID", &r.iana_id.to_string());
     out.line("Registrar Abuse Contact Email", &r.abuse_email);
-    out.line("Registrar Abuse Contact Phone", &r.abuse_phone.number);
+    out.number(
+        "Registrar Abuse Contact Phone",
+        "Registrar Abuse Contact Phone Ext",
+        Some(&r.abuse_phone),
+    );
     for s in &d.statuses {
         out.line(
             "Domain Status",
@@ -183,6 +229,11 @@ pub fn domain(view: &DomainView<'_>, ctx: &Context<'_>) -> String {
     }
     for ns in view.nameservers() {
         out.line("Name Server", ns.name.ascii());
+    }
+    // The Consistent Labeling and Display Policy prints the label with no value when a domain
+    // has no name servers.
+    if view.nameservers().is_empty() {
+        out.line("Name Server", "");
     }
     if d.ds.is_empty() {
         out.line("DNSSEC", "unsigned");
@@ -232,7 +283,9 @@ pub fn nameservers(views: &[HostView<'_>], ctx: &Context<'_>) -> String {
 pub fn registrar(view: &RegistrarView<'_>, ctx: &Context<'_>) -> String {
     let r = view.registrar();
     let mut out = Out::new();
-    out.line("Registrar", &r.name);
+    // Specification 4 labels the registrar record's name `Registrar Name` (domain and
+    // nameserver records say `Registrar`).
+    out.line("Registrar Name", &r.name);
     out.line("Registrar IANA ID", &r.iana_id.to_string());
     for s in &r.address.street {
         out.line("Street", s);
@@ -241,14 +294,8 @@ pub fn registrar(view: &RegistrarView<'_>, ctx: &Context<'_>) -> String {
     out.line("State/Province", r.address.sp.as_deref().unwrap_or(""));
     out.line("Postal Code", r.address.pc.as_deref().unwrap_or(""));
     out.line("Country", &r.address.cc);
-    out.line(
-        "Phone Number",
-        r.voice.as_ref().map_or("", |p| p.number.as_str()),
-    );
-    out.line(
-        "Fax Number",
-        r.fax.as_ref().map_or("", |p| p.number.as_str()),
-    );
+    out.number("Phone Number", "Phone Ext", r.voice.as_ref());
+    out.number("Fax Number", "Fax Ext", r.fax.as_ref());
     out.line("Email", r.email.as_deref().unwrap_or(""));
     out.line(
         "Registrar WHOIS Server",
@@ -256,7 +303,11 @@ pub fn registrar(view: &RegistrarView<'_>, ctx: &Context<'_>) -> String {
     );
     out.line("Registrar URL", r.url.as_deref().unwrap_or(""));
     out.line("Registrar Abuse Contact Email", &r.abuse_email);
-    out.line("Registrar Abuse Contact Phone", &r.abuse_phone.number);
+    out.number(
+        "Registrar Abuse Contact Phone",
+        "Registrar Abuse Contact Phone Ext",
+        Some(&r.abuse_phone),
+    );
     out.footer(ctx, false)
 }
 
@@ -277,7 +328,7 @@ pub fn help(ctx: &Context<'_>) -> String {
         "  nameserver <host name>      nameserver lookup",
         "  nameserver <IP address>     nameservers with this address",
         "  registrar <IANA ID>         registrar lookup",
-        "  registrar <name>            registrar lookup by exact name",
+        "  registrar <name>            registrar lookup by name (any case, A- or U-labels)",
         "  help                        this text",
         "Keywords are case-insensitive; a trailing dot is ignored.",
         "Personal data is redacted according to the ICANN Registration Data Policy.",

@@ -10,6 +10,7 @@ mod lifecycle;
 mod limits;
 mod parity;
 mod privacy;
+mod profile;
 mod rdap;
 mod schema;
 mod whois;
