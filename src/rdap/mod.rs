@@ -540,3 +540,43 @@ pub fn service(
         std::future::ready(Ok(handle(&state, &cfg, &req, peer)))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_url_is_spliced_json_escaped_everywhere() {
+        let ph = request_url_placeholder();
+        assert_eq!(ph, request_url_placeholder(), "one placeholder per process");
+        let template = serde_json::to_vec(&serde_json::json!({
+            "a": ph, "b": [{ "value": ph }], "c": "text"
+        }))
+        .expect("json");
+        let url = "http://x/domain/a\"},{\"evil\":1}\\\u{1}";
+        let body = splice_request_url(&template, ph, url);
+        let v: serde_json::Value = serde_json::from_slice(&body).expect("still JSON");
+        assert_eq!(v["a"], url);
+        assert_eq!(v["b"][0]["value"], url);
+        assert_eq!(v["c"], "text");
+        assert!(v.get("evil").is_none());
+    }
+
+    #[test]
+    fn request_url_keeps_the_path_as_sent() {
+        let cfg = RdapConfig::new("https://rdap.nic.example/rdap/".into(), None, String::new());
+        assert_eq!(cfg.origin, "https://rdap.nic.example");
+        let uri: hyper::Uri = "/rdap/domain/CAF%C3%A9.Example.?x=1".parse().expect("uri");
+        assert_eq!(
+            request_url(&cfg, &uri),
+            "https://rdap.nic.example/rdap/domain/CAF%C3%A9.Example.?x=1"
+        );
+        let long: hyper::Uri = format!("/domain/a.example?{}", "q".repeat(router::MAX_PATH_LEN))
+            .parse()
+            .expect("uri");
+        assert_eq!(
+            request_url(&cfg, &long),
+            "https://rdap.nic.example/domain/a.example"
+        );
+    }
+}

@@ -372,3 +372,55 @@ pub fn denied_line(refusal: &crate::limit::Refusal) -> String {
         None => format!("%ERROR:201: access denied: {why}\r\n"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rendered(value: &str) -> String {
+        let mut out = Out::new();
+        out.line("Registrant Name", value);
+        out.0
+    }
+
+    #[test]
+    fn values_cannot_forge_lines_or_reorder_text() {
+        for (value, want) in [
+            ("a\r\nRegistrant Email: x", "a\\u{000D}\\u{000A}Registrant Email: x"),
+            ("a\nb", "a\\u{000A}b"),
+            ("a\rb", "a\\u{000D}b"),
+            ("tab\there", "tab\\u{0009}here"),
+            ("nul\0", "nul\\u{0000}"),
+            ("del\u{7f}", "del\\u{007F}"),
+            ("c1\u{85}next", "c1\\u{0085}next"),
+            ("ls\u{2028}ps\u{2029}", "ls\\u{2028}ps\\u{2029}"),
+            ("\u{202E}evil", "\\u{202E}evil"),
+            ("\u{061C}\u{200E}\u{200F}", "\\u{061C}\\u{200E}\\u{200F}"),
+            ("\u{202A}\u{202B}\u{202C}\u{202D}", "\\u{202A}\\u{202B}\\u{202C}\\u{202D}"),
+            ("\u{2066}\u{2067}\u{2068}\u{2069}", "\\u{2066}\\u{2067}\\u{2068}\\u{2069}"),
+        ] {
+            assert_eq!(rendered(value), format!("Registrant Name: {want}\r\n"), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn ordinary_text_is_untouched() {
+        for value in ["Café Müller", "北京", "שלום", "O'Brien & Söhne", "", "\\u{000A}"] {
+            assert_eq!(rendered(value), format!("Registrant Name: {value}\r\n"));
+        }
+        // Zero-width joiners and other format characters that cannot break or reorder lines
+        // (needed in some scripts) are left alone.
+        assert_eq!(rendered("\u{200D}"), "Registrant Name: \u{200D}\r\n");
+    }
+
+    proptest::proptest! {
+        /// Whatever a value holds, the rendered line is exactly one line with no unsafe
+        /// character left in it.
+        #[test]
+        fn one_value_is_one_line(value in "\\PC*|[\\x00-\\x1f\\u{85}\\u{2028}\\u{2029}\\u{202a}-\\u{202e}\\u{2066}-\\u{2069}a-z]{0,40}") {
+            let line = rendered(&value);
+            let body = line.strip_suffix("\r\n").unwrap_or_default();
+            proptest::prop_assert!(!body.chars().any(is_unsafe), "{:?}", line);
+        }
+    }
+}
