@@ -386,7 +386,10 @@ mod tests {
     #[test]
     fn values_cannot_forge_lines_or_reorder_text() {
         for (value, want) in [
-            ("a\r\nRegistrant Email: x", "a\\u{000D}\\u{000A}Registrant Email: x"),
+            (
+                "a\r\nRegistrant Email: x",
+                "a\\u{000D}\\u{000A}Registrant Email: x",
+            ),
             ("a\nb", "a\\u{000A}b"),
             ("a\rb", "a\\u{000D}b"),
             ("tab\there", "tab\\u{0009}here"),
@@ -396,16 +399,33 @@ mod tests {
             ("ls\u{2028}ps\u{2029}", "ls\\u{2028}ps\\u{2029}"),
             ("\u{202E}evil", "\\u{202E}evil"),
             ("\u{061C}\u{200E}\u{200F}", "\\u{061C}\\u{200E}\\u{200F}"),
-            ("\u{202A}\u{202B}\u{202C}\u{202D}", "\\u{202A}\\u{202B}\\u{202C}\\u{202D}"),
-            ("\u{2066}\u{2067}\u{2068}\u{2069}", "\\u{2066}\\u{2067}\\u{2068}\\u{2069}"),
+            (
+                "\u{202A}\u{202B}\u{202C}\u{202D}",
+                "\\u{202A}\\u{202B}\\u{202C}\\u{202D}",
+            ),
+            (
+                "\u{2066}\u{2067}\u{2068}\u{2069}",
+                "\\u{2066}\\u{2067}\\u{2068}\\u{2069}",
+            ),
         ] {
-            assert_eq!(rendered(value), format!("Registrant Name: {want}\r\n"), "{value:?}");
+            assert_eq!(
+                rendered(value),
+                format!("Registrant Name: {want}\r\n"),
+                "{value:?}"
+            );
         }
     }
 
     #[test]
     fn ordinary_text_is_untouched() {
-        for value in ["Café Müller", "北京", "שלום", "O'Brien & Söhne", "", "\\u{000A}"] {
+        for value in [
+            "Café Müller",
+            "北京",
+            "שלום",
+            "O'Brien & Söhne",
+            "",
+            "\\u{000A}",
+        ] {
             assert_eq!(rendered(value), format!("Registrant Name: {value}\r\n"));
         }
         // Zero-width joiners and other format characters that cannot break or reorder lines

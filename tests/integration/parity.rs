@@ -187,11 +187,21 @@ fn walk(v: &Value, kind: &str, path: &[&str], out: &mut Values) {
             for (k, x) in m {
                 let skip = matches!(
                     k.as_str(),
-                    "rdapConformance" | "notices" | "links" | "redacted" | "objectClassName"
-                        | "roles" | "eventAction" | "lang" | "type"
+                    "rdapConformance"
+                        | "notices"
+                        | "links"
+                        | "redacted"
+                        | "objectClassName"
+                        | "roles"
+                        | "eventAction"
+                        | "lang"
+                        | "type"
                 ) || (kind == "domain" && last == "nameservers" && k != "ldhName")
-                    || (kind == "nameserver" && path.is_empty() && matches!(k.as_str(), "handle" | "status"))
-                    || (in_registrar_of_ns && matches!(k.as_str(), "handle" | "publicIds" | "entities"));
+                    || (kind == "nameserver"
+                        && path.is_empty()
+                        && matches!(k.as_str(), "handle" | "status"))
+                    || (in_registrar_of_ns
+                        && matches!(k.as_str(), "handle" | "publicIds" | "entities"));
                 if skip {
                     continue;
                 }
@@ -217,13 +227,25 @@ fn walk(v: &Value, kind: &str, path: &[&str], out: &mut Values) {
                 }
                 if k == "secureDNS" {
                     let signed = x["delegationSigned"] == true;
-                    put(out, if signed { "signedDelegation" } else { "unsigned" });
+                    put(
+                        out,
+                        if signed {
+                            "signedDelegation"
+                        } else {
+                            "unsigned"
+                        },
+                    );
                     for ds in x["dsData"].as_array().into_iter().flatten() {
-                        put(out, &format!(
-                            "{} {} {} {}",
-                            ds["keyTag"], ds["algorithm"], ds["digestType"],
-                            ds["digest"].as_str().unwrap_or_default()
-                        ));
+                        put(
+                            out,
+                            &format!(
+                                "{} {} {} {}",
+                                ds["keyTag"],
+                                ds["algorithm"],
+                                ds["digestType"],
+                                ds["digest"].as_str().unwrap_or_default()
+                            ),
+                        );
                     }
                     continue;
                 }
@@ -303,7 +325,10 @@ fn whois_values(text: &str) -> Values {
         if value.is_empty()
             || value == "REDACTED FOR PRIVACY"
             || value.starts_with("Please query the RDDS service")
-            || matches!(key, "Terms of Use" | "URL of the ICANN Whois Inaccuracy Complaint Form")
+            || matches!(
+                key,
+                "Terms of Use" | "URL of the ICANN Whois Inaccuracy Complaint Form"
+            )
         {
             continue;
         }
@@ -342,7 +367,11 @@ fn every_public_value_appears_in_both_protocols() {
         let name = h["name"].as_str().expect("name");
         let rdap = srv.get(&format!("/nameserver/{}", encode(name))).json();
         let whois = srv.whois(&format!("nameserver {name}"));
-        assert_same_values(name, &rdap_values(&rdap, "nameserver"), &whois_values(&whois));
+        assert_same_values(
+            name,
+            &rdap_values(&rdap, "nameserver"),
+            &whois_values(&whois),
+        );
         compared += 1;
     }
     for reg in fixture_objects("registrar") {
@@ -362,7 +391,11 @@ fn every_public_value_appears_in_both_protocols() {
         }
         compared += 1;
     }
-    assert_eq!(compared, 33 + 9 + 4, "every demo domain, host and registrar");
+    assert_eq!(
+        compared,
+        33 + 9 + 4,
+        "every demo domain, host and registrar"
+    );
 }
 
 #[test]

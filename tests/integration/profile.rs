@@ -153,7 +153,9 @@ fn common(v: &Value, request_url: &str, r: &mut Report) {
     });
     let mut nested = 0;
     count_nested_conformance(v, true, &mut nested);
-    r.check(nested == 0, || "rdapConformance below the top object".into());
+    r.check(nested == 0, || {
+        "rdapConformance below the top object".into()
+    });
 
     // Notices: a Terms of Service notice, every link with value/rel/href, and every value is the
     // request URL (-46606, -46706, -61202).
@@ -165,10 +167,15 @@ fn common(v: &Value, request_url: &str, r: &mut Report) {
     let mut copy = v.clone();
     for link in request_url_links(&mut copy) {
         r.check(link["value"] == request_url, || {
-            format!("link value {} is not the request URL {request_url}", link["value"])
+            format!(
+                "link value {} is not the request URL {request_url}",
+                link["value"]
+            )
         });
         for member in ["rel", "href"] {
-            r.check(link[member].is_string(), || format!("link without {member}: {link}"));
+            r.check(link[member].is_string(), || {
+                format!("link without {member}: {link}")
+            });
         }
     }
     // RFC 9083 §4.5: exactly one `last update of RDAP database` event on every object answer
@@ -177,10 +184,10 @@ fn common(v: &Value, request_url: &str, r: &mut Report) {
     r.check(
         v["objectClassName"].is_null()
             || actions
-            .iter()
-            .filter(|a| **a == "last update of RDAP database")
-            .count()
-            == 1,
+                .iter()
+                .filter(|a| **a == "last update of RDAP database")
+                .count()
+                == 1,
         || format!("events {actions:?} need one 'last update of RDAP database'"),
     );
     for e in v["events"].as_array().into_iter().flatten() {
@@ -189,9 +196,10 @@ fn common(v: &Value, request_url: &str, r: &mut Report) {
     }
     // RP 1.2.2 (-40100): no browser-executable code anywhere in a response.
     let text = v.to_string().to_ascii_lowercase();
-    r.check(!text.contains("<script") && !text.contains("javascript:"), || {
-        "script in response".into()
-    });
+    r.check(
+        !text.contains("<script") && !text.contains("javascript:"),
+        || "script in response".into(),
+    );
     redaction_hygiene(v, r);
 }
 
@@ -201,7 +209,8 @@ fn count_nested_conformance(v: &Value, top: bool, n: &mut usize) {
             if !top && m.contains_key("rdapConformance") {
                 *n += 1;
             }
-            m.values().for_each(|x| count_nested_conformance(x, false, n));
+            m.values()
+                .for_each(|x| count_nested_conformance(x, false, n));
         }
         Value::Array(a) => a.iter().for_each(|x| count_nested_conformance(x, false, n)),
         _ => {}
@@ -213,10 +222,18 @@ fn redaction_hygiene(v: &Value, r: &mut Report) {
     for e in v["redacted"].as_array().into_iter().flatten() {
         let name = e["name"].as_object();
         r.check(
-            name.is_some_and(|n| n.len() == 1 && (n.contains_key("type") || n.contains_key("description"))),
+            name.is_some_and(|n| {
+                n.len() == 1 && (n.contains_key("type") || n.contains_key("description"))
+            }),
             || format!("redaction name must carry exactly one of type/description: {e}"),
         );
-        for member in ["prePath", "postPath", "pathLang", "method", "replacementPath"] {
+        for member in [
+            "prePath",
+            "postPath",
+            "pathLang",
+            "method",
+            "replacementPath",
+        ] {
             r.check(e.get(member).is_none_or(Value::is_string), || {
                 format!("{member} is not a string: {e}")
             });
@@ -224,7 +241,8 @@ fn redaction_hygiene(v: &Value, r: &mut Report) {
         if let Some(reason) = e.get("reason") {
             r.check(
                 reason.as_object().is_some_and(|o| {
-                    o.keys().all(|k| ["lang", "type", "description"].contains(&k.as_str()))
+                    o.keys()
+                        .all(|k| ["lang", "type", "description"].contains(&k.as_str()))
                 }),
                 || format!("reason has other members: {e}"),
             );
@@ -244,7 +262,9 @@ fn redaction<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
 /// (`reg` is the fixture line of the registrar).
 fn registrar_entity(e: &Value, reg: &Value, r: &mut Report) {
     let id = reg["ianaId"].to_string();
-    r.check(e["handle"] == id.as_str(), || format!("registrar handle {}", e["handle"]));
+    r.check(e["handle"] == id.as_str(), || {
+        format!("registrar handle {}", e["handle"])
+    });
     // -47400..-47404: publicIds IANA Registrar ID equal to the handle.
     r.check(
         e["publicIds"]
@@ -255,7 +275,9 @@ fn registrar_entity(e: &Value, reg: &Value, r: &mut Report) {
         || format!("registrar {id}: publicIds {}", e["publicIds"]),
     );
     r.check(
-        vcard_props(e, "fn").first().is_some_and(|p| p[3] == reg["name"]),
+        vcard_props(e, "fn")
+            .first()
+            .is_some_and(|p| p[3] == reg["name"]),
         || format!("registrar {id}: fn"),
     );
     // RP24 §2.4.5 (-47500): nested abuse entity with voice tel and email.
@@ -265,7 +287,9 @@ fn registrar_entity(e: &Value, reg: &Value, r: &mut Report) {
         .flatten()
         .filter(|x| x["roles"][0] == "abuse")
         .collect();
-    r.check(abuse.len() == 1, || format!("registrar {id}: {} abuse entities", abuse.len()));
+    r.check(abuse.len() == 1, || {
+        format!("registrar {id}: {} abuse entities", abuse.len())
+    });
     if let Some(a) = abuse.first() {
         let tel = format!(
             "tel:{}{}",
@@ -276,11 +300,15 @@ fn registrar_entity(e: &Value, reg: &Value, r: &mut Report) {
                 .unwrap_or_default()
         );
         r.check(
-            vcard_props(a, "tel").iter().any(|p| p[1]["type"] == "voice" && p[3] == tel.as_str()),
+            vcard_props(a, "tel")
+                .iter()
+                .any(|p| p[1]["type"] == "voice" && p[3] == tel.as_str()),
             || format!("registrar {id}: abuse tel is not {tel}"),
         );
         r.check(
-            vcard_props(a, "email").iter().any(|p| p[3] == reg["abuseEmail"]),
+            vcard_props(a, "email")
+                .iter()
+                .any(|p| p[3] == reg["abuseEmail"]),
             || format!("registrar {id}: abuse email"),
         );
     }
@@ -294,18 +322,30 @@ fn registrar_entity(e: &Value, reg: &Value, r: &mut Report) {
         .collect();
     match (reg["rdapBaseUrl"].as_str(), reg["url"].as_str()) {
         (Some(base), Some(url)) => {
-            r.check(about.len() == 1, || format!("registrar {id}: {} about links", about.len()));
+            r.check(about.len() == 1, || {
+                format!("registrar {id}: {} about links", about.len())
+            });
             if let Some(l) = about.first() {
                 let value = l["value"].as_str().unwrap_or_default();
-                r.check(value.trim_end_matches('/') == base.trim_end_matches('/'), || {
-                    format!("registrar {id}: about value {value} is not the RDAP base URL {base}")
-                });
+                r.check(
+                    value.trim_end_matches('/') == base.trim_end_matches('/'),
+                    || {
+                        format!(
+                            "registrar {id}: about value {value} is not the RDAP base URL {base}"
+                        )
+                    },
+                );
                 r.check(l["href"] == url, || {
-                    format!("registrar {id}: about href {} is not the Registrar URL {url}", l["href"])
+                    format!(
+                        "registrar {id}: about href {} is not the Registrar URL {url}",
+                        l["href"]
+                    )
                 });
             }
         }
-        _ => r.check(about.is_empty(), || format!("registrar {id}: about link without RDAP base URL")),
+        _ => r.check(about.is_empty(), || {
+            format!("registrar {id}: about link without RDAP base URL")
+        }),
     }
     // Specification 4 values port 43 prints: Registrar URL and Registrar WHOIS Server.
     r.check(
@@ -313,7 +353,10 @@ fn registrar_entity(e: &Value, reg: &Value, r: &mut Report) {
         || format!("registrar {id}: vCard url is not the Registrar URL"),
     );
     r.check(e.get("port43") == reg.get("whoisServer"), || {
-        format!("registrar {id}: port43 {:?} is not the WHOIS server", e.get("port43"))
+        format!(
+            "registrar {id}: port43 {:?} is not the WHOIS server",
+            e.get("port43")
+        )
     });
 }
 
@@ -328,8 +371,12 @@ fn domain_rules(d: &Value, fixture: &Value, request_url: &str, r: &mut Report) {
     common(d, request_url, r);
     let regs = registrars();
     let ldh = d["ldhName"].as_str().unwrap_or_default();
-    r.check(d["objectClassName"] == "domain", || "objectClassName".into());
-    r.check(!ldh.is_empty() && ldh == ldh.to_ascii_lowercase(), || format!("ldhName {ldh}"));
+    r.check(d["objectClassName"] == "domain", || {
+        "objectClassName".into()
+    });
+    r.check(!ldh.is_empty() && ldh == ldh.to_ascii_lowercase(), || {
+        format!("ldhName {ldh}")
+    });
     // RP24 §2.2 (-46200..-46206): a ROID handle, or its redaction.
     match d["handle"].as_str() {
         Some(h) => r.check(is_roid(h), || format!("handle {h} is not a ROID")),
@@ -343,10 +390,17 @@ fn domain_rules(d: &Value, fixture: &Value, request_url: &str, r: &mut Report) {
         r.check(actions.contains(&a), || format!("no {a} event"));
     }
     // RP §2.6.1 (-47100): at least one status, each a registered value.
-    let status: Vec<&str> = d["status"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let status: Vec<&str> = d["status"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
     r.check(!status.is_empty(), || "no status".into());
     for s in &status {
-        r.check(STATUS_VALUES.contains(s), || format!("unregistered status {s:?}"));
+        r.check(STATUS_VALUES.contains(s), || {
+            format!("unregistered status {s:?}")
+        });
     }
     // The three domain notices with their fixed text and links (RP24 §2.6.3, §2.10).
     let notice = |title: &str| {
@@ -360,56 +414,94 @@ fn domain_rules(d: &Value, fixture: &Value, request_url: &str, r: &mut Report) {
     match notice("Status Codes") {
         Some(n) => {
             r.check(n["description"].to_string().contains("For more information on domain status codes, please visit https://icann.org/epp"), || "Status Codes description".into());
-            r.check(n["links"][0]["href"] == "https://icann.org/epp" && n["links"][0]["rel"] == "glossary", || "Status Codes link".into());
+            r.check(
+                n["links"][0]["href"] == "https://icann.org/epp"
+                    && n["links"][0]["rel"] == "glossary",
+                || "Status Codes link".into(),
+            );
         }
         None => r.0.push("no Status Codes notice".into()),
     }
     match notice("RDDS Inaccuracy Complaint Form") {
         Some(n) => {
-            r.check(n["description"].to_string().contains("URL of the ICANN RDDS Inaccuracy Complaint Form: https://icann.org/wicf"), || "complaint form description".into());
-            r.check(n["links"][0]["href"] == "https://icann.org/wicf" && n["links"][0]["rel"] == "help", || "complaint form link".into());
+            r.check(
+                n["description"].to_string().contains(
+                    "URL of the ICANN RDDS Inaccuracy Complaint Form: https://icann.org/wicf",
+                ),
+                || "complaint form description".into(),
+            );
+            r.check(
+                n["links"][0]["href"] == "https://icann.org/wicf" && n["links"][0]["rel"] == "help",
+                || "complaint form link".into(),
+            );
         }
         None => r.0.push("no RDDS Inaccuracy Complaint Form notice".into()),
     }
     // RP24 §2.5 (-46800): secureDNS with delegationSigned.
-    r.check(d["secureDNS"]["delegationSigned"].is_boolean(), || "secureDNS.delegationSigned".into());
+    r.check(d["secureDNS"]["delegationSigned"].is_boolean(), || {
+        "secureDNS.delegationSigned".into()
+    });
     // Exactly one registrar entity (-47300).
     let entities = d["entities"].as_array().cloned().unwrap_or_default();
-    let registrar: Vec<&Value> = entities.iter().filter(|e| e["roles"][0] == "registrar").collect();
-    r.check(registrar.len() == 1, || format!("{} registrar entities", registrar.len()));
+    let registrar: Vec<&Value> = entities
+        .iter()
+        .filter(|e| e["roles"][0] == "registrar")
+        .collect();
+    r.check(registrar.len() == 1, || {
+        format!("{} registrar entities", registrar.len())
+    });
     let reg_id = fixture["registrar"].to_string();
     let reg = &regs[&reg_id];
     if let Some(e) = registrar.first() {
         registrar_entity(e, reg, r);
     }
     // TIG24 §3.2 (-23200..-23202): related link to the registrar's RDAP service, except 9999.
-    let related: Vec<&Value> = d["links"].as_array().into_iter().flatten().filter(|l| l["rel"] == "related").collect();
+    let related: Vec<&Value> = d["links"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|l| l["rel"] == "related")
+        .collect();
     match reg["rdapBaseUrl"].as_str() {
         Some(base) if reg_id != "9999" => {
             let want = format!("{}/domain/{ldh}", base.trim_end_matches('/'));
-            r.check(related.len() == 1 && related[0]["href"] == want.as_str(), || {
-                format!("related link {related:?}, want href {want}")
-            });
+            r.check(
+                related.len() == 1 && related[0]["href"] == want.as_str(),
+                || format!("related link {related:?}, want href {want}"),
+            );
         }
-        _ => r.check(related.is_empty(), || "related link for a registrar without RDAP".into()),
+        _ => r.check(related.is_empty(), || {
+            "related link for a registrar without RDAP".into()
+        }),
     }
     // Nameservers: ldhName and a ROID handle (-47200..-47205).
     for ns in d["nameservers"].as_array().into_iter().flatten() {
-        r.check(ns["ldhName"].is_string(), || format!("nameserver without ldhName {ns}"));
+        r.check(ns["ldhName"].is_string(), || {
+            format!("nameserver without ldhName {ns}")
+        });
         if let Some(h) = ns["handle"].as_str() {
             r.check(is_roid(h), || format!("nameserver handle {h}"));
         }
     }
     // Contacts: single role first; the RDP's redacted handles (§9.2) are removed with their
     // registered redaction (RP24 §2.7.4.x / §2.7.6.x, -63100, -65702..-65706).
-    for (role, id_name) in [("registrant", "Registry Registrant ID"), ("technical", "Registry Tech ID")] {
+    for (role, id_name) in [
+        ("registrant", "Registry Registrant ID"),
+        ("technical", "Registry Tech ID"),
+    ] {
         let Some(e) = entities.iter().find(|e| e["roles"][0] == role) else {
             continue;
         };
-        r.check(e.get("handle").is_none(), || format!("{role} handle {} is published", e["handle"]));
+        r.check(e.get("handle").is_none(), || {
+            format!("{role} handle {} is published", e["handle"])
+        });
         let path = format!("$.entities[?(@.roles[0]=='{role}')].handle");
         r.check(
-            redaction(d, id_name).is_some_and(|x| x["prePath"] == path.as_str() && x["method"] == "removal" && x["pathLang"] == "jsonpath"),
+            redaction(d, id_name).is_some_and(|x| {
+                x["prePath"] == path.as_str()
+                    && x["method"] == "removal"
+                    && x["pathLang"] == "jsonpath"
+            }),
             || format!("no {id_name} removal redaction at {path}"),
         );
         contact_vcard_rules(d, e, role, r);
@@ -419,29 +511,41 @@ fn domain_rules(d: &Value, fixture: &Value, request_url: &str, r: &mut Report) {
 /// RP24 §2.7.4.x/§2.7.5.x/§2.7.6.x: each withheld element has its redaction, each shown one
 /// has none.
 fn contact_vcard_rules(d: &Value, e: &Value, role: &str, r: &mut Report) {
-    let prefix = if role == "registrant" { "Registrant" } else { "Tech" };
+    let prefix = if role == "registrant" {
+        "Registrant"
+    } else {
+        "Tech"
+    };
     let fname = vcard_props(e, "fn");
     r.check(fname.len() == 1, || format!("{role}: fn missing"));
     let empty_fn = fname.first().is_some_and(|p| p[3] == "");
-    r.check(empty_fn == redaction(d, &format!("{prefix} Name")).is_some(), || {
-        format!("{role}: empty fn and {prefix} Name redaction disagree")
-    });
-    let voice = vcard_props(e, "tel").iter().any(|p| p[1]["type"] == "voice");
-    r.check(voice != redaction(d, &format!("{prefix} Phone")).is_some(), || {
-        format!("{role}: voice tel and {prefix} Phone redaction disagree")
-    });
+    r.check(
+        empty_fn == redaction(d, &format!("{prefix} Name")).is_some(),
+        || format!("{role}: empty fn and {prefix} Name redaction disagree"),
+    );
+    let voice = vcard_props(e, "tel")
+        .iter()
+        .any(|p| p[1]["type"] == "voice");
+    r.check(
+        voice != redaction(d, &format!("{prefix} Phone")).is_some(),
+        || format!("{role}: voice tel and {prefix} Phone redaction disagree"),
+    );
     let email = !vcard_props(e, "email").is_empty();
-    r.check(email != redaction(d, &format!("{prefix} Email")).is_some(), || {
-        format!("{role}: email and {prefix} Email redaction disagree")
-    });
+    r.check(
+        email != redaction(d, &format!("{prefix} Email")).is_some(),
+        || format!("{role}: email and {prefix} Email redaction disagree"),
+    );
     if role == "registrant" {
         let org = !vcard_props(e, "org").is_empty();
-        r.check(org != redaction(d, "Registrant Organization").is_some(), || {
-            "registrant: org and its redaction disagree".into()
-        });
+        r.check(
+            org != redaction(d, "Registrant Organization").is_some(),
+            || "registrant: org and its redaction disagree".into(),
+        );
         // RDP §9.1.4/§9.1.5: country (and the adr it lives in) always published.
         let adr = vcard_props(e, "adr");
-        r.check(adr.first().is_some_and(|a| a[1]["cc"].is_string()), || "registrant: adr with cc".into());
+        r.check(adr.first().is_some_and(|a| a[1]["cc"].is_string()), || {
+            "registrant: adr with cc".into()
+        });
     }
 }
 
@@ -471,8 +575,12 @@ fn every_demo_answer_follows_the_2024_profile() {
         let v = srv.get(&path).json();
         let mut r = Report::default();
         common(&v, &format!("{origin}{path}"), &mut r);
-        r.check(v["objectClassName"] == "nameserver", || "objectClassName".into());
-        r.check(v["handle"].as_str().is_some_and(is_roid), || format!("handle {}", v["handle"]));
+        r.check(v["objectClassName"] == "nameserver", || {
+            "objectClassName".into()
+        });
+        r.check(v["handle"].as_str().is_some_and(is_roid), || {
+            format!("handle {}", v["handle"])
+        });
         r.check(v["ldhName"].is_string(), || "ldhName".into());
         let reg = &regs[&h["registrar"].to_string()];
         match v["entities"].as_array().and_then(|a| a.first()) {
@@ -491,7 +599,9 @@ fn every_demo_answer_follows_the_2024_profile() {
         // RP §3.1 (2019 -60100): address with street, city and country.
         let adr = vcard_props(&v, "adr");
         r.check(
-            adr.first().is_some_and(|a| a[1]["cc"].is_string() && a[3][3].as_str().is_some_and(|c| !c.is_empty())),
+            adr.first().is_some_and(|a| {
+                a[1]["cc"].is_string() && a[3][3].as_str().is_some_and(|c| !c.is_empty())
+            }),
             || "registrar adr".into(),
         );
         finish(&path, r, &mut failures);
@@ -502,7 +612,9 @@ fn every_demo_answer_follows_the_2024_profile() {
         let v = srv.get(&path).json();
         let mut r = Report::default();
         common(&v, &format!("{origin}{path}"), &mut r);
-        r.check(v.get("handle").is_none(), || "contact ROID published".into());
+        r.check(v.get("handle").is_none(), || {
+            "contact ROID published".into()
+        });
         finish(&path, r, &mut failures);
         checked += 1;
     }
@@ -511,7 +623,12 @@ fn every_demo_answer_follows_the_2024_profile() {
     finish("/help", r, &mut failures);
 
     assert!(checked >= 60, "only {checked} answers checked");
-    assert!(failures.is_empty(), "{} violations:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} violations:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Notice link values are the request URL as sent, for every spelling of the same query, and a
@@ -537,18 +654,33 @@ fn notice_links_carry_each_request_url_even_from_the_cache() {
             let mut v = resp.json();
             let want = format!("{origin}{path}");
             let links = request_url_links(&mut v);
-            assert_eq!(links.len(), 4, "{path}: 3 notice links and the related link");
+            assert_eq!(
+                links.len(),
+                4,
+                "{path}: 3 notice links and the related link"
+            );
             for l in links {
                 assert_eq!(l["value"], want.as_str(), "{path}");
             }
             // The self link stays canonical.
-            assert_eq!(v["links"][0]["value"], format!("{origin}/domain/xn--caf-dma.example"));
+            assert_eq!(
+                v["links"][0]["value"],
+                format!("{origin}/domain/xn--caf-dma.example")
+            );
             let body = String::from_utf8_lossy(&resp.body).to_string();
-            assert!(!body.contains("rddsd-request-url"), "placeholder leaked: {body}");
+            assert!(
+                !body.contains("rddsd-request-url"),
+                "placeholder leaked: {body}"
+            );
         }
     }
     // Entity, nameserver and help notices follow the same rule.
-    for path in ["/entity/1001", "/nameserver/NS1.nic.example", "/help", "/entity/c101-example"] {
+    for path in [
+        "/entity/1001",
+        "/nameserver/NS1.nic.example",
+        "/help",
+        "/entity/c101-example",
+    ] {
         for _ in 0..2 {
             let mut v = srv.get(path).json();
             for l in request_url_links(&mut v) {
