@@ -38,7 +38,7 @@ fn bench(c: &mut Criterion) {
                     panic!("routes")
                 };
                 let resolved = resolve(&data.snapshot, &data.policy, &q, Audience::Public);
-                let v = render_resolved(&resolved, &context(&cfg, &data)).expect("found");
+                let v = render_resolved(&resolved, &context(&cfg, &data, None)).expect("found");
                 black_box(serde_json::to_vec(&v).expect("serialises"))
             })
         });

@@ -6,6 +6,14 @@
 # families, so this script starts, all on loopback: a DNS stub (rdap.nic.example -> 127.0.0.1
 # and ::1), a throw-away self-signed certificate, and rddsd listening on 127.0.0.1 and [::1].
 # Exit status: 0 when every object passes with no warning and no error (-C warning -g gtld).
+#
+# One tester bug is skipped, by check code and only where it is wrong: rdap-test 0.0.30 reports
+# check 100 (`rdap_conformance_missing`, "RFC 9083 requires 'rdapConformance' on the root
+# object") for any entity nested in a top-level entity, because it compares the parent's type
+# with the root's type. A registrar lookup (/entity/<IANA ID>) nests the abuse entity, as the
+# profile wants and as port 43 prints it, so for those queries check 100 is ignored. Every other
+# check still counts, and the integration test tests/integration/profile.rs checks
+# rdapConformance on the root (and nowhere else) of every answer itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,14 +60,54 @@ print("\n".join(qs))
 PY
 )
 
+# Reads rdap-test's JSON result on stdin; exits 0 when the only reported checks are the
+# skipped ones. Check items are the objects with a "check" member (snake_case name, or the
+# numeric code in newer versions); runs that did not complete count as failures.
+filter_skipped() {
+  SKIP="$1" python3 -c '
+import json, os, sys
+skip = set(os.environ["SKIP"].split())
+try:
+    result = json.load(sys.stdin)
+except ValueError:
+    sys.exit(1)
+left = []
+def walk(v):
+    if isinstance(v, dict):
+        if "check" in v:
+            names = {str(v.get("check")), str(v.get("check_code", "")), str(v.get("code", ""))}
+            cls = str(v.get("check_class", "")).lower()
+            # Informational items and specification notes never fail a run.
+            if not names & skip and "info" not in cls and "note" not in cls:
+                left.append(v)
+        for x in v.values():
+            walk(x)
+    elif isinstance(v, list):
+        for x in v:
+            walk(x)
+walk(result)
+runs = result.get("test_runs", []) if isinstance(result, dict) else []
+bad_runs = [r for r in runs if str(r.get("outcome", "tested")).lower() not in ("tested", "skipped")]
+for item in left:
+    print("    " + json.dumps(item))
+sys.exit(1 if left or bad_runs else 0)
+'
+}
+
 fails=0; total=0
 for q in $queries; do
   total=$((total + 1))
-  if ! out=$(timeout 60 rdap-test -C warning -g gtld -I -K --dns-resolver "127.0.0.1:$DNS_PORT" \
-        --max-retries 0 -L off --json "https://rdap.nic.example:$PORT/$q" 2>&1); then
+  skip=""
+  case "$q" in entity/[0-9]*) skip="100 rdap_conformance_missing" ;; esac
+  status=0
+  out=$(timeout 60 rdap-test -C warning -g gtld -I -K --dns-resolver "127.0.0.1:$DNS_PORT" \
+        --max-retries 0 -L off --json "https://rdap.nic.example:$PORT/$q" 2>/dev/null) || status=$?
+  # Exit 2 and 3 mean "checks found"; only then can the skipped check be the reason.
+  if [ "$status" -ne 0 ] && { [ -z "$skip" ] || [ "$status" -lt 2 ] || [ "$status" -gt 3 ] \
+        || ! echo "$out" | filter_skipped "$skip" >/dev/null; }; then
     fails=$((fails + 1))
-    echo "FAIL $q"
-    echo "$out" | grep -E '"(structure|message)"' | sort -u | sed 's/^/    /' | head -20
+    echo "FAIL $q (rdap-test exit $status)"
+    echo "$out" | filter_skipped "$skip" | head -20 || true
   fi
 done
 echo "conformance: $((total - fails)) passed, $fails failed (rdap-test -C warning -g gtld, $total queries, IPv4+IPv6, HTTPS)"

@@ -56,11 +56,10 @@ impl ContactRules {
         self.0[field as usize]
     }
 
-    /// Every field redacted except the handle: what an unreferenced contact gets.
+    /// Every field redacted, the handle included: what an unreferenced contact gets. (No
+    /// domain response shows it, so its own lookup shows nothing either.)
     pub fn redact_all() -> Self {
-        let mut rules = [Rule::Redact; ContactField::ALL.len()];
-        rules[ContactField::Handle as usize] = Rule::Publish;
-        Self(rules)
+        Self([Rule::Redact; ContactField::ALL.len()])
     }
 
     /// Field by field, the more permissive of two rule sets (Publish > Consent > Redact).
@@ -203,7 +202,8 @@ impl RawContactRules {
 fn baseline(role: &str, field: ContactField) -> Rule {
     use ContactField as F;
     match (role, field) {
-        (_, F::Handle) => Rule::Publish,
+        // Registry Registrant ID and Registry Tech ID are in the RDP's redacted set (§9.2).
+        (_, F::Handle) => Rule::Redact,
         ("registrant", F::Sp | F::Cc) => Rule::Publish,
         ("registrant", _) => Rule::Consent,
         (_, F::Name | F::Voice | F::Email) => Rule::Consent,
@@ -377,6 +377,9 @@ mod tests {
         assert_eq!(r.get(ContactField::Cc), Rule::Publish);
         assert_eq!(r.get(ContactField::Name), Rule::Consent);
         assert_eq!(p.public.technical.get(ContactField::Street), Rule::Redact);
+        // RDP §9.2: Registry Registrant ID and Registry Tech ID are redacted.
+        assert_eq!(r.get(ContactField::Handle), Rule::Redact);
+        assert_eq!(p.public.technical.get(ContactField::Handle), Rule::Redact);
         assert!(p.public.registry_domain_id);
         // Every key left out falls back to the same baseline the file spells out.
         let minimal = Policy::parse("min", "version = 1\n[public]\n").expect("minimal parses");

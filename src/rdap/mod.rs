@@ -39,6 +39,8 @@ pub struct RdapConfig {
     pub base_url: String,
     /// Path part of the base URL without the trailing slash ("" at the root).
     pub prefix: String,
+    /// `scheme://host[:port]` of the base URL: request URLs are this plus the path as sent.
+    pub origin: String,
     /// `port43` host name.
     pub port43: Option<String>,
     /// Terms of service URL.
@@ -53,22 +55,84 @@ impl RdapConfig {
             .map_or(base_url.as_str(), |(_, r)| r);
         let path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
         let prefix = path.trim_end_matches('/').to_string();
+        let origin = base_url[..base_url.len() - path.len()].to_string();
         Self {
             base_url,
             prefix,
+            origin,
             port43,
             terms_url,
         }
     }
 }
 
+/// The URL a client requested, for the `value` of notice and referral links: the base URL's
+/// `scheme://host[:port]` and the path and query exactly as sent (percent-encoding kept, so an
+/// upper-case, U-label or trailing-dot query sees its own spelling). The router already bounds
+/// the path ([`router::MAX_PATH_LEN`]); a query string that would push the URL past that bound
+/// is left out rather than echoed.
+pub fn request_url(cfg: &RdapConfig, uri: &hyper::Uri) -> String {
+    let path = uri.path();
+    match uri.query() {
+        Some(q) if path.len() + 1 + q.len() <= router::MAX_PATH_LEN => {
+            format!("{}{path}?{q}", cfg.origin)
+        }
+        _ => format!("{}{path}", cfg.origin),
+    }
+}
+
+/// The text rendered into cached public bodies where the request URL goes. It carries a
+/// per-process random nonce, so registration data (which never contains it) cannot forge a
+/// splice point, and it is plain ASCII that JSON serialisation leaves as is.
+fn request_url_placeholder() -> &'static str {
+    static PLACEHOLDER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PLACEHOLDER.get_or_init(|| {
+        let mut nonce = [0u8; 16];
+        if getrandom::fill(&mut nonce).is_err() {
+            // No OS randomness: fall back to the clock, still unknowable to data files written
+            // before the process started.
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            nonce = t.to_le_bytes();
+        }
+        let hex: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+        format!("rddsd-request-url-{hex}")
+    })
+}
+
+/// Replace every placeholder in a rendered body by the request URL, escaped as the inside of a
+/// JSON string, so whatever the client put in its path cannot leave the string it lands in.
+fn splice_request_url(template: &[u8], placeholder: &str, url: &str) -> Bytes {
+    let quoted = serde_json::to_string(url).unwrap_or_else(|_| "\"\"".into());
+    let escaped = quoted
+        .strip_prefix('"')
+        .and_then(|q| q.strip_suffix('"'))
+        .unwrap_or("");
+    let needle = placeholder.as_bytes();
+    let mut out = Vec::with_capacity(template.len() + 4 * escaped.len());
+    let mut rest = template;
+    while let Some(i) = rest.windows(needle.len()).position(|w| w == needle) {
+        out.extend_from_slice(&rest[..i]);
+        out.extend_from_slice(escaped.as_bytes());
+        rest = &rest[i + needle.len()..];
+    }
+    out.extend_from_slice(rest);
+    Bytes::from(out)
+}
+
 /// The render context of one dataset.
-pub fn context<'a>(cfg: &'a RdapConfig, data: &'a Dataset) -> render::Context<'a> {
+pub fn context<'a>(
+    cfg: &'a RdapConfig,
+    data: &'a Dataset,
+    request_url: Option<&'a str>,
+) -> render::Context<'a> {
     render::Context {
         base_url: &cfg.base_url,
         port43: cfg.port43.as_deref(),
         terms_url: &cfg.terms_url,
         db_updated: data.snapshot.updated(),
+        request_url,
     }
 }
 
@@ -94,26 +158,37 @@ fn to_bytes(value: &serde_json::Value) -> Bytes {
         .unwrap_or_default()
 }
 
-/// The public answer to a query: from the cache, or resolved, rendered and cached. Only found
-/// objects are cached, so enumeration cannot push real answers out.
+/// The public answer to a query, for a client that requested `request_url`: from the cache,
+/// or resolved, rendered and cached. Only found objects are cached, so enumeration cannot push
+/// real answers out.
+///
+/// The cache holds one body per canonical query, rendered with a placeholder where the request
+/// URL goes (notice and referral link `value`s); each answer splices in its own client's URL,
+/// so no client ever receives another client's request URL, whichever spelling filled the cache.
 pub fn public_answer(
     state: &State,
     data: &Dataset,
     cfg: &RdapConfig,
     query: &Query,
+    request_url: &str,
 ) -> Outcome<'static> {
+    let placeholder = request_url_placeholder();
     let key = (data.generation, query.clone());
     let cached = state.rdap_cache.get(&key);
     state.metrics.cache(cached.is_some());
-    if let Some(body) = cached {
-        return Outcome::Found { body, cached: true };
+    if let Some(template) = cached {
+        return Outcome::Found {
+            body: splice_request_url(&template, placeholder, request_url),
+            cached: true,
+        };
     }
     let resolved = resolve(&data.snapshot, &data.policy, query, Audience::Public);
-    let Some(value) = render_resolved(&resolved, &context(cfg, data)) else {
+    let Some(value) = render_resolved(&resolved, &context(cfg, data, Some(placeholder))) else {
         return Outcome::NotFound { authority: false };
     };
-    let body = to_bytes(&value);
-    state.rdap_cache.insert(key, body.clone());
+    let template = to_bytes(&value);
+    let body = splice_request_url(&template, placeholder, request_url);
+    state.rdap_cache.insert(key, template);
     Outcome::Found {
         body,
         cached: false,
@@ -160,7 +235,13 @@ pub fn handle<B>(
                 // The service sends authority paths elsewhere; one that arrives here had no
                 // valid Host, which the router case above already refused.
                 Route::Authority(_) => (Outcome::Refused(Refusal::UnknownPath), "refused"),
-                Route::Query(q) => (public_answer(state, &state.dataset(), cfg, &q), q.kind()),
+                Route::Query(q) => {
+                    let url = request_url(cfg, req.uri());
+                    (
+                        public_answer(state, &state.dataset(), cfg, &q, &url),
+                        q.kind(),
+                    )
+                }
             }
         }
     };
@@ -266,7 +347,8 @@ async fn authority_outcome(
             query,
             Audience::Authority(&grant),
         );
-        let Some(mut value) = render_resolved(&resolved, &context(cfg, &data)) else {
+        let url = request_url(cfg, &parts.uri);
+        let Some(mut value) = render_resolved(&resolved, &context(cfg, &data, Some(&url))) else {
             return Outcome::NotFound { authority: true };
         };
         render::add_disclosure_notice(&mut value, &grant);
@@ -344,4 +426,44 @@ pub fn service(
             _ => ServiceFuture::Ready(Some(handle(&state, &cfg, &req, peer))),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_url_is_spliced_json_escaped_everywhere() {
+        let ph = request_url_placeholder();
+        assert_eq!(ph, request_url_placeholder(), "one placeholder per process");
+        let template = serde_json::to_vec(&serde_json::json!({
+            "a": ph, "b": [{ "value": ph }], "c": "text"
+        }))
+        .expect("json");
+        let url = "http://x/domain/a\"},{\"evil\":1}\\\u{1}";
+        let body = splice_request_url(&template, ph, url);
+        let v: serde_json::Value = serde_json::from_slice(&body).expect("still JSON");
+        assert_eq!(v["a"], url);
+        assert_eq!(v["b"][0]["value"], url);
+        assert_eq!(v["c"], "text");
+        assert!(v.get("evil").is_none());
+    }
+
+    #[test]
+    fn request_url_keeps_the_path_as_sent() {
+        let cfg = RdapConfig::new("https://rdap.nic.example/rdap/".into(), None, String::new());
+        assert_eq!(cfg.origin, "https://rdap.nic.example");
+        let uri: hyper::Uri = "/rdap/domain/CAF%C3%A9.Example.?x=1".parse().expect("uri");
+        assert_eq!(
+            request_url(&cfg, &uri),
+            "https://rdap.nic.example/rdap/domain/CAF%C3%A9.Example.?x=1"
+        );
+        let long: hyper::Uri = format!("/domain/a.example?{}", "q".repeat(router::MAX_PATH_LEN))
+            .parse()
+            .expect("uri");
+        assert_eq!(
+            request_url(&cfg, &long),
+            "https://rdap.nic.example/domain/a.example"
+        );
+    }
 }

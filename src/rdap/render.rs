@@ -31,6 +31,20 @@ pub struct Context<'a> {
     pub terms_url: &'a str,
     /// When the data was last updated (`last update of RDAP database`).
     pub db_updated: &'a Timestamp,
+    /// The URL the client requested, as sent: the `value` (context URI, RFC 8288 / RFC 9083
+    /// §4.2) of every notice link and of the `related` link (RP24 §2.6.3, §2.10; TIG24 §3.2).
+    /// `None` uses the object's canonical URL. The public path renders a placeholder here
+    /// ([`crate::rdap::REQUEST_URL_PLACEHOLDER`]) so one cached body serves every spelling of
+    /// a query and each client gets its own URL spliced in.
+    pub request_url: Option<&'a str>,
+}
+
+impl Context<'_> {
+    /// The context URI for notice and referral links: the request URL when known, else the
+    /// canonical URL of the answered object.
+    fn query_url<'s>(&'s self, canonical: &'s str) -> &'s str {
+        self.request_url.unwrap_or(canonical)
+    }
 }
 
 /// RFC 9537 entries collected while rendering one response.
@@ -369,14 +383,14 @@ fn abuse_entity(r: &Registrar) -> Value {
 }
 
 /// The registrar entity: as embedded in a domain or nameserver (`full = false`: name, IDs,
-/// abuse contact, `about` link), or as a top-level lookup (`full = true`: with address and
-/// business contacts).
-fn registrar_entity(
-    r: &Registrar,
-    context_url: &str,
-    ctx: &Context<'_>,
-    full: bool,
-) -> Map<String, Value> {
+/// URL, WHOIS server, abuse contact, `about` link), or as a top-level lookup (`full = true`:
+/// also address, business contacts and a self link).
+///
+/// The abuse entity is nested in both: port 43 prints the abuse contact in the registrar record
+/// too, and the two protocols publish the same values. (rdap-test 0.0.30 mistakes an entity
+/// nested in a top-level entity for a second root and reports check 100; the conformance script
+/// skips exactly that check for registrar lookups, see `scripts/conformance.sh`.)
+fn registrar_entity(r: &Registrar, ctx: &Context<'_>, full: bool) -> Map<String, Value> {
     let id = r.iana_id.to_string();
     let mut props = vec![json!(["fn", {}, "text", r.name])];
     if full {
@@ -397,9 +411,12 @@ fn registrar_entity(
         if let Some(e) = &r.email {
             props.push(json!(["email", {}, "text", e]));
         }
-        if let Some(u) = &r.url {
-            props.push(json!(["url", {}, "uri", u]));
-        }
+    }
+    // The Registrar URL is a Specification 4 element of domain and nameserver answers, so it
+    // is in every registrar entity, not only in the `about` link (which registrars without an
+    // RDAP service do not get).
+    if let Some(u) = &r.url {
+        props.push(json!(["url", {}, "uri", u]));
     }
     let mut obj = Map::new();
     obj.insert("objectClassName".into(), "entity".into());
@@ -410,27 +427,26 @@ fn registrar_entity(
         json!([{ "type": "IANA Registrar ID", "identifier": id }]),
     );
     obj.insert("vcardArray".into(), vcard(props));
-    if !full {
-        // The abuse entity is required inside domain responses (RP24 §2.4.5). A top-level
-        // registrar lookup leaves it out: rdap-test 0.0.30 mistakes any entity nested in a
-        // top-level entity for a second root and reports "rdapConformance missing".
-        obj.insert("entities".into(), json!([abuse_entity(r)]));
-    }
+    // Required inside domain responses (RP24 §2.4.5).
+    obj.insert("entities".into(), json!([abuse_entity(r)]));
     let mut links = Vec::new();
     if full {
         let own = format!("{}entity/{}", ctx.base_url, r.iana_id);
         links.push(link(&own, "self", &own, "application/rdap+json"));
     }
-    if let Some(base) = &r.rdap_base_url {
-        links.push(link(context_url, "about", base, "application/rdap+json"));
+    // RP24 §2.4.6: `value` is the registrar's RDAP base URL (IANA Registrar IDs registry) and
+    // `href` its web site (the Registrar URL). Without an RDAP base URL (the registry as its own
+    // registrar) there is no about link at all; without a web site there is nothing to point to.
+    if let (Some(base), Some(site)) = (&r.rdap_base_url, &r.url) {
+        links.push(link(base, "about", site, "text/html"));
     }
     if !links.is_empty() {
         obj.insert("links".into(), Value::Array(links));
     }
-    if full {
-        if let Some(w) = &r.whois_server {
-            obj.insert("port43".into(), w.as_str().into());
-        }
+    // The registrar's own WHOIS server, where its record of the object lives (RFC 9083 §4.7);
+    // port 43 prints it as `Registrar WHOIS Server`.
+    if let Some(w) = &r.whois_server {
+        obj.insert("port43".into(), w.as_str().into());
     }
     obj
 }
@@ -523,7 +539,12 @@ pub fn domain(view: &DomainView<'_>, ctx: &Context<'_>) -> Value {
     if registrar.iana_id != REGISTRY_AS_REGISTRAR {
         if let Some(base) = &registrar.rdap_base_url {
             let href = format!("{base}domain/{}", view.name().ascii());
-            links.push(link(&self_url, "related", &href, "application/rdap+json"));
+            links.push(link(
+                ctx.query_url(&self_url),
+                "related",
+                &href,
+                "application/rdap+json",
+            ));
         }
     }
     obj.insert("links".into(), Value::Array(links));
@@ -549,9 +570,7 @@ pub fn domain(view: &DomainView<'_>, ctx: &Context<'_>) -> Value {
         obj.insert("nameservers".into(), Value::Array(ns));
     }
 
-    let mut entities = vec![Value::Object(registrar_entity(
-        registrar, &self_url, ctx, false,
-    ))];
+    let mut entities = vec![Value::Object(registrar_entity(registrar, ctx, false))];
     if let Some(r) = view.registrant() {
         entities.push(Value::Object(contact_entity(
             r,
@@ -573,9 +592,9 @@ pub fn domain(view: &DomainView<'_>, ctx: &Context<'_>) -> Value {
         obj.insert("port43".into(), p.into());
     }
     let notices = vec![
-        terms_notice(ctx, &self_url),
-        status_codes_notice(&self_url),
-        inaccuracy_notice(&self_url),
+        terms_notice(ctx, ctx.query_url(&self_url)),
+        status_codes_notice(ctx.query_url(&self_url)),
+        inaccuracy_notice(ctx.query_url(&self_url)),
     ];
     top(obj, notices, red)
 }
@@ -597,7 +616,7 @@ pub fn nameserver(view: &HostView<'_>, ctx: &Context<'_>) -> Value {
     if let Some(r) = view.registrar() {
         obj.insert(
             "entities".into(),
-            json!([Value::Object(registrar_entity(r, &self_url, ctx, false))]),
+            json!([Value::Object(registrar_entity(r, ctx, false))]),
         );
     }
     if let Some(p) = ctx.port43 {
@@ -605,7 +624,7 @@ pub fn nameserver(view: &HostView<'_>, ctx: &Context<'_>) -> Value {
     }
     top(
         obj,
-        vec![terms_notice(ctx, &self_url)],
+        vec![terms_notice(ctx, ctx.query_url(&self_url))],
         Redactions::default(),
     )
 }
@@ -614,14 +633,14 @@ pub fn nameserver(view: &HostView<'_>, ctx: &Context<'_>) -> Value {
 pub fn registrar(view: &RegistrarView<'_>, ctx: &Context<'_>) -> Value {
     let r = view.registrar();
     let self_url = format!("{}entity/{}", ctx.base_url, r.iana_id);
-    let mut obj = registrar_entity(r, &self_url, ctx, true);
+    let mut obj = registrar_entity(r, ctx, true);
     obj.insert(
         "events".into(),
         json!([event("last update of RDAP database", ctx.db_updated)]),
     );
     top(
         obj,
-        vec![terms_notice(ctx, &self_url)],
+        vec![terms_notice(ctx, ctx.query_url(&self_url))],
         Redactions::default(),
     )
 }
@@ -642,7 +661,7 @@ pub fn contact(view: &ContactView<'_>, ctx: &Context<'_>) -> Value {
     if let Some(p) = ctx.port43 {
         obj.insert("port43".into(), p.into());
     }
-    top(obj, vec![terms_notice(ctx, &self_url)], red)
+    top(obj, vec![terms_notice(ctx, ctx.query_url(&self_url))], red)
 }
 
 /// Add the notice that tells an authority what it received and under which statement.
@@ -671,11 +690,11 @@ pub fn help(ctx: &Context<'_>) -> Value {
             "Searches and IP or AS number lookups are not offered (HTTP 501).",
             "Personal data of registrants is redacted according to the ICANN Registration Data Policy; the \"redacted\" member (RFC 9537) lists what was withheld."
         ],
-        "links": [link(&url, "self", &url, "application/rdap+json")]
+        "links": [link(ctx.query_url(&url), "self", &url, "application/rdap+json")]
     });
     top(
         Map::new(),
-        vec![terms_notice(ctx, &url), service],
+        vec![terms_notice(ctx, ctx.query_url(&url)), service],
         Redactions::default(),
     )
 }

@@ -14,6 +14,20 @@
 
 use std::fmt;
 
+/// The key registrar names are matched by (WHOIS `registrar <name>`): words separated by single
+/// spaces, each folded by UTS #46 to its lower-case Unicode form, so `Bücher Domains`,
+/// `bücher domains` and `xn--bcher-kva domains` (what the Debian client sends after its own
+/// IDNA pass) all meet. A word UTS #46 refuses is only lower-cased.
+pub fn registrar_name_key(name: &str) -> String {
+    name.split_whitespace()
+        .map(|word| match idna::domain_to_unicode(word) {
+            (unicode, Ok(())) => unicode,
+            _ => word.to_lowercase(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A validated, normalised domain or host name.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DomainName {

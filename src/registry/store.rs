@@ -88,7 +88,7 @@ impl Snapshot {
         }
         let registrars_by_name = registrars
             .iter()
-            .map(|r| (r.name.to_lowercase(), r.iana_id))
+            .map(|r| (super::name::registrar_name_key(&r.name), r.iana_id))
             .collect();
         Self {
             tlds,
@@ -164,7 +164,7 @@ impl Snapshot {
     /// Registrar by name, case-insensitive (WHOIS `registrar <name>`).
     pub fn registrar_by_name(&self, name: &str) -> Option<&Registrar> {
         self.registrars_by_name
-            .get(&name.trim().to_lowercase())
+            .get(&super::name::registrar_name_key(name))
             .and_then(|id| self.registrars.get(id))
     }
 

@@ -49,12 +49,19 @@ impl Out {
 
     fn line(&mut self, key: &str, value: &str) {
         // Writing to a String cannot fail.
-        let _ = write!(self.0, "{key}: {value}\r\n");
+        let _ = write!(self.0, "{}: {}\r\n", Safe(key), Safe(value));
     }
 
     fn raw(&mut self, text: &str) {
-        self.0.push_str(text);
-        self.0.push_str("\r\n");
+        let _ = write!(self.0, "{}\r\n", Safe(text));
+    }
+
+    /// A phone number line, then its extension line when there is an extension.
+    fn number(&mut self, key: &str, ext_key: &str, phone: Option<&Phone>) {
+        self.line(key, phone.map_or("", |p| p.number.as_str()));
+        if let Some(ext) = phone.and_then(|p| p.ext.as_deref()) {
+            self.line(ext_key, ext);
+        }
     }
 
     fn field(&mut self, key: &str, f: Field<&str>) {
@@ -102,6 +109,41 @@ impl Out {
         self.raw("");
         self.raw(&format!("Terms of Use: the data in this record is provided for information purposes only. It may not be used to collect registration data in bulk, or for marketing or any other unlawful purpose. Full terms: {}", ctx.terms_url));
         self.0
+    }
+}
+
+/// Whether a character could forge a line or reorder text on a client's terminal: C0/C1
+/// controls (CR and LF above all, and TAB, which is not part of any value), the Unicode line
+/// and paragraph separators, and the bidirectional formatting characters.
+pub fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}'
+                | '\u{2029}'
+                | '\u{061C}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// Text written with every unsafe character as `\u{XXXX}`. The loader refuses such data; this
+/// is the second fence, so a value that bypassed the loader still cannot start a line of its
+/// own or turn the lines around it.
+pub struct Safe<'a>(pub &'a str);
+
+impl std::fmt::Display for Safe<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut rest = self.0;
+        while let Some(i) = rest.find(is_unsafe) {
+            f.write_str(&rest[..i])?;
+            let c = rest[i..].chars().next().unwrap_or_default();
+            write!(f, "\\u{{{:04X}}}", u32::from(c))?;
+            rest = &rest[i + c.len_utf8()..];
+        }
+        f.write_str(rest)
     }
 }
 
@@ -164,7 +206,11 @@ pub fn domain(view: &DomainView<'_>, ctx: &Context<'_>) -> String {
     out.line("Registrar", &r.name);
     out.line("Registrar IANA ID", &r.iana_id.to_string());
     out.line("Registrar Abuse Contact Email", &r.abuse_email);
-    out.line("Registrar Abuse Contact Phone", &r.abuse_phone.number);
+    out.number(
+        "Registrar Abuse Contact Phone",
+        "Registrar Abuse Contact Phone Ext",
+        Some(&r.abuse_phone),
+    );
     for s in view.statuses() {
         out.line(
             "Domain Status",
@@ -179,6 +225,11 @@ pub fn domain(view: &DomainView<'_>, ctx: &Context<'_>) -> String {
     }
     for ns in view.nameservers() {
         out.line("Name Server", ns.name.ascii());
+    }
+    // The Consistent Labeling and Display Policy prints the label with no value when a domain
+    // has no name servers.
+    if view.nameservers().is_empty() {
+        out.line("Name Server", "");
     }
     if view.ds().is_empty() {
         out.line("DNSSEC", "unsigned");
@@ -228,7 +279,9 @@ pub fn nameservers(views: &[HostView<'_>], ctx: &Context<'_>) -> String {
 pub fn registrar(view: &RegistrarView<'_>, ctx: &Context<'_>) -> String {
     let r = view.registrar();
     let mut out = Out::new();
-    out.line("Registrar", &r.name);
+    // Specification 4 labels the registrar record's name `Registrar Name` (domain and
+    // nameserver records say `Registrar`).
+    out.line("Registrar Name", &r.name);
     out.line("Registrar IANA ID", &r.iana_id.to_string());
     for s in &r.address.street {
         out.line("Street", s);
@@ -237,14 +290,8 @@ pub fn registrar(view: &RegistrarView<'_>, ctx: &Context<'_>) -> String {
     out.line("State/Province", r.address.sp.as_deref().unwrap_or(""));
     out.line("Postal Code", r.address.pc.as_deref().unwrap_or(""));
     out.line("Country", &r.address.cc);
-    out.line(
-        "Phone Number",
-        r.voice.as_ref().map_or("", |p| p.number.as_str()),
-    );
-    out.line(
-        "Fax Number",
-        r.fax.as_ref().map_or("", |p| p.number.as_str()),
-    );
+    out.number("Phone Number", "Phone Ext", r.voice.as_ref());
+    out.number("Fax Number", "Fax Ext", r.fax.as_ref());
     out.line("Email", r.email.as_deref().unwrap_or(""));
     out.line(
         "Registrar WHOIS Server",
@@ -252,7 +299,11 @@ pub fn registrar(view: &RegistrarView<'_>, ctx: &Context<'_>) -> String {
     );
     out.line("Registrar URL", r.url.as_deref().unwrap_or(""));
     out.line("Registrar Abuse Contact Email", &r.abuse_email);
-    out.line("Registrar Abuse Contact Phone", &r.abuse_phone.number);
+    out.number(
+        "Registrar Abuse Contact Phone",
+        "Registrar Abuse Contact Phone Ext",
+        Some(&r.abuse_phone),
+    );
     out.footer(ctx, false)
 }
 
@@ -273,7 +324,7 @@ pub fn help(ctx: &Context<'_>) -> String {
         "  nameserver <host name>      nameserver lookup",
         "  nameserver <IP address>     nameservers with this address",
         "  registrar <IANA ID>         registrar lookup",
-        "  registrar <name>            registrar lookup by exact name",
+        "  registrar <name>            registrar lookup by name (any case, A- or U-labels)",
         "  help                        this text",
         "Keywords are case-insensitive; a trailing dot is ignored.",
         "Personal data is redacted according to the ICANN Registration Data Policy.",
@@ -315,5 +366,77 @@ pub fn denied_line(refusal: &crate::limit::Denial) -> String {
     match refusal.retry_after_secs() {
         Some(s) => format!("%ERROR:201: access denied: {why}; retry after {s} seconds\r\n"),
         None => format!("%ERROR:201: access denied: {why}\r\n"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rendered(value: &str) -> String {
+        let mut out = Out::new();
+        out.line("Registrant Name", value);
+        out.0
+    }
+
+    #[test]
+    fn values_cannot_forge_lines_or_reorder_text() {
+        for (value, want) in [
+            (
+                "a\r\nRegistrant Email: x",
+                "a\\u{000D}\\u{000A}Registrant Email: x",
+            ),
+            ("a\nb", "a\\u{000A}b"),
+            ("a\rb", "a\\u{000D}b"),
+            ("tab\there", "tab\\u{0009}here"),
+            ("nul\0", "nul\\u{0000}"),
+            ("del\u{7f}", "del\\u{007F}"),
+            ("c1\u{85}next", "c1\\u{0085}next"),
+            ("ls\u{2028}ps\u{2029}", "ls\\u{2028}ps\\u{2029}"),
+            ("\u{202E}evil", "\\u{202E}evil"),
+            ("\u{061C}\u{200E}\u{200F}", "\\u{061C}\\u{200E}\\u{200F}"),
+            (
+                "\u{202A}\u{202B}\u{202C}\u{202D}",
+                "\\u{202A}\\u{202B}\\u{202C}\\u{202D}",
+            ),
+            (
+                "\u{2066}\u{2067}\u{2068}\u{2069}",
+                "\\u{2066}\\u{2067}\\u{2068}\\u{2069}",
+            ),
+        ] {
+            assert_eq!(
+                rendered(value),
+                format!("Registrant Name: {want}\r\n"),
+                "{value:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn ordinary_text_is_untouched() {
+        for value in [
+            "Café Müller",
+            "北京",
+            "שלום",
+            "O'Brien & Söhne",
+            "",
+            "\\u{000A}",
+        ] {
+            assert_eq!(rendered(value), format!("Registrant Name: {value}\r\n"));
+        }
+        // Zero-width joiners and other format characters that cannot break or reorder lines
+        // (needed in some scripts) are left alone.
+        assert_eq!(rendered("\u{200D}"), "Registrant Name: \u{200D}\r\n");
+    }
+
+    proptest::proptest! {
+        /// Whatever a value holds, the rendered line is exactly one line with no unsafe
+        /// character left in it.
+        #[test]
+        fn one_value_is_one_line(value in "\\PC*|[\\x00-\\x1f\\u{85}\\u{2028}\\u{2029}\\u{202a}-\\u{202e}\\u{2066}-\\u{2069}a-z]{0,40}") {
+            let line = rendered(&value);
+            let body = line.strip_suffix("\r\n").unwrap_or_default();
+            proptest::prop_assert!(!body.chars().any(is_unsafe), "{:?}", line);
+        }
     }
 }

@@ -12,6 +12,7 @@ mod limits;
 mod operations;
 mod parity;
 mod privacy;
+mod profile;
 mod rdap;
 mod schema;
 mod whois;

@@ -40,10 +40,11 @@ fn query_forms_agree() {
     assert_eq!(srv.whois("nameserver 198.51.100.53"), ns);
     let r = srv.whois("registrar 1001");
     assert!(
-        r.starts_with("Registrar: Lantern Names Ltd\r\nRegistrar IANA ID: 1001\r\n"),
+        r.starts_with("Registrar Name: Lantern Names Ltd\r\nRegistrar IANA ID: 1001\r\n"),
         "{r}"
     );
     assert_eq!(srv.whois("REGISTRAR lantern names ltd"), r);
+    assert_eq!(srv.whois("registrar  LANTERN  names LTD"), r);
     assert!(srv.whois("help").contains("nameserver <IP address>"));
     for q in [
         "nope.example",
@@ -87,6 +88,10 @@ fn golden_answers() {
             "nameserver-ns1.nic.example.txt",
         ),
         ("registrar 1001", "registrar-1001.txt"),
+        (
+            "inactive-parking.example",
+            "domain-inactive-parking-no-nameservers.txt",
+        ),
         ("no-such-domain.example", "not-found.txt"),
     ];
     let bless = std::env::var_os("RDDSD_BLESS").is_some();
@@ -192,4 +197,42 @@ fn connection_caps_refuse_at_once_and_free_up() {
     srv2.wait_metric("rddsd_open_connections{listener=\"whois\"}", 2.0);
     assert!(String::from_utf8_lossy(&srv2.whois_raw(b"nic.example\r\n")).starts_with("%ERROR:208:"));
     drop(held);
+}
+
+/// The Debian `whois` client runs its own IDNA pass before sending: a registrar whose name has
+/// a U-label word arrives as `registrar xn--…`, often lower-cased. All spellings must find it.
+#[test]
+fn registrar_names_match_in_any_case_and_as_a_labels() {
+    let dir = tempfile::tempdir().expect("tmp");
+    for entry in std::fs::read_dir(crate::harness::fixtures().join("registry")).expect("fixtures") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("read");
+        let text = text.replace("Bluefjord Registrar AS", "Blåfjord Registrar AS");
+        std::fs::write(dir.path().join(path.file_name().expect("name")), text).expect("write");
+    }
+    let data = dir.path().to_str().expect("utf-8 path");
+    let srv = Server::start(&["--data", data]);
+    let a_label = rddsd::registry::DomainName::parse("blåfjord.example")
+        .expect("valid")
+        .ascii()
+        .trim_end_matches(".example")
+        .to_string();
+    assert!(a_label.starts_with("xn--"), "{a_label}");
+    let by_id = srv.whois("registrar 1002");
+    assert!(
+        by_id.starts_with("Registrar Name: Blåfjord Registrar AS\r\n"),
+        "{by_id}"
+    );
+    for q in [
+        "registrar Blåfjord Registrar AS".to_string(),
+        "registrar BLÅFJORD REGISTRAR AS".to_string(),
+        "registrar blåfjord registrar as".to_string(),
+        format!("registrar {a_label} registrar as"),
+        format!("registrar {} Registrar AS", a_label.to_ascii_uppercase()),
+    ] {
+        assert_eq!(srv.whois(&q), by_id, "{q}");
+    }
+    assert!(srv
+        .whois("registrar xn--bfjord-xxx registrar as")
+        .starts_with("NOT FOUND\r\n"));
 }
