@@ -28,6 +28,7 @@ pub mod admin;
 pub mod authority;
 pub mod cli;
 pub mod config;
+pub mod files;
 pub mod limit;
 pub mod metrics;
 pub mod policy;

@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 
 use bytes::Bytes;
 
@@ -132,7 +134,7 @@ pub const CACHE_MAX_BYTES: u64 = 64 * 1024 * 1024;
 
 /// State shared by every connection.
 pub struct State {
-    current: RwLock<Arc<Dataset>>,
+    current: ArcSwap<Dataset>,
     sources: Sources,
     next_generation: AtomicU64,
     /// Rendered public RDAP bodies of found objects. Bounded by bytes; keys carry the generation.
@@ -161,7 +163,7 @@ impl State {
             .map_err(LoadFailure::Authority)?;
         let first = sources.load(1)?;
         Ok(Self {
-            current: RwLock::new(Arc::new(first)),
+            current: ArcSwap::from_pointee(first),
             sources,
             next_generation: AtomicU64::new(2),
             rdap_cache: moka::sync::Cache::builder()
@@ -177,12 +179,7 @@ impl State {
     /// The dataset to answer from. Callers hold the `Arc` for one request, so a concurrent
     /// reload never changes data under a request.
     pub fn dataset(&self) -> Arc<Dataset> {
-        // A poisoned lock only means a writer panicked between two pointer writes, which cannot
-        // leave a torn Arc; keep serving what is there.
-        match self.current.read() {
-            Ok(g) => Arc::clone(&g),
-            Err(p) => Arc::clone(&p.into_inner()),
-        }
+        self.current.load_full()
     }
 
     /// Values for the metrics exposition that live outside the counters.
@@ -261,10 +258,7 @@ impl State {
         if let Some(limits) = limits {
             self.limiter.reconfigure(limits);
         }
-        match self.current.write() {
-            Ok(mut g) => *g = Arc::clone(&fresh),
-            Err(p) => *p.into_inner() = Arc::clone(&fresh),
-        }
+        self.current.store(Arc::clone(&fresh));
         // Old entries can no longer be hit (their generation is gone); drop them now rather
         // than waiting for eviction.
         self.rdap_cache.invalidate_all();

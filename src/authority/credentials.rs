@@ -6,8 +6,6 @@
 //! token style of RFC 6750 that RFC 9560 clients use.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -65,7 +63,7 @@ pub struct Credentials {
 fn random_hex(bytes: usize) -> Result<String, String> {
     let mut buf = vec![0u8; bytes];
     getrandom::fill(&mut buf).map_err(|e| format!("no secure randomness available: {e}"))?;
-    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex::encode(buf))
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
@@ -144,26 +142,13 @@ fn update(
         .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
     let mut all = read(path)?;
     change(&mut all)?;
-    let tmp = path.with_extension("tmp");
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        for c in &all {
-            f.write_all(&serde_json::to_vec(c).unwrap_or_default())?;
-            f.write_all(b"\n")?;
-        }
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            File::open(dir)?.sync_all()?;
-        }
-        Ok(())
-    };
-    write().map_err(|e| format!("{}: {e}", path.display()))
+    let mut bytes = Vec::new();
+    for c in &all {
+        bytes.extend_from_slice(&serde_json::to_vec(c).unwrap_or_default());
+        bytes.push(b'\n');
+    }
+    crate::files::atomic_replace(path, &path.with_extension("tmp"), &bytes)
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// What `authority add` needs.

@@ -127,7 +127,7 @@ pub struct Entry {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 /// SHA-256 in lower-case hex.
@@ -923,26 +923,8 @@ pub fn prune(path: &Path, before: &Timestamp, now: &Timestamp) -> Result<Pruned,
             ))
         }
     }
-    let tmp = sidecar(path, ".prune-tmp");
-    let write = || -> std::io::Result<()> {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(&out)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            File::open(dir)?.sync_all()?;
-        }
-        Ok(())
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("prune failed, log unchanged: {e}")
-    })?;
+    crate::files::atomic_replace(path, &sidecar(path, ".prune-tmp"), &out)
+        .map_err(|e| format!("prune failed, log unchanged: {e}"))?;
     Ok(Pruned {
         removed: cut as u64,
         kept: total - cut as u64,

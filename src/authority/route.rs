@@ -24,7 +24,9 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
 use std::time::{Duration, Instant};
 
 use governor::clock::DefaultClock;
@@ -180,7 +182,7 @@ impl FailureMeter {
 /// The authority side of the server state.
 pub struct Authority {
     settings: AuthoritySettings,
-    credentials: RwLock<Arc<Credentials>>,
+    credentials: ArcSwap<Credentials>,
     log: DisclosureLog,
     limiter: CredentialLimiter,
     failures: FailureMeter,
@@ -238,7 +240,7 @@ impl Authority {
         let log = DisclosureLog::open(&settings.log);
         let quota = Quota::per_minute(settings.rate_per_minute).allow_burst(settings.burst);
         Ok(Self {
-            credentials: RwLock::new(Arc::new(credentials)),
+            credentials: ArcSwap::from_pointee(credentials),
             log,
             limiter: RateLimiter::hashmap(quota),
             failures: FailureMeter {
@@ -259,17 +261,11 @@ impl Authority {
     /// Install credentials read by [`Self::prepare_reload`]: revocations and expiries apply at
     /// once.
     pub fn install(&self, fresh: Arc<Credentials>) {
-        match self.credentials.write() {
-            Ok(mut g) => *g = fresh,
-            Err(p) => *p.into_inner() = fresh,
-        }
+        self.credentials.store(fresh);
     }
 
     fn credentials(&self) -> Arc<Credentials> {
-        match self.credentials.read() {
-            Ok(g) => Arc::clone(&g),
-            Err(p) => Arc::clone(&p.into_inner()),
-        }
+        self.credentials.load_full()
     }
 
     /// Why disclosures are refused until the log is repaired, if they are.
@@ -376,7 +372,7 @@ impl Authority {
 fn random_id() -> Result<String, String> {
     let mut b = [0u8; 12];
     getrandom::fill(&mut b).map_err(|e| format!("no secure randomness: {e}"))?;
-    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+    Ok(hex::encode(b))
 }
 
 #[cfg(test)]

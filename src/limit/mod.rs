@@ -19,7 +19,9 @@ mod table;
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock, Reference};
@@ -151,7 +153,7 @@ struct Active<C: Clock> {
 
 /// The limiter shared by both protocols.
 pub struct Limiter<C: Clock = DefaultClock> {
-    active: RwLock<Arc<Active<C>>>,
+    active: ArcSwap<Active<C>>,
     table: Arc<Table>,
     clock: C,
     start: C::Instant,
@@ -180,7 +182,7 @@ where
         let start = clock.now();
         let gcra = Self::gcra(&settings, &table, &clock, start);
         Self {
-            active: RwLock::new(Arc::new(Active { settings, gcra })),
+            active: ArcSwap::from_pointee(Active { settings, gcra }),
             table,
             clock,
             start,
@@ -212,10 +214,7 @@ where
     }
 
     fn active(&self) -> Arc<Active<C>> {
-        match self.active.read() {
-            Ok(g) => Arc::clone(&g),
-            Err(p) => Arc::clone(&p.into_inner()),
-        }
+        self.active.load_full()
     }
 
     /// The settings in force.
@@ -241,10 +240,7 @@ where
         // time base), so a fresh one continues exactly where the old one stopped.
         let gcra = Self::gcra(&settings, &self.table, &self.clock, self.start);
         let fresh = Active { settings, gcra };
-        match self.active.write() {
-            Ok(mut g) => *g = Arc::new(fresh),
-            Err(p) => *p.into_inner() = Arc::new(fresh),
-        }
+        self.active.store(Arc::new(fresh));
     }
 
     fn now(&self) -> u64 {

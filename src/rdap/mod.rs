@@ -96,8 +96,7 @@ fn request_url_placeholder() -> &'static str {
                 .map_or(0, |d| d.as_nanos());
             nonce = t.to_le_bytes();
         }
-        let hex: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
-        format!("rddsd-request-url-{hex}")
+        format!("rddsd-request-url-{}", hex::encode(nonce))
     })
 }
 
