@@ -1,28 +1,39 @@
 //! rddsd: a registry's Registration Data Directory Service.
 //!
-//! One daemon answers WHOIS on port 43 (RFC 3912) and RDAP over HTTP (RFC 7480, 9082, 9083, ICANN gTLD RDAP Profile 2024) from an
-//! in-memory snapshot of registration data, and lets personal data out only as the disclosure
-//! policy allows.
+//! One daemon answers WHOIS on port 43 (RFC 3912) and RDAP over HTTP (RFC 7480, 9082, 9083,
+//! ICANN gTLD RDAP Profile 2024) from one in-memory snapshot of registration data, and lets
+//! personal data out only as the disclosure policy allows.
 //!
-//! # Layout
-//! - [`registry`]: the data model (EPP-named), JSON Lines loading and validation, the snapshot.
-//! - [`policy`]: the declarative disclosure policy and the redacted *views* it produces; the
-//!   only input renderers accept.
-//! - [`rdap`]: routing (pure), rendering (pure) and the hyper service.
-//! - [`whois`]: port 43: query parsing (pure), rendering (pure) and the connection handler.
-//! - [`limit`]: the harvesting defence: one budget per client network for both protocols.
-//! - [`metrics`]: operator counters, served as Prometheus text by [`admin`].
-//! - [`state`]: the current data generation, atomic reload, the answer cache.
-//! - [`server`]: listeners, connection cap, graceful shutdown.
+//! # One query, end to end
+//! 1. **Accept** ([`server`]): the server owns every listener, connection cap, deadline, TLS,
+//!    drain and the one shutdown token. It hands a connection to a protocol's handler.
+//! 2. **Admit** ([`limit`]): the harvesting defence decides on the client network alone, before
+//!    any parsing. RDAP and port 43 draw on one budget.
+//! 3. **Parse**: [`rdap::router`] (method and path) and [`whois::parse`] (one line) both produce
+//!    the protocol-neutral [`query::Query`]. Names are normalised once, into types.
+//! 4. **Resolve and redact** ([`resolve`]): one resolver reads the data through the
+//!    [`store::Store`] boundary and asks the [`policy`] for *views*: each personal field shown
+//!    or withheld for the audience. An authority audience needs an [`authority::Grant`], which
+//!    only [`authority`] issues after checking a credential and a statement.
+//! 5. **Render** ([`rdap::render`], [`whois::render`]): pure functions of views; renderers never
+//!    see a raw record, so unredacted data has no way into a public answer.
+//! 6. **Answer and write**: RDAP maps every outcome to HTTP in one place ([`rdap::answer`]);
+//!    port 43 writes its text or one `%ERROR` line. Each request leaves one access-log line and
+//!    its metrics ([`metrics`], served by [`admin`]). A disclosure is recorded in the
+//!    hash-chained log ([`authority::log`]) before any byte of it is written.
+//!
+//! # The other parts
+//! - [`registry`]: the EPP-named model, JSON Lines loading and validation, the [`registry::Snapshot`].
+//! - [`state`]: the data generation being served (snapshot + policy, swapped whole on reload)
+//!   and the rendered-answer cache.
 //! - [`config`]: strict TOML config and flag overrides.
-//! - [`telemetry`]: logging setup and privacy-safe log fields.
-//! - [`tls`]: HTTPS with rustls.
-//!
-//! Request flow: route → cache → lookup → policy view → render → HTTP answer, with every
-//! protocol outcome mapped to a status and RFC 9083 body in one place ([`rdap::Answer`]).
+//! - [`cli`]: the `authority` and `audit` commands.
+//! - [`telemetry`]: logging that never blocks or fails a request; privacy-safe log fields.
+//! - [`tls`], [`files`]: HTTPS with rustls; atomic file replacement.
 //!
 //! # Non-features
-//! RDAP searches and IP/ASN lookups (501: searches are a harvesting channel), RDAP redirects/bootstrap.
+//! RDAP searches and IP/ASN lookups (501: searches are a harvesting channel), RDAP
+//! redirects/bootstrap.
 
 pub mod admin;
 pub mod authority;

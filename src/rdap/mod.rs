@@ -5,10 +5,10 @@
 //! ([`router`]: method and path to a protocol-neutral [`Query`]) → **resolve** ([`resolve`]:
 //! lookup and redaction for the audience) → **render** ([`render`], pure) → **answer**
 //! ([`answer`]: the one outcome → HTTP mapping) → **write**, with one access-log line and the
-//! metrics recorded in [`finish`] for every request.
+//! metrics recorded in `finish` for every request.
 //!
 //! The authority route (`/authority/…`) takes the same steps with two more around resolve: the
-//! authority module checks the credential and the statement and issues the [`Grant`] that
+//! authority module checks the credential and the statement and issues the [`Grant`](crate::authority::Grant) that
 //! authorises the view, and the answer leaves only after its disclosure-log entry is durable.
 //! It never touches the public budget or the public cache.
 

@@ -34,7 +34,7 @@ pub struct Context<'a> {
     /// The URL the client requested, as sent: the `value` (context URI, RFC 8288 / RFC 9083
     /// §4.2) of every notice link and of the `related` link (RP24 §2.6.3, §2.10; TIG24 §3.2).
     /// `None` uses the object's canonical URL. The public path renders a placeholder here
-    /// ([`crate::rdap::REQUEST_URL_PLACEHOLDER`]) so one cached body serves every spelling of
+    /// (see `crate::rdap::public_answer`) so one cached body serves every spelling of
     /// a query and each client gets its own URL spliced in.
     pub request_url: Option<&'a str>,
 }

@@ -9,7 +9,7 @@
 //! checks (`idna::domain_to_ascii_strict`): the IDNA 2008 compatible profile that browsers and
 //! registries use. UTS #46 is more permissive than IDNA 2008 itself (it lets symbols and emoji
 //! such as `💩.example` through), so every U-label is then checked code point by code point against
-//! the RFC 5892 derivation (see [`idna2008_code_point`]). On top of it we require at least two
+//! the RFC 5892 derivation (see `idna2008_code_point`). On top of it we require at least two
 //! labels, as the gTLD profile does (RDAP TIG §1.10).
 
 use std::fmt;

@@ -2,7 +2,7 @@
 //!
 //! A [`Snapshot`] is built once by the loader and never mutated, so readers need no locks while
 //! they use it. Reloading builds a complete new snapshot beside the old one and swaps one
-//! `Arc` ([`crate::server::State`]), so no reader ever sees half of one load and half of another
+//! `Arc` ([`crate::state::State`]), so no reader ever sees half of one load and half of another
 //! (the failure mode of swapping index maps one at a time).
 
 use std::collections::HashMap;
