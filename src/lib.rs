@@ -17,6 +17,7 @@
 //! - [`config`]: strict TOML config and flag overrides.
 //! - [`telemetry`]: logging setup and privacy-safe log fields.
 //! - [`tls`]: HTTPS with rustls.
+//! - [`transparency`]: the disclosure log's Merkle tree, signed checkpoints, receipts, witnesses.
 //!
 //! Request flow: route → cache → lookup → policy view → render → HTTP answer, with every
 //! protocol outcome mapped to a status and RFC 9083 body in one place ([`rdap::Answer`]).
@@ -36,4 +37,5 @@ pub mod server;
 pub mod state;
 pub mod telemetry;
 pub mod tls;
+pub mod transparency;
 pub mod whois;

@@ -48,6 +48,8 @@ pub struct AuthoritySettings {
     pub rate_per_minute: NonZeroU32,
     /// Burst per credential.
     pub burst: NonZeroU32,
+    /// Transparency (Merkle tree, signed checkpoints, receipts), when a signing key is set.
+    pub transparency: Option<crate::transparency::TlogSettings>,
 }
 
 /// The longest statement field accepted.
@@ -217,6 +219,8 @@ pub struct AuthorityAnswer {
     pub request_id: Option<String>,
     /// Label for the access log.
     pub outcome: &'static str,
+    /// Transparency: the entry's leaf index and leaf hash (base64), for the receipt headers.
+    pub log_leaf: Option<(u64, String)>,
 }
 
 fn error_answer(
@@ -235,6 +239,7 @@ fn error_answer(
         retry_after: None,
         request_id: None,
         outcome,
+        log_leaf: None,
     }
 }
 
@@ -245,7 +250,7 @@ impl Authority {
     /// A credentials file that does not validate.
     pub fn new(settings: AuthoritySettings) -> Result<Self, String> {
         let credentials = Credentials::load(&settings.credentials)?;
-        let log = DisclosureLog::open(&settings.log);
+        let log = DisclosureLog::open_with(&settings.log, settings.transparency.clone());
         let quota = Quota::per_minute(settings.rate_per_minute).allow_burst(settings.burst);
         Ok(Self {
             credentials: RwLock::new(Arc::new(credentials)),
@@ -307,15 +312,18 @@ impl Authority {
             Err(refused) => return refused,
         };
         drop(data);
-        if let Err(e) = self.log.append(record, APPEND_TIMEOUT).await {
-            tracing::error!(error = %e, "disclosure not recorded; nothing disclosed");
-            return error_answer(
-                503,
-                "Service Unavailable",
-                "The disclosure could not be recorded, so nothing was disclosed.",
-                "log-failed",
-            );
-        }
+        let entry = match self.log.append(record, APPEND_TIMEOUT).await {
+            Ok(entry) => entry,
+            Err(e) => {
+                tracing::error!(error = %e, "disclosure not recorded; nothing disclosed");
+                return error_answer(
+                    503,
+                    "Service Unavailable",
+                    "The disclosure could not be recorded, so nothing was disclosed.",
+                    "log-failed",
+                );
+            }
+        };
         AuthorityAnswer {
             status: 200,
             body,
@@ -323,7 +331,77 @@ impl Authority {
             retry_after: None,
             request_id: Some(request_id),
             outcome: "disclosed",
+            log_leaf: self
+                .log
+                .transparency()
+                .map(|_| crate::transparency::receipt::leaf_of(&entry)),
         }
+    }
+
+    /// Transparency: the log's shared view (checkpoints, proofs), when configured.
+    pub fn transparency(&self) -> Option<Arc<crate::transparency::store::Shared>> {
+        self.log.transparency()
+    }
+
+    /// `GET /authority/receipt/<index>` (issue #14): authenticate as a disclosure does (the
+    /// same failure budget, the same 401), then answer from the transparency view. Only the
+    /// credential that made the disclosure, or an auditor credential, gets its receipt.
+    pub fn receipt(&self, req: &AuthorityRequest, index: &str) -> AuthorityAnswer {
+        let now = Instant::now();
+        if let Some(wait) = self.failures.refused(req.client_key, now) {
+            let mut a = error_answer(
+                429,
+                "Too Many Requests",
+                "Too many failed authentication attempts from your network; retry later.",
+                "auth-failures",
+            );
+            a.retry_after = Some(wait.as_secs() + u64::from(wait.subsec_nanos() > 0));
+            return a;
+        }
+        let creds = self.credentials();
+        let authorization = req
+            .headers
+            .get(hyper::header::AUTHORIZATION)
+            .map(hyper::header::HeaderValue::as_bytes);
+        let cred = match creds.authenticate(authorization, &Timestamp::now()) {
+            Ok(c) => c,
+            Err(failure) => {
+                if failure != AuthFailure::Missing {
+                    self.failures.charge(req.client_key, now);
+                }
+                let mut a = error_answer(
+                    401,
+                    "Unauthorized",
+                    "This route requires a valid authority credential (Authorization: Bearer).",
+                    "auth-invalid",
+                );
+                a.www_authenticate = Some("Bearer realm=\"rddsd-authority\"");
+                return a;
+            }
+        };
+        if self.limiter.check_key(&cred.id).is_err() {
+            return error_answer(
+                429,
+                "Too Many Requests",
+                "The request rate limit of this credential is exceeded.",
+                "authority-rate",
+            );
+        }
+        let Some(shared) = self.log.transparency() else {
+            return error_answer(
+                501,
+                "Not Implemented",
+                "This server publishes no checkpoints, so it has no receipts.",
+                "not-configured",
+            );
+        };
+        let r = crate::transparency::receipt::answer(&shared, &cred.id, index);
+        let mut a = error_answer(r.status, r.title, &r.description, r.outcome);
+        if let Some(body) = r.body {
+            a.body = body;
+        }
+        a.retry_after = r.retry_after;
+        a
     }
 
     /// Every check, the lookup and the rendering: the body to send once its log entry is

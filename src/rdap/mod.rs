@@ -328,6 +328,7 @@ async fn authority_response(
     parts: hyper::http::request::Parts,
     query: RdapQuery,
     peer: SocketAddr,
+    receipt: Option<String>,
 ) -> Response<Full<Bytes>> {
     let started = Instant::now();
     let forwarded = parts.headers.get_all("x-forwarded-for");
@@ -344,6 +345,7 @@ async fn authority_response(
             retry_after: None,
             request_id: None,
             outcome,
+            log_leaf: None,
         }
     };
     let denied = crate::limit::client::in_any(&state.limiter.settings().deny, client);
@@ -369,6 +371,17 @@ async fn authority_response(
             "The authority route answers GET only.",
             "bad-method",
         ),
+        // Transparency (issue #14): receipts, authenticated like disclosures.
+        (Some(authority), _) if receipt.is_some() => {
+            let request = crate::authority::route::AuthorityRequest {
+                path: parts.uri.path().to_string(),
+                query_string: parts.uri.query().map(str::to_string),
+                client,
+                client_key: state.limiter.key(client),
+                headers: parts.headers.clone(),
+            };
+            authority.receipt(&request, receipt.as_deref().unwrap_or_default())
+        }
         (Some(authority), _) => {
             let request = crate::authority::route::AuthorityRequest {
                 path: parts.uri.path().to_string(),
@@ -422,6 +435,12 @@ async fn authority_response(
         .and_then(|id| HeaderValue::from_str(&id).ok())
     {
         h.insert("rdds-request-id", id);
+    }
+    if let Some((index, leaf)) = answer.log_leaf {
+        h.insert("rdds-log-index", HeaderValue::from(index));
+        if let Ok(v) = HeaderValue::from_str(&leaf) {
+            h.insert("rdds-log-leaf-hash", v);
+        }
     }
     resp
 }
@@ -513,6 +532,16 @@ pub fn service(
                 .path()
                 .strip_prefix(cfg.prefix.as_str())
                 .is_some_and(|p| p.starts_with("/authority/"));
+        // Transparency (issue #14): `/authority/receipt/<index>`.
+        let receipt = authority_path
+            .then(|| {
+                req.uri()
+                    .path()
+                    .strip_prefix(cfg.prefix.as_str())
+                    .and_then(|p| p.strip_prefix("/authority/receipt/"))
+                    .map(str::to_string)
+            })
+            .flatten();
         let route = authority_path
             .then(|| router::route(req.method().as_str(), req.uri().path(), &cfg.prefix));
         match route {
@@ -524,6 +553,18 @@ pub fn service(
                     parts,
                     q,
                     peer,
+                    None,
+                )))
+            }
+            Some(_) if receipt.is_some() => {
+                let (parts, _body) = req.into_parts();
+                ServiceFuture::Pending(Box::pin(authority_response(
+                    Arc::clone(&state),
+                    Arc::clone(&cfg),
+                    parts,
+                    RdapQuery::Help,
+                    peer,
+                    receipt,
                 )))
             }
             _ => ServiceFuture::Ready(Some(handle(&state, &cfg, &req, peer))),
