@@ -667,9 +667,8 @@ fn resolve_transparency(
         .map(|(i, w)| match (w.dir, w.url, w.key) {
             (Some(dir), None, None) => Ok(crate::transparency::WitnessTarget::Dir(dir)),
             (None, Some(url), Some(key)) if url.starts_with("http://") => {
-                crate::transparency::note::parse_witness_key(&key).map_err(|e| {
-                    ConfigError(format!("authority.witnesses[{i}].key: {e}"))
-                })?;
+                crate::transparency::note::parse_witness_key(&key)
+                    .map_err(|e| ConfigError(format!("authority.witnesses[{i}].key: {e}")))?;
                 Ok(crate::transparency::WitnessTarget::Http { url, key })
             }
             _ => Err(ConfigError(format!(

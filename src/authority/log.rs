@@ -410,7 +410,8 @@ pub fn verify_file(path: &Path) -> Result<Verified, String> {
 /// 128 random bits, hex: an entry's salt.
 fn salt() -> Result<String, String> {
     let mut b = [0u8; 16];
-    getrandom::fill(&mut b).map_err(|e| format!("no secure randomness for the entry's salt: {e}"))?;
+    getrandom::fill(&mut b)
+        .map_err(|e| format!("no secure randomness for the entry's salt: {e}"))?;
     Ok(hex(&b))
 }
 
@@ -622,7 +623,10 @@ impl Writer {
     fn run(mut self, jobs: Receiver<Job>) {
         loop {
             // Wake for a due checkpoint even when no disclosure comes.
-            let wait = self.tlog.as_ref().and_then(crate::transparency::store::Tlog::wait);
+            let wait = self
+                .tlog
+                .as_ref()
+                .and_then(crate::transparency::store::Tlog::wait);
             let job = match wait {
                 None => jobs.recv().ok(),
                 Some(d) => match jobs.recv_timeout(d) {
@@ -651,7 +655,8 @@ impl Writer {
         let Some(tlog) = self.tlog.as_mut() else {
             return Ok(());
         };
-        let data = std::fs::read(&self.path).map_err(|e| format!("{}: {e}", self.path.display()))?;
+        let data =
+            std::fs::read(&self.path).map_err(|e| format!("{}: {e}", self.path.display()))?;
         let v = verify_bytes(&data).map_err(|e| format!("{}: {e}", self.path.display()))?;
         tlog.sync(&data, &v)
     }

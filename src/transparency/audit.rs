@@ -147,6 +147,24 @@ pub fn verify(path: &Path, src: &Sources) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// `rddsd audit verify`'s transparency part, run when keys are given or the log has a tree or
+/// stored checkpoints; nothing to print otherwise (a log without transparency).
+///
+/// # Errors
+/// As [`verify`].
+pub fn verify_if_present(path: &Path, src: &Sources) -> Result<Vec<String>, String> {
+    let present = src.keys.is_some()
+        || src.checkpoints.is_some()
+        || src.tree.is_some()
+        || super::tree_path(path).exists()
+        || super::checkpoints_path(path).exists();
+    if present {
+        verify(path, src)
+    } else {
+        Ok(Vec::new())
+    }
+}
+
 /// `rddsd audit consistency LOG OLD_CHECKPOINT --key KEYS`: prove that the current log extends
 /// an older checkpoint an auditor kept. Prints the consistency proof to the current tree.
 ///
@@ -162,8 +180,8 @@ pub fn consistency(
         .as_deref()
         .ok_or("--key PUBLIC_KEYS is required: an unsigned checkpoint proves nothing")?;
     let keys = note::load_verifiers(keys_path)?;
-    let note_bytes = std::fs::read(old_checkpoint)
-        .map_err(|e| format!("{}: {e}", old_checkpoint.display()))?;
+    let note_bytes =
+        std::fs::read(old_checkpoint).map_err(|e| format!("{}: {e}", old_checkpoint.display()))?;
     let old = open_checkpoint(&note_bytes, &keys)
         .map_err(|e| format!("{}: {e}", old_checkpoint.display()))?;
     let tree_file = src.tree.clone().unwrap_or_else(|| super::tree_path(path));
@@ -179,7 +197,8 @@ pub fn consistency(
     let proof = if old.size == 0 {
         Vec::new()
     } else {
-        tree.consistency(old.size, size).map_err(|e| e.to_string())?
+        tree.consistency(old.size, size)
+            .map_err(|e| e.to_string())?
     };
     check_consistency(&proof, old.size, old.root, size, root).map_err(|_| {
         format!(
@@ -205,8 +224,8 @@ pub fn consistency(
 pub fn verify_receipt(receipt: &Path, keys: &Path) -> Result<Vec<String>, String> {
     let keys = note::load_verifiers(keys)?;
     let bytes = std::fs::read(receipt).map_err(|e| format!("{}: {e}", receipt.display()))?;
-    let v = super::receipt::verify(&bytes, &keys)
-        .map_err(|e| format!("{}: {e}", receipt.display()))?;
+    let v =
+        super::receipt::verify(&bytes, &keys).map_err(|e| format!("{}: {e}", receipt.display()))?;
     let d = v.entry.disclosure.as_ref();
     Ok(vec![
         format!(
@@ -216,6 +235,9 @@ pub fn verify_receipt(receipt: &Path, keys: &Path) -> Result<Vec<String>, String
             v.checkpoint.size,
             v.checkpoint.origin
         ),
-        format!("recorded response SHA-256: {}", d.map_or("?", |d| d.response_sha256.as_str())),
+        format!(
+            "recorded response SHA-256: {}",
+            d.map_or("?", |d| d.response_sha256.as_str())
+        ),
     ])
 }

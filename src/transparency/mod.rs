@@ -81,3 +81,31 @@ pub fn latest_path(log: &std::path::Path) -> PathBuf {
 pub fn cosignatures_path(log: &std::path::Path) -> PathBuf {
     sidecar(log, ".cosignatures")
 }
+
+/// The admin listener's transparency URLs: `/transparency/public-key` (the note verifier key)
+/// and `/transparency/checkpoint` (the latest signed checkpoint, as C2SP tooling fetches it).
+pub fn admin(state: &crate::state::State, path: &str) -> (hyper::StatusCode, &'static str, String) {
+    let shared = state.authority.as_ref().and_then(|a| a.transparency());
+    let Some(shared) = shared else {
+        return (
+            hyper::StatusCode::NOT_FOUND,
+            "text/plain",
+            "transparency is not configured ([authority] signing_key)\n".into(),
+        );
+    };
+    if path == "/transparency/public-key" {
+        return (
+            hyper::StatusCode::OK,
+            "text/plain; charset=utf-8",
+            format!("{}\n", shared.verifier_key()),
+        );
+    }
+    match shared.latest() {
+        Some(p) => (hyper::StatusCode::OK, "text/plain; charset=utf-8", p.note),
+        None => (
+            hyper::StatusCode::NOT_FOUND,
+            "text/plain",
+            "no checkpoint published yet\n".into(),
+        ),
+    }
+}

@@ -57,9 +57,7 @@ impl Receipt {
 }
 
 fn hash(s: &str, what: &str) -> Result<Hash, String> {
-    let b = B64
-        .decode(s)
-        .map_err(|_| format!("{what} is not base64"))?;
+    let b = B64.decode(s).map_err(|_| format!("{what} is not base64"))?;
     let a: [u8; 32] = b
         .try_into()
         .map_err(|_| format!("{what} is not 32 bytes"))?;
@@ -79,17 +77,13 @@ pub struct Verified {
 ///
 /// # Errors
 /// Any check that fails, named.
-pub fn verify(
-    receipt: &[u8],
-    keys: &[signed_note::StandardVerifier],
-) -> Result<Verified, String> {
-    let r: Receipt =
-        serde_json::from_slice(receipt).map_err(|e| format!("not a receipt: {e}"))?;
+pub fn verify(receipt: &[u8], keys: &[signed_note::StandardVerifier]) -> Result<Verified, String> {
+    let r: Receipt = serde_json::from_slice(receipt).map_err(|e| format!("not a receipt: {e}"))?;
     if r.format != FORMAT {
         return Err(format!("unknown receipt format {:?}", r.format));
     }
-    let cp = open_checkpoint(r.checkpoint.as_bytes(), keys)
-        .map_err(|e| format!("checkpoint: {e}"))?;
+    let cp =
+        open_checkpoint(r.checkpoint.as_bytes(), keys).map_err(|e| format!("checkpoint: {e}"))?;
     if cp.size != r.tree_size || cp.root.to_string() != r.root_hash {
         return Err("the receipt's tree size or root is not the signed checkpoint's".into());
     }
@@ -167,10 +161,8 @@ pub fn answer(shared: &super::store::Shared, credential: &str, index: &str) -> A
     let auditor = shared.auditors.iter().any(|a| a == credential);
     let owner_ok = |line: &str| {
         auditor
-            || serde_json::from_str::<Entry>(line).is_ok_and(|e| {
-                e.disclosure
-                    .is_some_and(|d| d.credential_id == credential)
-            })
+            || serde_json::from_str::<Entry>(line)
+                .is_ok_and(|e| e.disclosure.is_some_and(|d| d.credential_id == credential))
     };
     let forbidden = || {
         refuse(

@@ -275,8 +275,9 @@ pub fn read_checkpoints(path: &Path) -> Result<Vec<StoredCheckpoint>, String> {
             continue;
         }
         out.push(
-            serde_json::from_slice(line)
-                .map_err(|e| format!("{}:{}: not a stored checkpoint: {e}", path.display(), i + 1))?,
+            serde_json::from_slice(line).map_err(|e| {
+                format!("{}:{}: not a stored checkpoint: {e}", path.display(), i + 1)
+            })?,
         );
     }
     Ok(out)
@@ -362,11 +363,7 @@ impl Tlog {
         let witnesses = if settings.witnesses.is_empty() {
             None
         } else {
-            super::witness::spawn(
-                log_path,
-                settings.witnesses.clone(),
-                Arc::clone(&shared),
-            )
+            super::witness::spawn(log_path, settings.witnesses.clone(), Arc::clone(&shared))
         };
         Ok(Self {
             log_path: log_path.to_path_buf(),
@@ -499,8 +496,11 @@ impl Tlog {
 
     /// How long until the next checkpoint is due, if entries are uncovered.
     pub fn wait(&self) -> Option<Duration> {
-        self.pending_since
-            .map(|t| self.settings.checkpoint_interval.saturating_sub(t.elapsed()))
+        self.pending_since.map(|t| {
+            self.settings
+                .checkpoint_interval
+                .saturating_sub(t.elapsed())
+        })
     }
 
     /// Publish a checkpoint if one is due. The caller holds the append lock. A failure is
@@ -549,7 +549,12 @@ impl Tlog {
             f.sync_data()
                 .map_err(|e| format!("{}: {e}", path.display()))?;
         }
-        let root = self.shared.read().tree.root(size).map_err(|e| e.to_string())?;
+        let root = self
+            .shared
+            .read()
+            .tree
+            .root(size)
+            .map_err(|e| e.to_string())?;
         let note = self.key.sign_checkpoint(size, &root)?;
         append_line(
             &checkpoints_path(&self.log_path),

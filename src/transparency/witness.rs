@@ -68,7 +68,9 @@ fn run(log: &Path, targets: &[WitnessTarget], shared: &Shared, rx: &Receiver<Pub
         for (target, old) in targets.iter().zip(known.iter_mut()) {
             match target {
                 WitnessTarget::Dir(dir) => {
-                    if let Err(e) = super::store::replace_file(&dir.join("checkpoint"), cp.note.as_bytes()) {
+                    if let Err(e) =
+                        super::store::replace_file(&dir.join("checkpoint"), cp.note.as_bytes())
+                    {
                         tracing::warn!(error = %e, "checkpoint not dropped for the witness");
                     }
                 }
@@ -88,7 +90,9 @@ fn run(log: &Path, targets: &[WitnessTarget], shared: &Shared, rx: &Receiver<Pub
                             }
                             tracing::info!(size = cp.size, witness = %url, "checkpoint cosigned");
                         }
-                        Err(e) => tracing::warn!(witness = %url, error = %e, "witness did not cosign the checkpoint"),
+                        Err(e) => {
+                            tracing::warn!(witness = %url, error = %e, "witness did not cosign the checkpoint")
+                        }
                     }
                 }
             }
@@ -164,9 +168,7 @@ async fn push(
 }
 
 async fn post(url: &str, body: String) -> Result<(u16, String), String> {
-    let uri: hyper::Uri = url
-        .parse()
-        .map_err(|_| format!("not a URL: {url}"))?;
+    let uri: hyper::Uri = url.parse().map_err(|_| format!("not a URL: {url}"))?;
     if uri.scheme_str() != Some("http") {
         return Err("only http:// witnesses are supported".into());
     }
@@ -180,7 +182,10 @@ async fn post(url: &str, body: String) -> Result<(u16, String), String> {
         .map_err(|e| format!("handshake: {e}"))?;
     tokio::spawn(conn);
     let path = format!("{}/add-checkpoint", uri.path().trim_end_matches('/'));
-    let authority = uri.authority().map(|a| a.as_str().to_string()).unwrap_or_default();
+    let authority = uri
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .unwrap_or_default();
     let req = hyper::Request::post(path)
         .header(hyper::header::HOST, authority)
         .header(hyper::header::CONTENT_TYPE, "text/plain")

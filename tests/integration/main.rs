@@ -14,4 +14,5 @@ mod parity;
 mod privacy;
 mod rdap;
 mod schema;
+mod transparency;
 mod whois;
