@@ -220,7 +220,7 @@ pub struct AuthorityAnswer {
     /// Label for the access log.
     pub outcome: &'static str,
     /// Transparency: the entry's leaf index and leaf hash (base64), for the receipt headers.
-    pub log_leaf: Option<(u64, String)>,
+    pub log_leaf: Option<Box<(u64, String)>>,
 }
 
 fn error_answer(
@@ -334,7 +334,7 @@ impl Authority {
             log_leaf: self
                 .log
                 .transparency()
-                .map(|_| crate::transparency::receipt::leaf_of(&entry)),
+                .map(|_| Box::new(crate::transparency::receipt::leaf_of(&entry))),
         }
     }
 

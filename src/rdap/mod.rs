@@ -436,7 +436,7 @@ async fn authority_response(
     {
         h.insert("rdds-request-id", id);
     }
-    if let Some((index, leaf)) = answer.log_leaf {
+    if let Some((index, leaf)) = answer.log_leaf.map(|b| *b) {
         h.insert("rdds-log-index", HeaderValue::from(index));
         if let Ok(v) = HeaderValue::from_str(&leaf) {
             h.insert("rdds-log-leaf-hash", v);
