@@ -892,6 +892,52 @@ max_connections = 100
     }
 
     #[test]
+    fn transparency_settings_are_bounded_and_need_a_key() {
+        let base = "[authority]\ncredentials = \"/c\"\nlog = \"/l\"\n";
+        let resolve = |extra: &str| {
+            ConfigFile::parse("c.toml", &format!("{base}{extra}"))
+                .map_err(|e| e.0)
+                .and_then(|f| Settings::resolve(f, Overrides::default()).map_err(|e| e.0))
+        };
+        let s = resolve("signing_key = \"/k\"\n").expect("defaults");
+        let t = s.authority.and_then(|a| a.transparency).expect("on");
+        assert_eq!(
+            (t.checkpoint_every, t.checkpoint_interval),
+            (256, Duration::from_secs(60))
+        );
+        for (extra, needle) in [
+            (
+                "signing_key = \"/k\"\ncheckpoint_every = 0\n",
+                "checkpoint_every",
+            ),
+            (
+                "signing_key = \"/k\"\ncheckpoint_every = 1000001\n",
+                "checkpoint_every",
+            ),
+            (
+                "signing_key = \"/k\"\ncheckpoint_interval_secs = 86401\n",
+                "checkpoint_interval_secs",
+            ),
+            ("checkpoint_every = 5\n", "signing_key"),
+            (
+                "signing_key = \"/k\"\nwitnesses = [{ url = \"http://w/\" }]\n",
+                "witnesses[0]",
+            ),
+            (
+                "signing_key = \"/k\"\nwitnesses = [{ url = \"http://w/\", key = \"nope\" }]\n",
+                "witnesses[0].key",
+            ),
+            (
+                "signing_key = \"/k\"\nwitnesses = [{ dir = \"/d\", url = \"http://w/\" }]\n",
+                "witnesses[0]",
+            ),
+        ] {
+            let e = resolve(extra).expect_err(extra);
+            assert!(e.contains(needle), "{extra}: {e}");
+        }
+    }
+
+    #[test]
     fn every_duration_and_size_is_bounded() {
         for (table, key) in [
             ("whois", "read_timeout_secs"),
