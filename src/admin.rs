@@ -19,6 +19,10 @@ pub fn respond(state: &State, path: &str) -> Response<Full<Bytes>> {
         ),
         "/healthz" => (StatusCode::OK, "text/plain", "ok\n".to_string()),
         "/readyz" => readiness(state),
+        // Transparency (issue #14): the log's public key and its latest signed checkpoint.
+        "/transparency/public-key" | "/transparency/checkpoint" => {
+            crate::transparency::admin(state, path)
+        }
         _ => (
             StatusCode::NOT_FOUND,
             "text/plain",

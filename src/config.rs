@@ -157,6 +157,29 @@ pub struct AuthoritySection {
     pub rate_per_minute: Option<u32>,
     /// Burst per credential.
     pub burst: Option<u32>,
+    /// Transparency: the checkpoint signer key file (`rddsd audit keygen`); off when unset.
+    pub signing_key: Option<PathBuf>,
+    /// Transparency: checkpoint once this many entries are uncovered ...
+    pub checkpoint_every: Option<u64>,
+    /// ... or this many seconds after the first uncovered entry.
+    pub checkpoint_interval_secs: Option<u64>,
+    /// Transparency: where checkpoints are pushed.
+    pub witnesses: Option<Vec<WitnessSection>>,
+    /// Transparency: credential ids that may fetch any receipt.
+    pub auditors: Option<Vec<String>>,
+}
+
+/// One `[[authority.witnesses]]` entry: `dir` (a file drop), or `url` and `key` (C2SP
+/// tlog-witness over HTTP).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessSection {
+    /// Directory to drop `checkpoint` into.
+    pub dir: Option<PathBuf>,
+    /// Witness base URL (`http://`).
+    pub url: Option<String>,
+    /// The witness's verifier key (note format).
+    pub key: Option<String>,
 }
 
 /// `[admin]`: the operator listener (Prometheus `/metrics`, `/healthz`).
@@ -583,7 +606,19 @@ fn resolve_authority(a: AuthoritySection) -> Result<Option<AuthoritySettings>, C
         log,
         rate_per_minute,
         burst,
+        signing_key,
+        checkpoint_every,
+        checkpoint_interval_secs,
+        witnesses,
+        auditors,
     } = a;
+    let transparency = resolve_transparency(
+        signing_key,
+        checkpoint_every,
+        checkpoint_interval_secs,
+        witnesses,
+        auditors,
+    )?;
     let nonzero = |key: &str, v: Option<u32>, default: u32| {
         let v = bounded(&format!("authority.{key}"), v, default, 1, 1_000_000)?;
         NonZeroU32::new(v).ok_or_else(|| ConfigError(format!("authority.{key} must be at least 1")))
@@ -595,11 +630,68 @@ fn resolve_authority(a: AuthoritySection) -> Result<Option<AuthoritySettings>, C
             log,
             rate_per_minute: nonzero("rate_per_minute", rate_per_minute, 60)?,
             burst: nonzero("burst", burst, 10)?,
+            transparency,
         })),
         _ => Err(ConfigError(
             "authority.credentials and authority.log must be set together".into(),
         )),
     }
+}
+
+/// Transparency settings (issue #14); every value bounded like the others.
+fn resolve_transparency(
+    key: Option<PathBuf>,
+    every: Option<u64>,
+    interval: Option<u64>,
+    witnesses: Option<Vec<WitnessSection>>,
+    auditors: Option<Vec<String>>,
+) -> Result<Option<crate::transparency::TlogSettings>, ConfigError> {
+    let Some(key) = key else {
+        if every.is_some() || interval.is_some() || witnesses.is_some() || auditors.is_some() {
+            return Err(ConfigError(
+                "authority.signing_key is required for checkpoints, witnesses and auditors".into(),
+            ));
+        }
+        return Ok(None);
+    };
+    let range = |k: &str, v: Option<u64>, default: u64, max: u64| {
+        bounded(&format!("authority.{k}"), v, default, 1, max)
+    };
+    let witnesses = witnesses.unwrap_or_default();
+    if witnesses.len() > 16 {
+        return Err(ConfigError("authority.witnesses: at most 16".into()));
+    }
+    let witnesses = witnesses
+        .into_iter()
+        .enumerate()
+        .map(|(i, w)| match (w.dir, w.url, w.key) {
+            (Some(dir), None, None) => Ok(crate::transparency::WitnessTarget::Dir(dir)),
+            (None, Some(url), Some(key)) if url.starts_with("http://") => {
+                crate::transparency::note::parse_witness_key(&key)
+                    .map_err(|e| ConfigError(format!("authority.witnesses[{i}].key: {e}")))?;
+                Ok(crate::transparency::WitnessTarget::Http { url, key })
+            }
+            _ => Err(ConfigError(format!(
+                "authority.witnesses[{i}]: give either dir, or url (http://) and key"
+            ))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let auditors = auditors.unwrap_or_default();
+    if auditors.len() > 1000 {
+        return Err(ConfigError("authority.auditors: at most 1000".into()));
+    }
+    Ok(Some(crate::transparency::TlogSettings {
+        key,
+        checkpoint_every: range("checkpoint_every", every, 256, 1_000_000)?,
+        checkpoint_interval: std::time::Duration::from_secs(range(
+            "checkpoint_interval_secs",
+            interval,
+            60,
+            86_400,
+        )?),
+        witnesses,
+        auditors,
+    }))
 }
 
 fn resolve_limits(l: LimitsSection) -> Result<LimitSettings, ConfigError> {
@@ -797,6 +889,52 @@ max_connections = 100
         let file = ConfigFile::parse("c.toml", "").expect("parses");
         let s = Settings::resolve(file, Overrides::default()).expect("resolves");
         assert_eq!(s.shrink, ShrinkGuard::default());
+    }
+
+    #[test]
+    fn transparency_settings_are_bounded_and_need_a_key() {
+        let base = "[authority]\ncredentials = \"/c\"\nlog = \"/l\"\n";
+        let resolve = |extra: &str| {
+            ConfigFile::parse("c.toml", &format!("{base}{extra}"))
+                .map_err(|e| e.0)
+                .and_then(|f| Settings::resolve(f, Overrides::default()).map_err(|e| e.0))
+        };
+        let s = resolve("signing_key = \"/k\"\n").expect("defaults");
+        let t = s.authority.and_then(|a| a.transparency).expect("on");
+        assert_eq!(
+            (t.checkpoint_every, t.checkpoint_interval),
+            (256, Duration::from_secs(60))
+        );
+        for (extra, needle) in [
+            (
+                "signing_key = \"/k\"\ncheckpoint_every = 0\n",
+                "checkpoint_every",
+            ),
+            (
+                "signing_key = \"/k\"\ncheckpoint_every = 1000001\n",
+                "checkpoint_every",
+            ),
+            (
+                "signing_key = \"/k\"\ncheckpoint_interval_secs = 86401\n",
+                "checkpoint_interval_secs",
+            ),
+            ("checkpoint_every = 5\n", "signing_key"),
+            (
+                "signing_key = \"/k\"\nwitnesses = [{ url = \"http://w/\" }]\n",
+                "witnesses[0]",
+            ),
+            (
+                "signing_key = \"/k\"\nwitnesses = [{ url = \"http://w/\", key = \"nope\" }]\n",
+                "witnesses[0].key",
+            ),
+            (
+                "signing_key = \"/k\"\nwitnesses = [{ dir = \"/d\", url = \"http://w/\" }]\n",
+                "witnesses[0]",
+            ),
+        ] {
+            let e = resolve(extra).expect_err(extra);
+            assert!(e.contains(needle), "{extra}: {e}");
+        }
     }
 
     #[test]

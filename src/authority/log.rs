@@ -120,6 +120,10 @@ pub struct Entry {
     /// A prune checkpoint (only ever the first line).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<Checkpoint>,
+    /// Random salt (hex), so the entry's Merkle leaf hash cannot be confirmed by guessing its
+    /// contents (transparency, issue #14). Absent in entries written without transparency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
     /// Hash of the previous entry.
     pub prev: String,
     /// Hash of this entry.
@@ -403,6 +407,14 @@ pub fn verify_file(path: &Path) -> Result<Verified, String> {
     verify_bytes(&data).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// 128 random bits, hex: an entry's salt.
+fn salt() -> Result<String, String> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b)
+        .map_err(|e| format!("no secure randomness for the entry's salt: {e}"))?;
+    Ok(hex(&b))
+}
+
 fn now_rfc3339() -> String {
     Timestamp::now().as_str().to_string()
 }
@@ -435,7 +447,7 @@ fn open_lock_file(path: &Path) -> std::io::Result<File> {
 }
 
 /// Take the append/prune lock, waiting for it. Released when the returned file is dropped.
-fn append_lock(path: &Path) -> Result<File, String> {
+pub fn append_lock(path: &Path) -> Result<File, String> {
     let lock = append_lock_path(path);
     let f = open_lock_file(&lock).map_err(|e| format!("{}: {e}", lock.display()))?;
     match f.try_lock() {
@@ -541,15 +553,22 @@ struct Writer {
     /// The writer lock, held for the writer's life once taken.
     owner: Option<File>,
     log: Option<OpenLog>,
+    /// Transparency (issue #14): the Merkle tree and checkpoints, when a signing key is set.
+    tlog: Option<crate::transparency::store::Tlog>,
 }
 
 impl Writer {
-    fn start(path: &Path, status: Arc<Status>) -> Self {
+    fn start(
+        path: &Path,
+        status: Arc<Status>,
+        tlog: Option<crate::transparency::store::Tlog>,
+    ) -> Self {
         let mut w = Self {
             path: path.to_path_buf(),
             status,
             owner: None,
             log: None,
+            tlog,
         };
         // A device, directory or FIFO can never hold the chain: refuse before creating the lock
         // files next to it.
@@ -593,6 +612,7 @@ impl Writer {
         }
         let _guard = append_lock(&self.path)?;
         self.log = Some(OpenLog::load(&self.path)?);
+        self.sync_tlog()?;
         self.owner = Some(f);
         if self.status.standby.swap(false, Ordering::Relaxed) {
             tracing::info!("this server is now the disclosure log's writer");
@@ -601,12 +621,60 @@ impl Writer {
     }
 
     fn run(mut self, jobs: Receiver<Job>) {
-        while let Ok(job) = jobs.recv() {
-            let result = self.append(&job);
-            if let Some(result) = result {
-                // The requester may have given up (timeout): then it disclosed nothing.
-                let _ = job.reply.send(result);
+        loop {
+            // Wake for a due checkpoint even when no disclosure comes.
+            let wait = self
+                .tlog
+                .as_ref()
+                .and_then(crate::transparency::store::Tlog::wait);
+            let job = match wait {
+                None => jobs.recv().ok(),
+                Some(d) => match jobs.recv_timeout(d) {
+                    Ok(job) => Some(job),
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                },
+            };
+            if wait.is_none() && job.is_none() {
+                break;
             }
+            if let Some(job) = job {
+                let result = self.append(&job);
+                if let Some(result) = result {
+                    // The requester may have given up (timeout): then it disclosed nothing.
+                    let _ = job.reply.send(result);
+                }
+            }
+            self.checkpoint_if_due();
+        }
+    }
+
+    /// Transparency: after the log was (re)loaded, bring the tree up to date with it. The
+    /// caller holds the append lock.
+    fn sync_tlog(&mut self) -> Result<(), String> {
+        let Some(tlog) = self.tlog.as_mut() else {
+            return Ok(());
+        };
+        let data =
+            std::fs::read(&self.path).map_err(|e| format!("{}: {e}", self.path.display()))?;
+        let v = verify_bytes(&data).map_err(|e| format!("{}: {e}", self.path.display()))?;
+        tlog.sync(&data, &v)
+    }
+
+    /// Transparency: publish a checkpoint when one is due, under the append lock (so a prune
+    /// never runs meanwhile). Only the log's writer does.
+    fn checkpoint_if_due(&mut self) {
+        if self.owner.is_none() || self.status.broken.get().is_some() {
+            return;
+        }
+        let Some(tlog) = self.tlog.as_mut() else {
+            return;
+        };
+        if tlog.wait().is_none_or(|d| !d.is_zero()) && !tlog.batch_full() {
+            return;
+        }
+        if let Ok(_guard) = append_lock(&self.path) {
+            tlog.tick();
         }
     }
 
@@ -639,11 +707,16 @@ impl Writer {
         let Some(log) = self.log.as_mut() else {
             return Some(Err(self.status.fail("disclosure log is not open".into())));
         };
+        let salt = match self.tlog.as_ref().map(|_| salt()).transpose() {
+            Ok(s) => s,
+            Err(e) => return Some(Err(e)),
+        };
         let entry = Entry {
             seq: log.next_seq,
             time: now_rfc3339(),
             disclosure: Some(job.disclosure.clone()),
             checkpoint: None,
+            salt,
             prev: log.head.clone(),
             hash: String::new(),
         };
@@ -664,10 +737,19 @@ impl Writer {
                 .fail(format!("disclosure log write failed: {e}"))));
         }
         log.len += line.len() as u64;
-        log.last_line = line;
         log.head = entry.hash.clone();
         log.next_seq = entry.seq + 1;
         tracing::info!(seq = entry.seq, head = %entry.hash, "disclosure recorded");
+        if let Some(tlog) = self.tlog.as_mut() {
+            // The entry is durable and may be disclosed; a tree that cannot follow stops the
+            // next disclosures instead.
+            if let Err(e) = tlog.appended(entry.seq, &line[..line.len() - 1]) {
+                self.status.fail(format!("disclosure log tree: {e}"));
+            }
+        }
+        if let Some(log) = self.log.as_mut() {
+            log.last_line = line;
+        }
         Some(Ok(entry))
     }
 
@@ -735,7 +817,7 @@ impl Writer {
         }
         tracing::info!(head = %fresh.head, "disclosure log was pruned; continuing its chain");
         self.log = Some(fresh);
-        Ok(())
+        self.sync_tlog()
     }
 }
 
@@ -744,6 +826,7 @@ pub struct DisclosureLog {
     jobs: Option<SyncSender<Job>>,
     status: Arc<Status>,
     thread: Option<std::thread::JoinHandle<()>>,
+    transparency: Option<Arc<crate::transparency::store::Shared>>,
 }
 
 impl DisclosureLog {
@@ -752,8 +835,23 @@ impl DisclosureLog {
     /// runs and the authority route answers 503. When another process is the writer, this one
     /// refuses disclosures until it can take over.
     pub fn open(path: &Path) -> Self {
+        Self::open_with(path, None)
+    }
+
+    /// [`Self::open`], with transparency (issue #14) when `tlog` is set: a Merkle tree over the
+    /// entries and signed checkpoints. A key that cannot be loaded opens the log broken.
+    pub fn open_with(path: &Path, tlog: Option<crate::transparency::TlogSettings>) -> Self {
         let status = Arc::new(Status::default());
-        let writer = Writer::start(path, Arc::clone(&status));
+        let tlog = match tlog.map(|t| crate::transparency::store::Tlog::open(path, t)) {
+            Some(Ok(t)) => Some(t),
+            Some(Err(e)) => {
+                status.fail(format!("transparency: {e}"));
+                None
+            }
+            None => None,
+        };
+        let transparency = tlog.as_ref().map(crate::transparency::store::Tlog::shared);
+        let writer = Writer::start(path, Arc::clone(&status), tlog);
         let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE_DEPTH);
         let thread = std::thread::Builder::new()
             .name("disclosure-log".into())
@@ -769,7 +867,13 @@ impl DisclosureLog {
             jobs: Some(tx),
             status,
             thread,
+            transparency,
         }
+    }
+
+    /// The transparency view (tree, checkpoints), when configured.
+    pub fn transparency(&self) -> Option<Arc<crate::transparency::store::Shared>> {
+        self.transparency.clone()
     }
 
     /// Why disclosures are refused until repair, if they are. Lock-free.
@@ -878,6 +982,8 @@ pub fn prune(path: &Path, before: &Timestamp, now: &Timestamp) -> Result<Pruned,
     let mut file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let data = read_regular(&mut file, path)?;
     let v = verify_bytes(&data).map_err(|e| format!("{}: {e}", path.display()))?;
+    // Transparency: the tree keeps the hashes of the entries about to go.
+    crate::transparency::store::before_prune(path, &data, &v)?;
     let lines: Vec<&[u8]> = data.split(|b| *b == b'\n').collect();
     let first = usize::from(v.checkpoint().is_some());
     // The longest prefix of older entries, not every older entry: after a clock step backwards
@@ -898,6 +1004,7 @@ pub fn prune(path: &Path, before: &Timestamp, now: &Timestamp) -> Result<Pruned,
         seq: last.seq,
         time: now.as_str().to_string(),
         disclosure: None,
+        salt: None,
         checkpoint: Some(Checkpoint {
             pruned_before: before.as_str().to_string(),
             pruned_entries: last.seq,
@@ -989,6 +1096,7 @@ mod tests {
                 time: (*t).to_string(),
                 disclosure: Some(disclosure(i as u32)),
                 checkpoint: None,
+                salt: None,
                 prev: prev.clone(),
                 hash: String::new(),
             }

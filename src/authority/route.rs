@@ -50,6 +50,8 @@ pub struct AuthoritySettings {
     pub rate_per_minute: NonZeroU32,
     /// Burst per credential.
     pub burst: NonZeroU32,
+    /// Transparency (Merkle tree, signed checkpoints, receipts), when a signing key is set.
+    pub transparency: Option<crate::transparency::TlogSettings>,
 }
 
 /// The longest statement field accepted.
@@ -228,6 +230,8 @@ pub enum AuthorityRefusal {
     LogUnavailable,
     /// No secure randomness for the request id (503).
     NoRandomness,
+    /// A receipt was asked for, but this server publishes no checkpoints (501).
+    NoTransparency,
 }
 
 impl Authority {
@@ -237,7 +241,7 @@ impl Authority {
     /// A credentials file that does not validate.
     pub fn new(settings: AuthoritySettings) -> Result<Self, String> {
         let credentials = Credentials::load(&settings.credentials)?;
-        let log = DisclosureLog::open(&settings.log);
+        let log = DisclosureLog::open_with(&settings.log, settings.transparency.clone());
         let quota = Quota::per_minute(settings.rate_per_minute).allow_burst(settings.burst);
         Ok(Self {
             credentials: ArcSwap::from_pointee(credentials),
@@ -286,29 +290,8 @@ impl Authority {
     /// # Errors
     /// The refusal; nothing was looked up and nothing is logged.
     pub fn authorize(&self, req: &AuthorityRequest) -> Result<Grant, AuthorityRefusal> {
-        let now = Instant::now();
-        if let Some(wait) = self.failures.refused(req.client_key, now) {
-            return Err(AuthorityRefusal::FailureBudget { retry_after: wait });
-        }
         let creds = self.credentials();
-        let authorization = req
-            .headers
-            .get(hyper::header::AUTHORIZATION)
-            .map(hyper::header::HeaderValue::as_bytes);
-        let cred = match creds.authenticate(authorization, &Timestamp::now()) {
-            Ok(c) => c,
-            Err(failure) => {
-                // Presenting no token is not a guess; any presented token that fails is.
-                if failure != AuthFailure::Missing {
-                    self.failures.charge(req.client_key, now);
-                }
-                return Err(AuthorityRefusal::Unauthenticated(failure));
-            }
-        };
-        if let Err(nu) = self.limiter.check_key(&cred.id) {
-            let wait = nu.wait_time_from(governor::clock::Clock::now(&DefaultClock::default()));
-            return Err(AuthorityRefusal::CredentialRate { retry_after: wait });
-        }
+        let cred = self.authenticate(&creds, req)?;
         let header = |name: &str| req.headers.get(name).map(|v| v.as_bytes().to_vec());
         let st = statement(header, req.query_string.as_deref())
             .map_err(|StatementError(why)| AuthorityRefusal::BadStatement(why))?;
@@ -334,8 +317,69 @@ impl Authority {
         }))
     }
 
+    /// The first checks of every authority request (disclosures and receipts alike): the
+    /// client network's failure budget, a valid credential, the credential's rate limit.
+    fn authenticate<'c>(
+        &self,
+        creds: &'c Credentials,
+        req: &AuthorityRequest,
+    ) -> Result<&'c super::credentials::Credential, AuthorityRefusal> {
+        let now = Instant::now();
+        if let Some(wait) = self.failures.refused(req.client_key, now) {
+            return Err(AuthorityRefusal::FailureBudget { retry_after: wait });
+        }
+        let authorization = req
+            .headers
+            .get(hyper::header::AUTHORIZATION)
+            .map(hyper::header::HeaderValue::as_bytes);
+        let cred = match creds.authenticate(authorization, &Timestamp::now()) {
+            Ok(c) => c,
+            Err(failure) => {
+                // Presenting no token is not a guess; any presented token that fails is.
+                if failure != AuthFailure::Missing {
+                    self.failures.charge(req.client_key, now);
+                }
+                return Err(AuthorityRefusal::Unauthenticated(failure));
+            }
+        };
+        if let Err(nu) = self.limiter.check_key(&cred.id) {
+            let wait = nu.wait_time_from(governor::clock::Clock::now(&DefaultClock::default()));
+            return Err(AuthorityRefusal::CredentialRate { retry_after: wait });
+        }
+        Ok(cred)
+    }
+
+    /// Transparency: the log's shared view (checkpoints, proofs), when configured.
+    pub fn transparency(&self) -> Option<Arc<crate::transparency::store::Shared>> {
+        self.log.transparency()
+    }
+
+    /// `GET /authority/receipt/<index>` (issue #14): authenticated as a disclosure is (the same
+    /// failure budget, the same 401), then answered from the transparency view. Only the
+    /// credential that made the disclosure, or an auditor credential, gets its receipt.
+    ///
+    /// # Errors
+    /// The authentication refusal.
+    pub fn receipt(
+        &self,
+        req: &AuthorityRequest,
+        index: &str,
+    ) -> Result<crate::transparency::receipt::Answer, AuthorityRefusal> {
+        let creds = self.credentials();
+        let cred = self.authenticate(&creds, req)?;
+        let Some(shared) = self.log.transparency() else {
+            return Err(AuthorityRefusal::NoTransparency);
+        };
+        Ok(crate::transparency::receipt::answer(
+            &shared, &cred.id, index,
+        ))
+    }
+
     /// Record a disclosure under `grant` and wait (on the log's writer thread, bounded by
     /// [`APPEND_TIMEOUT`]) until the entry is durable. Only then may `body` be sent.
+    ///
+    /// Returns the entry's leaf index and leaf hash when the log is a transparency log (for
+    /// the receipt headers).
     ///
     /// # Errors
     /// The entry is not durable: nothing may be disclosed.
@@ -345,7 +389,7 @@ impl Authority {
         objects: Vec<String>,
         disclosed: Vec<DisclosedContact>,
         body: &[u8],
-    ) -> Result<(), String> {
+    ) -> Result<Option<(u64, String)>, String> {
         let record = Disclosure {
             request_id: grant.request_id().to_string(),
             authority: grant.authority().to_string(),
@@ -360,7 +404,10 @@ impl Authority {
             response_sha256: sha256_hex(body),
         };
         match self.log.append(record, APPEND_TIMEOUT).await {
-            Ok(_) => Ok(()),
+            Ok(entry) => Ok(self
+                .log
+                .transparency()
+                .map(|_| crate::transparency::receipt::leaf_of(&entry))),
             Err(e) => {
                 tracing::error!(error = %e, "disclosure not recorded; nothing disclosed");
                 Err(e)

@@ -16,6 +16,48 @@ pub enum AuditCommand {
         /// The head hash recorded elsewhere (e.g. the server log); detects a cut-off tail.
         #[arg(long)]
         head: Option<String>,
+        /// Transparency: the log's public keys (`KEY.pub`); checks every checkpoint's signature.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Transparency: stored checkpoints (default LOG.checkpoints), e.g. from an export.
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
+        /// Transparency: stored tree hashes (default LOG.tree), e.g. from an export.
+        #[arg(long)]
+        tree: Option<PathBuf>,
+    },
+    /// Transparency: generate the checkpoint signing key (or rotate it with --rotate).
+    Keygen {
+        /// Signer key file to write (mode 0600); its public keys go to KEY.pub.
+        #[arg(long)]
+        key: PathBuf,
+        /// The log's origin, which is the key's name, e.g. rdap.nic.example/disclosures.
+        #[arg(long)]
+        origin: String,
+        /// Replace an existing key, keeping it as KEY.retired-<id> and its public key in KEY.pub.
+        #[arg(long)]
+        rotate: bool,
+    },
+    /// Transparency: prove that the log extends an older signed checkpoint.
+    Consistency {
+        /// Disclosure log.
+        log: PathBuf,
+        /// The older checkpoint (a signed note kept by an auditor or witness).
+        old_checkpoint: PathBuf,
+        /// The log's public keys (`KEY.pub`).
+        #[arg(long)]
+        key: PathBuf,
+        /// Stored tree hashes (default LOG.tree).
+        #[arg(long)]
+        tree: Option<PathBuf>,
+    },
+    /// Transparency: verify a receipt (from GET /authority/receipt/<index>) offline.
+    VerifyReceipt {
+        /// The receipt (JSON).
+        receipt: PathBuf,
+        /// The log's public keys (`KEY.pub`).
+        #[arg(long)]
+        key: PathBuf,
     },
     /// List disclosures, filtered.
     Report {
@@ -58,7 +100,13 @@ pub enum AuditCommand {
 pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
     use crate::authority::{log, report};
     match cmd {
-        AuditCommand::Verify { log: path, head } => {
+        AuditCommand::Verify {
+            log: path,
+            head,
+            key,
+            checkpoints,
+            tree,
+        } => {
             let v = log::verify_file(&path)?;
             let n = v.disclosures();
             if v.entries.is_empty() {
@@ -101,8 +149,46 @@ pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
                     ).map_err(super::io)?,
                 }
             }
+            // Transparency (issue #14): the tree and the stored checkpoints.
+            let src = crate::transparency::audit::Sources {
+                keys: key,
+                checkpoints,
+                tree,
+            };
+            lines(
+                out,
+                crate::transparency::audit::verify_if_present(&path, &src)?,
+            )?;
             Ok(())
         }
+        AuditCommand::Keygen {
+            key,
+            origin,
+            rotate,
+        } => lines(
+            out,
+            crate::transparency::audit::keygen(&key, &origin, rotate)?,
+        ),
+        AuditCommand::Consistency {
+            log: path,
+            old_checkpoint,
+            key,
+            tree,
+        } => {
+            let src = crate::transparency::audit::Sources {
+                keys: Some(key),
+                checkpoints: None,
+                tree,
+            };
+            lines(
+                out,
+                crate::transparency::audit::consistency(&path, &old_checkpoint, &src)?,
+            )
+        }
+        AuditCommand::VerifyReceipt { receipt, key } => lines(
+            out,
+            crate::transparency::audit::verify_receipt(&receipt, &key)?,
+        ),
         AuditCommand::Report {
             log: path,
             authority,
@@ -147,4 +233,12 @@ pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// Write report lines.
+fn lines(out: &mut impl Write, lines: Vec<String>) -> Result<(), String> {
+    for l in lines {
+        writeln!(out, "{l}").map_err(super::io)?;
+    }
+    Ok(())
 }

@@ -37,7 +37,11 @@ pub enum Outcome<'a> {
         body: Bytes,
         /// The request id of the disclosure-log entry.
         request_id: String,
+        /// The entry's leaf index and leaf hash in a transparency log.
+        log_leaf: Option<(u64, String)>,
     },
+    /// A receipt (inclusion proof) of an earlier disclosure, or why there is none yet.
+    Receipt(crate::transparency::receipt::Answer),
     /// No object by that name or handle.
     NotFound {
         /// On the authority route (answered privately).
@@ -78,6 +82,8 @@ pub struct Answer {
     pub allow: Option<&'static str>,
     /// `RDDS-Request-Id` of a disclosure.
     pub request_id: Option<String>,
+    /// `RDDS-Log-Index` and `RDDS-Log-Leaf-Hash` of a disclosure in a transparency log.
+    pub log_leaf: Option<(u64, String)>,
     /// An authority answer: never cached anywhere, no CORS (browsers of other origins must not
     /// read disclosed data).
     pub private: bool,
@@ -99,6 +105,7 @@ impl Answer {
             www_authenticate: None,
             allow: None,
             request_id: None,
+            log_leaf: None,
             private: false,
             preflight: false,
         }
@@ -133,9 +140,25 @@ impl Answer {
                 body,
                 if cached { "found-cached" } else { "found" },
             ),
-            Outcome::Disclosed { body, request_id } => {
+            Outcome::Disclosed {
+                body,
+                request_id,
+                log_leaf,
+            } => {
                 let mut a = Self::new(StatusCode::OK, body, "disclosed").private();
                 a.request_id = Some(request_id);
+                a.log_leaf = log_leaf;
+                a
+            }
+            Outcome::Receipt(r) => {
+                let status =
+                    StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let mut a = match r.body {
+                    Some(body) => Self::new(status, body, r.outcome),
+                    None => Self::error(status, r.title, &r.description, r.outcome),
+                }
+                .private();
+                a.retry_after = r.retry_after;
                 a
             }
             Outcome::NotFound { authority } => {
@@ -314,6 +337,12 @@ impl Answer {
                 "Disclosures are suspended: the disclosure log cannot be written.",
                 "log-unavailable",
             ),
+            AuthorityRefusal::NoTransparency => Self::error(
+                StatusCode::NOT_IMPLEMENTED,
+                "Not Implemented",
+                "This server publishes no checkpoints, so it has no receipts.",
+                "not-configured",
+            ),
             AuthorityRefusal::NoRandomness => Self::error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Service Unavailable",
@@ -365,6 +394,12 @@ impl Answer {
             .and_then(|id| HeaderValue::from_str(&id).ok())
         {
             h.insert("rdds-request-id", id);
+        }
+        if let Some((index, leaf)) = self.log_leaf {
+            h.insert("rdds-log-index", HeaderValue::from(index));
+            if let Ok(v) = HeaderValue::from_str(&leaf) {
+                h.insert("rdds-log-leaf-hash", v);
+            }
         }
         if is_head {
             h.insert(hyper::header::CONTENT_LENGTH, HeaderValue::from(len));

@@ -295,22 +295,30 @@ async fn authority_response(
     state: Arc<State>,
     cfg: Arc<RdapConfig>,
     parts: hyper::http::request::Parts,
-    query: Query,
+    ask: AuthorityAsk,
     peer: SocketAddr,
 ) -> HttpResponse {
     let started = Instant::now();
     let client = client_of(&state, &parts.headers, peer);
-    let outcome = authority_outcome(&state, &cfg, &parts, &query, client).await;
+    let outcome = authority_outcome(&state, &cfg, &parts, &ask, client).await;
     let answer = Answer::of(outcome);
     finish(&state, client, &parts.method, "authority", &answer, started);
     answer.into_http(false)
+}
+
+/// What an authority request asks for.
+enum AuthorityAsk {
+    /// A lookup with disclosure.
+    Disclose(Query),
+    /// The receipt of an earlier disclosure, by leaf index.
+    Receipt(String),
 }
 
 async fn authority_outcome(
     state: &State,
     cfg: &RdapConfig,
     parts: &hyper::http::request::Parts,
-    query: &Query,
+    ask: &AuthorityAsk,
     client: IpAddr,
 ) -> Outcome<'static> {
     if crate::limit::client::in_any(&state.limiter.settings().deny, client) {
@@ -331,6 +339,15 @@ async fn authority_outcome(
         client,
         client_key: state.limiter.key(client),
         headers: parts.headers.clone(),
+    };
+    let query = match ask {
+        AuthorityAsk::Disclose(q) => q,
+        AuthorityAsk::Receipt(index) => {
+            return match authority.receipt(&request, index) {
+                Ok(receipt) => Outcome::Receipt(receipt),
+                Err(refusal) => Outcome::AuthorityRefused(refusal),
+            }
+        }
     };
     let grant = match authority.authorize(&request) {
         Ok(g) => g,
@@ -356,9 +373,10 @@ async fn authority_outcome(
         (to_bytes(&value), objects, disclosed)
     };
     match authority.record(&grant, objects, disclosed, &body).await {
-        Ok(()) => Outcome::Disclosed {
+        Ok(log_leaf) => Outcome::Disclosed {
             body,
             request_id: grant.request_id().to_string(),
+            log_leaf,
         },
         Err(_) => Outcome::NotRecorded,
     }
@@ -409,20 +427,35 @@ pub fn service(
                 .path()
                 .strip_prefix(cfg.prefix.as_str())
                 .is_some_and(|p| p.starts_with("/authority/"));
+        // Transparency (issue #14): `/authority/receipt/<index>`.
+        let receipt = authority_path
+            .then(|| {
+                req.uri()
+                    .path()
+                    .strip_prefix(cfg.prefix.as_str())
+                    .and_then(|p| p.strip_prefix("/authority/receipt/"))
+                    .map(str::to_string)
+            })
+            .flatten();
         let route = authority_path
             .then(|| router::route(req.method().as_str(), req.uri().path(), &cfg.prefix));
-        match route {
-            Some(Route::Authority(q)) => {
+        let ask = match (route, receipt) {
+            (Some(Route::Authority(q)), _) => Some(AuthorityAsk::Disclose(q)),
+            (Some(_), Some(index)) => Some(AuthorityAsk::Receipt(index)),
+            _ => None,
+        };
+        match ask {
+            Some(ask) => {
                 let (parts, _body) = req.into_parts();
                 ServiceFuture::Pending(Box::pin(authority_response(
                     Arc::clone(&state),
                     Arc::clone(&cfg),
                     parts,
-                    q,
+                    ask,
                     peer,
                 )))
             }
-            _ => ServiceFuture::Ready(Some(handle(&state, &cfg, &req, peer))),
+            None => ServiceFuture::Ready(Some(handle(&state, &cfg, &req, peer))),
         }
     })
 }

@@ -102,6 +102,7 @@ impl Fixture {
                     response_sha256: "0".repeat(64),
                 }),
                 checkpoint: None,
+                salt: None,
                 prev: prev.clone(),
                 hash: String::new(),
             }

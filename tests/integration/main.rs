@@ -15,4 +15,5 @@ mod privacy;
 mod profile;
 mod rdap;
 mod schema;
+mod transparency;
 mod whois;

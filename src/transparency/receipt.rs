@@ -1,0 +1,225 @@
+//! Receipts: what an authority keeps to prove, later and to anyone, that its disclosure was
+//! logged and exactly what was recorded. A receipt holds the exact log line, its leaf index,
+//! the signed checkpoint and the inclusion proof against it; [`verify`] needs nothing else but
+//! the log's public key.
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use super::note::{open_checkpoint, CheckpointBody};
+use super::store::Published;
+use super::tree::{check_inclusion, leaf_hash, Hash};
+use crate::authority::log::Entry;
+
+/// Format tag of a receipt.
+pub const FORMAT: &str = "rddsd-disclosure-receipt/v1";
+
+/// A receipt (JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Receipt {
+    /// [`FORMAT`].
+    pub format: String,
+    /// Leaf index (the entry's seq minus 1).
+    pub index: u64,
+    /// The log line exactly as recorded (the leaf is `SHA-256(0x00 || entry)`).
+    pub entry: String,
+    /// Base64 leaf hash.
+    pub leaf_hash: String,
+    /// Tree size of the checkpoint.
+    pub tree_size: u64,
+    /// Base64 root hash of the checkpoint.
+    pub root_hash: String,
+    /// Base64 hashes of the RFC 9162 inclusion proof, leaf to root.
+    pub inclusion_proof: Vec<String>,
+    /// The signed checkpoint (C2SP signed note).
+    pub checkpoint: String,
+    /// The log's public key (for convenience; verify with a copy obtained independently).
+    pub log_key: String,
+}
+
+impl Receipt {
+    /// Build a receipt.
+    pub fn new(index: u64, line: &str, cp: &Published, proof: &[Hash], vkey: &str) -> Self {
+        Self {
+            format: FORMAT.into(),
+            index,
+            entry: line.to_string(),
+            leaf_hash: leaf_hash(line.as_bytes()).to_string(),
+            tree_size: cp.size,
+            root_hash: cp.root.to_string(),
+            inclusion_proof: proof.iter().map(ToString::to_string).collect(),
+            checkpoint: cp.note.clone(),
+            log_key: vkey.to_string(),
+        }
+    }
+}
+
+fn hash(s: &str, what: &str) -> Result<Hash, String> {
+    let b = B64.decode(s).map_err(|_| format!("{what} is not base64"))?;
+    let a: [u8; 32] = b
+        .try_into()
+        .map_err(|_| format!("{what} is not 32 bytes"))?;
+    Ok(Hash(a))
+}
+
+/// What a verified receipt proves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verified {
+    /// The recorded entry.
+    pub entry: Entry,
+    /// The checkpoint it is included in.
+    pub checkpoint: CheckpointBody,
+}
+
+/// Verify a receipt offline with the log's public keys (not the key inside the receipt).
+///
+/// # Errors
+/// Any check that fails, named.
+pub fn verify(receipt: &[u8], keys: &[signed_note::StandardVerifier]) -> Result<Verified, String> {
+    let r: Receipt = serde_json::from_slice(receipt).map_err(|e| format!("not a receipt: {e}"))?;
+    if r.format != FORMAT {
+        return Err(format!("unknown receipt format {:?}", r.format));
+    }
+    let cp =
+        open_checkpoint(r.checkpoint.as_bytes(), keys).map_err(|e| format!("checkpoint: {e}"))?;
+    if cp.size != r.tree_size || cp.root.to_string() != r.root_hash {
+        return Err("the receipt's tree size or root is not the signed checkpoint's".into());
+    }
+    let leaf = leaf_hash(r.entry.as_bytes());
+    if leaf.to_string() != r.leaf_hash {
+        return Err("the leaf hash is not the hash of the recorded entry".into());
+    }
+    let proof = r
+        .inclusion_proof
+        .iter()
+        .map(|h| hash(h, "a proof hash"))
+        .collect::<Result<Vec<_>, _>>()?;
+    check_inclusion(&proof, cp.size, cp.root, r.index, leaf).map_err(|e| e.to_string())?;
+    let entry: Entry = serde_json::from_str(&r.entry)
+        .map_err(|e| format!("the recorded entry is not a log entry: {e}"))?;
+    if entry.seq != r.index + 1 || entry.hash != entry.compute_hash() || entry.disclosure.is_none()
+    {
+        return Err("the recorded entry does not match its index or its own hash".into());
+    }
+    Ok(Verified {
+        entry,
+        checkpoint: cp,
+    })
+}
+
+/// The leaf index and base64 leaf hash of a log entry, for the response headers
+/// `RDDS-Log-Index` and `RDDS-Log-Leaf-Hash` (the line is the entry serialised as logged).
+pub fn leaf_of(entry: &Entry) -> (u64, String) {
+    let line = serde_json::to_vec(entry).unwrap_or_default();
+    (entry.seq.saturating_sub(1), leaf_hash(&line).to_string())
+}
+
+/// A receipt route answer before HTTP framing.
+#[derive(Debug)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// Error title (RFC 9083 body) when `body` is `None`.
+    pub title: &'static str,
+    /// Error description.
+    pub description: String,
+    /// Access-log label.
+    pub outcome: &'static str,
+    /// A receipt or a pending answer, instead of the error body.
+    pub body: Option<bytes::Bytes>,
+    /// Seconds until the entry is covered (pending).
+    pub retry_after: Option<u64>,
+}
+
+fn refuse(status: u16, title: &'static str, description: &str, outcome: &'static str) -> Answer {
+    Answer {
+        status,
+        title,
+        description: description.to_string(),
+        outcome,
+        body: None,
+        retry_after: None,
+    }
+}
+
+/// Answer `GET /authority/receipt/<index>` for an authenticated credential.
+pub fn answer(shared: &super::store::Shared, credential: &str, index: &str) -> Answer {
+    use super::store::Lookup;
+    let index = match index.parse::<u64>() {
+        Ok(i) if !index.starts_with('+') && index.len() <= 20 => i,
+        _ => {
+            return refuse(
+                400,
+                "Bad Request",
+                "The receipt index must be a decimal leaf index (the RDDS-Log-Index header of the disclosure).",
+                "bad-receipt-index",
+            )
+        }
+    };
+    let auditor = shared.auditors.iter().any(|a| a == credential);
+    let owner_ok = |line: &str| {
+        auditor
+            || serde_json::from_str::<Entry>(line)
+                .is_ok_and(|e| e.disclosure.is_some_and(|d| d.credential_id == credential))
+    };
+    let forbidden = || {
+        refuse(
+            403,
+            "Forbidden",
+            "Only the credential that made this disclosure, or an auditor credential, may fetch its receipt.",
+            "receipt-forbidden",
+        )
+    };
+    match shared.lookup(index) {
+        Lookup::Missing => refuse(
+            404,
+            "Not Found",
+            "The disclosure log has no entry with this index.",
+            "not-found",
+        ),
+        Lookup::Pruned => refuse(
+            410,
+            "Gone",
+            "This entry was removed by retention; its hash stays in the tree, so a receipt fetched earlier still verifies.",
+            "receipt-pruned",
+        ),
+        Lookup::Pending { line, .. } | Lookup::Covered { line, .. } if !owner_ok(&line) => {
+            forbidden()
+        }
+        Lookup::Pending { due, .. } => {
+            let secs = due
+                .duration_since(std::time::SystemTime::now())
+                .map_or(0, |d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
+                .max(1);
+            let due_text = time::OffsetDateTime::from(due)
+                .replace_nanosecond(0)
+                .ok()
+                .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+                .unwrap_or_default();
+            let body = serde_json::json!({
+                "index": index,
+                "status": "pending",
+                "checkpointDue": due_text,
+                "description": [format!("The entry is logged but not yet covered by a signed checkpoint. A checkpoint will cover it by {due_text}; fetch the receipt again then.")],
+            });
+            Answer {
+                status: 202,
+                title: "Accepted",
+                description: String::new(),
+                outcome: "receipt-pending",
+                body: serde_json::to_vec(&body).ok().map(bytes::Bytes::from),
+                retry_after: Some(secs),
+            }
+        }
+        Lookup::Covered { receipt, .. } => Answer {
+            status: 200,
+            title: "OK",
+            description: String::new(),
+            outcome: "receipt",
+            body: serde_json::to_vec(&receipt).ok().map(bytes::Bytes::from),
+            retry_after: None,
+        },
+    }
+}

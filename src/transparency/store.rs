@@ -1,0 +1,578 @@
+//! The transparency files next to the log and the writer thread's part.
+//!
+//! Order of writes for one disclosure: the log line is written and fsynced (the commitment),
+//! then its tree hashes are appended to `LOG.tree`. A crash between the two leaves the tree
+//! short; the next start re-appends from the log. `LOG.tree` is fsynced before every checkpoint
+//! (a checkpoint commits to it) and by a prune before entries leave the log (their hashes must
+//! outlive them).
+//!
+//! Checkpoints: once `checkpoint_every` entries are uncovered, or `checkpoint_interval` after the
+//! first uncovered entry, the writer signs `(size, root)`, appends it to `LOG.checkpoints`
+//! (fsynced), replaces `LOG.checkpoint` atomically and hands it to the witness thread.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::SyncSender;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use super::note::LogKey;
+use super::tree::{leaf_hash, Hash, Tree, HASH_LEN};
+use super::{checkpoints_path, latest_path, tree_path, TlogSettings};
+use crate::authority::log::Verified;
+
+/// One line of `LOG.checkpoints`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StoredCheckpoint {
+    /// When it was signed (RFC 3339 UTC).
+    pub time: String,
+    /// Tree size.
+    pub size: u64,
+    /// The signed note.
+    pub checkpoint: String,
+}
+
+/// One line of `LOG.cosignatures`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StoredCosignature {
+    /// When it was received (RFC 3339 UTC).
+    pub time: String,
+    /// The cosigned checkpoint's tree size.
+    pub size: u64,
+    /// The witness's verifier key.
+    pub witness: String,
+    /// The signature line, verified with that key.
+    pub signature: String,
+}
+
+/// The latest published checkpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Published {
+    /// Tree size.
+    pub size: u64,
+    /// Root hash.
+    pub root: Hash,
+    /// The signed note.
+    pub note: String,
+}
+
+/// What readers (the receipt route, the admin listener, the witness thread) see.
+#[derive(Debug, Default)]
+struct View {
+    tree: Tree,
+    /// Kept lines by leaf index (pruned ones are gone).
+    lines: BTreeMap<u64, Arc<str>>,
+    latest: Option<Published>,
+    /// When the uncovered entries will be covered at the latest.
+    due: Option<SystemTime>,
+}
+
+/// Shared, read-mostly transparency state. Locks are held only for memory operations.
+#[derive(Debug)]
+pub struct Shared {
+    view: RwLock<View>,
+    verifier_key: String,
+    /// Credential ids that may fetch any receipt.
+    pub auditors: Vec<String>,
+}
+
+/// What a receipt request finds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lookup {
+    /// Covered by the latest checkpoint.
+    Covered {
+        /// The exact log line.
+        line: Arc<str>,
+        /// The proof and checkpoint.
+        receipt: super::receipt::Receipt,
+    },
+    /// Logged, but the latest checkpoint does not cover it yet.
+    Pending {
+        /// The exact log line (to check who may see it).
+        line: Arc<str>,
+        /// When a checkpoint will cover it at the latest.
+        due: SystemTime,
+    },
+    /// Pruned: its line is gone (its hash stays in the tree).
+    Pruned,
+    /// No such entry.
+    Missing,
+}
+
+impl Shared {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, View> {
+        self.view
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, View> {
+        self.view
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The log's public key (note verifier key).
+    pub fn verifier_key(&self) -> &str {
+        &self.verifier_key
+    }
+
+    /// The latest checkpoint.
+    pub fn latest(&self) -> Option<Published> {
+        self.read().latest.clone()
+    }
+
+    /// Tree size now (covered or not).
+    pub fn size(&self) -> u64 {
+        self.read().tree.size()
+    }
+
+    /// A consistency proof between two sizes of the current tree.
+    ///
+    /// # Errors
+    /// Sizes outside the tree.
+    pub fn consistency(&self, old: u64, new: u64) -> Result<Vec<Hash>, String> {
+        if old == 0 {
+            return Ok(Vec::new());
+        }
+        self.read()
+            .tree
+            .consistency(old, new)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Look up leaf `index` for a receipt.
+    pub fn lookup(&self, index: u64) -> Lookup {
+        let v = self.read();
+        if index >= v.tree.size() {
+            return Lookup::Missing;
+        }
+        let Some(line) = v.lines.get(&index).cloned() else {
+            return Lookup::Pruned;
+        };
+        match &v.latest {
+            Some(p) if index < p.size => {
+                let proof = v.tree.inclusion(index, p.size);
+                match proof {
+                    Ok(proof) => Lookup::Covered {
+                        receipt: super::receipt::Receipt::new(
+                            index,
+                            &line,
+                            p,
+                            &proof,
+                            &self.verifier_key,
+                        ),
+                        line,
+                    },
+                    Err(_) => Lookup::Missing,
+                }
+            }
+            _ => Lookup::Pending {
+                line,
+                // The writer always sets `due` while entries are uncovered; if it has not yet
+                // (a race with the append), one interval from now is the bound.
+                due: v.due.unwrap_or_else(SystemTime::now),
+            },
+        }
+    }
+}
+
+/// The writer thread's transparency state.
+pub struct Tlog {
+    log_path: PathBuf,
+    key: LogKey,
+    settings: TlogSettings,
+    shared: Arc<Shared>,
+    tree_file: Option<File>,
+    /// When the first uncovered entry was appended.
+    pending_since: Option<Instant>,
+    witnesses: Option<SyncSender<Published>>,
+}
+
+fn now_rfc3339() -> String {
+    crate::registry::Timestamp::now().as_str().to_string()
+}
+
+fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, String> {
+    match File::open(path) {
+        Ok(mut f) => {
+            let mut data = Vec::new();
+            f.read_to_end(&mut data)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok(Some(data))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// The disclosure entries' (seq, line) of verified log bytes.
+pub fn leaves<'a>(data: &'a [u8], v: &Verified) -> Vec<(u64, &'a [u8])> {
+    data.split(|b| *b == b'\n')
+        .zip(&v.entries)
+        .filter(|(_, e)| e.disclosure.is_some())
+        .map(|(line, e)| (e.seq, line))
+        .collect()
+}
+
+/// Bring a tree up to date with a verified log: the tree must hold every pruned leaf, agree
+/// with every kept line, and may lack only a tail, which is appended. Returns the stored
+/// hashes that were added.
+///
+/// # Errors
+/// The tree and the log disagree, or pruned leaves are missing.
+pub fn reconcile(tree: &mut Tree, data: &[u8], v: &Verified) -> Result<usize, String> {
+    let pruned = v.checkpoint().map_or(0, |c| c.pruned_through_seq);
+    let size = v.next_seq - 1;
+    if tree.size() < pruned {
+        return Err(format!(
+            "the tree holds {} leaves but the log was pruned through seq {pruned}: the pruned entries' hashes are lost (restore LOG.tree from a backup)",
+            tree.size()
+        ));
+    }
+    if tree.size() > size {
+        return Err(format!(
+            "the tree holds {} leaves but the log has {size} entries: entries were removed from the log, or the tree belongs to another log",
+            tree.size()
+        ));
+    }
+    let before = tree.stored().len();
+    for (seq, line) in leaves(data, v) {
+        let index = seq - 1;
+        match tree.leaf(index) {
+            Some(h) if h == leaf_hash(line) => {}
+            Some(_) => {
+                return Err(format!(
+                    "the tree does not match the log at seq {seq}: the entry was rewritten after it was logged"
+                ))
+            }
+            None => {
+                tree.push(line).map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    Ok(tree.stored().len() - before)
+}
+
+/// Read `LOG.checkpoints`.
+///
+/// # Errors
+/// Unreadable, or a line that is not a stored checkpoint (named by line).
+pub fn read_checkpoints(path: &Path) -> Result<Vec<StoredCheckpoint>, String> {
+    let Some(data) = read_optional(path)? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for (i, line) in data.split(|b| *b == b'\n').enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        out.push(
+            serde_json::from_slice(line).map_err(|e| {
+                format!("{}:{}: not a stored checkpoint: {e}", path.display(), i + 1)
+            })?,
+        );
+    }
+    Ok(out)
+}
+
+fn append_line(path: &Path, value: &impl Serialize) -> Result<(), String> {
+    let mut line = serde_json::to_vec(value).map_err(|e| e.to_string())?;
+    line.push(b'\n');
+    let mut f = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    f.write_all(&line)
+        .and_then(|()| f.sync_data())
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Replace a file atomically (temporary file, fsync, rename).
+pub(crate) fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let tmp = super::sidecar(path, ".tmp");
+    let write = || -> std::io::Result<()> {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o644)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("{}: {e}", path.display())
+    })
+}
+
+/// Before a prune removes lines: make `LOG.tree` hold every entry's hash, durably. A log that
+/// was pruned before without a tree has no tree to keep; it is left so. The caller holds the
+/// append lock.
+///
+/// # Errors
+/// The tree and the log disagree, or I/O failure.
+pub fn before_prune(log: &Path, data: &[u8], v: &Verified) -> Result<(), String> {
+    let path = tree_path(log);
+    let existing = read_optional(&path)?;
+    if existing.is_none() && v.checkpoint().is_some() {
+        return Ok(());
+    }
+    let mut tree = Tree::from_bytes(existing.as_deref().unwrap_or_default());
+    let kept = tree.stored().len();
+    reconcile(&mut tree, data, v).map_err(|e| format!("{}: {e}", path.display()))?;
+    // Extended in place, never replaced: a running writer holds this file open.
+    let io = |e: std::io::Error| format!("{}: {e}", path.display());
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(io)?;
+    let added: Vec<u8> = tree.stored()[kept..].iter().flat_map(|h| h.0).collect();
+    file.set_len((kept * HASH_LEN) as u64)
+        .and_then(|()| file.write_all_at(&added, (kept * HASH_LEN) as u64))
+        .and_then(|()| file.sync_all())
+        .map_err(io)
+}
+
+impl Tlog {
+    /// Load the key and start the witness thread. The tree is loaded by [`Self::sync`].
+    ///
+    /// # Errors
+    /// The key file cannot be read or is not a log key.
+    pub fn open(log_path: &Path, settings: TlogSettings) -> Result<Self, String> {
+        let key = LogKey::load(&settings.key)?;
+        let shared = Arc::new(Shared {
+            view: RwLock::new(View::default()),
+            verifier_key: key.verifier_key().to_string(),
+            auditors: settings.auditors.clone(),
+        });
+        let witnesses = if settings.witnesses.is_empty() {
+            None
+        } else {
+            super::witness::spawn(log_path, settings.witnesses.clone(), Arc::clone(&shared))
+        };
+        Ok(Self {
+            log_path: log_path.to_path_buf(),
+            key,
+            settings,
+            shared,
+            tree_file: None,
+            pending_since: None,
+            witnesses,
+        })
+    }
+
+    /// The readers' handle.
+    pub fn shared(&self) -> Arc<Shared> {
+        Arc::clone(&self.shared)
+    }
+
+    /// After the log was (re)loaded and verified: load or extend the tree so it covers every
+    /// entry, and load the latest checkpoint. The caller holds the append lock.
+    ///
+    /// # Errors
+    /// The tree or the stored checkpoints disagree with the log: disclosures must stop.
+    pub fn sync(&mut self, data: &[u8], v: &Verified) -> Result<(), String> {
+        let path = tree_path(&self.log_path);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut bytes = Vec::new();
+        (&file)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut tree = Tree::from_bytes(&bytes);
+        let kept = tree.stored().len();
+        reconcile(&mut tree, data, v).map_err(|e| format!("{}: {e}", path.display()))?;
+        // Drop a torn tail, then write what the log adds.
+        let io = |e: std::io::Error| format!("{}: {e}", path.display());
+        file.set_len((kept * HASH_LEN) as u64).map_err(io)?;
+        let added: Vec<u8> = tree.stored()[kept..].iter().flat_map(|h| h.0).collect();
+        file.write_all_at(&added, (kept * HASH_LEN) as u64)
+            .and_then(|()| file.sync_data())
+            .map_err(io)?;
+        let latest = self.load_latest(&tree)?;
+        let mut lines = BTreeMap::new();
+        for (seq, line) in leaves(data, v) {
+            lines.insert(seq - 1, Arc::from(String::from_utf8_lossy(line).as_ref()));
+        }
+        let uncovered = tree.size() > latest.as_ref().map_or(0, |p| p.size);
+        self.pending_since = uncovered.then(Instant::now);
+        let mut view = self.shared.write();
+        view.due = uncovered.then(|| SystemTime::now() + self.settings.checkpoint_interval);
+        view.tree = tree;
+        view.lines = lines;
+        view.latest = latest;
+        drop(view);
+        self.tree_file = Some(file);
+        Ok(())
+    }
+
+    /// The last stored checkpoint, which must describe this tree.
+    fn load_latest(&self, tree: &Tree) -> Result<Option<Published>, String> {
+        let path = checkpoints_path(&self.log_path);
+        let Some(last) = read_checkpoints(&path)?.pop() else {
+            return Ok(None);
+        };
+        let body = super::note::peek_checkpoint(last.checkpoint.as_bytes())
+            .map_err(|e| format!("{}: last checkpoint: {e}", path.display()))?;
+        let matches = body.size <= tree.size() && tree.root(body.size).ok() == Some(body.root);
+        if !matches {
+            return Err(format!(
+                "{}: the last checkpoint (size {}) does not match the log's tree: the log was rewritten or replaced",
+                path.display(),
+                body.size
+            ));
+        }
+        Ok(Some(Published {
+            size: body.size,
+            root: body.root,
+            note: last.checkpoint,
+        }))
+    }
+
+    /// After a log line is durable: add its leaf. `seq` must be the next leaf.
+    ///
+    /// # Errors
+    /// The tree file cannot be written: further disclosures must stop (this one is logged).
+    pub fn appended(&mut self, seq: u64, line: &[u8]) -> Result<(), String> {
+        let path = tree_path(&self.log_path);
+        let mut view = self.shared.write();
+        if seq != view.tree.size() + 1 {
+            return Err(format!(
+                "the tree holds {} leaves, so it cannot take seq {seq}",
+                view.tree.size()
+            ));
+        }
+        let offset = (view.tree.stored().len() * HASH_LEN) as u64;
+        let added: Vec<u8> = view
+            .tree
+            .push(line)
+            .map_err(|e| e.to_string())?
+            .iter()
+            .flat_map(|h| h.0)
+            .collect();
+        view.lines
+            .insert(seq - 1, Arc::from(String::from_utf8_lossy(line).as_ref()));
+        if self.pending_since.is_none() {
+            self.pending_since = Some(Instant::now());
+            view.due = Some(SystemTime::now() + self.settings.checkpoint_interval);
+        }
+        drop(view);
+        let file = self
+            .tree_file
+            .as_ref()
+            .ok_or_else(|| format!("{} is not open", path.display()))?;
+        file.write_all_at(&added, offset)
+            .map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Whether `checkpoint_every` entries are uncovered.
+    pub fn batch_full(&self) -> bool {
+        let v = self.shared.read();
+        self.pending_since.is_some()
+            && v.tree.size() - v.latest.as_ref().map_or(0, |p| p.size)
+                >= self.settings.checkpoint_every
+    }
+
+    /// How long until the next checkpoint is due, if entries are uncovered.
+    pub fn wait(&self) -> Option<Duration> {
+        self.pending_since.map(|t| {
+            self.settings
+                .checkpoint_interval
+                .saturating_sub(t.elapsed())
+        })
+    }
+
+    /// Publish a checkpoint if one is due. The caller holds the append lock. A failure is
+    /// logged and retried at the next interval: the entries stay logged, only their receipts
+    /// wait.
+    pub fn tick(&mut self) {
+        let Some(since) = self.pending_since else {
+            return;
+        };
+        let (size, covered) = {
+            let v = self.shared.read();
+            (v.tree.size(), v.latest.as_ref().map_or(0, |p| p.size))
+        };
+        let due = size.saturating_sub(covered) >= self.settings.checkpoint_every
+            || since.elapsed() >= self.settings.checkpoint_interval;
+        if !due {
+            return;
+        }
+        match self.publish(size) {
+            Ok(p) => {
+                tracing::info!(size = p.size, root = %p.root, "checkpoint published");
+                self.pending_since = None;
+                let mut v = self.shared.write();
+                v.latest = Some(p.clone());
+                v.due = None;
+                drop(v);
+                if let Some(tx) = &self.witnesses {
+                    // A full queue means the witness thread is behind; it sends the latest
+                    // checkpoint when it catches up, which covers this one.
+                    let _ = tx.try_send(p);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "checkpoint not published; retrying at the next interval");
+                self.pending_since = Some(Instant::now());
+                self.shared.write().due =
+                    Some(SystemTime::now() + self.settings.checkpoint_interval);
+            }
+        }
+    }
+
+    fn publish(&self, size: u64) -> Result<Published, String> {
+        let path = tree_path(&self.log_path);
+        // A checkpoint commits to the tree: the tree must be on disk first.
+        if let Some(f) = &self.tree_file {
+            f.sync_data()
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        let root = self
+            .shared
+            .read()
+            .tree
+            .root(size)
+            .map_err(|e| e.to_string())?;
+        let note = self.key.sign_checkpoint(size, &root)?;
+        append_line(
+            &checkpoints_path(&self.log_path),
+            &StoredCheckpoint {
+                time: now_rfc3339(),
+                size,
+                checkpoint: note.clone(),
+            },
+        )?;
+        replace_file(&latest_path(&self.log_path), note.as_bytes())?;
+        Ok(Published { size, root, note })
+    }
+}
+
+/// Append a verified cosignature to `LOG.cosignatures`.
+///
+/// # Errors
+/// I/O failure.
+pub fn store_cosignature(log: &Path, c: &StoredCosignature) -> Result<(), String> {
+    append_line(&super::cosignatures_path(log), c)
+}

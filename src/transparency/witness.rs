@@ -1,0 +1,205 @@
+//! Pushing checkpoints to witnesses, on a thread of its own so a slow witness never holds up
+//! the log's writer.
+//!
+//! - A directory target gets the latest checkpoint as `<dir>/checkpoint` (replaced atomically).
+//! - An HTTP target is spoken to with the C2SP tlog-witness protocol: `POST <url>/add-checkpoint`
+//!   with `old <size>`, the consistency proof from that size (base64 lines), a blank line and the
+//!   signed checkpoint. A `200` carries cosignature lines, which are verified with the witness's
+//!   key and stored in `LOG.cosignatures`; a `409` carries the size the witness already has, and
+//!   the push is retried once from there. Plain `http://` only (a witness behind TLS needs a
+//!   local forwarder).
+
+use std::path::Path;
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_util::rt::TokioIo;
+
+use super::note::verify_cosignature;
+use super::store::{store_cosignature, Published, Shared, StoredCosignature};
+use super::WitnessTarget;
+
+/// Time allowed for one witness request.
+pub const WITNESS_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest witness answer read.
+const MAX_ANSWER: usize = 64 * 1024;
+
+/// Start the witness thread; `None` if it cannot start (logged; checkpoints still publish).
+pub fn spawn(
+    log: &Path,
+    targets: Vec<WitnessTarget>,
+    shared: Arc<Shared>,
+) -> Option<SyncSender<Published>> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(16);
+    let log = log.to_path_buf();
+    let started = std::thread::Builder::new()
+        .name("tlog-witness".into())
+        .spawn(move || run(&log, &targets, &shared, &rx));
+    match started {
+        Ok(_) => Some(tx),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the witness thread; checkpoints are not pushed");
+            None
+        }
+    }
+}
+
+fn run(log: &Path, targets: &[WitnessTarget], shared: &Shared, rx: &Receiver<Published>) {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the witness runtime; checkpoints are not pushed");
+            return;
+        }
+    };
+    // What each HTTP witness is known to have cosigned (it tells us with 409 otherwise).
+    let mut known = vec![0u64; targets.len()];
+    while let Ok(mut cp) = rx.recv() {
+        // Only the newest checkpoint matters: it covers the older ones.
+        while let Ok(newer) = rx.try_recv() {
+            cp = newer;
+        }
+        for (target, old) in targets.iter().zip(known.iter_mut()) {
+            match target {
+                WitnessTarget::Dir(dir) => {
+                    if let Err(e) =
+                        super::store::replace_file(&dir.join("checkpoint"), cp.note.as_bytes())
+                    {
+                        tracing::warn!(error = %e, "checkpoint not dropped for the witness");
+                    }
+                }
+                WitnessTarget::Http { url, key } => {
+                    match rt.block_on(push(url, key, old, &cp, shared)) {
+                        Ok(lines) => {
+                            for signature in lines {
+                                let stored = StoredCosignature {
+                                    time: crate::registry::Timestamp::now().as_str().to_string(),
+                                    size: cp.size,
+                                    witness: key.clone(),
+                                    signature,
+                                };
+                                if let Err(e) = store_cosignature(log, &stored) {
+                                    tracing::warn!(error = %e, "cosignature not stored");
+                                }
+                            }
+                            tracing::info!(size = cp.size, witness = %url, "checkpoint cosigned");
+                        }
+                        Err(e) => {
+                            tracing::warn!(witness = %url, error = %e, "witness did not cosign the checkpoint")
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The request body of `add-checkpoint`.
+pub fn add_checkpoint_body(old: u64, proof: &[super::tree::Hash], note: &str) -> String {
+    let mut body = format!("old {old}\n");
+    for h in proof {
+        body.push_str(&format!("{h}\n"));
+    }
+    body.push('\n');
+    body.push_str(note);
+    body
+}
+
+/// Push one checkpoint; on success, the verified cosignature lines.
+async fn push(
+    url: &str,
+    key: &str,
+    old: &mut u64,
+    cp: &Published,
+    shared: &Shared,
+) -> Result<Vec<String>, String> {
+    let text = signed_note::Note::from_bytes(cp.note.as_bytes())
+        .map_err(|e| e.to_string())?
+        .text()
+        .to_vec();
+    let text = String::from_utf8(text).map_err(|e| e.to_string())?;
+    for _attempt in 0..2 {
+        let from = (*old).min(cp.size);
+        let proof = shared.consistency(from, cp.size)?;
+        let body = add_checkpoint_body(from, &proof, &cp.note);
+        let (status, answer) = tokio::time::timeout(WITNESS_TIMEOUT, post(url, body))
+            .await
+            .map_err(|_| format!("no answer within {} s", WITNESS_TIMEOUT.as_secs()))??;
+        match status {
+            200 => {
+                let lines: Vec<String> = answer
+                    .lines()
+                    .filter(|l| !l.is_empty())
+                    .filter(|l| verify_cosignature(key, &text, l).is_ok())
+                    .map(|l| format!("{l}\n"))
+                    .collect();
+                if lines.is_empty() {
+                    return Err("no cosignature by the configured witness key".into());
+                }
+                *old = cp.size;
+                return Ok(lines);
+            }
+            409 => {
+                let theirs: u64 = answer
+                    .trim()
+                    .parse()
+                    .map_err(|_| "409 without a tree size".to_string())?;
+                if theirs > cp.size {
+                    return Err(format!(
+                        "the witness has already seen size {theirs}, larger than this checkpoint's {}: the log may have been rolled back",
+                        cp.size
+                    ));
+                }
+                *old = theirs;
+            }
+            s => {
+                let excerpt: String = answer.chars().take(200).collect();
+                return Err(format!("HTTP {s}: {excerpt}"));
+            }
+        }
+    }
+    Err("the witness kept refusing the old size".into())
+}
+
+async fn post(url: &str, body: String) -> Result<(u16, String), String> {
+    let uri: hyper::Uri = url.parse().map_err(|_| format!("not a URL: {url}"))?;
+    if uri.scheme_str() != Some("http") {
+        return Err("only http:// witnesses are supported".into());
+    }
+    let host = uri.host().ok_or("the URL has no host")?;
+    let port = uri.port_u16().unwrap_or(80);
+    let stream = tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port))
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| format!("handshake: {e}"))?;
+    tokio::spawn(conn);
+    let path = format!("{}/add-checkpoint", uri.path().trim_end_matches('/'));
+    let authority = uri
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .unwrap_or_default();
+    let req = hyper::Request::post(path)
+        .header(hyper::header::HOST, authority)
+        .header(hyper::header::CONTENT_TYPE, "text/plain")
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| e.to_string())?;
+    let resp = sender
+        .send_request(req)
+        .await
+        .map_err(|e| format!("request: {e}"))?;
+    let status = resp.status().as_u16();
+    let bytes = Limited::new(resp.into_body(), MAX_ANSWER)
+        .collect()
+        .await
+        .map_err(|e| format!("answer: {e}"))?
+        .to_bytes();
+    Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+}
