@@ -21,7 +21,10 @@ pub fn respond(state: &State, path: &str) -> Response<Full<Bytes>> {
         "/readyz" => readiness(state),
         // Transparency (issue #14): the log's public key and its latest signed checkpoint.
         "/transparency/public-key" | "/transparency/checkpoint" => {
-            crate::transparency::admin(state, path)
+            crate::authority::transparency::admin(
+                state.authority.as_ref().and_then(|a| a.transparency()),
+                path,
+            )
         }
         _ => (
             StatusCode::NOT_FOUND,

@@ -645,7 +645,7 @@ fn resolve_transparency(
     interval: Option<u64>,
     witnesses: Option<Vec<WitnessSection>>,
     auditors: Option<Vec<String>>,
-) -> Result<Option<crate::transparency::TlogSettings>, ConfigError> {
+) -> Result<Option<crate::authority::transparency::TlogSettings>, ConfigError> {
     let Some(key) = key else {
         if every.is_some() || interval.is_some() || witnesses.is_some() || auditors.is_some() {
             return Err(ConfigError(
@@ -665,11 +665,11 @@ fn resolve_transparency(
         .into_iter()
         .enumerate()
         .map(|(i, w)| match (w.dir, w.url, w.key) {
-            (Some(dir), None, None) => Ok(crate::transparency::WitnessTarget::Dir(dir)),
+            (Some(dir), None, None) => Ok(crate::authority::transparency::WitnessTarget::Dir(dir)),
             (None, Some(url), Some(key)) if url.starts_with("http://") => {
-                crate::transparency::note::parse_witness_key(&key)
+                crate::authority::transparency::note::parse_witness_key(&key)
                     .map_err(|e| ConfigError(format!("authority.witnesses[{i}].key: {e}")))?;
-                Ok(crate::transparency::WitnessTarget::Http { url, key })
+                Ok(crate::authority::transparency::WitnessTarget::Http { url, key })
             }
             _ => Err(ConfigError(format!(
                 "authority.witnesses[{i}]: give either dir, or url (http://) and key"
@@ -680,7 +680,7 @@ fn resolve_transparency(
     if auditors.len() > 1000 {
         return Err(ConfigError("authority.auditors: at most 1000".into()));
     }
-    Ok(Some(crate::transparency::TlogSettings {
+    Ok(Some(crate::authority::transparency::TlogSettings {
         key,
         checkpoint_every: range("checkpoint_every", every, 256, 1_000_000)?,
         checkpoint_interval: std::time::Duration::from_secs(range(

@@ -30,7 +30,7 @@
 //! - [`cli`]: the `authority` and `audit` commands.
 //! - [`telemetry`]: logging that never blocks or fails a request; privacy-safe log fields.
 //! - [`tls`], [`files`]: HTTPS with rustls; atomic file replacement.
-//! - [`transparency`]: the disclosure log's Merkle tree, signed checkpoints, receipts, witnesses.
+//! - [`authority::transparency`]: the disclosure log's Merkle tree, signed checkpoints, receipts, witnesses.
 //!
 //! # Non-features
 //! RDAP searches and IP/ASN lookups (501: searches are a harvesting channel), RDAP
@@ -53,5 +53,4 @@ pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod tls;
-pub mod transparency;
 pub mod whois;

@@ -554,15 +554,37 @@ struct Writer {
     owner: Option<File>,
     log: Option<OpenLog>,
     /// Transparency (issue #14): the Merkle tree and checkpoints, when a signing key is set.
-    tlog: Option<crate::transparency::store::Tlog>,
+    tlog: Option<Box<dyn TreeSink>>,
 }
 
+/// What the writer tells a Merkle tree kept beside the log
+/// ([`crate::authority::transparency`], issue #14). The log knows only this trait, so the
+/// transparency code depends on the log and never the other way round.
+pub trait TreeSink: Send {
+    /// Bring the tree up to date with the verified log `data` (at start, after a prune).
+    ///
+    /// # Errors
+    /// A tree that does not match the log.
+    fn sync(&mut self, data: &[u8], v: &Verified) -> Result<(), String>;
+    /// One entry (its exact line, without the newline) is durable in the log.
+    ///
+    /// # Errors
+    /// The tree could not follow; the log then stops disclosing.
+    fn appended(&mut self, seq: u64, line: &[u8]) -> Result<(), String>;
+    /// How long until a checkpoint is due (`None`: nothing to publish).
+    fn wait(&self) -> Option<Duration>;
+    /// Whether enough entries wait for a checkpoint to publish one now.
+    fn batch_full(&self) -> bool;
+    /// Publish a checkpoint.
+    fn tick(&mut self);
+}
+
+/// What `prune` tells a tree kept beside the log before the old entries go: given the log's
+/// path, its bytes and their verification.
+pub type BeforePrune<'a> = &'a dyn Fn(&Path, &[u8], &Verified) -> Result<(), String>;
+
 impl Writer {
-    fn start(
-        path: &Path,
-        status: Arc<Status>,
-        tlog: Option<crate::transparency::store::Tlog>,
-    ) -> Self {
+    fn start(path: &Path, status: Arc<Status>, tlog: Option<Box<dyn TreeSink>>) -> Self {
         let mut w = Self {
             path: path.to_path_buf(),
             status,
@@ -623,10 +645,7 @@ impl Writer {
     fn run(mut self, jobs: Receiver<Job>) {
         loop {
             // Wake for a due checkpoint even when no disclosure comes.
-            let wait = self
-                .tlog
-                .as_ref()
-                .and_then(crate::transparency::store::Tlog::wait);
+            let wait = self.tlog.as_ref().and_then(|t| t.wait());
             let job = match wait {
                 None => jobs.recv().ok(),
                 Some(d) => match jobs.recv_timeout(d) {
@@ -826,7 +845,6 @@ pub struct DisclosureLog {
     jobs: Option<SyncSender<Job>>,
     status: Arc<Status>,
     thread: Option<std::thread::JoinHandle<()>>,
-    transparency: Option<Arc<crate::transparency::store::Shared>>,
 }
 
 impl DisclosureLog {
@@ -835,22 +853,17 @@ impl DisclosureLog {
     /// runs and the authority route answers 503. When another process is the writer, this one
     /// refuses disclosures until it can take over.
     pub fn open(path: &Path) -> Self {
-        Self::open_with(path, None)
+        Self::open_with(path, Ok(None))
     }
 
-    /// [`Self::open`], with transparency (issue #14) when `tlog` is set: a Merkle tree over the
-    /// entries and signed checkpoints. A key that cannot be loaded opens the log broken.
-    pub fn open_with(path: &Path, tlog: Option<crate::transparency::TlogSettings>) -> Self {
+    /// [`Self::open`], with a Merkle tree kept beside the log (transparency, issue #14). A
+    /// tree that could not be opened (`Err`) opens the log broken.
+    pub fn open_with(path: &Path, tlog: Result<Option<Box<dyn TreeSink>>, String>) -> Self {
         let status = Arc::new(Status::default());
-        let tlog = match tlog.map(|t| crate::transparency::store::Tlog::open(path, t)) {
-            Some(Ok(t)) => Some(t),
-            Some(Err(e)) => {
-                status.fail(format!("transparency: {e}"));
-                None
-            }
-            None => None,
-        };
-        let transparency = tlog.as_ref().map(crate::transparency::store::Tlog::shared);
+        let tlog = tlog.unwrap_or_else(|e| {
+            status.fail(format!("transparency: {e}"));
+            None
+        });
         let writer = Writer::start(path, Arc::clone(&status), tlog);
         let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE_DEPTH);
         let thread = std::thread::Builder::new()
@@ -867,13 +880,7 @@ impl DisclosureLog {
             jobs: Some(tx),
             status,
             thread,
-            transparency,
         }
-    }
-
-    /// The transparency view (tree, checkpoints), when configured.
-    pub fn transparency(&self) -> Option<Arc<crate::transparency::store::Shared>> {
-        self.transparency.clone()
     }
 
     /// Why disclosures are refused until repair, if they are. Lock-free.
@@ -967,7 +974,12 @@ pub struct Pruned {
 /// # Errors
 /// A date in the future, an unreadable or unverifiable log, or I/O failure; the log is then
 /// unchanged.
-pub fn prune(path: &Path, before: &Timestamp, now: &Timestamp) -> Result<Pruned, String> {
+pub fn prune(
+    path: &Path,
+    before: &Timestamp,
+    now: &Timestamp,
+    before_prune: BeforePrune<'_>,
+) -> Result<Pruned, String> {
     if before > now {
         return Err(format!(
             "--before {} is in the future: a prune only removes entries older than now",
@@ -983,7 +995,7 @@ pub fn prune(path: &Path, before: &Timestamp, now: &Timestamp) -> Result<Pruned,
     let data = read_regular(&mut file, path)?;
     let v = verify_bytes(&data).map_err(|e| format!("{}: {e}", path.display()))?;
     // Transparency: the tree keeps the hashes of the entries about to go.
-    crate::transparency::store::before_prune(path, &data, &v)?;
+    before_prune(path, &data, &v)?;
     let lines: Vec<&[u8]> = data.split(|b| *b == b'\n').collect();
     let first = usize::from(v.checkpoint().is_some());
     // The longest prefix of older entries, not every older entry: after a clock step backwards
@@ -1308,11 +1320,14 @@ mod tests {
         let log = DisclosureLog::open(&path);
         let head = log.append_blocking(disclosure(4)).expect("append").hash;
         let now = Timestamp::now();
-        assert!(prune(&path, &ts("2999-01-01T00:00:00Z"), &now)
-            .expect_err("future")
-            .contains("future"));
+        assert!(
+            prune(&path, &ts("2999-01-01T00:00:00Z"), &now, &|_, _, _| Ok(()))
+                .expect_err("future")
+                .contains("future")
+        );
         assert_eq!(
-            prune(&path, &ts("2019-01-01T00:00:00Z"), &now).expect("nothing old"),
+            prune(&path, &ts("2019-01-01T00:00:00Z"), &now, &|_, _, _| Ok(()))
+                .expect("nothing old"),
             Pruned {
                 removed: 0,
                 kept: 4
@@ -1320,7 +1335,7 @@ mod tests {
         );
         // Only entry 1 goes: entry 3 is older than the date but follows a newer one.
         assert_eq!(
-            prune(&path, &ts("2022-01-01T00:00:00Z"), &now).expect("prune"),
+            prune(&path, &ts("2022-01-01T00:00:00Z"), &now, &|_, _, _| Ok(())).expect("prune"),
             Pruned {
                 removed: 1,
                 kept: 3
@@ -1339,7 +1354,7 @@ mod tests {
             5
         );
         // A second prune, through the old entries.
-        let p = prune(&path, &ts("2024-01-01T00:00:00Z"), &now).expect("prune");
+        let p = prune(&path, &ts("2024-01-01T00:00:00Z"), &now, &|_, _, _| Ok(())).expect("prune");
         assert_eq!(
             p,
             Pruned {
@@ -1376,7 +1391,13 @@ mod tests {
             chain(&["2020-02-01T00:00:00Z", "2030-01-01T00:00:00Z"]),
         )
         .expect("write");
-        prune(&other, &ts("2021-01-01T00:00:00Z"), &Timestamp::now()).expect("prune");
+        prune(
+            &other,
+            &ts("2021-01-01T00:00:00Z"),
+            &Timestamp::now(),
+            &|_, _, _| Ok(()),
+        )
+        .expect("prune");
         std::fs::rename(&other, &path).expect("rename");
         assert!(log
             .append_blocking(disclosure(2))
@@ -1401,6 +1422,7 @@ mod tests {
             &path,
             &ts("2020-06-01T00:00:00Z"),
             &ts("2026-02-01T00:00:00Z"),
+            &|_, _, _| Ok(()),
         )
         .expect("prune");
         let good = lines(&path);
@@ -1470,7 +1492,13 @@ mod tests {
             .into_iter()
             .map(|e| e.hash)
             .collect();
-        prune(&path, &ts("2021-01-01T00:00:00Z"), &Timestamp::now()).expect("prune");
+        prune(
+            &path,
+            &ts("2021-01-01T00:00:00Z"),
+            &Timestamp::now(),
+            &|_, _, _| Ok(()),
+        )
+        .expect("prune");
         let v = verify_file(&path).expect("verify");
         assert_eq!(v.find_head(&hashes[0]), None, "pruned, not the anchor");
         assert_eq!(

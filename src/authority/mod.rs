@@ -7,6 +7,7 @@ pub mod grant;
 pub mod log;
 pub mod report;
 pub mod route;
+pub mod transparency;
 
 pub use grant::{Grant, Purpose};
 pub use route::{Authority, AuthoritySettings};

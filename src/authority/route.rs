@@ -51,7 +51,7 @@ pub struct AuthoritySettings {
     /// Burst per credential.
     pub burst: NonZeroU32,
     /// Transparency (Merkle tree, signed checkpoints, receipts), when a signing key is set.
-    pub transparency: Option<crate::transparency::TlogSettings>,
+    pub transparency: Option<crate::authority::transparency::TlogSettings>,
 }
 
 /// The longest statement field accepted.
@@ -186,6 +186,8 @@ pub struct Authority {
     settings: AuthoritySettings,
     credentials: ArcSwap<Credentials>,
     log: DisclosureLog,
+    /// The transparency view (tree, checkpoints), when a signing key is set.
+    transparency: Option<Arc<super::transparency::store::Shared>>,
     limiter: CredentialLimiter,
     failures: FailureMeter,
 }
@@ -241,12 +243,16 @@ impl Authority {
     /// A credentials file that does not validate.
     pub fn new(settings: AuthoritySettings) -> Result<Self, String> {
         let credentials = Credentials::load(&settings.credentials)?;
-        let log = DisclosureLog::open_with(&settings.log, settings.transparency.clone());
+        // Transparency (issue #14): the tree beside the log, and its shared view for receipts
+        // and the admin URLs. The log itself only knows the `TreeSink` it is given.
+        let (log, transparency) =
+            super::transparency::open_log(&settings.log, settings.transparency.clone());
         let quota = Quota::per_minute(settings.rate_per_minute).allow_burst(settings.burst);
         Ok(Self {
             credentials: ArcSwap::from_pointee(credentials),
             log,
             limiter: RateLimiter::hashmap(quota),
+            transparency,
             failures: FailureMeter {
                 debt_until: Mutex::new(HashMap::new()),
             },
@@ -350,8 +356,8 @@ impl Authority {
     }
 
     /// Transparency: the log's shared view (checkpoints, proofs), when configured.
-    pub fn transparency(&self) -> Option<Arc<crate::transparency::store::Shared>> {
-        self.log.transparency()
+    pub fn transparency(&self) -> Option<Arc<super::transparency::store::Shared>> {
+        self.transparency.clone()
     }
 
     /// `GET /authority/receipt/<index>` (issue #14): authenticated as a disclosure is (the same
@@ -364,13 +370,13 @@ impl Authority {
         &self,
         req: &AuthorityRequest,
         index: &str,
-    ) -> Result<crate::transparency::receipt::Answer, AuthorityRefusal> {
+    ) -> Result<crate::authority::transparency::receipt::Answer, AuthorityRefusal> {
         let creds = self.credentials();
         let cred = self.authenticate(&creds, req)?;
-        let Some(shared) = self.log.transparency() else {
+        let Some(shared) = self.transparency() else {
             return Err(AuthorityRefusal::NoTransparency);
         };
-        Ok(crate::transparency::receipt::answer(
+        Ok(crate::authority::transparency::receipt::answer(
             &shared, &cred.id, index,
         ))
     }
@@ -405,9 +411,9 @@ impl Authority {
         };
         match self.log.append(record, APPEND_TIMEOUT).await {
             Ok(entry) => Ok(self
-                .log
-                .transparency()
-                .map(|_| crate::transparency::receipt::leaf_of(&entry))),
+                .transparency
+                .as_ref()
+                .map(|_| super::transparency::receipt::leaf_of(&entry))),
             Err(e) => {
                 tracing::error!(error = %e, "disclosure not recorded; nothing disclosed");
                 Err(e)

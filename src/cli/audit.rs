@@ -150,14 +150,14 @@ pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
                 }
             }
             // Transparency (issue #14): the tree and the stored checkpoints.
-            let src = crate::transparency::audit::Sources {
+            let src = crate::authority::transparency::audit::Sources {
                 keys: key,
                 checkpoints,
                 tree,
             };
             lines(
                 out,
-                crate::transparency::audit::verify_if_present(&path, &src)?,
+                crate::authority::transparency::audit::verify_if_present(&path, &src)?,
             )?;
             Ok(())
         }
@@ -167,7 +167,7 @@ pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
             rotate,
         } => lines(
             out,
-            crate::transparency::audit::keygen(&key, &origin, rotate)?,
+            crate::authority::transparency::audit::keygen(&key, &origin, rotate)?,
         ),
         AuditCommand::Consistency {
             log: path,
@@ -175,19 +175,19 @@ pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
             key,
             tree,
         } => {
-            let src = crate::transparency::audit::Sources {
+            let src = crate::authority::transparency::audit::Sources {
                 keys: Some(key),
                 checkpoints: None,
                 tree,
             };
             lines(
                 out,
-                crate::transparency::audit::consistency(&path, &old_checkpoint, &src)?,
+                crate::authority::transparency::audit::consistency(&path, &old_checkpoint, &src)?,
             )
         }
         AuditCommand::VerifyReceipt { receipt, key } => lines(
             out,
-            crate::transparency::audit::verify_receipt(&receipt, &key)?,
+            crate::authority::transparency::audit::verify_receipt(&receipt, &key)?,
         ),
         AuditCommand::Report {
             log: path,
@@ -221,8 +221,12 @@ pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
         }
         AuditCommand::Prune { log: path, before } => {
             let before = super::cli_date("before", &before)?;
-            let log::Pruned { removed, kept } =
-                log::prune(&path, &before, &crate::registry::Timestamp::now())?;
+            let log::Pruned { removed, kept } = log::prune(
+                &path,
+                &before,
+                &crate::registry::Timestamp::now(),
+                &crate::authority::transparency::store::before_prune,
+            )?;
             writeln!(
                 out,
                 "pruned {removed} entr{} before {}; {kept} kept",

@@ -9,8 +9,8 @@ use std::process::Command;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use rddsd::authority::log::{DisclosedContact, Disclosure, DisclosureLog, Entry, GENESIS};
-use rddsd::transparency::{note, receipt, tree, TlogSettings};
+use rddsd::authority::log::{DisclosedContact, Disclosure, Entry, GENESIS};
+use rddsd::authority::transparency::{note, receipt, tree, TlogSettings};
 
 use crate::harness::{bin, Server};
 
@@ -234,7 +234,8 @@ fn receipts_fetched_over_sockets_verify_offline_and_only_for_their_credential() 
     assert_eq!(body.size, 2);
     assert_eq!(
         cp.body,
-        std::fs::read(rddsd::transparency::latest_path(&fx.log)).expect("LOG.checkpoint")
+        std::fs::read(rddsd::authority::transparency::latest_path(&fx.log))
+            .expect("LOG.checkpoint")
     );
     // And audit verify checks the tree and the stored checkpoint with the key.
     let (ok, out) = rddsd(&["audit", "verify", s(&fx.log), "--key", s(&fx.public)]);
@@ -349,13 +350,14 @@ fn checkpoints_go_to_witnesses_and_their_cosignatures_are_stored() {
         srv.log()
     );
     let stored: Vec<serde_json::Value> =
-        std::fs::read_to_string(rddsd::transparency::cosignatures_path(&fx.log))
+        std::fs::read_to_string(rddsd::authority::transparency::cosignatures_path(&fx.log))
             .expect("cosignatures")
             .lines()
             .map(|l| serde_json::from_str(l).expect("json"))
             .collect();
     assert_eq!(stored.len(), 2);
-    let latest = std::fs::read(rddsd::transparency::latest_path(&fx.log)).expect("latest");
+    let latest =
+        std::fs::read(rddsd::authority::transparency::latest_path(&fx.log)).expect("latest");
     let cp = note::open_checkpoint(&latest, &fx.keys()).expect("opens");
     let text = note::checkpoint_text(&cp.origin, cp.size, &cp.root);
     note::verify_cosignature(&wvk, &text, stored[1]["signature"].as_str().expect("sig"))
@@ -389,7 +391,7 @@ fn rewrite(log: &Path, seq: u64) {
     }
     std::fs::write(log, out).expect("write");
     let bytes: Vec<u8> = t.stored().iter().flat_map(|h| h.0).collect();
-    std::fs::write(rddsd::transparency::tree_path(log), bytes).expect("tree");
+    std::fs::write(rddsd::authority::transparency::tree_path(log), bytes).expect("tree");
 }
 
 fn disclosure(n: u32) -> Disclosure {
@@ -415,14 +417,14 @@ fn disclosure(n: u32) -> Disclosure {
 #[test]
 fn a_rewritten_history_with_a_valid_chain_is_caught_against_an_older_checkpoint() {
     let fx = Fx::new();
-    let log = DisclosureLog::open_with(&fx.log, Some(fx.settings(3)));
+    let log = rddsd::authority::transparency::open_log(&fx.log, Some(fx.settings(3))).0;
     for i in 0..3 {
         log.append_blocking(disclosure(i)).expect("append");
     }
     log.close();
     // The auditor keeps the checkpoint of size 3.
     let kept = fx.dir.path().join("auditor.checkpoint");
-    std::fs::copy(rddsd::transparency::latest_path(&fx.log), &kept).expect("copy");
+    std::fs::copy(rddsd::authority::transparency::latest_path(&fx.log), &kept).expect("copy");
     let consistency = || {
         rddsd(&[
             "audit",
@@ -437,7 +439,7 @@ fn a_rewritten_history_with_a_valid_chain_is_caught_against_an_older_checkpoint(
     assert!(ok && out.contains("consistent"), "{out}");
 
     // The log grows: still consistent, with a proof.
-    let log = DisclosureLog::open_with(&fx.log, Some(fx.settings(3)));
+    let log = rddsd::authority::transparency::open_log(&fx.log, Some(fx.settings(3))).0;
     for i in 3..6 {
         log.append_blocking(disclosure(i)).expect("append");
     }
@@ -451,7 +453,7 @@ fn a_rewritten_history_with_a_valid_chain_is_caught_against_an_older_checkpoint(
     // Rewrite entry 2 and everything after it consistently, and drop the stored checkpoints:
     // the chain verifies on its own ...
     rewrite(&fx.log, 2);
-    let stored = rddsd::transparency::checkpoints_path(&fx.log);
+    let stored = rddsd::authority::transparency::checkpoints_path(&fx.log);
     let saved = std::fs::read(&stored).expect("checkpoints");
     std::fs::remove_file(&stored).expect("rm");
     let (ok, out) = rddsd(&["audit", "verify", s(&fx.log)]);
@@ -467,12 +469,13 @@ fn a_rewritten_history_with_a_valid_chain_is_caught_against_an_older_checkpoint(
 #[test]
 fn forged_checkpoints_are_refused() {
     let fx = Fx::new();
-    let log = DisclosureLog::open_with(&fx.log, Some(fx.settings(2)));
+    let log = rddsd::authority::transparency::open_log(&fx.log, Some(fx.settings(2))).0;
     for i in 0..2 {
         log.append_blocking(disclosure(i)).expect("append");
     }
     log.close();
-    let good = std::fs::read_to_string(rddsd::transparency::latest_path(&fx.log)).expect("cp");
+    let good =
+        std::fs::read_to_string(rddsd::authority::transparency::latest_path(&fx.log)).expect("cp");
     let forged = fx.dir.path().join("forged");
     let check = |text: &str, key: &Path| {
         std::fs::write(&forged, text).expect("write");
@@ -557,13 +560,13 @@ fn prune_keeps_the_tree_verifiable() {
     }
     std::fs::write(&fx.log, text).expect("seed");
     // Transparency turned on: the tree is built from the log, and a checkpoint covers all.
-    let log = DisclosureLog::open_with(&fx.log, Some(fx.settings(1)));
+    let log = rddsd::authority::transparency::open_log(&fx.log, Some(fx.settings(1))).0;
     let e = log.append_blocking(disclosure(9)).expect("append");
     assert!(e.salt.as_ref().is_some_and(|s| s.len() == 32), "salted");
     let kept = fx.dir.path().join("auditor.checkpoint");
     // The checkpoint is written right after the append, on the writer thread.
     log.close();
-    std::fs::copy(rddsd::transparency::latest_path(&fx.log), &kept).expect("copy");
+    std::fs::copy(rddsd::authority::transparency::latest_path(&fx.log), &kept).expect("copy");
     let (ok, out) = rddsd(&["audit", "prune", s(&fx.log), "--before", "2021-01-01"]);
     assert!(ok && out.contains("pruned 2 entries"), "{out}");
     let (ok, out) = rddsd(&["audit", "verify", s(&fx.log), "--key", s(&fx.public)]);
@@ -578,13 +581,13 @@ fn prune_keeps_the_tree_verifiable() {
     ]);
     assert!(ok, "{out}");
     // The writer continues after the prune, and the tree with it.
-    let log = DisclosureLog::open_with(&fx.log, Some(fx.settings(1)));
+    let log = rddsd::authority::transparency::open_log(&fx.log, Some(fx.settings(1))).0;
     assert_eq!(log.append_blocking(disclosure(10)).expect("append").seq, 4);
     log.close();
     let (ok, out) = rddsd(&["audit", "verify", s(&fx.log), "--key", s(&fx.public)]);
     assert!(ok && out.contains("tree: 4 entries"), "{out}");
     // Without the tree file, the pruned entries' hashes are gone: refused, naming why.
-    std::fs::remove_file(rddsd::transparency::tree_path(&fx.log)).expect("rm");
+    std::fs::remove_file(rddsd::authority::transparency::tree_path(&fx.log)).expect("rm");
     let (ok, out) = rddsd(&["audit", "verify", s(&fx.log)]);
     assert!(
         !ok && out.contains("pruned entries' hashes are lost"),

@@ -84,8 +84,10 @@ pub fn cosignatures_path(log: &std::path::Path) -> PathBuf {
 
 /// The admin listener's transparency URLs: `/transparency/public-key` (the note verifier key)
 /// and `/transparency/checkpoint` (the latest signed checkpoint, as C2SP tooling fetches it).
-pub fn admin(state: &crate::state::State, path: &str) -> (hyper::StatusCode, &'static str, String) {
-    let shared = state.authority.as_ref().and_then(|a| a.transparency());
+pub fn admin(
+    shared: Option<std::sync::Arc<store::Shared>>,
+    path: &str,
+) -> (hyper::StatusCode, &'static str, String) {
     let Some(shared) = shared else {
         return (
             hyper::StatusCode::NOT_FOUND,
@@ -108,4 +110,26 @@ pub fn admin(state: &crate::state::State, path: &str) -> (hyper::StatusCode, &'s
             "no checkpoint published yet\n".into(),
         ),
     }
+}
+
+/// Open the disclosure log with a Merkle tree beside it when `settings` is given: the log, and
+/// the shared view of the tree (checkpoints, proofs) for receipts and the admin URLs. A tree
+/// that cannot be opened opens the log broken (no disclosures until repaired).
+pub fn open_log(
+    path: &std::path::Path,
+    settings: Option<TlogSettings>,
+) -> (
+    crate::authority::log::DisclosureLog,
+    Option<std::sync::Arc<store::Shared>>,
+) {
+    let tlog = settings.map(|t| store::Tlog::open(path, t)).transpose();
+    let shared = tlog
+        .as_ref()
+        .ok()
+        .and_then(|t| t.as_ref().map(store::Tlog::shared));
+    let sink = tlog.map(|t| t.map(|t| Box::new(t) as Box<dyn crate::authority::log::TreeSink>));
+    (
+        crate::authority::log::DisclosureLog::open_with(path, sink),
+        shared,
+    )
 }

@@ -403,7 +403,7 @@ mod tests {
         let note = key
             .sign_checkpoint(5, &tree.root(5).expect("root"))
             .expect("sign");
-        let golden = include_str!("../../tests/golden/checkpoint.txt");
+        let golden = include_str!("../../../tests/golden/checkpoint.txt");
         if std::env::var_os("RDDSD_BLESS").is_some() {
             let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/checkpoint.txt");
             std::fs::write(path, &note).expect("bless");

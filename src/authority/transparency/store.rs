@@ -576,3 +576,22 @@ impl Tlog {
 pub fn store_cosignature(log: &Path, c: &StoredCosignature) -> Result<(), String> {
     append_line(&super::cosignatures_path(log), c)
 }
+
+/// The disclosure log drives the tree through this trait, so the log needs no knowledge of it.
+impl crate::authority::log::TreeSink for Tlog {
+    fn sync(&mut self, data: &[u8], v: &Verified) -> Result<(), String> {
+        Tlog::sync(self, data, v)
+    }
+    fn appended(&mut self, seq: u64, line: &[u8]) -> Result<(), String> {
+        Tlog::appended(self, seq, line)
+    }
+    fn wait(&self) -> Option<Duration> {
+        Tlog::wait(self)
+    }
+    fn batch_full(&self) -> bool {
+        Tlog::batch_full(self)
+    }
+    fn tick(&mut self) {
+        Tlog::tick(self);
+    }
+}
