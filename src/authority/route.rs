@@ -370,13 +370,13 @@ impl Authority {
         &self,
         req: &AuthorityRequest,
         index: &str,
-    ) -> Result<crate::authority::transparency::receipt::Answer, AuthorityRefusal> {
+    ) -> Result<crate::authority::transparency::serve::Answer, AuthorityRefusal> {
         let creds = self.credentials();
         let cred = self.authenticate(&creds, req)?;
         let Some(shared) = self.transparency() else {
             return Err(AuthorityRefusal::NoTransparency);
         };
-        Ok(crate::authority::transparency::receipt::answer(
+        Ok(crate::authority::transparency::serve::answer(
             &shared, &cred.id, index,
         ))
     }

@@ -41,7 +41,7 @@ pub enum Outcome<'a> {
         log_leaf: Option<(u64, String)>,
     },
     /// A receipt (inclusion proof) of an earlier disclosure, or why there is none yet.
-    Receipt(crate::authority::transparency::receipt::Answer),
+    Receipt(crate::authority::transparency::serve::Answer),
     /// No object by that name or handle.
     NotFound {
         /// On the authority route (answered privately).

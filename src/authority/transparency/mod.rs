@@ -17,8 +17,12 @@
 
 pub mod audit;
 pub mod note;
+pub mod published;
 pub mod receipt;
+pub mod serve;
 pub mod store;
+
+pub use published::{store_cosignature, Published, StoredCosignature};
 pub mod tree;
 pub mod witness;
 
@@ -122,7 +126,17 @@ pub fn open_log(
     crate::authority::log::DisclosureLog,
     Option<std::sync::Arc<store::Shared>>,
 ) {
-    let tlog = settings.map(|t| store::Tlog::open(path, t)).transpose();
+    let tlog = settings
+        .map(|t| {
+            let targets = t.witnesses.clone();
+            store::Tlog::open(path, t).map(|mut tlog| {
+                if !targets.is_empty() {
+                    tlog.set_witnesses(witness::spawn(path, targets, tlog.shared()));
+                }
+                tlog
+            })
+        })
+        .transpose();
     let shared = tlog
         .as_ref()
         .ok()

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use super::note::LogKey;
+use super::published::{append_line, Published};
 use super::tree::{leaf_hash, Hash, Tree, HASH_LEN};
 use super::{checkpoints_path, latest_path, tree_path, TlogSettings};
 use crate::authority::log::Verified;
@@ -36,31 +37,6 @@ pub struct StoredCheckpoint {
     pub size: u64,
     /// The signed note.
     pub checkpoint: String,
-}
-
-/// One line of `LOG.cosignatures`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct StoredCosignature {
-    /// When it was received (RFC 3339 UTC).
-    pub time: String,
-    /// The cosigned checkpoint's tree size.
-    pub size: u64,
-    /// The witness's verifier key.
-    pub witness: String,
-    /// The signature line, verified with that key.
-    pub signature: String,
-}
-
-/// The latest published checkpoint.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Published {
-    /// Tree size.
-    pub size: u64,
-    /// Root hash.
-    pub root: Hash,
-    /// The signed note.
-    pub note: String,
 }
 
 /// What readers (the receipt route, the admin listener, the witness thread) see.
@@ -283,20 +259,6 @@ pub fn read_checkpoints(path: &Path) -> Result<Vec<StoredCheckpoint>, String> {
     Ok(out)
 }
 
-fn append_line(path: &Path, value: &impl Serialize) -> Result<(), String> {
-    let mut line = serde_json::to_vec(value).map_err(|e| e.to_string())?;
-    line.push(b'\n');
-    let mut f = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    f.write_all(&line)
-        .and_then(|()| f.sync_data())
-        .map_err(|e| format!("{}: {e}", path.display()))
-}
-
 /// Replace a file atomically (temporary file, fsync, rename).
 pub(crate) fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
     let tmp = super::sidecar(path, ".tmp");
@@ -349,7 +311,8 @@ pub fn before_prune(log: &Path, data: &[u8], v: &Verified) -> Result<(), String>
 }
 
 impl Tlog {
-    /// Load the key and start the witness thread. The tree is loaded by [`Self::sync`].
+    /// Load the key. The tree is loaded by [`Self::sync`]; witnesses are attached by
+    /// [`super::open_log`].
     ///
     /// # Errors
     /// The key file cannot be read or is not a log key.
@@ -360,11 +323,6 @@ impl Tlog {
             verifier_key: key.verifier_key().to_string(),
             auditors: settings.auditors.clone(),
         });
-        let witnesses = if settings.witnesses.is_empty() {
-            None
-        } else {
-            super::witness::spawn(log_path, settings.witnesses.clone(), Arc::clone(&shared))
-        };
         Ok(Self {
             log_path: log_path.to_path_buf(),
             key,
@@ -372,8 +330,13 @@ impl Tlog {
             shared,
             tree_file: None,
             pending_since: None,
-            witnesses,
+            witnesses: None,
         })
+    }
+
+    /// Hand every published checkpoint to the witness thread from now on.
+    pub fn set_witnesses(&mut self, tx: Option<SyncSender<Published>>) {
+        self.witnesses = tx;
     }
 
     /// The readers' handle.
@@ -567,14 +530,6 @@ impl Tlog {
         replace_file(&latest_path(&self.log_path), note.as_bytes())?;
         Ok(Published { size, root, note })
     }
-}
-
-/// Append a verified cosignature to `LOG.cosignatures`.
-///
-/// # Errors
-/// I/O failure.
-pub fn store_cosignature(log: &Path, c: &StoredCosignature) -> Result<(), String> {
-    append_line(&super::cosignatures_path(log), c)
 }
 
 /// The disclosure log drives the tree through this trait, so the log needs no knowledge of it.

@@ -19,7 +19,8 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::rt::TokioIo;
 
 use super::note::verify_cosignature;
-use super::store::{store_cosignature, Published, Shared, StoredCosignature};
+use super::published::{store_cosignature, Published, StoredCosignature};
+use super::store::Shared;
 use super::WitnessTarget;
 
 /// Time allowed for one witness request.

@@ -1,0 +1,58 @@
+//! What a checkpoint publication leaves behind: the latest signed checkpoint as readers see
+//! it, and witness cosignatures as stored beside the log.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::tree::Hash;
+
+/// The latest published checkpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Published {
+    /// Tree size.
+    pub size: u64,
+    /// Root hash.
+    pub root: Hash,
+    /// The signed note.
+    pub note: String,
+}
+
+/// One line of `LOG.cosignatures`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StoredCosignature {
+    /// When it was received (RFC 3339 UTC).
+    pub time: String,
+    /// The cosigned checkpoint's tree size.
+    pub size: u64,
+    /// The witness's verifier key.
+    pub witness: String,
+    /// The signature line, verified with that key.
+    pub signature: String,
+}
+
+/// Append a verified cosignature to `LOG.cosignatures`.
+///
+/// # Errors
+/// I/O failure.
+pub fn store_cosignature(log: &Path, c: &StoredCosignature) -> Result<(), String> {
+    append_line(&super::cosignatures_path(log), c)
+}
+
+pub(super) fn append_line(path: &Path, value: &impl Serialize) -> Result<(), String> {
+    let mut line = serde_json::to_vec(value).map_err(|e| e.to_string())?;
+    line.push(b'\n');
+    let mut f = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    f.write_all(&line)
+        .and_then(|()| f.sync_data())
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
