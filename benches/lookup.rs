@@ -12,13 +12,13 @@ use rddsd::rdap::router::{route, Route};
 use rddsd::rdap::{context, render_resolved, RdapConfig};
 use rddsd::registry::load::load_demo;
 use rddsd::resolve::resolve;
-use rddsd::state::Dataset;
+use rddsd::state::Generation;
 
 fn bench(c: &mut Criterion) {
-    let data = Dataset {
+    let data = Generation {
         snapshot: load_demo().expect("demo registry loads"),
         policy: Policy::default_policy().expect("default policy"),
-        generation: 1,
+        number: 1,
     };
     let cfg = RdapConfig::new(
         "https://rdap.nic.example/".into(),

@@ -217,7 +217,7 @@ async fn serve(settings: Settings) -> ExitCode {
         Err(e) => return fail(&format!("cannot install signal handlers: {e}")),
     };
     {
-        let data = state.dataset();
+        let data = state.current();
         let (domains, hosts, contacts, registrars) = data.snapshot.counts();
         tracing::info!(
             domains,
@@ -318,7 +318,7 @@ async fn reload_loop(
             Ok(Ok(d)) => {
                 let (domains, hosts, contacts, registrars) = d.snapshot.counts();
                 tracing::info!(
-                    generation = d.generation,
+                    generation = d.number,
                     domains,
                     hosts,
                     contacts,

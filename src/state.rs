@@ -18,14 +18,14 @@ use crate::registry::{load, Snapshot};
 /// One generation of everything that decides an answer: the data and the policy, loaded and
 /// validated together, and replaced together.
 #[derive(Debug)]
-pub struct Dataset {
+pub struct Generation {
     /// Registration data.
     pub snapshot: Snapshot,
     /// Disclosure policy.
     pub policy: Policy,
     /// Increases with every successful load; part of every cache key, so a reload can never
     /// serve an answer rendered from older data.
-    pub generation: u64,
+    pub number: u64,
 }
 
 /// Where data and policy come from.
@@ -109,7 +109,7 @@ impl Sources {
     ///
     /// # Errors
     /// Any validation error in data or policy.
-    pub fn load(&self, generation: u64) -> Result<Dataset, LoadFailure> {
+    pub fn load(&self, generation: u64) -> Result<Generation, LoadFailure> {
         let policy = match &self.policy {
             Some(p) => Policy::load(p)?,
             None => Policy::default_policy()?,
@@ -118,10 +118,10 @@ impl Sources {
             Some(d) => load::load_dir(d)?,
             None => load::load_demo()?,
         };
-        Ok(Dataset {
+        Ok(Generation {
             snapshot,
             policy,
-            generation,
+            number: generation,
         })
     }
 }
@@ -134,7 +134,7 @@ pub const CACHE_MAX_BYTES: u64 = 64 * 1024 * 1024;
 
 /// State shared by every connection.
 pub struct State {
-    current: ArcSwap<Dataset>,
+    current: ArcSwap<Generation>,
     sources: Sources,
     next_generation: AtomicU64,
     /// Rendered public RDAP bodies of found objects. Bounded by bytes; keys carry the generation.
@@ -176,18 +176,18 @@ impl State {
         })
     }
 
-    /// The dataset to answer from. Callers hold the `Arc` for one request, so a concurrent
+    /// The generation (data and policy) to answer from. Callers hold the `Arc` for one request, so a concurrent
     /// reload never changes data under a request.
-    pub fn dataset(&self) -> Arc<Dataset> {
+    pub fn current(&self) -> Arc<Generation> {
         self.current.load_full()
     }
 
     /// Values for the metrics exposition that live outside the counters.
     pub fn gauges(&self) -> crate::metrics::Gauges {
-        let data = self.dataset();
+        let data = self.current();
         crate::metrics::Gauges {
             tracked: self.limiter.tracked(),
-            generation: data.generation,
+            generation: data.number,
             data_updated_unix: data.snapshot.updated().unix(),
             now_unix: crate::registry::Timestamp::now().unix(),
             disclosure_log_ok: self.authority.as_ref().map(Authority::log_writable),
@@ -203,7 +203,7 @@ impl State {
     ///
     /// # Errors
     /// The validation errors of the new data, or a refused shrink; nothing was swapped.
-    pub fn reload(&self) -> Result<Arc<Dataset>, LoadFailure> {
+    pub fn reload(&self) -> Result<Arc<Generation>, LoadFailure> {
         let started = std::time::Instant::now();
         let result = self.reload_inner();
         self.metrics.reload(
@@ -214,7 +214,7 @@ impl State {
         result
     }
 
-    fn reload_inner(&self) -> Result<Arc<Dataset>, LoadFailure> {
+    fn reload_inner(&self) -> Result<Arc<Generation>, LoadFailure> {
         let (limits, shrink) = match &self.sources.config {
             Some(path) => {
                 let file = crate::config::ConfigFile::load(path)?;
@@ -232,7 +232,7 @@ impl State {
             .map_err(LoadFailure::Authority)?;
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
         let fresh = Arc::new(self.sources.load(generation)?);
-        let old = self.dataset().snapshot.counts();
+        let old = self.current().snapshot.counts();
         let new = fresh.snapshot.counts();
         check_shrink(old, new, shrink)?;
         if check_shrink(

@@ -28,7 +28,7 @@ use crate::metrics::Protocol;
 use crate::policy::Audience;
 use crate::query::Query;
 use crate::resolve::{resolve, Resolved};
-use crate::state::{Dataset, State};
+use crate::state::{Generation, State};
 pub use answer::{Answer, HttpResponse, Outcome, RDAP_MEDIA_TYPE};
 use router::{Refusal, Route};
 
@@ -120,10 +120,10 @@ fn splice_request_url(template: &[u8], placeholder: &str, url: &str) -> Bytes {
     Bytes::from(out)
 }
 
-/// The render context of one dataset.
+/// The render context of one data generation.
 pub fn context<'a>(
     cfg: &'a RdapConfig,
-    data: &'a Dataset,
+    data: &'a Generation,
     request_url: Option<&'a str>,
 ) -> render::Context<'a> {
     render::Context {
@@ -166,13 +166,13 @@ fn to_bytes(value: &serde_json::Value) -> Bytes {
 /// so no client ever receives another client's request URL, whichever spelling filled the cache.
 pub fn public_answer(
     state: &State,
-    data: &Dataset,
+    data: &Generation,
     cfg: &RdapConfig,
     query: &Query,
     request_url: &str,
 ) -> Outcome<'static> {
     let placeholder = request_url_placeholder();
-    let key = (data.generation, query.clone());
+    let key = (data.number, query.clone());
     let cached = state.rdap_cache.get(&key);
     state.metrics.cache(cached.is_some());
     if let Some(template) = cached {
@@ -237,7 +237,7 @@ pub fn handle<B>(
                 Route::Query(q) => {
                     let url = request_url(cfg, req.uri());
                     (
-                        public_answer(state, &state.dataset(), cfg, &q, &url),
+                        public_answer(state, &state.current(), cfg, &q, &url),
                         q.kind(),
                     )
                 }
@@ -356,7 +356,7 @@ async fn authority_outcome(
     // Resolve, render and work out what leaves, then let go of the data before waiting for
     // the log: a reload must not wait on a disclosure.
     let (body, objects, disclosed) = {
-        let data = state.dataset();
+        let data = state.current();
         let resolved = resolve(
             &data.snapshot,
             &data.policy,

@@ -27,7 +27,7 @@ use crate::metrics::Protocol;
 use crate::policy::Audience;
 use crate::query::Query;
 use crate::resolve::{resolve, Resolved};
-use crate::state::{Dataset, State};
+use crate::state::{Generation, State};
 use parse::{WhoisRefusal, MAX_QUERY_BYTES};
 
 /// Port 43 settings.
@@ -50,7 +50,7 @@ pub struct WhoisConfig {
 /// The answer to one parsed query, and a label for the access log: resolve for the public,
 /// then render. Port 43 has no contact lookup, so a contact (which its parser never asks for)
 /// reads as not found.
-pub fn answer(data: &Dataset, query: &Query, terms_url: &str) -> (String, &'static str) {
+pub fn answer(data: &Generation, query: &Query, terms_url: &str) -> (String, &'static str) {
     let ctx = render::Context {
         db_updated: data.snapshot.updated(),
         terms_url,
@@ -246,7 +246,7 @@ pub async fn handle(
                     refusal_label(refusal),
                 ),
                 Ok(query) => {
-                    let data = state.dataset();
+                    let data = state.current();
                     let (text, outcome) = answer(&data, &query, &cfg.terms_url);
                     (client, text.into(), query.kind(), outcome)
                 }
