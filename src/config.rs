@@ -352,7 +352,7 @@ where
 {
     let v = value.unwrap_or(default);
     if v < min || v > max {
-        return Err(ConfigError(format!(
+        return Err(ConfigError::Invalid(format!(
             "{key} = {v} is out of range: it must be between {min} and {max}"
         )));
     }
@@ -371,8 +371,29 @@ fn seconds(
 
 /// A config problem, with the file and line where known.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ConfigError(pub String);
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("{}: cannot read config file: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// TOML syntax, an unknown key or a wrong type.
+    #[error("{file}:{line}: {message}")]
+    Syntax {
+        /// The file.
+        file: String,
+        /// 1-based line (0 when unknown).
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value out of its bounds, or keys that do not go together; names the key.
+    #[error("{0}")]
+    Invalid(String),
+}
 
 impl ConfigFile {
     /// Read and parse a config file.
@@ -380,8 +401,9 @@ impl ConfigFile {
     /// # Errors
     /// Unreadable file, TOML syntax, unknown keys or wrong types, with file and line.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigError(format!("{}: cannot read config file: {e}", path.display()))
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
         })?;
         Self::parse(&path.display().to_string(), &text)
     }
@@ -395,7 +417,11 @@ impl ConfigFile {
             let line = e.span().map_or(0, |s| {
                 text[..s.start.min(text.len())].matches('\n').count() + 1
             });
-            ConfigError(format!("{file}:{line}: {}", e.message()))
+            ConfigError::Syntax {
+                file: file.to_string(),
+                line,
+                message: e.message().to_string(),
+            }
         })
     }
 }
@@ -430,7 +456,7 @@ impl Settings {
         let admin_max_connections = bounded("admin.max_connections", admin_max, 16, 1, 1024)?;
         let default_admin: SocketAddr = DEFAULT_ADMIN_LISTEN
             .parse()
-            .map_err(|_| ConfigError("internal: bad default admin address".into()))?;
+            .map_err(|_| ConfigError::Invalid("internal: bad default admin address".into()))?;
         let WhoisSection {
             listen: whois_listen,
             read_timeout_secs,
@@ -493,7 +519,7 @@ impl Settings {
         } = data;
         let max_shrink_percent = max_shrink_percent.unwrap_or(DEFAULT_MAX_SHRINK_PERCENT);
         if max_shrink_percent > 100 {
-            return Err(ConfigError(
+            return Err(ConfigError::Invalid(
                 "data.max_shrink_percent is a percentage from 0 to 100".into(),
             ));
         }
@@ -510,7 +536,7 @@ impl Settings {
 
         let default_listen: SocketAddr = DEFAULT_RDAP_LISTEN
             .parse()
-            .map_err(|_| ConfigError("internal: bad default listen address".into()))?;
+            .map_err(|_| ConfigError::Invalid("internal: bad default listen address".into()))?;
         let base_url =
             flags
                 .base_url
@@ -518,11 +544,11 @@ impl Settings {
                 .map(|u| if u.ends_with('/') { u } else { format!("{u}/") });
         if let Some(u) = &base_url {
             crate::registry::validate::http_url(u)
-                .map_err(|m| ConfigError(format!("base_url {u:?}: {m}")))?;
+                .map_err(|m| ConfigError::Invalid(format!("base_url {u:?}: {m}")))?;
         }
         let terms_url = terms_url.unwrap_or_else(|| DEFAULT_TERMS_URL.to_string());
         crate::registry::validate::http_url(&terms_url)
-            .map_err(|m| ConfigError(format!("service.terms_url: {m}")))?;
+            .map_err(|m| ConfigError::Invalid(format!("service.terms_url: {m}")))?;
         let max_connections = bounded(
             "service.max_connections",
             max_connections,
@@ -543,7 +569,7 @@ impl Settings {
         )?;
         let default_whois: SocketAddr = DEFAULT_WHOIS_LISTEN
             .parse()
-            .map_err(|_| ConfigError("internal: bad default whois address".into()))?;
+            .map_err(|_| ConfigError::Invalid("internal: bad default whois address".into()))?;
         Ok(Self {
             rdap_listen: if flags.rdap_listen.is_empty() {
                 listen
@@ -595,7 +621,7 @@ fn nets(key: &str, list: Option<Vec<String>>) -> Result<Vec<IpNet>, ConfigError>
             n.parse::<IpNet>()
                 .or_else(|_| n.parse::<std::net::IpAddr>().map(IpNet::from))
                 .map(|net| net.trunc())
-                .map_err(|_| ConfigError(format!("limits.{key}: {n:?} is not an IP network such as 192.0.2.0/24 or 2001:db8::/32")))
+                .map_err(|_| ConfigError::Invalid(format!("limits.{key}: {n:?} is not an IP network such as 192.0.2.0/24 or 2001:db8::/32")))
         })
         .collect()
 }
@@ -621,7 +647,8 @@ fn resolve_authority(a: AuthoritySection) -> Result<Option<AuthoritySettings>, C
     )?;
     let nonzero = |key: &str, v: Option<u32>, default: u32| {
         let v = bounded(&format!("authority.{key}"), v, default, 1, 1_000_000)?;
-        NonZeroU32::new(v).ok_or_else(|| ConfigError(format!("authority.{key} must be at least 1")))
+        NonZeroU32::new(v)
+            .ok_or_else(|| ConfigError::Invalid(format!("authority.{key} must be at least 1")))
     };
     match (credentials, log) {
         (None, None) => Ok(None),
@@ -632,7 +659,7 @@ fn resolve_authority(a: AuthoritySection) -> Result<Option<AuthoritySettings>, C
             burst: nonzero("burst", burst, 10)?,
             transparency,
         })),
-        _ => Err(ConfigError(
+        _ => Err(ConfigError::Invalid(
             "authority.credentials and authority.log must be set together".into(),
         )),
     }
@@ -648,7 +675,7 @@ fn resolve_transparency(
 ) -> Result<Option<crate::authority::transparency::TlogSettings>, ConfigError> {
     let Some(key) = key else {
         if every.is_some() || interval.is_some() || witnesses.is_some() || auditors.is_some() {
-            return Err(ConfigError(
+            return Err(ConfigError::Invalid(
                 "authority.signing_key is required for checkpoints, witnesses and auditors".into(),
             ));
         }
@@ -659,7 +686,9 @@ fn resolve_transparency(
     };
     let witnesses = witnesses.unwrap_or_default();
     if witnesses.len() > 16 {
-        return Err(ConfigError("authority.witnesses: at most 16".into()));
+        return Err(ConfigError::Invalid(
+            "authority.witnesses: at most 16".into(),
+        ));
     }
     let witnesses = witnesses
         .into_iter()
@@ -667,18 +696,21 @@ fn resolve_transparency(
         .map(|(i, w)| match (w.dir, w.url, w.key) {
             (Some(dir), None, None) => Ok(crate::authority::transparency::WitnessTarget::Dir(dir)),
             (None, Some(url), Some(key)) if url.starts_with("http://") => {
-                crate::authority::transparency::note::parse_witness_key(&key)
-                    .map_err(|e| ConfigError(format!("authority.witnesses[{i}].key: {e}")))?;
+                crate::authority::transparency::note::parse_witness_key(&key).map_err(|e| {
+                    ConfigError::Invalid(format!("authority.witnesses[{i}].key: {e}"))
+                })?;
                 Ok(crate::authority::transparency::WitnessTarget::Http { url, key })
             }
-            _ => Err(ConfigError(format!(
+            _ => Err(ConfigError::Invalid(format!(
                 "authority.witnesses[{i}]: give either dir, or url (http://) and key"
             ))),
         })
         .collect::<Result<Vec<_>, _>>()?;
     let auditors = auditors.unwrap_or_default();
     if auditors.len() > 1000 {
-        return Err(ConfigError("authority.auditors: at most 1000".into()));
+        return Err(ConfigError::Invalid(
+            "authority.auditors: at most 1000".into(),
+        ));
     }
     Ok(Some(crate::authority::transparency::TlogSettings {
         key,
@@ -714,7 +746,8 @@ fn resolve_limits(l: LimitsSection) -> Result<LimitSettings, ConfigError> {
     let d = LimitSettings::default();
     let nonzero = |key: &str, v: Option<u32>, default: NonZeroU32| {
         let v = bounded(&format!("limits.{key}"), v, default.get(), 1, 1_000_000)?;
-        NonZeroU32::new(v).ok_or_else(|| ConfigError(format!("limits.{key} must be at least 1")))
+        NonZeroU32::new(v)
+            .ok_or_else(|| ConfigError::Invalid(format!("limits.{key} must be at least 1")))
     };
     let days = |key: &str, v: Option<u32>, default: u32| {
         bounded(&format!("limits.{key}"), v, default, 1, 3650)
@@ -722,7 +755,7 @@ fn resolve_limits(l: LimitsSection) -> Result<LimitSettings, ConfigError> {
     let ipv4_prefix = ipv4_prefix.unwrap_or(d.ipv4_prefix);
     let ipv6_prefix = ipv6_prefix.unwrap_or(d.ipv6_prefix);
     if ipv4_prefix > 32 || ipv6_prefix > 128 {
-        return Err(ConfigError(
+        return Err(ConfigError::Invalid(
             "limits.ipv4_prefix is at most 32 and limits.ipv6_prefix at most 128".into(),
         ));
     }
@@ -740,7 +773,7 @@ fn resolve_limits(l: LimitsSection) -> Result<LimitSettings, ConfigError> {
         rate_per_second: nonzero("rate_per_second", rate_per_second, d.rate_per_second)?,
         rate_per_minute: match (rate_per_second, rate_per_minute) {
             (Some(_), Some(_)) => {
-                return Err(ConfigError(
+                return Err(ConfigError::Invalid(
                     "limits.rate_per_second and limits.rate_per_minute exclude each other".into(),
                 ))
             }
@@ -870,7 +903,7 @@ max_connections = 100
             let text = FULL.replace(table, &format!("{table}\nbogus_key = 1"));
             let err = ConfigFile::parse("c.toml", &text).expect_err("must refuse");
             assert!(
-                err.0.contains("c.toml:") && err.0.contains("bogus_key"),
+                err.to_string().contains("c.toml:") && err.to_string().contains("bogus_key"),
                 "{err}"
             );
         }
@@ -896,8 +929,8 @@ max_connections = 100
         let base = "[authority]\ncredentials = \"/c\"\nlog = \"/l\"\n";
         let resolve = |extra: &str| {
             ConfigFile::parse("c.toml", &format!("{base}{extra}"))
-                .map_err(|e| e.0)
-                .and_then(|f| Settings::resolve(f, Overrides::default()).map_err(|e| e.0))
+                .map_err(|e| e.to_string())
+                .and_then(|f| Settings::resolve(f, Overrides::default()).map_err(|e| e.to_string()))
         };
         let s = resolve("signing_key = \"/k\"\n").expect("defaults");
         let t = s.authority.and_then(|a| a.transparency).expect("on");
@@ -963,8 +996,8 @@ max_connections = 100
                 text.push_str("credentials = \"/c\"\nlog = \"/l\"\n");
             }
             let err = ConfigFile::parse("c.toml", &text)
-                .map_err(|e| e.0)
-                .and_then(|f| Settings::resolve(f, Overrides::default()).map_err(|e| e.0))
+                .map_err(|e| e.to_string())
+                .and_then(|f| Settings::resolve(f, Overrides::default()).map_err(|e| e.to_string()))
                 .expect_err(&format!("{table}.{key} must be bounded"));
             assert!(err.contains(key) || err.contains("c.toml:2"), "{err}");
         }

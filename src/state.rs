@@ -50,7 +50,7 @@ pub enum LoadFailure {
     Policy(#[from] crate::policy::PolicyError),
     /// The credentials file did not validate.
     #[error("authority credentials refused: {0}")]
-    Authority(String),
+    Authority(#[from] crate::authority::credentials::CredentialsError),
     /// The config file (its `[limits]`) did not validate.
     #[error("config refused: {0}")]
     Config(#[from] crate::config::ConfigError),
@@ -160,7 +160,7 @@ impl State {
         let authority = authority
             .map(Authority::new)
             .transpose()
-            .map_err(LoadFailure::Authority)?;
+            .map_err(LoadFailure::from)?;
         let first = sources.load(1)?;
         Ok(Self {
             current: ArcSwap::from_pointee(first),
@@ -229,7 +229,7 @@ impl State {
             .as_ref()
             .map(Authority::prepare_reload)
             .transpose()
-            .map_err(LoadFailure::Authority)?;
+            .map_err(LoadFailure::from)?;
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
         let fresh = Arc::new(self.sources.load(generation)?);
         let old = self.current().snapshot.counts();

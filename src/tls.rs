@@ -8,32 +8,71 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::config::TlsSection;
 
+/// Why the TLS files cannot be used. Each names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// The certificate chain file cannot be read.
+    #[error("{}: cannot read certificate chain: {source}", path.display())]
+    ReadCertificates {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        source: rustls::pki_types::pem::Error,
+    },
+    /// The file holds no certificate.
+    #[error("{}: no certificate found", .0.display())]
+    NoCertificate(std::path::PathBuf),
+    /// The private key file cannot be read.
+    #[error("{}: cannot read private key: {source}", path.display())]
+    ReadKey {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        source: rustls::pki_types::pem::Error,
+    },
+    /// rustls refused the protocol setup.
+    #[error("TLS setup: {0}")]
+    Setup(rustls::Error),
+    /// The key does not belong to the certificate.
+    #[error("{}: certificate and key do not match: {source}", path.display())]
+    Mismatch {
+        /// The key file.
+        path: std::path::PathBuf,
+        /// What rustls said.
+        source: rustls::Error,
+    },
+}
+
 /// Build a TLS acceptor from PEM files. rustls offers only TLS 1.2 and 1.3 with AEAD
 /// ECDHE suites, which is what the gTLD profile allows.
 ///
 /// # Errors
-/// A message naming the file that could not be read or used.
-pub fn acceptor(cfg: &TlsSection) -> Result<TlsAcceptor, String> {
+/// The file that could not be read or used, and why.
+pub fn acceptor(cfg: &TlsSection) -> Result<TlsAcceptor, TlsError> {
+    let read_certs = |source| TlsError::ReadCertificates {
+        path: cfg.cert.clone(),
+        source,
+    };
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cfg.cert)
-        .map_err(|e| format!("{}: cannot read certificate chain: {e}", cfg.cert.display()))?
+        .map_err(read_certs)?
         .collect::<Result<_, _>>()
-        .map_err(|e| format!("{}: bad PEM certificate: {e}", cfg.cert.display()))?;
+        .map_err(read_certs)?;
     if certs.is_empty() {
-        return Err(format!("{}: no certificate found", cfg.cert.display()));
+        return Err(TlsError::NoCertificate(cfg.cert.clone()));
     }
-    let key = PrivateKeyDer::from_pem_file(&cfg.key)
-        .map_err(|e| format!("{}: cannot read private key: {e}", cfg.key.display()))?;
+    let key = PrivateKeyDer::from_pem_file(&cfg.key).map_err(|source| TlsError::ReadKey {
+        path: cfg.key.clone(),
+        source,
+    })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| format!("TLS setup: {e}"))?
+        .map_err(TlsError::Setup)?
         .with_no_client_auth()
         .with_single_cert(certs, key)
-        .map_err(|e| {
-            format!(
-                "{}: certificate and key do not match: {e}",
-                cfg.key.display()
-            )
+        .map_err(|source| TlsError::Mismatch {
+            path: cfg.key.clone(),
+            source,
         })?;
     let mut config = config;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];

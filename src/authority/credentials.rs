@@ -60,9 +60,47 @@ pub struct Credentials {
     by_id: HashMap<String, Credential>,
 }
 
-fn random_hex(bytes: usize) -> Result<String, String> {
+/// Why the credentials file or a credential command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialsError {
+    /// The file (or its lock) cannot be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// A line of the file does not validate.
+    #[error("{}:{line}: {message}", path.display())]
+    Line {
+        /// The file.
+        path: std::path::PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong (names the field).
+        message: String,
+    },
+    /// A command's input is refused (names the flag), or the change cannot be made.
+    #[error("{0}")]
+    Input(String),
+    /// No secure randomness for an id or a secret.
+    #[error("no secure randomness available: {0}")]
+    NoRandomness(String),
+}
+
+impl CredentialsError {
+    fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
+        move |source| Self::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+fn random_hex(bytes: usize) -> Result<String, CredentialsError> {
     let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).map_err(|e| format!("no secure randomness available: {e}"))?;
+    getrandom::fill(&mut buf).map_err(|e| CredentialsError::NoRandomness(e.to_string()))?;
     Ok(hex::encode(buf))
 }
 
@@ -80,11 +118,16 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
 ///
 /// # Errors
 /// Unreadable file or a bad line, with file and line.
-pub fn read(path: &Path) -> Result<Vec<Credential>, String> {
+pub fn read(path: &Path) -> Result<Vec<Credential>, CredentialsError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
+        Err(e) => return Err(CredentialsError::io(path)(e)),
+    };
+    let bad = |line: usize, message: String| CredentialsError::Line {
+        path: path.to_path_buf(),
+        line,
+        message,
     };
     let mut out: Vec<Credential> = Vec::new();
     for (i, line) in text
@@ -92,12 +135,11 @@ pub fn read(path: &Path) -> Result<Vec<Credential>, String> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
     {
-        let c: Credential =
-            serde_json::from_str(line).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
+        let c: Credential = serde_json::from_str(line).map_err(|e| bad(i + 1, e.to_string()))?;
         let check = |field: &str, v: &str| {
             crate::registry::validate::datetime(v)
                 .map(|_| ())
-                .map_err(|m| format!("{}:{}: field `{field}`: {m}", path.display(), i + 1))
+                .map_err(|m| bad(i + 1, format!("field `{field}`: {m}")))
         };
         check("created", &c.created)?;
         check("expires", &c.expires)?;
@@ -105,19 +147,13 @@ pub fn read(path: &Path) -> Result<Vec<Credential>, String> {
             check("revoked", r)?;
         }
         if c.secret_sha256.len() != 64 || decode_hex(&c.secret_sha256).is_none() {
-            return Err(format!(
-                "{}:{}: field `secretSha256`: not a SHA-256 hex digest",
-                path.display(),
-                i + 1
+            return Err(bad(
+                i + 1,
+                "field `secretSha256`: not a SHA-256 hex digest".into(),
             ));
         }
         if out.iter().any(|o| o.id == c.id) {
-            return Err(format!(
-                "{}:{}: field `id`: {} is listed twice",
-                path.display(),
-                i + 1,
-                c.id
-            ));
+            return Err(bad(i + 1, format!("field `id`: {} is listed twice", c.id)));
         }
         out.push(c);
     }
@@ -128,8 +164,8 @@ pub fn read(path: &Path) -> Result<Vec<Credential>, String> {
 /// administrators cannot lose each other's changes.
 fn update(
     path: &Path,
-    change: impl FnOnce(&mut Vec<Credential>) -> Result<(), String>,
-) -> Result<(), String> {
+    change: impl FnOnce(&mut Vec<Credential>) -> Result<(), CredentialsError>,
+) -> Result<(), CredentialsError> {
     use std::os::unix::fs::OpenOptionsExt;
     let lock = std::fs::OpenOptions::new()
         .read(true)
@@ -137,9 +173,8 @@ fn update(
         .create(true)
         .mode(0o600)
         .open(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    lock.lock()
-        .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
+        .map_err(CredentialsError::io(path))?;
+    lock.lock().map_err(CredentialsError::io(path))?;
     let mut all = read(path)?;
     change(&mut all)?;
     let mut bytes = Vec::new();
@@ -148,7 +183,7 @@ fn update(
         bytes.push(b'\n');
     }
     crate::files::atomic_replace(path, &path.with_extension("tmp"), &bytes)
-        .map_err(|e| format!("{}: {e}", path.display()))
+        .map_err(CredentialsError::io(path))
 }
 
 /// What `authority add` needs.
@@ -170,20 +205,25 @@ pub struct NewCredential {
 ///
 /// # Errors
 /// Bad input or I/O failure.
-pub fn add(path: &Path, new: NewCredential) -> Result<(Credential, String), String> {
+pub fn add(path: &Path, new: NewCredential) -> Result<(Credential, String), CredentialsError> {
     for (field, v) in [
         ("authority", &new.authority),
         ("jurisdiction", &new.jurisdiction),
         ("contact", &new.contact),
     ] {
-        crate::registry::validate::text(v, 200).map_err(|m| format!("--{field}: {m}"))?;
+        crate::registry::validate::text(v, 200)
+            .map_err(|m| CredentialsError::Input(format!("--{field}: {m}")))?;
     }
     if new.purposes.is_empty() {
-        return Err("--purposes: name at least one purpose".into());
+        return Err(CredentialsError::Input(
+            "--purposes: name at least one purpose".into(),
+        ));
     }
     let now = Timestamp::now();
     if new.expires <= now {
-        return Err("--expires: the expiry must be in the future".into());
+        return Err(CredentialsError::Input(
+            "--expires: the expiry must be in the future".into(),
+        ));
     }
     let id = random_hex(8)?;
     let secret = random_hex(32)?;
@@ -210,14 +250,16 @@ pub fn add(path: &Path, new: NewCredential) -> Result<(Credential, String), Stri
 ///
 /// # Errors
 /// Unknown id, already revoked, or I/O failure.
-pub fn revoke(path: &Path, id: &str) -> Result<(), String> {
+pub fn revoke(path: &Path, id: &str) -> Result<(), CredentialsError> {
     update(path, |all| {
         let c = all
             .iter_mut()
             .find(|c| c.id == id)
-            .ok_or_else(|| format!("no credential with id {id}"))?;
+            .ok_or_else(|| CredentialsError::Input(format!("no credential with id {id}")))?;
         if c.revoked.is_some() {
-            return Err(format!("credential {id} is already revoked"));
+            return Err(CredentialsError::Input(format!(
+                "credential {id} is already revoked"
+            )));
         }
         c.revoked = Some(Timestamp::now().as_str().to_string());
         Ok(())
@@ -229,7 +271,7 @@ impl Credentials {
     ///
     /// # Errors
     /// As [`read`].
-    pub fn load(path: &Path) -> Result<Self, String> {
+    pub fn load(path: &Path) -> Result<Self, CredentialsError> {
         Ok(Self {
             by_id: read(path)?.into_iter().map(|c| (c.id.clone(), c)).collect(),
         })
@@ -358,6 +400,6 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let path = dir.path().join("creds.jsonl");
         std::fs::write(&path, "\n{\"id\":\"a\"}\n").expect("write");
-        assert!(read(&path).expect_err("bad").contains("creds.jsonl:2"));
+        assert!(read(&path).expect_err("bad").to_string().contains("creds.jsonl:2"));
     }
 }

@@ -241,7 +241,7 @@ impl Authority {
     ///
     /// # Errors
     /// A credentials file that does not validate.
-    pub fn new(settings: AuthoritySettings) -> Result<Self, String> {
+    pub fn new(settings: AuthoritySettings) -> Result<Self, super::credentials::CredentialsError> {
         let credentials = Credentials::load(&settings.credentials)?;
         // Transparency (issue #14): the tree beside the log, and its shared view for receipts
         // and the admin URLs. The log itself only knows the `TreeSink` it is given.
@@ -264,7 +264,7 @@ impl Authority {
     ///
     /// # Errors
     /// A credentials file that does not validate.
-    pub fn prepare_reload(&self) -> Result<Arc<Credentials>, String> {
+    pub fn prepare_reload(&self) -> Result<Arc<Credentials>, super::credentials::CredentialsError> {
         Ok(Arc::new(Credentials::load(&self.settings.credentials)?))
     }
 

@@ -77,7 +77,7 @@ pub fn run(cmd: AuthorityCommand, out: &mut impl Write) -> Result<(), String> {
                 purposes,
                 expires,
             };
-            let (cred, token) = credentials::add(&path, new)?;
+            let (cred, token) = credentials::add(&path, new).map_err(|e| e.to_string())?;
             writeln!(
                 out,
                 "credential {} issued to {} (expires {})",
@@ -92,7 +92,7 @@ pub fn run(cmd: AuthorityCommand, out: &mut impl Write) -> Result<(), String> {
             credentials: path,
             id,
         } => {
-            credentials::revoke(&path, &id)?;
+            credentials::revoke(&path, &id).map_err(|e| e.to_string())?;
             writeln!(
                 out,
                 "credential {id} revoked; send SIGHUP to running servers"
@@ -104,7 +104,7 @@ pub fn run(cmd: AuthorityCommand, out: &mut impl Write) -> Result<(), String> {
             writeln!(out, "ID	AUTHORITY	JURISDICTION	PURPOSES	EXPIRES	STATUS")
                 .map_err(super::io)?;
             let now = crate::registry::Timestamp::now();
-            for c in credentials::read(&path)? {
+            for c in credentials::read(&path).map_err(|e| e.to_string())? {
                 let expired = crate::registry::validate::datetime(&c.expires)
                     .map(|e| e <= now)
                     .unwrap_or(true);

@@ -45,8 +45,8 @@ pub enum StartError {
         source: std::io::Error,
     },
     /// The TLS certificate or key could not be used.
-    #[error("{0}")]
-    Tls(String),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// A bound, loaded server, ready to run.
