@@ -400,6 +400,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let path = dir.path().join("creds.jsonl");
         std::fs::write(&path, "\n{\"id\":\"a\"}\n").expect("write");
-        assert!(read(&path).expect_err("bad").to_string().contains("creds.jsonl:2"));
+        assert!(read(&path)
+            .expect_err("bad")
+            .to_string()
+            .contains("creds.jsonl:2"));
     }
 }

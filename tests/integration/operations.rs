@@ -269,3 +269,25 @@ fn version_manual_and_completions_come_from_the_cli() {
         );
     }
 }
+
+#[test]
+fn case_variants_of_a_contact_handle_share_one_cache_entry() {
+    // Issue #9: enumeration by case variants must not push real answers out of the cache.
+    let srv = Server::start(&[]);
+    for handle in [
+        "C101-EXAMPLE",
+        "c101-example",
+        "C101-example",
+        "c101-EXAMPLE",
+    ] {
+        assert_eq!(srv.get(&format!("/entity/{handle}")).status, 200);
+    }
+    assert_eq!(
+        value(&srv, "rddsd_cache_requests_total{result=\"miss\"}"),
+        1.0
+    );
+    assert_eq!(
+        value(&srv, "rddsd_cache_requests_total{result=\"hit\"}"),
+        3.0
+    );
+}
