@@ -27,7 +27,7 @@ expect nic.example "Domain Name: nic.example" "Registrar IANA ID: 9999" ">>> Las
 expect café.example "Domain Name: xn--caf-dma.example" "Registrant Name: REDACTED FOR PRIVACY" "Registrant Country: CA"
 expect "domain KITE-SURFING.example." "Registrant Organization: Haverbeke Kite Surfing BV"
 expect "nameserver ns1.nic.example" "Server Name: ns1.nic.example" "IP Address: 2001:db8:53::1"
-expect "registrar 1001" "Registrar: Lantern Names Ltd"
+expect "registrar 1001" "Registrar Name: Lantern Names Ltd"
 expect no-such-name.example "NOT FOUND"
 echo "whois-client: $((total - fails)) passed, $fails failed (Debian whois $(whois --version 2>&1 | head -1 | awk '{print $NF}'))"
 [ "$fails" -eq 0 ]
