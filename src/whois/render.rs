@@ -114,19 +114,10 @@ impl Out {
 
 /// Whether a character could forge a line or reorder text on a client's terminal: C0/C1
 /// controls (CR and LF above all, and TAB, which is not part of any value), the Unicode line
-/// and paragraph separators, and the bidirectional formatting characters.
+/// and paragraph separators, and the bidirectional formatting characters. The same set the
+/// loader refuses ([`crate::registry::validate::forbidden_char`]): one definition, two fences.
 pub fn is_unsafe(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{2028}'
-                | '\u{2029}'
-                | '\u{061C}'
-                | '\u{200E}'
-                | '\u{200F}'
-                | '\u{202A}'..='\u{202E}'
-                | '\u{2066}'..='\u{2069}'
-        )
+    crate::registry::validate::forbidden_char(c)
 }
 
 /// Text written with every unsafe character as `\u{XXXX}`. The loader refuses such data; this
