@@ -65,6 +65,11 @@ const RDAP_STATUSES: [u16; 12] = [200, 204, 400, 401, 403, 404, 405, 429, 431, 5
 /// Port 43 answers by outcome class.
 const WHOIS_STATUSES: [&str; 5] = ["found", "not-found", "refused", "limited", "other"];
 
+/// The `# HELP` and `# TYPE` lines of one metric family.
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
 /// A fixed-bucket latency histogram.
 #[derive(Debug, Default)]
 struct Histogram {
@@ -274,7 +279,12 @@ impl Metrics {
     /// Prometheus text exposition (format 0.0.4).
     pub fn render(&self, g: &Gauges) -> String {
         let mut out = String::with_capacity(16 * 1024);
-        out.push_str("# HELP rddsd_requests_total Requests answered, by protocol.\n# TYPE rddsd_requests_total counter\n");
+        header(
+            &mut out,
+            "rddsd_requests_total",
+            "counter",
+            "Requests answered, by protocol.",
+        );
         for (p, name) in PROTOCOLS {
             let _ = writeln!(
                 out,
@@ -282,7 +292,12 @@ impl Metrics {
                 self.requests[p as usize].load(Ordering::Relaxed)
             );
         }
-        out.push_str("# HELP rddsd_responses_total Answers by protocol and status (HTTP status for RDAP, outcome for port 43).\n# TYPE rddsd_responses_total counter\n");
+        header(
+            &mut out,
+            "rddsd_responses_total",
+            "counter",
+            "Answers by protocol and status (HTTP status for RDAP, outcome for port 43).",
+        );
         for (i, status) in RDAP_STATUSES.iter().enumerate() {
             let _ = writeln!(
                 out,
@@ -302,7 +317,12 @@ impl Metrics {
                 self.whois_status[i].load(Ordering::Relaxed)
             );
         }
-        out.push_str("# HELP rddsd_request_duration_seconds Time from request to answer, by protocol and query kind.\n# TYPE rddsd_request_duration_seconds histogram\n");
+        header(
+            &mut out,
+            "rddsd_request_duration_seconds",
+            "histogram",
+            "Time from request to answer, by protocol and query kind.",
+        );
         for (p, pname) in PROTOCOLS {
             for (k, kname) in KINDS.iter().enumerate() {
                 let labels = format!("protocol=\"{pname}\",kind=\"{kname}\"");
@@ -313,7 +333,7 @@ impl Metrics {
                 );
             }
         }
-        out.push_str("# HELP rddsd_refusals_total Requests refused by the harvesting defence or connection caps, by protocol and reason.\n# TYPE rddsd_refusals_total counter\n");
+        header(&mut out, "rddsd_refusals_total", "counter", "Requests refused by the harvesting defence or connection caps, by protocol and reason.");
         for (p, name) in PROTOCOLS {
             for (i, reason) in REASONS.iter().enumerate() {
                 let _ = writeln!(
@@ -323,7 +343,12 @@ impl Metrics {
                 );
             }
         }
-        out.push_str("# HELP rddsd_cache_requests_total Public RDAP answers from the rendered-answer cache (hit) or rendered (miss).\n# TYPE rddsd_cache_requests_total counter\n");
+        header(
+            &mut out,
+            "rddsd_cache_requests_total",
+            "counter",
+            "Public RDAP answers from the rendered-answer cache (hit) or rendered (miss).",
+        );
         let _ = writeln!(
             out,
             "rddsd_cache_requests_total{{result=\"hit\"}} {}",
@@ -334,11 +359,26 @@ impl Metrics {
             "rddsd_cache_requests_total{{result=\"miss\"}} {}",
             self.cache_misses.load(Ordering::Relaxed)
         );
-        out.push_str("# HELP rddsd_limiter_clients Client networks tracked by the limiter.\n# TYPE rddsd_limiter_clients gauge\n");
+        header(
+            &mut out,
+            "rddsd_limiter_clients",
+            "gauge",
+            "Client networks tracked by the limiter.",
+        );
         let _ = writeln!(out, "rddsd_limiter_clients {}", g.tracked.0);
-        out.push_str("# HELP rddsd_limiter_capacity Most client networks the limiter tracks (memory bound).\n# TYPE rddsd_limiter_capacity gauge\n");
+        header(
+            &mut out,
+            "rddsd_limiter_capacity",
+            "gauge",
+            "Most client networks the limiter tracks (memory bound).",
+        );
         let _ = writeln!(out, "rddsd_limiter_capacity {}", g.tracked.1);
-        out.push_str("# HELP rddsd_open_connections Connections open now, by listener.\n# TYPE rddsd_open_connections gauge\n");
+        header(
+            &mut out,
+            "rddsd_open_connections",
+            "gauge",
+            "Connections open now, by listener.",
+        );
         for (i, name) in LISTENERS.iter().enumerate() {
             let _ = writeln!(
                 out,
@@ -346,22 +386,42 @@ impl Metrics {
                 self.open[i].load(Ordering::Relaxed)
             );
         }
-        out.push_str("# HELP rddsd_data_generation The data generation being served (1 at start, +1 per successful reload).\n# TYPE rddsd_data_generation gauge\n");
+        header(
+            &mut out,
+            "rddsd_data_generation",
+            "gauge",
+            "The data generation being served (1 at start, +1 per successful reload).",
+        );
         let _ = writeln!(out, "rddsd_data_generation {}", g.generation);
-        out.push_str("# HELP rddsd_data_updated_timestamp_seconds The 'last update of RDAP database' of the data served, Unix time.\n# TYPE rddsd_data_updated_timestamp_seconds gauge\n");
+        header(
+            &mut out,
+            "rddsd_data_updated_timestamp_seconds",
+            "gauge",
+            "The 'last update of RDAP database' of the data served, Unix time.",
+        );
         let _ = writeln!(
             out,
             "rddsd_data_updated_timestamp_seconds {}",
             g.data_updated_unix
         );
-        out.push_str("# HELP rddsd_data_age_seconds Now minus the 'last update of RDAP database' of the data served.\n# TYPE rddsd_data_age_seconds gauge\n");
+        header(
+            &mut out,
+            "rddsd_data_age_seconds",
+            "gauge",
+            "Now minus the 'last update of RDAP database' of the data served.",
+        );
         let _ = writeln!(
             out,
             "rddsd_data_age_seconds {}",
             g.now_unix.saturating_sub(g.data_updated_unix)
         );
         let r = &self.reload;
-        out.push_str("# HELP rddsd_reloads_total Reloads (SIGHUP), by result.\n# TYPE rddsd_reloads_total counter\n");
+        header(
+            &mut out,
+            "rddsd_reloads_total",
+            "counter",
+            "Reloads (SIGHUP), by result.",
+        );
         let _ = writeln!(
             out,
             "rddsd_reloads_total{{result=\"ok\"}} {}",
@@ -372,25 +432,45 @@ impl Metrics {
             "rddsd_reloads_total{{result=\"refused\"}} {}",
             r.failed.load(Ordering::Relaxed)
         );
-        out.push_str("# HELP rddsd_reload_last_success 1 if the last reload succeeded, 0 if it was refused, -1 before any reload.\n# TYPE rddsd_reload_last_success gauge\n");
+        header(
+            &mut out,
+            "rddsd_reload_last_success",
+            "gauge",
+            "1 if the last reload succeeded, 0 if it was refused, -1 before any reload.",
+        );
         let _ = writeln!(
             out,
             "rddsd_reload_last_success {}",
             r.last_success.load(Ordering::Relaxed)
         );
-        out.push_str("# HELP rddsd_reload_last_duration_seconds How long the last reload took.\n# TYPE rddsd_reload_last_duration_seconds gauge\n");
+        header(
+            &mut out,
+            "rddsd_reload_last_duration_seconds",
+            "gauge",
+            "How long the last reload took.",
+        );
         let _ = writeln!(
             out,
             "rddsd_reload_last_duration_seconds {}",
             r.last_duration_micros.load(Ordering::Relaxed) as f64 / 1e6
         );
-        out.push_str("# HELP rddsd_reload_last_timestamp_seconds When the last reload finished, Unix time (0 before any).\n# TYPE rddsd_reload_last_timestamp_seconds gauge\n");
+        header(
+            &mut out,
+            "rddsd_reload_last_timestamp_seconds",
+            "gauge",
+            "When the last reload finished, Unix time (0 before any).",
+        );
         let _ = writeln!(
             out,
             "rddsd_reload_last_timestamp_seconds {}",
             r.last_unix.load(Ordering::Relaxed)
         );
-        out.push_str("# HELP rddsd_disclosures_total Disclosure-log appends, by result (a failed append disclosed nothing).\n# TYPE rddsd_disclosures_total counter\n");
+        header(
+            &mut out,
+            "rddsd_disclosures_total",
+            "counter",
+            "Disclosure-log appends, by result (a failed append disclosed nothing).",
+        );
         let _ = writeln!(
             out,
             "rddsd_disclosures_total{{result=\"recorded\"}} {}",
@@ -401,20 +481,35 @@ impl Metrics {
             "rddsd_disclosures_total{{result=\"failed\"}} {}",
             self.disclosure_failures.load(Ordering::Relaxed)
         );
-        out.push_str("# HELP rddsd_disclosure_log_writable 1 if the disclosure log accepts entries, 0 if disclosures are refused until repair; absent without the authority route.\n# TYPE rddsd_disclosure_log_writable gauge\n");
+        header(&mut out, "rddsd_disclosure_log_writable", "gauge", "1 if the disclosure log accepts entries, 0 if disclosures are refused until repair; absent without the authority route.");
         if let Some(ok) = g.disclosure_log_ok {
             let _ = writeln!(out, "rddsd_disclosure_log_writable {}", u8::from(ok));
         }
-        out.push_str("# HELP rddsd_accept_errors_total Failed accepts (e.g. the open-files limit reached).\n# TYPE rddsd_accept_errors_total counter\n");
+        header(
+            &mut out,
+            "rddsd_accept_errors_total",
+            "counter",
+            "Failed accepts (e.g. the open-files limit reached).",
+        );
         let _ = writeln!(
             out,
             "rddsd_accept_errors_total {}",
             self.accept_errors.load(Ordering::Relaxed)
         );
         let (dropped, failed) = crate::telemetry::log_losses();
-        out.push_str("# HELP rddsd_log_lines_dropped_total Log lines dropped because the log stream was slower than the server.\n# TYPE rddsd_log_lines_dropped_total counter\n");
+        header(
+            &mut out,
+            "rddsd_log_lines_dropped_total",
+            "counter",
+            "Log lines dropped because the log stream was slower than the server.",
+        );
         let _ = writeln!(out, "rddsd_log_lines_dropped_total {dropped}");
-        out.push_str("# HELP rddsd_log_write_failures_total Log lines lost because writing to the log stream failed (e.g. its reader went away).\n# TYPE rddsd_log_write_failures_total counter\n");
+        header(
+            &mut out,
+            "rddsd_log_write_failures_total",
+            "counter",
+            "Log lines lost because writing to the log stream failed (e.g. its reader went away).",
+        );
         let _ = writeln!(out, "rddsd_log_write_failures_total {failed}");
         out
     }

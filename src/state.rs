@@ -129,6 +129,61 @@ impl Sources {
 /// Cache key of a rendered public answer.
 pub type CacheKey = (u64, crate::query::Query);
 
+/// A rendered public answer as cached: the body with holes where each client's request URL
+/// goes (RDAP notice and referral link `value`s). The holes are found once, when the answer is
+/// cached, so a cache hit only copies the body with the URL in them.
+#[derive(Debug, Clone)]
+pub struct CachedBody {
+    bytes: Bytes,
+    /// Offsets of the placeholder in `bytes`, in order, not overlapping.
+    holes: Arc<[usize]>,
+    placeholder_len: usize,
+}
+
+impl CachedBody {
+    /// Cache `bytes`, in which `placeholder` marks each place the request URL goes.
+    pub fn new(bytes: Bytes, placeholder: &str) -> Self {
+        let needle = placeholder.as_bytes();
+        let mut holes = Vec::new();
+        let mut at = 0;
+        while let Some(i) = bytes[at..].windows(needle.len()).position(|w| w == needle) {
+            holes.push(at + i);
+            at += i + needle.len();
+        }
+        Self {
+            bytes,
+            holes: holes.into(),
+            placeholder_len: needle.len(),
+        }
+    }
+
+    /// The body for one client: `text` (already escaped for a JSON string) in every hole.
+    pub fn fill(&self, text: &str) -> Bytes {
+        if self.holes.is_empty() {
+            return self.bytes.clone();
+        }
+        let mut out = Vec::with_capacity(self.bytes.len() + self.holes.len() * text.len());
+        let mut from = 0;
+        for &hole in self.holes.iter() {
+            out.extend_from_slice(&self.bytes[from..hole]);
+            out.extend_from_slice(text.as_bytes());
+            from = hole + self.placeholder_len;
+        }
+        out.extend_from_slice(&self.bytes[from..]);
+        Bytes::from(out)
+    }
+
+    /// The cached size, for the cache's byte bound.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Whether the body is empty.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+}
+
 /// Upper bound on the bytes the answer cache holds.
 pub const CACHE_MAX_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -138,7 +193,7 @@ pub struct State {
     sources: Sources,
     next_generation: AtomicU64,
     /// Rendered public RDAP bodies of found objects. Bounded by bytes; keys carry the generation.
-    pub rdap_cache: moka::sync::Cache<CacheKey, Bytes>,
+    pub rdap_cache: moka::sync::Cache<CacheKey, CachedBody>,
     /// The harvesting defence, shared by both protocols. Its counts outlive reloads.
     pub limiter: Limiter,
     /// Operator counters.
@@ -168,7 +223,7 @@ impl State {
             next_generation: AtomicU64::new(2),
             rdap_cache: moka::sync::Cache::builder()
                 .max_capacity(CACHE_MAX_BYTES)
-                .weigher(|_k: &CacheKey, v: &Bytes| u32::try_from(v.len()).unwrap_or(u32::MAX))
+                .weigher(|_k: &CacheKey, v: &CachedBody| u32::try_from(v.len()).unwrap_or(u32::MAX))
                 .build(),
             limiter: Limiter::new(limits),
             metrics: Metrics::default(),

@@ -182,8 +182,13 @@ fn update(
         bytes.extend_from_slice(&serde_json::to_vec(c).unwrap_or_default());
         bytes.push(b'\n');
     }
-    crate::files::atomic_replace(path, &path.with_extension("tmp"), &bytes)
-        .map_err(CredentialsError::io(path))
+    crate::files::atomic_replace(
+        path,
+        &path.with_extension("tmp"),
+        &bytes,
+        crate::files::PRIVATE,
+    )
+    .map_err(CredentialsError::io(path))
 }
 
 /// What `authority add` needs.

@@ -1042,8 +1042,13 @@ pub fn prune(
             ))
         }
     }
-    crate::files::atomic_replace(path, &sidecar(path, ".prune-tmp"), &out)
-        .map_err(|e| format!("prune failed, log unchanged: {e}"))?;
+    crate::files::atomic_replace(
+        path,
+        &sidecar(path, ".prune-tmp"),
+        &out,
+        crate::files::PRIVATE,
+    )
+    .map_err(|e| format!("prune failed, log unchanged: {e}"))?;
     Ok(Pruned {
         removed: cut as u64,
         kept: total - cut as u64,

@@ -264,6 +264,12 @@ where
         NetKey::of(ip, a.settings.ipv4_prefix, a.settings.ipv6_prefix)
     }
 
+    /// Whether `ip` lies in a denylisted network (the authority route applies the denylist
+    /// without spending the public budget).
+    pub fn is_denied(&self, ip: IpAddr) -> bool {
+        client::in_any(&self.active.load().settings.deny, ip)
+    }
+
     /// Whether `peer` is a trusted proxy (whose PROXY protocol header is believed).
     pub fn is_trusted_proxy(&self, peer: IpAddr) -> bool {
         client::in_any(&self.active().settings.trusted_proxies, peer)

@@ -28,7 +28,7 @@ use crate::metrics::Protocol;
 use crate::policy::Audience;
 use crate::query::Query;
 use crate::resolve::{resolve, Resolved};
-use crate::state::{Generation, State};
+use crate::state::{CachedBody, Generation, State};
 pub use answer::{Answer, HttpResponse, Outcome, RDAP_MEDIA_TYPE};
 use router::{Refusal, Route};
 
@@ -100,24 +100,15 @@ fn request_url_placeholder() -> &'static str {
     })
 }
 
-/// Replace every placeholder in a rendered body by the request URL, escaped as the inside of a
-/// JSON string, so whatever the client put in its path cannot leave the string it lands in.
-fn splice_request_url(template: &[u8], placeholder: &str, url: &str) -> Bytes {
-    let quoted = serde_json::to_string(url).unwrap_or_else(|_| "\"\"".into());
-    let escaped = quoted
+/// `text` escaped as the inside of a JSON string, so whatever a client put in its path cannot
+/// leave the string it lands in.
+fn json_string_inside(text: &str) -> String {
+    let quoted = serde_json::to_string(text).unwrap_or_else(|_| "\"\"".into());
+    quoted
         .strip_prefix('"')
         .and_then(|q| q.strip_suffix('"'))
-        .unwrap_or("");
-    let needle = placeholder.as_bytes();
-    let mut out = Vec::with_capacity(template.len() + 4 * escaped.len());
-    let mut rest = template;
-    while let Some(i) = rest.windows(needle.len()).position(|w| w == needle) {
-        out.extend_from_slice(&rest[..i]);
-        out.extend_from_slice(escaped.as_bytes());
-        rest = &rest[i + needle.len()..];
-    }
-    out.extend_from_slice(rest);
-    Bytes::from(out)
+        .unwrap_or("")
+        .to_string()
 }
 
 /// The render context of one data generation.
@@ -177,7 +168,7 @@ pub fn public_answer(
     state.metrics.cache(cached.is_some());
     if let Some(template) = cached {
         return Outcome::Found {
-            body: splice_request_url(&template, placeholder, request_url),
+            body: template.fill(&json_string_inside(request_url)),
             cached: true,
         };
     }
@@ -185,8 +176,8 @@ pub fn public_answer(
     let Some(value) = render_resolved(&resolved, &context(cfg, data, Some(placeholder))) else {
         return Outcome::NotFound { authority: false };
     };
-    let template = to_bytes(&value);
-    let body = splice_request_url(&template, placeholder, request_url);
+    let template = CachedBody::new(to_bytes(&value), placeholder);
+    let body = template.fill(&json_string_inside(request_url));
     state.rdap_cache.insert(key, template);
     Outcome::Found {
         body,
@@ -214,10 +205,12 @@ pub fn handle<B>(
 ) -> HttpResponse {
     let started = Instant::now();
     let client = client_of(state, req.headers(), peer);
-    let limits = state.limiter.settings();
+    // The settings are copied only to word a refusal, never on the way to an answer.
+    let limits;
     let (outcome, kind) = match state.limiter.admit(client) {
         Err(denial) => {
             state.metrics.refused(Protocol::Rdap, denial.reason);
+            limits = state.limiter.settings();
             (Outcome::Limited(denial, &limits), "limited")
         }
         Ok(()) => {
@@ -321,7 +314,7 @@ async fn authority_outcome(
     ask: &AuthorityAsk,
     client: IpAddr,
 ) -> Outcome<'static> {
-    if crate::limit::client::in_any(&state.limiter.settings().deny, client) {
+    if state.limiter.is_denied(client) {
         state
             .metrics
             .refused(Protocol::Rdap, crate::limit::Reason::Denylisted);
@@ -429,13 +422,7 @@ pub fn service(
                 .is_some_and(|p| p.starts_with("/authority/"));
         // Transparency (issue #14): `/authority/receipt/<index>`.
         let receipt = authority_path
-            .then(|| {
-                req.uri()
-                    .path()
-                    .strip_prefix(cfg.prefix.as_str())
-                    .and_then(|p| p.strip_prefix("/authority/receipt/"))
-                    .map(str::to_string)
-            })
+            .then(|| router::receipt_index(req.uri().path(), &cfg.prefix).map(str::to_string))
             .flatten();
         let route = authority_path
             .then(|| router::route(req.method().as_str(), req.uri().path(), &cfg.prefix));
@@ -463,6 +450,13 @@ pub fn service(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Replace every placeholder in a rendered body by the request URL, escaped as the inside of a
+    /// JSON string, so whatever the client put in its path cannot leave the string it lands in.
+    fn splice_request_url(template: &[u8], placeholder: &str, url: &str) -> Bytes {
+        CachedBody::new(Bytes::copy_from_slice(template), placeholder)
+            .fill(&json_string_inside(url))
+    }
 
     #[test]
     fn request_url_is_spliced_json_escaped_everywhere() {

@@ -74,6 +74,14 @@ pub fn route(method: &str, path: &str, prefix: &str) -> Route {
     }
 }
 
+/// The leaf index of a receipt request (`{prefix}/authority/receipt/<index>`, issue #14), as
+/// sent; the transparency module parses and bounds it. Any method: the authority route answers
+/// methods other than GET itself.
+pub fn receipt_index<'p>(path: &'p str, prefix: &str) -> Option<&'p str> {
+    path.strip_prefix(prefix)?
+        .strip_prefix("/authority/receipt/")
+}
+
 /// Decode one path segment to UTF-8 text. Exactly one segment: a decoded or raw `/` inside is
 /// malformed, and so are control characters.
 fn segment(raw: &str) -> Result<String, Refusal> {
@@ -132,6 +140,17 @@ mod tests {
 
     fn q(path: &str) -> Route {
         route("GET", path, "")
+    }
+
+    #[test]
+    fn receipt_paths_give_their_index() {
+        assert_eq!(receipt_index("/authority/receipt/17", ""), Some("17"));
+        assert_eq!(
+            receipt_index("/rdap/authority/receipt/x", "/rdap"),
+            Some("x")
+        );
+        assert_eq!(receipt_index("/authority/domain/nic.example", ""), None);
+        assert_eq!(receipt_index("/authority/receipt/1", "/rdap"), None);
     }
 
     #[test]

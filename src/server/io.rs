@@ -44,14 +44,54 @@ impl Drop for InFlightGuard {
     }
 }
 
+/// One deadline, armed when an operation starts waiting and disarmed when it makes progress.
+/// Its timer is allocated once per connection and re-armed with `reset`, so a busy
+/// connection does not allocate a timer per read or write.
+struct Deadline {
+    after: Duration,
+    timer: Option<Pin<Box<Sleep>>>,
+    armed: bool,
+}
+
+impl Deadline {
+    fn new(after: Duration) -> Self {
+        Self {
+            after,
+            timer: None,
+            armed: false,
+        }
+    }
+
+    fn disarm(&mut self) {
+        self.armed = false;
+    }
+
+    /// Arm the deadline if it is not running, then see whether it has passed.
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
+        let when = tokio::time::Instant::now() + self.after;
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(when)));
+        if !self.armed {
+            timer.as_mut().reset(when);
+            self.armed = true;
+        }
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "connection deadline passed",
+            )),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
 /// A stream with an idle-read deadline and a write-progress deadline.
 pub struct DeadlineIo<S> {
     inner: S,
-    idle: Duration,
-    write: Duration,
     in_flight: InFlight,
-    read_timer: Option<Pin<Box<Sleep>>>,
-    write_timer: Option<Pin<Box<Sleep>>>,
+    read: Deadline,
+    write: Deadline,
 }
 
 impl<S> DeadlineIo<S> {
@@ -59,27 +99,10 @@ impl<S> DeadlineIo<S> {
     pub fn new(inner: S, idle: Duration, write: Duration, in_flight: InFlight) -> Self {
         Self {
             inner,
-            idle,
-            write,
             in_flight,
-            read_timer: None,
-            write_timer: None,
+            read: Deadline::new(idle),
+            write: Deadline::new(write),
         }
-    }
-}
-
-fn expired(
-    timer: &mut Option<Pin<Box<Sleep>>>,
-    after: Duration,
-    cx: &mut Context<'_>,
-) -> Poll<io::Error> {
-    let t = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(after)));
-    match t.as_mut().poll(cx) {
-        Poll::Ready(()) => Poll::Ready(io::Error::new(
-            io::ErrorKind::TimedOut,
-            "connection deadline passed",
-        )),
-        Poll::Pending => Poll::Pending,
     }
 }
 
@@ -92,15 +115,15 @@ impl<S: AsyncRead + Unpin> AsyncRead for DeadlineIo<S> {
         let this = self.get_mut();
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
             Poll::Ready(r) => {
-                this.read_timer = None;
+                this.read.disarm();
                 Poll::Ready(r)
             }
             Poll::Pending if this.in_flight.busy() => {
                 // Not idle: a request is being answered. hyper polls again once it is done.
-                this.read_timer = None;
+                this.read.disarm();
                 Poll::Pending
             }
-            Poll::Pending => expired(&mut this.read_timer, this.idle, cx).map(Err),
+            Poll::Pending => this.read.poll_expired(cx).map(Err),
         }
     }
 }
@@ -109,10 +132,10 @@ impl<S: AsyncWrite + Unpin> DeadlineIo<S> {
     fn progress<T>(&mut self, cx: &mut Context<'_>, r: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
         match r {
             Poll::Ready(r) => {
-                self.write_timer = None;
+                self.write.disarm();
                 Poll::Ready(r)
             }
-            Poll::Pending => expired(&mut self.write_timer, self.write, cx).map(Err),
+            Poll::Pending => self.write.poll_expired(cx).map(Err),
         }
     }
 }

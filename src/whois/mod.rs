@@ -174,7 +174,8 @@ pub async fn handle(
     // is in gets its answer.
     let read = async {
         // Only a trusted load balancer may tell us who the client is.
-        let (client, proxied) = if state.limiter.is_trusted_proxy(peer.ip()) {
+        let from_proxy = state.limiter.is_trusted_proxy(peer.ip());
+        let (client, proxied) = if from_proxy {
             match reader.proxy_header(&mut stream).await? {
                 Some(source) => (source, true),
                 // LOCAL / UNKNOWN: the proxy's own health check.
@@ -185,7 +186,7 @@ pub async fn handle(
         };
         // The per-client cap counts the client the PROXY header names (a trusted proxy's own
         // connections are exempt), by the limiter's network key: one IPv6 /64 is one client.
-        let slot = if state.limiter.is_trusted_proxy(peer.ip()) && !proxied {
+        let slot = if from_proxy && !proxied {
             None
         } else {
             let key = state.limiter.key(client);

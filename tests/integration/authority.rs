@@ -8,24 +8,12 @@ use std::time::{Duration, Instant};
 
 use rddsd::authority::log::{DisclosedContact, Disclosure, Entry, GENESIS};
 
-use crate::harness::{bin, Server};
+use crate::harness::{rddsd, Server};
 
 struct Fixture {
     dir: tempfile::TempDir,
     creds: PathBuf,
     log: PathBuf,
-}
-
-fn rddsd(args: &[&str]) -> (bool, String) {
-    let out = Command::new(bin()).args(args).output().expect("run rddsd");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
 }
 
 impl Fixture {
@@ -38,30 +26,7 @@ impl Fixture {
 
     /// Issue a credential; returns (id, token).
     fn issue(&self, authority: &str, purposes: &str) -> (String, String) {
-        let (ok, out) = rddsd(&[
-            "authority",
-            "add",
-            "--credentials",
-            self.creds.to_str().expect("utf-8"),
-            "--authority",
-            authority,
-            "--jurisdiction",
-            "CH",
-            "--contact",
-            "desk@police.example",
-            "--purposes",
-            purposes,
-            "--expires",
-            "2099-01-01",
-        ]);
-        assert!(ok, "{out}");
-        let token = out
-            .lines()
-            .find_map(|l| l.strip_prefix("secret (shown once, store it safely): "))
-            .expect("token")
-            .to_string();
-        let id = token.split('_').nth(1).expect("id").to_string();
-        (id, token)
+        crate::harness::issue_credential(&self.creds, authority, purposes)
     }
 
     fn config(&self, log: &Path) -> String {

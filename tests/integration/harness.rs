@@ -418,3 +418,45 @@ pub fn encode(s: &str) -> String {
         })
         .collect()
 }
+
+/// Run the `rddsd` CLI; whether it succeeded, and its stdout and stderr together.
+pub fn rddsd(args: &[&str]) -> (bool, String) {
+    let out = Command::new(bin()).args(args).output().expect("run rddsd");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// Issue a credential with the real CLI (`rddsd authority add`), expiring in 2099; its id and
+/// the bearer token printed once.
+pub fn issue_credential(creds: &Path, authority: &str, purposes: &str) -> (String, String) {
+    let (ok, out) = rddsd(&[
+        "authority",
+        "add",
+        "--credentials",
+        creds.to_str().expect("utf-8"),
+        "--authority",
+        authority,
+        "--jurisdiction",
+        "CH",
+        "--contact",
+        "desk@police.example",
+        "--purposes",
+        purposes,
+        "--expires",
+        "2099-01-01",
+    ]);
+    assert!(ok, "{out}");
+    let token = out
+        .lines()
+        .find_map(|l| l.strip_prefix("secret (shown once, store it safely): "))
+        .expect("token")
+        .to_string();
+    let id = token.split('_').nth(1).expect("id").to_string();
+    (id, token)
+}

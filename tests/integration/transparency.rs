@@ -5,26 +5,13 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::mpsc;
 use std::time::Duration;
 
 use rddsd::authority::log::{DisclosedContact, Disclosure, Entry, GENESIS};
 use rddsd::authority::transparency::{note, receipt, tree, TlogSettings};
 
-use crate::harness::{bin, Server};
-
-fn rddsd(args: &[&str]) -> (bool, String) {
-    let out = Command::new(bin()).args(args).output().expect("run rddsd");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
+use crate::harness::{rddsd, Server};
 
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8")
@@ -62,29 +49,7 @@ impl Fx {
     }
 
     fn issue(&self, authority: &str) -> (String, String) {
-        let (ok, out) = rddsd(&[
-            "authority",
-            "add",
-            "--credentials",
-            s(&self.creds),
-            "--authority",
-            authority,
-            "--jurisdiction",
-            "CH",
-            "--contact",
-            "desk@police.example",
-            "--purposes",
-            "criminal-investigation",
-            "--expires",
-            "2099-01-01",
-        ]);
-        assert!(ok, "{out}");
-        let token = out
-            .lines()
-            .find_map(|l| l.strip_prefix("secret (shown once, store it safely): "))
-            .expect("token")
-            .to_string();
-        (token.split('_').nth(1).expect("id").to_string(), token)
+        crate::harness::issue_credential(&self.creds, authority, "criminal-investigation")
     }
 
     fn config(&self, extra: &str) -> String {

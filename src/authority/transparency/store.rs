@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::SyncSender;
@@ -259,24 +259,15 @@ pub fn read_checkpoints(path: &Path) -> Result<Vec<StoredCheckpoint>, String> {
     Ok(out)
 }
 
-/// Replace a file atomically (temporary file, fsync, rename).
+/// Replace a published file (checkpoint, public keys) atomically; others may read it.
 pub(crate) fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let tmp = super::sidecar(path, ".tmp");
-    let write = || -> std::io::Result<()> {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o644)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("{}: {e}", path.display())
-    })
+    crate::files::atomic_replace(
+        path,
+        &super::sidecar(path, ".tmp"),
+        bytes,
+        crate::files::PUBLIC,
+    )
+    .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Before a prune removes lines: make `LOG.tree` hold every entry's hash, durably. A log that
