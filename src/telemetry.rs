@@ -115,19 +115,43 @@ impl QueueWriter {
     }
 }
 
+/// Lines written to the stream in one `write` at most (batching under load).
+const BATCH_BYTES: usize = 64 * 1024;
+
+/// The writer thread: wait for a line, then take every line already queued (up to
+/// [`BATCH_BYTES`]) and write them with one system call. Under load the queue holds many lines
+/// and the thread writes them in batches instead of one call per line; when idle it writes each
+/// line as it comes.
 fn write_lines(rx: &Receiver<Message>) {
     let stderr = std::io::stderr();
-    for msg in rx {
-        match msg {
-            Message::Line(line) => {
-                let mut out = stderr.lock();
-                if out.write_all(&line).and_then(|()| out.flush()).is_err() {
-                    FAILED.fetch_add(1, Ordering::Relaxed);
+    let mut batch: Vec<u8> = Vec::with_capacity(BATCH_BYTES);
+    let mut lines = 0u64;
+    let mut flushes = Vec::new();
+    while let Ok(first) = rx.recv() {
+        let mut next = Some(first);
+        while let Some(msg) = next.take() {
+            match msg {
+                Message::Line(line) => {
+                    batch.extend_from_slice(&line);
+                    lines += 1;
                 }
+                Message::Flush(done) => flushes.push(done),
             }
-            Message::Flush(done) => {
-                let _ = done.try_send(());
+            if batch.len() < BATCH_BYTES {
+                next = rx.try_recv().ok();
             }
+        }
+        if !batch.is_empty() {
+            let mut out = stderr.lock();
+            if out.write_all(&batch).and_then(|()| out.flush()).is_err() {
+                FAILED.fetch_add(lines, Ordering::Relaxed);
+            }
+            batch.clear();
+        }
+        lines = 0;
+        // Everything queued before a flush request is written now.
+        for done in flushes.drain(..) {
+            let _ = done.try_send(());
         }
     }
 }
