@@ -16,7 +16,8 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 
 # Loopback is allowlisted: the harvesting budget would otherwise stop wrk within a second.
-printf '[limits]\nallow = ["127.0.0.0/8"]\n[whois]\nlisten = []\n[admin]\nlisten = []\n' >"$work/rddsd.toml"
+# wrk's connections all come from one address: lift the per-client connection cap (32) above them.
+printf '[limits]\nallow = ["127.0.0.0/8"]\n[rdap]\nmax_per_client = 1000\n[whois]\nlisten = []\n[admin]\nlisten = []\n' >"$work/rddsd.toml"
 target/release/rddsd serve --config "$work/rddsd.toml" --rdap-listen "127.0.0.1:$P1" >"$work/rddsd.out" 2>/dev/null & pids+=($!)
 for _ in $(seq 50); do grep -q listening "$work/rddsd.out" 2>/dev/null && break; sleep 0.1; done
 
