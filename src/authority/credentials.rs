@@ -238,8 +238,8 @@ pub fn add(path: &Path, new: NewCredential) -> Result<(Credential, String), Cred
         jurisdiction: new.jurisdiction,
         contact: new.contact,
         purposes: new.purposes,
-        created: now.as_str().to_string(),
-        expires: new.expires.as_str().to_string(),
+        created: now.text().to_string(),
+        expires: new.expires.text().to_string(),
         revoked: None,
         secret_sha256: sha256_hex(secret.as_bytes()),
     };
@@ -266,7 +266,7 @@ pub fn revoke(path: &Path, id: &str) -> Result<(), CredentialsError> {
                 "credential {id} is already revoked"
             )));
         }
-        c.revoked = Some(Timestamp::now().as_str().to_string());
+        c.revoked = Some(Timestamp::now().text().to_string());
         Ok(())
     })
 }

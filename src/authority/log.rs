@@ -356,7 +356,7 @@ pub fn verify_bytes(data: &[u8]) -> Result<Verified, ChainError> {
                 return Err(bad(format!(
                     "entry seq {} is older than the checkpoint's prune date {}: the checkpoint does not match the entries it replaced",
                     entry.seq,
-                    before.as_str()
+                    before.text()
                 )));
             }
         }
@@ -416,7 +416,7 @@ fn salt() -> Result<String, String> {
 }
 
 fn now_rfc3339() -> String {
-    Timestamp::now().as_str().to_string()
+    Timestamp::now().text().to_string()
 }
 
 /// A file next to the log: `<log><suffix>`.
@@ -983,7 +983,7 @@ pub fn prune(
     if before > now {
         return Err(format!(
             "--before {} is in the future: a prune only removes entries older than now",
-            before.as_str()
+            before.text()
         ));
     }
     // The log must exist and be a regular file before any lock file is created next to it.
@@ -1014,11 +1014,11 @@ pub fn prune(
     let last = &v.entries[first + cut - 1];
     let checkpoint = Entry {
         seq: last.seq,
-        time: now.as_str().to_string(),
+        time: now.text().to_string(),
         disclosure: None,
         salt: None,
         checkpoint: Some(Checkpoint {
-            pruned_before: before.as_str().to_string(),
+            pruned_before: before.text().to_string(),
             pruned_entries: last.seq,
             pruned_through_seq: last.seq,
             pruned_through_time: last.time.clone(),

@@ -231,7 +231,7 @@ pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
                 out,
                 "pruned {removed} entr{} before {}; {kept} kept",
                 if removed == 1 { "y" } else { "ies" },
-                before.as_str()
+                before.text()
             )
             .map_err(super::io)?;
             Ok(())

@@ -167,7 +167,7 @@ fn link(value: &str, rel: &str, href: &str, media: &str) -> Value {
 }
 
 fn event(action: &str, date: &Timestamp) -> Value {
-    json!({ "eventAction": action, "eventDate": date.as_str() })
+    json!({ "eventAction": action, "eventDate": date.text().as_str() })
 }
 
 fn conformance(with_redacted: bool) -> Value {

@@ -42,7 +42,7 @@ impl std::fmt::Debug for Snapshot {
             .field("hosts", &hosts)
             .field("contacts", &contacts)
             .field("registrars", &registrars)
-            .field("updated", &self.updated().as_str())
+            .field("updated", &self.updated().text().as_str())
             .finish_non_exhaustive()
     }
 }

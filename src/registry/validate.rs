@@ -213,7 +213,7 @@ mod tests {
         assert!(http_url("ftp://x").is_err());
         assert!(http_url("https:///x").is_err());
         assert_eq!(
-            datetime("2024-01-31T12:00:00+01:00").map(|t| t.as_str().to_string()),
+            datetime("2024-01-31T12:00:00+01:00").map(|t| t.text().to_string()),
             Ok("2024-01-31T11:00:00Z".into())
         );
         assert!(datetime("2024-13-01T00:00:00Z").is_err());

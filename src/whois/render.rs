@@ -102,7 +102,7 @@ impl Out {
         }
         self.raw(&format!(
             ">>> Last update of WHOIS database: {} <<<",
-            ctx.db_updated.as_str()
+            ctx.db_updated.text().as_str()
         ));
         self.raw("");
         self.raw("For more information on Whois status codes, please visit https://icann.org/epp");
@@ -191,9 +191,10 @@ pub fn domain(view: &DomainView<'_>, ctx: &Context<'_>) -> String {
         r.whois_server.as_deref().unwrap_or(""),
     );
     out.line("Registrar URL", r.url.as_deref().unwrap_or(""));
-    out.line("Updated Date", view.updated().map_or("", Timestamp::as_str));
-    out.line("Creation Date", view.created().as_str());
-    out.line("Registry Expiry Date", view.expires().as_str());
+    let updated = view.updated().map(Timestamp::text);
+    out.line("Updated Date", updated.as_deref().unwrap_or(""));
+    out.line("Creation Date", view.created().text().as_str());
+    out.line("Registry Expiry Date", view.expires().text().as_str());
     out.line("Registrar", &r.name);
     out.line("Registrar IANA ID", &r.iana_id.to_string());
     out.line("Registrar Abuse Contact Email", &r.abuse_email);

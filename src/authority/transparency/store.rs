@@ -173,7 +173,7 @@ pub struct Tlog {
 }
 
 fn now_rfc3339() -> String {
-    crate::registry::Timestamp::now().as_str().to_string()
+    crate::registry::Timestamp::now().text().to_string()
 }
 
 fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, String> {

@@ -80,7 +80,7 @@ fn run(log: &Path, targets: &[WitnessTarget], shared: &Shared, rx: &Receiver<Pub
                         Ok(lines) => {
                             for signature in lines {
                                 let stored = StoredCosignature {
-                                    time: crate::registry::Timestamp::now().as_str().to_string(),
+                                    time: crate::registry::Timestamp::now().text().to_string(),
                                     size: cp.size,
                                     witness: key.clone(),
                                     signature,
