@@ -8,8 +8,8 @@
 
 use crate::authority::Grant;
 use crate::registry::{
-    Contact, ContactField, ContactRoles, DomainName, DomainStatus, DsData, Host, Phone, Registrar,
-    Timestamp,
+    Contact, ContactField, ContactRoles, DomainName, DomainStatus, DsData, Host, PhoneRef,
+    Registrar, Street, Timestamp,
 };
 use crate::store::Store;
 
@@ -84,13 +84,13 @@ pub struct ContactView<'a> {
     handle: Field<&'a str>,
     name: Field<&'a str>,
     org: Field<&'a str>,
-    street: Field<&'a [String]>,
+    street: Field<Street<'a>>,
     city: Field<&'a str>,
     sp: Field<&'a str>,
     pc: Field<&'a str>,
     cc: Field<&'a str>,
-    voice: Field<&'a Phone>,
-    fax: Field<&'a Phone>,
+    voice: Field<PhoneRef<'a>>,
+    fax: Field<PhoneRef<'a>>,
     email: Field<&'a str>,
 }
 
@@ -140,7 +140,7 @@ impl<'a> ContactView<'a> {
                 _ => Field::Withheld,
             }
         }
-        let street_present = !contact.street.is_empty();
+        let street_present = !contact.street().is_empty();
         let mut view = Self {
             role,
             lookup_handle: None,
@@ -148,43 +148,34 @@ impl<'a> ContactView<'a> {
                 decide(ContactField::Handle, true),
                 Some(contact.roid.as_str()),
             ),
-            name: with(
-                decide(ContactField::Name, true),
-                Some(contact.name.as_str()),
-            ),
+            name: with(decide(ContactField::Name, true), Some(contact.name())),
             org: with(
-                decide(ContactField::Org, contact.org.is_some()),
-                contact.org.as_deref(),
+                decide(ContactField::Org, contact.org().is_some()),
+                contact.org(),
             ),
             street: with(
                 decide(ContactField::Street, street_present),
-                Some(contact.street.as_slice()),
+                Some(contact.street()),
             ),
-            city: with(
-                decide(ContactField::City, true),
-                Some(contact.city.as_str()),
-            ),
+            city: with(decide(ContactField::City, true), Some(contact.city())),
             sp: with(
-                decide(ContactField::Sp, contact.sp.is_some()),
-                contact.sp.as_deref(),
+                decide(ContactField::Sp, contact.sp().is_some()),
+                contact.sp(),
             ),
             pc: with(
-                decide(ContactField::Pc, contact.pc.is_some()),
-                contact.pc.as_deref(),
+                decide(ContactField::Pc, contact.pc().is_some()),
+                contact.pc(),
             ),
-            cc: with(decide(ContactField::Cc, true), Some(contact.cc.as_str())),
+            cc: with(decide(ContactField::Cc, true), Some(contact.cc())),
             voice: with(
-                decide(ContactField::Voice, contact.voice.is_some()),
-                contact.voice.as_ref(),
+                decide(ContactField::Voice, contact.voice().is_some()),
+                contact.voice(),
             ),
             fax: with(
-                decide(ContactField::Fax, contact.fax.is_some()),
-                contact.fax.as_ref(),
+                decide(ContactField::Fax, contact.fax().is_some()),
+                contact.fax(),
             ),
-            email: with(
-                decide(ContactField::Email, true),
-                Some(contact.email.as_str()),
-            ),
+            email: with(decide(ContactField::Email, true), Some(contact.email())),
         };
         // An address is only shown with its country: a jCard `adr` needs its `cc` parameter
         // (RFC 8605, gTLD profile), and a street without a country is meaningless anyway.
@@ -219,7 +210,7 @@ impl<'a> ContactView<'a> {
         self.org
     }
     /// Street lines.
-    pub fn street(&self) -> Field<&'a [String]> {
+    pub fn street(&self) -> Field<Street<'a>> {
         self.street
     }
     /// City.
@@ -239,11 +230,11 @@ impl<'a> ContactView<'a> {
         self.cc
     }
     /// Voice telephone (with extension).
-    pub fn voice(&self) -> Field<&'a Phone> {
+    pub fn voice(&self) -> Field<PhoneRef<'a>> {
         self.voice
     }
     /// Fax (with extension).
-    pub fn fax(&self) -> Field<&'a Phone> {
+    pub fn fax(&self) -> Field<PhoneRef<'a>> {
         self.fax
     }
     /// E-mail.
@@ -456,12 +447,15 @@ mod tests {
 
     /// Every personal value of a contact, as text.
     fn values(c: &Contact) -> Vec<String> {
-        let mut v = vec![c.name.clone(), c.city.clone(), c.email.clone()];
-        v.extend(c.org.clone());
-        v.extend(c.street.iter().cloned());
-        v.extend(c.pc.clone());
-        for p in [&c.voice, &c.fax].into_iter().flatten() {
-            v.push(p.number.clone());
+        let mut v: Vec<String> = [c.name(), c.city(), c.email()]
+            .into_iter()
+            .chain(c.org())
+            .chain(c.street().iter())
+            .chain(c.pc())
+            .map(str::to_string)
+            .collect();
+        for p in [c.voice(), c.fax()].into_iter().flatten() {
+            v.push(p.number.to_string());
         }
         v
     }

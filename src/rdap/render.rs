@@ -8,7 +8,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::policy::{ContactView, DomainView, Field, HostView, RegistrarView, ViewRole};
-use crate::registry::{DomainName, Host, Phone, Registrar, Timestamp, REGISTRY_AS_REGISTRAR};
+use crate::registry::{DomainName, Host, PhoneRef, Registrar, Timestamp, REGISTRY_AS_REGISTRAR};
 
 /// The extension identifiers every response carries.
 pub const CONFORMANCE: [&str; 3] = [
@@ -227,7 +227,7 @@ fn vcard(props: Vec<Value>) -> Value {
     json!(["vcard", all])
 }
 
-fn tel(kind: &str, phone: &Phone) -> Value {
+fn tel(kind: &str, phone: PhoneRef<'_>) -> Value {
     json!(["tel", { "type": kind }, "uri", phone.tel_uri()])
 }
 
@@ -237,11 +237,12 @@ fn adr(street: Value, city: &str, sp: &str, pc: &str, cc: &str) -> Value {
     json!(["adr", { "cc": cc }, "text", ["", "", street, city, sp, pc, ""]])
 }
 
-fn street_value(lines: &[String]) -> Value {
-    match lines {
-        [] => Value::from(""),
-        [one] => Value::from(one.as_str()),
-        many => Value::from(many.to_vec()),
+fn street_value<'s>(lines: impl IntoIterator<Item = &'s str>) -> Value {
+    let mut all: Vec<&str> = lines.into_iter().collect();
+    match all.len() {
+        0 => Value::from(""),
+        1 => Value::from(all.remove(0)),
+        _ => Value::from(all),
     }
 }
 
@@ -292,7 +293,7 @@ fn contact_entity(
             }
         };
         let street = match view.street() {
-            Field::Shown(lines) => street_value(lines),
+            Field::Shown(lines) => street_value(lines.iter()),
             Field::Absent => Value::from(""),
             Field::Withheld => {
                 red.add(
@@ -376,7 +377,7 @@ fn abuse_entity(r: &Registrar) -> Value {
         "roles": ["abuse"],
         "vcardArray": vcard(vec![
             json!(["fn", {}, "text", "Abuse Contact"]),
-            tel("voice", &r.abuse_phone),
+            tel("voice", r.abuse_phone.as_ref()),
             json!(["email", {}, "text", r.abuse_email]),
         ]),
     })
@@ -396,17 +397,17 @@ fn registrar_entity(r: &Registrar, ctx: &Context<'_>, full: bool) -> Map<String,
     if full {
         let a = &r.address;
         props.push(adr(
-            street_value(&a.street),
+            street_value(a.street.iter().map(String::as_str)),
             &a.city,
             a.sp.as_deref().unwrap_or(""),
             a.pc.as_deref().unwrap_or(""),
             &a.cc,
         ));
         if let Some(v) = &r.voice {
-            props.push(tel("voice", v));
+            props.push(tel("voice", v.as_ref()));
         }
         if let Some(f) = &r.fax {
-            props.push(tel("fax", f));
+            props.push(tel("fax", f.as_ref()));
         }
         if let Some(e) = &r.email {
             props.push(json!(["email", {}, "text", e]));

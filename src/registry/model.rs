@@ -150,7 +150,31 @@ pub struct Phone {
 impl Phone {
     /// The RFC 3966 `tel:` URI that jCards carry, e.g. `tel:+1.7035555555;ext=123`.
     pub fn tel_uri(&self) -> String {
-        match &self.ext {
+        self.as_ref().tel_uri()
+    }
+
+    /// A borrowed view, the form renderers take.
+    pub fn as_ref(&self) -> PhoneRef<'_> {
+        PhoneRef {
+            number: &self.number,
+            ext: self.ext.as_deref(),
+        }
+    }
+}
+
+/// A borrowed telephone number: a registrar's [`Phone`] or one stored inside a [`Contact`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PhoneRef<'a> {
+    /// `+1.7035555555`
+    pub number: &'a str,
+    /// Digits of the extension, if any.
+    pub ext: Option<&'a str>,
+}
+
+impl PhoneRef<'_> {
+    /// The RFC 3966 `tel:` URI that jCards carry, e.g. `tel:+1.7035555555;ext=123`.
+    pub fn tel_uri(&self) -> String {
+        match self.ext {
             Some(ext) => format!("tel:{};ext={}", self.number, ext),
             None => format!("tel:{}", self.number),
         }
@@ -254,38 +278,199 @@ impl Consent {
     }
 }
 
-/// A contact object (RFC 5733), with the postal info of one `<contact:postalInfo>`.
-///
-/// Its `Debug` prints the handle and which fields are present, never their values: one `?x`
-/// in a log line must not put personal data into the server log.
-#[derive(Clone)]
-pub struct Contact {
+/// The text fields of a contact, in the order they are packed.
+#[derive(Clone, Copy)]
+enum Slot {
+    Name,
+    Org,
+    Street,
+    City,
+    Sp,
+    Pc,
+    Cc,
+    VoiceNumber,
+    VoiceExt,
+    FaxNumber,
+    FaxExt,
+    Email,
+}
+
+const SLOTS: usize = 12;
+
+/// What a contact is made of, borrowed, for [`Contact::new`].
+#[derive(Clone, Copy)]
+pub struct ContactParts<'a> {
     /// Registry Object ID, the entity handle.
-    pub roid: Roid,
-    /// Full name (`<contact:name>`).
-    pub name: String,
-    /// Organisation (`<contact:org>`).
-    pub org: Option<String>,
-    /// Zero to three street lines.
-    pub street: Vec<String>,
+    pub roid: &'a Roid,
+    /// Full name.
+    pub name: &'a str,
+    /// Organisation.
+    pub org: Option<&'a str>,
+    /// Zero to three street lines. A line holds no control character (the loader refuses them),
+    /// so a newline can separate lines inside the packed text.
+    pub street: &'a [&'a str],
     /// City.
-    pub city: String,
+    pub city: &'a str,
     /// State or province.
-    pub sp: Option<String>,
+    pub sp: Option<&'a str>,
     /// Postal code.
-    pub pc: Option<String>,
+    pub pc: Option<&'a str>,
     /// ISO 3166-1 alpha-2 country code, upper case.
-    pub cc: String,
+    pub cc: &'a str,
     /// Voice telephone.
-    pub voice: Option<Phone>,
+    pub voice: Option<PhoneRef<'a>>,
     /// Fax.
-    pub fax: Option<Phone>,
+    pub fax: Option<PhoneRef<'a>>,
     /// E-mail.
-    pub email: String,
+    pub email: &'a str,
     /// Natural or legal person.
     pub person: PersonType,
     /// Fields the contact consented to publish.
     pub consent: Consent,
+}
+
+/// A contact object (RFC 5733), with the postal info of one `<contact:postalInfo>`.
+///
+/// A registry holds about one contact per domain, so a contact is packed: its text fields are
+/// one allocation with offsets, not a dozen `String`s (a million contacts would otherwise cost
+/// more than twice the memory). Read it through its accessors.
+///
+/// Its `Debug` prints the handle and which fields are present, never their values: one `?x`
+/// in a log line must not put personal data into the server log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Contact {
+    /// Registry Object ID, the entity handle.
+    pub roid: Roid,
+    /// Natural or legal person.
+    pub person: PersonType,
+    /// Fields the contact consented to publish.
+    pub consent: Consent,
+    /// Every text field, one after the other; street lines separated by `\n`.
+    text: Box<str>,
+    /// End offset of each [`Slot`] in `text`.
+    ends: [u32; SLOTS],
+    /// Which optional slots are present (bit per [`Slot`]).
+    present: u16,
+}
+
+impl Contact {
+    /// Pack a contact.
+    pub fn new(p: ContactParts<'_>) -> Self {
+        let mut text =
+            String::with_capacity(p.name.len() + p.city.len() + p.email.len() + p.cc.len() + 64);
+        let mut ends = [0u32; SLOTS];
+        let mut present = 0u16;
+        let mut put = |slot: Slot, value: Option<&str>, text: &mut String| {
+            if let Some(v) = value {
+                text.push_str(v);
+                present |= 1 << slot as u16;
+            }
+            // Contact fields are bounded by validation to a few hundred bytes each.
+            ends[slot as usize] = u32::try_from(text.len()).unwrap_or(u32::MAX);
+        };
+        put(Slot::Name, Some(p.name), &mut text);
+        put(Slot::Org, p.org, &mut text);
+        let street = (!p.street.is_empty()).then(|| p.street.join("\n"));
+        put(Slot::Street, street.as_deref(), &mut text);
+        put(Slot::City, Some(p.city), &mut text);
+        put(Slot::Sp, p.sp, &mut text);
+        put(Slot::Pc, p.pc, &mut text);
+        put(Slot::Cc, Some(p.cc), &mut text);
+        put(Slot::VoiceNumber, p.voice.map(|v| v.number), &mut text);
+        put(Slot::VoiceExt, p.voice.and_then(|v| v.ext), &mut text);
+        put(Slot::FaxNumber, p.fax.map(|v| v.number), &mut text);
+        put(Slot::FaxExt, p.fax.and_then(|v| v.ext), &mut text);
+        put(Slot::Email, Some(p.email), &mut text);
+        Self {
+            roid: p.roid.clone(),
+            person: p.person,
+            consent: p.consent,
+            text: text.into_boxed_str(),
+            ends,
+            present,
+        }
+    }
+
+    fn slot(&self, slot: Slot) -> Option<&str> {
+        if self.present & (1 << slot as u16) == 0 {
+            return None;
+        }
+        let i = slot as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] } as usize;
+        self.text.get(start..self.ends[i] as usize)
+    }
+
+    /// Full name (`<contact:name>`).
+    pub fn name(&self) -> &str {
+        self.slot(Slot::Name).unwrap_or_default()
+    }
+    /// Organisation (`<contact:org>`).
+    pub fn org(&self) -> Option<&str> {
+        self.slot(Slot::Org)
+    }
+    /// Street lines (zero to three).
+    pub fn street(&self) -> Street<'_> {
+        Street(self.slot(Slot::Street))
+    }
+    /// City.
+    pub fn city(&self) -> &str {
+        self.slot(Slot::City).unwrap_or_default()
+    }
+    /// State or province.
+    pub fn sp(&self) -> Option<&str> {
+        self.slot(Slot::Sp)
+    }
+    /// Postal code.
+    pub fn pc(&self) -> Option<&str> {
+        self.slot(Slot::Pc)
+    }
+    /// ISO 3166-1 alpha-2 country code, upper case.
+    pub fn cc(&self) -> &str {
+        self.slot(Slot::Cc).unwrap_or_default()
+    }
+    /// Voice telephone.
+    pub fn voice(&self) -> Option<PhoneRef<'_>> {
+        self.slot(Slot::VoiceNumber).map(|number| PhoneRef {
+            number,
+            ext: self.slot(Slot::VoiceExt),
+        })
+    }
+    /// Fax.
+    pub fn fax(&self) -> Option<PhoneRef<'_>> {
+        self.slot(Slot::FaxNumber).map(|number| PhoneRef {
+            number,
+            ext: self.slot(Slot::FaxExt),
+        })
+    }
+    /// E-mail.
+    pub fn email(&self) -> &str {
+        self.slot(Slot::Email).unwrap_or_default()
+    }
+}
+
+/// The street lines of a contact, borrowed from its packed text.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct Street<'a>(Option<&'a str>);
+
+impl<'a> Street<'a> {
+    /// The lines, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> + 'a {
+        self.0.into_iter().flat_map(|s| s.split('\n'))
+    }
+    /// How many lines.
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+    /// Whether there is no street line.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl std::fmt::Debug for Street<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<{} street lines>", self.len())
+    }
 }
 
 impl std::fmt::Debug for Contact {
@@ -295,14 +480,14 @@ impl std::fmt::Debug for Contact {
         f.debug_struct("Contact")
             .field("roid", &self.roid)
             .field("name", &HIDDEN)
-            .field("org", &present(self.org.is_some()))
-            .field("street", &format_args!("<{} lines>", self.street.len()))
+            .field("org", &present(self.org().is_some()))
+            .field("street", &format_args!("<{} lines>", self.street().len()))
             .field("city", &HIDDEN)
-            .field("sp", &present(self.sp.is_some()))
-            .field("pc", &present(self.pc.is_some()))
+            .field("sp", &present(self.sp().is_some()))
+            .field("pc", &present(self.pc().is_some()))
             .field("cc", &HIDDEN)
-            .field("voice", &present(self.voice.is_some()))
-            .field("fax", &present(self.fax.is_some()))
+            .field("voice", &present(self.voice().is_some()))
+            .field("fax", &present(self.fax().is_some()))
             .field("email", &HIDDEN)
             .field("person", &self.person)
             .field("consent", &self.consent)
@@ -656,6 +841,77 @@ mod tests {
         let c = Consent::default().with(ContactField::Email);
         assert!(c.allows(ContactField::Email));
         assert!(!c.allows(ContactField::Name));
+    }
+
+    #[test]
+    fn a_packed_contact_gives_back_every_field() {
+        let roid = Roid::parse("C1-EX").unwrap();
+        let full = Contact::new(ContactParts {
+            roid: &roid,
+            name: "Ana",
+            org: Some(""),
+            street: &["1 Main St", "Floor 2"],
+            city: "Oslo",
+            sp: None,
+            pc: Some("0150"),
+            cc: "NO",
+            voice: Some(PhoneRef {
+                number: "+47.1",
+                ext: Some("9"),
+            }),
+            fax: None,
+            email: "a@b.example",
+            person: PersonType::Natural,
+            consent: Consent::default(),
+        });
+        assert_eq!(full.name(), "Ana");
+        assert_eq!(full.org(), Some(""), "present but empty is not absent");
+        assert_eq!(
+            full.street().iter().collect::<Vec<_>>(),
+            ["1 Main St", "Floor 2"]
+        );
+        assert_eq!(full.city(), "Oslo");
+        assert_eq!(full.sp(), None);
+        assert_eq!(full.pc(), Some("0150"));
+        assert_eq!(full.cc(), "NO");
+        assert_eq!(
+            full.voice().map(|v| v.tel_uri()).as_deref(),
+            Some("tel:+47.1;ext=9")
+        );
+        assert!(full.fax().is_none());
+        assert_eq!(full.email(), "a@b.example");
+        let bare = Contact::new(ContactParts {
+            street: &[],
+            org: None,
+            voice: None,
+            ..ContactParts {
+                ..full_parts(&roid)
+            }
+        });
+        assert!(bare.street().is_empty());
+        assert_eq!(bare.street().len(), 0);
+        assert!(bare.org().is_none() && bare.voice().is_none());
+    }
+
+    fn full_parts(roid: &Roid) -> ContactParts<'_> {
+        ContactParts {
+            roid,
+            name: "N",
+            org: Some("O"),
+            street: &["S"],
+            city: "C",
+            sp: Some("P"),
+            pc: None,
+            cc: "DE",
+            voice: None,
+            fax: Some(PhoneRef {
+                number: "+49.2",
+                ext: None,
+            }),
+            email: "e@x.example",
+            person: PersonType::Legal,
+            consent: Consent::default(),
+        }
     }
 
     #[test]

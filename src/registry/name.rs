@@ -13,6 +13,7 @@
 //! labels, as the gTLD profile does (RDAP TIG §1.10).
 
 use std::fmt;
+use std::sync::Arc;
 
 /// The key registrar names are matched by (WHOIS `registrar <name>`): words separated by single
 /// spaces, each folded by UTS #46 to its lower-case Unicode form, so `Bücher Domains`,
@@ -29,12 +30,16 @@ pub fn registrar_name_key(name: &str) -> String {
 }
 
 /// A validated, normalised domain or host name.
+///
+/// Cheap to clone (reference-counted text), so the loader keeps one copy of each nameserver
+/// name however many domains delegate to it, and the store's index keys share the same text.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DomainName {
     /// Lower-case A-label form, no trailing dot. The lookup key.
-    ascii: Box<str>,
-    /// U-label form for display; equal to `ascii` for a pure LDH name.
-    unicode: Box<str>,
+    ascii: Arc<str>,
+    /// U-label form for display, only for a name with an IDN label (most names are pure LDH,
+    /// whose U-label form is the A-label form).
+    unicode: Option<Arc<str>>,
 }
 
 /// Why a string is not a usable domain name.
@@ -86,9 +91,10 @@ impl DomainName {
         if !unicode.split('.').all(idna2008_label) {
             return Err(NameError::Invalid);
         }
+        let unicode = (unicode != ascii).then(|| Arc::from(unicode));
         Ok(Self {
-            ascii: ascii.into_boxed_str(),
-            unicode: unicode.into_boxed_str(),
+            ascii: ascii.into(),
+            unicode,
         })
     }
 
@@ -97,14 +103,19 @@ impl DomainName {
         &self.ascii
     }
 
+    /// The A-label form as shared text, for index keys that must not copy it.
+    pub fn ascii_shared(&self) -> &Arc<str> {
+        &self.ascii
+    }
+
     /// The U-label form (`unicodeName`); the same as [`Self::ascii`] for a pure LDH name.
     pub fn unicode(&self) -> &str {
-        &self.unicode
+        self.unicode.as_deref().unwrap_or(&self.ascii)
     }
 
     /// Whether the name holds at least one IDN label.
     pub fn is_idn(&self) -> bool {
-        self.ascii != self.unicode
+        self.unicode.is_some()
     }
 
     /// The top-level label (A-label form).

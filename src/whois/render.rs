@@ -17,7 +17,7 @@
 use std::fmt::Write;
 
 use crate::policy::{ContactView, DomainView, Field, HostView, RegistrarView, ViewRole};
-use crate::registry::{Phone, Timestamp};
+use crate::registry::{Phone, PhoneRef, Timestamp};
 
 use super::parse::WhoisRefusal;
 
@@ -79,11 +79,11 @@ impl Out {
         }
     }
 
-    fn phone(&mut self, key: &str, ext_key: &str, f: Field<&Phone>, always: bool) {
+    fn phone(&mut self, key: &str, ext_key: &str, f: Field<PhoneRef<'_>>, always: bool) {
         match f {
             Field::Shown(p) => {
-                self.line(key, &p.number);
-                self.line(ext_key, p.ext.as_deref().unwrap_or(""));
+                self.line(key, p.number);
+                self.line(ext_key, p.ext.unwrap_or(""));
             }
             _ if always => {
                 self.line(key, REDACTED);

@@ -266,24 +266,23 @@ impl Loader {
             return;
         }
         let Some(roid) = roid else { return };
-        self.contacts.push((
-            origin,
-            Contact {
-                roid,
-                name: raw.name,
-                org: raw.org,
-                street: raw.street,
-                city: raw.city,
-                sp: raw.sp,
-                pc: raw.pc,
-                cc: raw.cc,
-                voice,
-                fax,
-                email: raw.email,
-                person: raw.person_type,
-                consent,
-            },
-        ));
+        let street: Vec<&str> = raw.street.iter().map(|s| &s[..]).collect();
+        let contact = Contact::new(ContactParts {
+            roid: &roid,
+            name: &raw.name,
+            org: raw.org.as_deref(),
+            street: &street,
+            city: &raw.city,
+            sp: raw.sp.as_deref(),
+            pc: raw.pc.as_deref(),
+            cc: &raw.cc,
+            voice: voice.as_ref().map(Phone::as_ref),
+            fax: fax.as_ref().map(Phone::as_ref),
+            email: &raw.email,
+            person: raw.person_type,
+            consent,
+        });
+        self.contacts.push((origin, contact));
     }
 
     pub(super) fn host_line(&mut self, origin: Origin, raw: RawHost) {
