@@ -845,7 +845,7 @@ mod tests {
 
     #[test]
     fn a_packed_contact_gives_back_every_field() {
-        let roid = Roid::parse("C1-EX").unwrap();
+        let roid = Roid::parse("C1-EX").expect("valid ROID");
         let full = Contact::new(ContactParts {
             roid: &roid,
             name: "Ana",
