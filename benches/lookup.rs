@@ -15,11 +15,12 @@ use rddsd::resolve::resolve;
 use rddsd::state::Generation;
 
 fn bench(c: &mut Criterion) {
-    let data = Generation {
-        snapshot: load_demo().expect("demo registry loads"),
-        policy: Policy::default_policy().expect("default policy"),
-        number: 1,
-    };
+    let data = Generation::new(
+        load_demo().expect("demo registry loads"),
+        Policy::default_policy().expect("default policy"),
+        1,
+        1,
+    );
     let cfg = RdapConfig::new(
         "https://rdap.nic.example/".into(),
         Some("whois.nic.example".into()),

@@ -206,6 +206,10 @@ pub struct DataSection {
     /// Accept a reload that shrinks more than `max_shrink_percent`. Re-read on every SIGHUP: set
     /// it, send SIGHUP, then remove it again.
     pub allow_shrink: Option<bool>,
+    /// Directory watched for delta files (`*.jsonl`, see `schema/registry-delta.schema.json`).
+    /// Applied files move to `applied/` below it (and are replayed over the data on start and
+    /// reload), refused ones to `refused/` with their errors beside them.
+    pub delta_dir: Option<PathBuf>,
 }
 
 /// Default of `[data] max_shrink_percent`.
@@ -299,6 +303,8 @@ pub struct Settings {
     pub policy: Option<PathBuf>,
     /// How far a reload may shrink the data set.
     pub shrink: ShrinkGuard,
+    /// Directory watched for delta files.
+    pub delta_dir: Option<PathBuf>,
     /// `port43` host name.
     pub port43: Option<String>,
     /// Terms of service URL.
@@ -516,6 +522,7 @@ impl Settings {
             policy,
             max_shrink_percent,
             allow_shrink,
+            delta_dir,
         } = data;
         let max_shrink_percent = max_shrink_percent.unwrap_or(DEFAULT_MAX_SHRINK_PERCENT);
         if max_shrink_percent > 100 {
@@ -599,6 +606,7 @@ impl Settings {
             data_dir: flags.data_dir.or(dir),
             policy: flags.policy.or(policy),
             shrink,
+            delta_dir,
             port43,
             terms_url,
             shutdown_grace,

@@ -40,6 +40,7 @@ pub mod admin;
 pub mod authority;
 pub mod cli;
 pub mod config;
+pub mod deltas;
 pub mod files;
 pub mod limit;
 pub mod metrics;

@@ -191,6 +191,7 @@ fn check(data: Option<PathBuf>, policy: Option<PathBuf>, show_values: bool) -> E
         config: None,
         data_dir: data,
         policy,
+        delta_dir: None,
     };
     match sources.load(0) {
         Ok(d) => {

@@ -135,6 +135,8 @@ pub struct Metrics {
     cache_hits: AtomicU64,
     cache_misses: AtomicU64,
     reload: ReloadStats,
+    deltas: [AtomicU64; 2],
+    delta_last_duration_micros: AtomicU64,
     disclosures: AtomicU64,
     disclosure_failures: AtomicU64,
 }
@@ -152,6 +154,8 @@ impl Default for Metrics {
             cache_hits: AtomicU64::new(0),
             cache_misses: AtomicU64::new(0),
             reload: ReloadStats::default(),
+            deltas: Default::default(),
+            delta_last_duration_micros: AtomicU64::new(0),
             disclosures: AtomicU64::new(0),
             disclosure_failures: AtomicU64::new(0),
         };
@@ -195,6 +199,8 @@ pub struct Gauges {
     pub now_unix: i64,
     /// Whether the disclosure log accepts entries (`None`: the route is not configured).
     pub disclosure_log_ok: Option<bool>,
+    /// Data generations alive (the served one and any held by requests in flight).
+    pub live_generations: u64,
 }
 
 impl Metrics {
@@ -265,6 +271,17 @@ impl Metrics {
             Ordering::Relaxed,
         );
         r.last_unix.store(unix, Ordering::Relaxed);
+    }
+
+    /// A delta file applied (`true`) or refused, after `took`.
+    pub fn delta(&self, ok: bool, took: Duration) {
+        self.deltas[usize::from(!ok)].fetch_add(1, Ordering::Relaxed);
+        if ok {
+            self.delta_last_duration_micros.store(
+                u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+                Ordering::Relaxed,
+            );
+        }
     }
 
     /// One disclosure-log append: recorded (`true`), or failed and nothing disclosed.
@@ -390,9 +407,40 @@ impl Metrics {
             &mut out,
             "rddsd_data_generation",
             "gauge",
-            "The data generation being served (1 at start, +1 per successful reload).",
+            "The data generation being served (1 at start, +1 per successful reload or delta).",
         );
         let _ = writeln!(out, "rddsd_data_generation {}", g.generation);
+        header(
+            &mut out,
+            "rddsd_data_generations_live",
+            "gauge",
+            "Data generations in memory: 1, plus older ones still held by requests in flight.",
+        );
+        let _ = writeln!(out, "rddsd_data_generations_live {}", g.live_generations);
+        header(
+            &mut out,
+            "rddsd_deltas_total",
+            "counter",
+            "Delta files, by result.",
+        );
+        for (i, result) in ["applied", "refused"].iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "rddsd_deltas_total{{result=\"{result}\"}} {}",
+                self.deltas[i].load(Ordering::Relaxed)
+            );
+        }
+        header(
+            &mut out,
+            "rddsd_delta_last_duration_seconds",
+            "gauge",
+            "How long validating and applying the last applied delta took.",
+        );
+        let _ = writeln!(
+            out,
+            "rddsd_delta_last_duration_seconds {}",
+            self.delta_last_duration_micros.load(Ordering::Relaxed) as f64 / 1e6
+        );
         header(
             &mut out,
             "rddsd_data_updated_timestamp_seconds",

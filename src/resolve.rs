@@ -9,6 +9,7 @@ use crate::authority::log::DisclosedContact;
 use crate::authority::Grant;
 use crate::policy::{Audience, ContactView, DomainView, HostView, Policy, RegistrarView};
 use crate::query::{EntityHandle, Query};
+use crate::registry::store::Dep;
 use crate::store::Store;
 
 /// The answer to a query, as the audience may see it. Short-lived (one request, on the stack),
@@ -28,6 +29,24 @@ pub enum Resolved<'a> {
     Contact(ContactView<'a>),
     /// Nothing by that name or handle.
     NotFound,
+}
+
+impl Resolved<'_> {
+    /// The records this answer was rendered from, for the answer cache; `None` for an answer
+    /// that must not be cached: nothing found, or a search (nameservers by address), which a
+    /// new record can change without changing any record it lists.
+    pub fn records(&self, query: &Query) -> Option<Vec<Dep>> {
+        match (self, query) {
+            (Self::Help, _) => Some(Vec::new()),
+            (Self::Domain(v), _) => Some(v.records()),
+            (Self::Nameservers(views), Query::Nameserver(_)) => {
+                Some(views.iter().flat_map(HostView::records).collect())
+            }
+            (Self::Registrar(v), _) => Some(vec![Dep::Registrar(v.registrar().iana_id)]),
+            (Self::Contact(v), _) => v.records(),
+            (Self::Nameservers(_), _) | (Self::NotFound, _) => None,
+        }
+    }
 }
 
 /// Look up `query` in `store` and redact what is found for `audience`.

@@ -13,6 +13,7 @@ use crate::authority::{Authority, AuthoritySettings};
 use crate::limit::{LimitSettings, Limiter};
 use crate::metrics::Metrics;
 use crate::policy::Policy;
+use crate::registry::store::Dep;
 use crate::registry::{load, Snapshot};
 
 /// One generation of everything that decides an answer: the data and the policy, loaded and
@@ -23,9 +24,42 @@ pub struct Generation {
     pub snapshot: Snapshot,
     /// Disclosure policy.
     pub policy: Policy,
-    /// Increases with every successful load; part of every cache key, so a reload can never
-    /// serve an answer rendered from older data.
+    /// Increases with every successful load or delta.
     pub number: u64,
+    /// The number of the full load this generation descends from (deltas keep it). Part of
+    /// every cache key: a full reload (which may change the policy too) never meets an answer
+    /// of the data before it, while a delta keeps every answer none of whose records changed
+    /// (see [`CachedBody::valid_in`]).
+    pub base: u64,
+}
+
+/// Generations alive (the one served, and older ones still held by requests in flight).
+static LIVE_GENERATIONS: AtomicU64 = AtomicU64::new(0);
+
+impl Generation {
+    /// A generation of `snapshot` and `policy`.
+    pub fn new(snapshot: Snapshot, policy: Policy, number: u64, base: u64) -> Self {
+        LIVE_GENERATIONS.fetch_add(1, Ordering::Relaxed);
+        Self {
+            snapshot,
+            policy,
+            number,
+            base,
+        }
+    }
+
+    /// How many generations are alive in this process: 1 in steady state; more while requests
+    /// that started before a reload or delta still hold an older one. Exposed in `/metrics` so
+    /// an operator (and a test) can see an old generation released.
+    pub fn live() -> u64 {
+        LIVE_GENERATIONS.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Generation {
+    fn drop(&mut self) {
+        LIVE_GENERATIONS.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Where data and policy come from.
@@ -37,6 +71,9 @@ pub struct Sources {
     pub policy: Option<PathBuf>,
     /// The config file, whose `[limits]` are re-read on reload.
     pub config: Option<PathBuf>,
+    /// The delta directory: deltas in its `applied/` newer than the data are replayed over it
+    /// on every load.
+    pub delta_dir: Option<PathBuf>,
 }
 
 /// Why a load failed; the message names file, line and field.
@@ -114,60 +151,133 @@ impl Sources {
             Some(p) => Policy::load(p)?,
             None => Policy::default_policy()?,
         };
-        let snapshot = match &self.data_dir {
+        let mut snapshot = match &self.data_dir {
             Some(d) => load::load_dir(d)?,
             None => load::load_demo()?,
         };
-        Ok(Generation {
-            snapshot,
-            policy,
-            number: generation,
-        })
+        if let Some(dir) = &self.delta_dir {
+            snapshot = replay_applied(snapshot, dir)?;
+        }
+        Ok(Generation::new(snapshot, policy, generation, generation))
     }
 }
 
-/// Cache key of a rendered public answer.
+/// Apply the deltas of `dir/applied/` that are newer than the data, in file-name order, so
+/// a restart or a full reload serves what was served before it. A delta already contained in
+/// the data (its update time not after the data's) is skipped.
+fn replay_applied(mut snapshot: Snapshot, dir: &std::path::Path) -> Result<Snapshot, LoadFailure> {
+    let applied = dir.join(crate::deltas::APPLIED);
+    let Ok(entries) = std::fs::read_dir(&applied) else {
+        return Ok(snapshot);
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    files.sort();
+    for path in files {
+        let delta = load::delta::read_delta(&path)?;
+        if delta.updated <= *snapshot.updated() {
+            continue;
+        }
+        snapshot = snapshot.apply(&delta)?;
+    }
+    Ok(snapshot)
+}
+
+/// Cache key of a rendered public answer: the full load it was rendered in, and the query.
 pub type CacheKey = (u64, crate::query::Query);
 
+/// What goes into a hole of a cached body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hole {
+    /// The client's request URL (RDAP notice and referral link `value`s).
+    RequestUrl,
+    /// The `last update of RDAP database` time, which every delta moves.
+    DbUpdated,
+}
+
+/// The time a cached body is rendered with where `last update of RDAP database` goes: year
+/// 0000, which the loader refuses in data, so it can only be this placeholder.
+pub const DB_UPDATED_PLACEHOLDER: crate::registry::Timestamp =
+    crate::registry::Timestamp::from_unix(-62_167_219_200);
+
 /// A rendered public answer as cached: the body with holes where each client's request URL
-/// goes (RDAP notice and referral link `value`s). The holes are found once, when the answer is
-/// cached, so a cache hit only copies the body with the URL in them.
+/// goes, and where the data's update time goes, with the records it was rendered from. The
+/// holes are found once, when the answer is cached, so a cache hit only copies the body with
+/// the values in them.
 #[derive(Debug, Clone)]
 pub struct CachedBody {
     bytes: Bytes,
-    /// Offsets of the placeholder in `bytes`, in order, not overlapping.
-    holes: Arc<[usize]>,
-    placeholder_len: usize,
+    /// Offsets of the placeholders in `bytes`, in order, not overlapping.
+    holes: Arc<[(usize, Hole)]>,
+    url_placeholder_len: usize,
+    /// The data revision it was rendered in.
+    rendered_at: crate::registry::store::Revision,
+    /// The records it was rendered from.
+    deps: Arc<[Dep]>,
 }
 
 impl CachedBody {
-    /// Cache `bytes`, in which `placeholder` marks each place the request URL goes.
-    pub fn new(bytes: Bytes, placeholder: &str) -> Self {
-        let needle = placeholder.as_bytes();
+    /// Cache `bytes`, in which `url_placeholder` marks each place the request URL goes and
+    /// [`DB_UPDATED_PLACEHOLDER`] the data's update time; rendered in `rendered_at` from `deps`.
+    pub fn new(
+        bytes: Bytes,
+        url_placeholder: &str,
+        rendered_at: crate::registry::store::Revision,
+        deps: Vec<Dep>,
+    ) -> Self {
+        let updated = DB_UPDATED_PLACEHOLDER.text();
         let mut holes = Vec::new();
-        let mut at = 0;
-        while let Some(i) = bytes[at..].windows(needle.len()).position(|w| w == needle) {
-            holes.push(at + i);
-            at += i + needle.len();
+        for (needle, hole) in [
+            (url_placeholder.as_bytes(), Hole::RequestUrl),
+            (updated.as_bytes(), Hole::DbUpdated),
+        ] {
+            let mut at = 0;
+            while let Some(i) = bytes[at..].windows(needle.len()).position(|w| w == needle) {
+                holes.push((at + i, hole));
+                at += i + needle.len();
+            }
         }
+        holes.sort_unstable_by_key(|(at, _)| *at);
         Self {
             bytes,
             holes: holes.into(),
-            placeholder_len: needle.len(),
+            url_placeholder_len: url_placeholder.len(),
+            rendered_at,
+            deps: deps.into(),
         }
     }
 
-    /// The body for one client: `text` (already escaped for a JSON string) in every hole.
-    pub fn fill(&self, text: &str) -> Bytes {
+    /// Whether the body still holds in `snapshot`: none of the records it was rendered from
+    /// changed (or went) since. A delta that changed a domain, one of its contacts, hosts or
+    /// its registrar thus drops exactly the answers that showed them.
+    pub fn valid_in(&self, snapshot: &Snapshot) -> bool {
+        self.deps.iter().all(|d| {
+            snapshot
+                .since(d)
+                .is_some_and(|since| since <= self.rendered_at)
+        })
+    }
+
+    /// The body for one client: `url` (already escaped for a JSON string) and the data's update
+    /// time in their holes.
+    pub fn fill(&self, url: &str, updated: &crate::registry::Timestamp) -> Bytes {
         if self.holes.is_empty() {
             return self.bytes.clone();
         }
-        let mut out = Vec::with_capacity(self.bytes.len() + self.holes.len() * text.len());
+        let updated = updated.text();
+        let mut out = Vec::with_capacity(self.bytes.len() + self.holes.len() * url.len());
         let mut from = 0;
-        for &hole in self.holes.iter() {
-            out.extend_from_slice(&self.bytes[from..hole]);
+        for &(at, hole) in self.holes.iter() {
+            out.extend_from_slice(&self.bytes[from..at]);
+            let (text, len) = match hole {
+                Hole::RequestUrl => (url, self.url_placeholder_len),
+                Hole::DbUpdated => (updated.as_str(), updated.len()),
+            };
             out.extend_from_slice(text.as_bytes());
-            from = hole + self.placeholder_len;
+            from = at + len;
         }
         out.extend_from_slice(&self.bytes[from..]);
         Bytes::from(out)
@@ -192,7 +302,11 @@ pub struct State {
     current: ArcSwap<Generation>,
     sources: Sources,
     next_generation: AtomicU64,
-    /// Rendered public RDAP bodies of found objects. Bounded by bytes; keys carry the generation.
+    /// Held while a reload or a delta builds the next generation from the current one, so two
+    /// never build on the same one and one's work is lost.
+    changing: std::sync::Mutex<()>,
+    /// Rendered public RDAP bodies of found objects. Bounded by bytes; keys carry the full
+    /// load, entries the records they were rendered from.
     pub rdap_cache: moka::sync::Cache<CacheKey, CachedBody>,
     /// The harvesting defence, shared by both protocols. Its counts outlive reloads.
     pub limiter: Limiter,
@@ -221,6 +335,7 @@ impl State {
             current: ArcSwap::from_pointee(first),
             sources,
             next_generation: AtomicU64::new(2),
+            changing: std::sync::Mutex::new(()),
             rdap_cache: moka::sync::Cache::builder()
                 .max_capacity(CACHE_MAX_BYTES)
                 .weigher(|_k: &CacheKey, v: &CachedBody| u32::try_from(v.len()).unwrap_or(u32::MAX))
@@ -246,6 +361,7 @@ impl State {
             data_updated_unix: data.snapshot.updated().unix(),
             now_unix: crate::registry::Timestamp::now().unix(),
             disclosure_log_ok: self.authority.as_ref().map(Authority::log_writable),
+            live_generations: Generation::live(),
         }
     }
 
@@ -269,7 +385,43 @@ impl State {
         result
     }
 
+    /// Apply the delta file at `path` to the generation being served, and serve the result.
+    /// On failure nothing changes.
+    ///
+    /// # Errors
+    /// The delta's errors (file, line, field), or a failure to read it.
+    pub fn apply_delta(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<(Arc<Generation>, usize), LoadFailure> {
+        let started = std::time::Instant::now();
+        let result = (|| {
+            let delta = load::delta::read_delta(path)?;
+            let _changing = self
+                .changing
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let current = self.current();
+            let snapshot = current.snapshot.apply(&delta)?;
+            let number = self.next_generation.fetch_add(1, Ordering::Relaxed);
+            let fresh = Arc::new(Generation::new(
+                snapshot,
+                current.policy.clone(),
+                number,
+                current.base,
+            ));
+            self.current.store(Arc::clone(&fresh));
+            Ok((fresh, delta.len()))
+        })();
+        self.metrics.delta(result.is_ok(), started.elapsed());
+        result
+    }
+
     fn reload_inner(&self) -> Result<Arc<Generation>, LoadFailure> {
+        let _changing = self
+            .changing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (limits, shrink) = match &self.sources.config {
             Some(path) => {
                 let file = crate::config::ConfigFile::load(path)?;
@@ -314,7 +466,7 @@ impl State {
             self.limiter.reconfigure(limits);
         }
         self.current.store(Arc::clone(&fresh));
-        // Old entries can no longer be hit (their generation is gone); drop them now rather
+        // Old entries can no longer be hit (their full load is gone); drop them now rather
         // than waiting for eviction.
         self.rdap_cache.invalidate_all();
         Ok(fresh)

@@ -7,6 +7,7 @@
 //! `REDACTED FOR PRIVACY`), never *whether* a value is shown.
 
 use crate::authority::Grant;
+use crate::registry::store::Dep;
 use crate::registry::{
     Contact, ContactField, ContactRoles, DomainName, DomainStatus, DsData, Host, PhoneRef,
     Registrar, Street, Timestamp,
@@ -246,6 +247,13 @@ impl<'a> ContactView<'a> {
         matches!(self.cc, Field::Shown(_))
     }
 
+    /// The records a contact looked up on its own shows something of: the contact itself (its
+    /// roles included). `None` inside a domain answer, which names its records itself.
+    pub fn records(&self) -> Option<Vec<Dep>> {
+        self.lookup_handle
+            .map(|h| vec![Dep::Contact(crate::registry::Roid::key(h).into())])
+    }
+
     /// The personal fields this view shows (for the disclosure log).
     pub fn shown_personal_fields(&self) -> Vec<ContactField> {
         let shown = [
@@ -326,6 +334,25 @@ impl<'a> DomainView<'a> {
     pub fn nameservers(&self) -> &[&'a Host] {
         &self.nameservers
     }
+
+    /// The records this view shows something of: the domain, its registrar, contacts and
+    /// nameservers (for the answer cache's validity check).
+    pub fn records(&self) -> Vec<Dep> {
+        let mut deps = vec![
+            Dep::Domain(self.domain.name.ascii_shared().clone()),
+            Dep::Registrar(self.registrar.iana_id),
+        ];
+        for r in [&self.domain.registrant, &self.domain.tech]
+            .into_iter()
+            .flatten()
+        {
+            deps.push(Dep::Contact(r.shared_key()));
+        }
+        for h in &self.nameservers {
+            deps.push(Dep::Host(h.name.ascii_shared().clone()));
+        }
+        deps
+    }
 }
 
 /// A nameserver as one audience may see it (no personal data; a view for uniformity).
@@ -343,6 +370,13 @@ impl<'a> HostView<'a> {
     /// Sponsoring registrar.
     pub fn registrar(&self) -> Option<&'a Registrar> {
         self.registrar
+    }
+
+    /// The records this view shows something of.
+    pub fn records(&self) -> Vec<Dep> {
+        let mut deps = vec![Dep::Host(self.host.name.ascii_shared().clone())];
+        deps.extend(self.registrar.map(|r| Dep::Registrar(r.iana_id)));
+        deps
     }
 }
 

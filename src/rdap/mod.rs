@@ -163,22 +163,39 @@ pub fn public_answer(
     request_url: &str,
 ) -> Outcome<'static> {
     let placeholder = request_url_placeholder();
-    let key = (data.number, query.clone());
-    let cached = state.rdap_cache.get(&key);
+    let key = (data.base, query.clone());
+    let url = json_string_inside(request_url);
+    let updated = data.snapshot.updated();
+    // A cached answer serves only while none of the records it was rendered from changed; a
+    // stale one is rendered again and replaced below.
+    let cached = state
+        .rdap_cache
+        .get(&key)
+        .filter(|t| t.valid_in(&data.snapshot));
     state.metrics.cache(cached.is_some());
     if let Some(template) = cached {
         return Outcome::Found {
-            body: template.fill(&json_string_inside(request_url)),
+            body: template.fill(&url, updated),
             cached: true,
         };
     }
     let resolved = resolve(&data.snapshot, &data.policy, query, Audience::Public);
-    let Some(value) = render_resolved(&resolved, &context(cfg, data, Some(placeholder))) else {
+    let mut ctx = context(cfg, data, Some(placeholder));
+    ctx.db_updated = &crate::state::DB_UPDATED_PLACEHOLDER;
+    let Some(value) = render_resolved(&resolved, &ctx) else {
         return Outcome::NotFound { authority: false };
     };
-    let template = CachedBody::new(to_bytes(&value), placeholder);
-    let body = template.fill(&json_string_inside(request_url));
-    state.rdap_cache.insert(key, template);
+    let deps = resolved.records(query);
+    let template = CachedBody::new(
+        to_bytes(&value),
+        placeholder,
+        data.snapshot.revision(),
+        deps.clone().unwrap_or_default(),
+    );
+    let body = template.fill(&url, updated);
+    if deps.is_some() {
+        state.rdap_cache.insert(key, template);
+    }
     Outcome::Found {
         body,
         cached: false,
@@ -454,8 +471,10 @@ mod tests {
     /// Replace every placeholder in a rendered body by the request URL, escaped as the inside of a
     /// JSON string, so whatever the client put in its path cannot leave the string it lands in.
     fn splice_request_url(template: &[u8], placeholder: &str, url: &str) -> Bytes {
-        CachedBody::new(Bytes::copy_from_slice(template), placeholder)
-            .fill(&json_string_inside(url))
+        CachedBody::new(Bytes::copy_from_slice(template), placeholder, 0, Vec::new()).fill(
+            &json_string_inside(url),
+            &crate::registry::Timestamp::from_unix(0),
+        )
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Registration data: the model, its loading and validation, and the in-memory store.
 
+pub mod cowmap;
 pub mod load;
 pub mod model;
 pub mod name;

@@ -26,7 +26,7 @@ impl Timestamp {
     }
 
     /// From seconds since the Unix epoch.
-    pub fn from_unix(unix: i64) -> Self {
+    pub const fn from_unix(unix: i64) -> Self {
         Self { unix }
     }
 
@@ -97,7 +97,7 @@ impl std::fmt::Debug for TimestampText {
 
 /// A Repository Object Identifier (RFC 5730 `roidType`): `(\w|_){1,80}-\w{1,8}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Roid(Box<str>);
+pub struct Roid(std::sync::Arc<str>);
 
 impl Roid {
     /// Validate a ROID.
@@ -129,6 +129,16 @@ impl Roid {
     /// The key lookups use: ROIDs are matched without regard to ASCII case.
     pub fn key(s: &str) -> String {
         s.to_ascii_uppercase()
+    }
+
+    /// This ROID's lookup key as shared text: the same allocation when the ROID is already
+    /// upper case, as registries write them.
+    pub fn shared_key(&self) -> std::sync::Arc<str> {
+        if self.0.bytes().any(|b| b.is_ascii_lowercase()) {
+            Self::key(&self.0).into()
+        } else {
+            self.0.clone()
+        }
     }
 }
 

@@ -1,15 +1,50 @@
-//! The in-memory store: an immutable, indexed snapshot of the registry, swapped whole.
+//! The in-memory store: an immutable, indexed snapshot of the registry.
 //!
-//! A [`Snapshot`] is built once by the loader and never mutated, so readers need no locks while
-//! they use it. Reloading builds a complete new snapshot beside the old one and swaps one
-//! `Arc` ([`crate::state::State`]), so no reader ever sees half of one load and half of another
-//! (the failure mode of swapping index maps one at a time).
+//! A [`Snapshot`] is never mutated once built, so readers need no locks while they use it.
+//! Its indexes are persistent maps (`imbl`, hash array mapped tries) holding each record behind
+//! an `Arc`: cloning a snapshot is constant time, and a delta ([`super::load::delta`]) builds
+//! the next snapshot by changing a clone, so the two share every record and every index node the
+//! delta did not touch. A full reload builds a complete new snapshot beside the old one. Either
+//! way one `Arc` swap publishes it ([`crate::state::State`]), so no reader ever sees half of one
+//! load and half of another.
+//!
+//! Every record carries the data revision it last changed in ([`Stored::since`]): the answer
+//! cache keeps an answer only while none of the records it was rendered from changed.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use super::model::*;
 use super::name::DomainName;
+
+/// Counts data changes within one full load: 0 for the loaded data, one more per applied delta.
+pub type Revision = u64;
+
+/// A record with the revision it last changed in.
+#[derive(Debug)]
+pub struct Stored<T> {
+    since: Revision,
+    value: T,
+}
+
+impl<T> Stored<T> {
+    pub(crate) fn new(since: Revision, value: T) -> Arc<Self> {
+        Arc::new(Self { since, value })
+    }
+
+    /// The revision this record last changed in.
+    pub fn since(&self) -> Revision {
+        self.since
+    }
+}
+
+impl<T> std::ops::Deref for Stored<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
 
 /// The roles in which a contact is referenced by at least one domain.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -20,18 +55,79 @@ pub struct ContactRoles {
     pub technical: bool,
 }
 
+/// A contact with how many domains reference it in each role: the roles decide what its own
+/// lookup may show, and a contact still referenced cannot be deleted.
+#[derive(Clone)]
+pub(crate) struct ContactEntry {
+    pub(crate) contact: Arc<Stored<Contact>>,
+    pub(crate) registrant_of: u32,
+    pub(crate) technical_of: u32,
+    /// The revision the roles last changed in: they decide the contact's own answer.
+    pub(crate) roles_since: Revision,
+}
+
+impl ContactEntry {
+    fn roles(&self) -> ContactRoles {
+        ContactRoles {
+            registrant: self.registrant_of > 0,
+            technical: self.technical_of > 0,
+        }
+    }
+}
+
+/// A host with how many domains delegate to it.
+#[derive(Clone)]
+pub(crate) struct HostEntry {
+    pub(crate) host: Arc<Stored<Host>>,
+    pub(crate) delegations: u32,
+}
+
+/// A registrar with how many domains and hosts it sponsors.
+#[derive(Clone)]
+pub(crate) struct RegistrarEntry {
+    pub(crate) registrar: Arc<Stored<Registrar>>,
+    pub(crate) sponsors: u32,
+}
+
+/// What a domain or host ROID belongs to (contacts are indexed by ROID already).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum RoidOwner {
+    Domain(Arc<str>),
+    Host(Arc<str>),
+}
+
+/// A record an answer was rendered from, for the answer cache's validity check.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Dep {
+    /// A domain, by A-label name.
+    Domain(Arc<str>),
+    /// A host, by A-label name.
+    Host(Arc<str>),
+    /// A contact, by ROID key.
+    Contact(Arc<str>),
+    /// A registrar.
+    Registrar(IanaId),
+}
+
+pub(crate) type Map<K, V> = super::cowmap::CowMap<K, V>;
+
 /// One immutable generation of registration data with its lookup indexes.
 ///
 /// Its `Debug` prints counts only: the snapshot holds personal data.
+#[derive(Clone)]
 pub struct Snapshot {
-    tlds: Vec<String>,
-    updated: Timestamp,
-    domains: HashMap<Box<str>, Domain>,
-    hosts: HashMap<Box<str>, Host>,
-    contacts: HashMap<String, (Contact, ContactRoles)>,
-    registrars: HashMap<IanaId, Registrar>,
-    registrars_by_name: HashMap<String, IanaId>,
-    hosts_by_ip: HashMap<IpAddr, Vec<Box<str>>>,
+    pub(crate) tlds: Arc<[String]>,
+    pub(crate) updated: Timestamp,
+    pub(crate) revision: Revision,
+    pub(crate) domains: Map<Arc<str>, Arc<Stored<Domain>>>,
+    pub(crate) hosts: Map<Arc<str>, HostEntry>,
+    /// Keyed by [`Roid::key`].
+    pub(crate) contacts: Map<Arc<str>, ContactEntry>,
+    pub(crate) registrars: Map<IanaId, RegistrarEntry>,
+    pub(crate) registrars_by_name: Map<String, IanaId>,
+    pub(crate) hosts_by_ip: Map<IpAddr, Arc<[Arc<str>]>>,
+    /// Domain and host ROIDs ([`Roid::key`]), so a delta cannot reuse one.
+    pub(crate) roids: Map<Arc<str>, RoidOwner>,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -43,6 +139,7 @@ impl std::fmt::Debug for Snapshot {
             .field("contacts", &contacts)
             .field("registrars", &registrars)
             .field("updated", &self.updated().text().as_str())
+            .field("revision", &self.revision)
             .finish_non_exhaustive()
     }
 }
@@ -57,54 +154,124 @@ impl Snapshot {
         hosts: Vec<Host>,
         domains: Vec<Domain>,
     ) -> Self {
-        let mut contacts: HashMap<String, (Contact, ContactRoles)> = contacts
-            .into_iter()
-            .map(|c| (Roid::key(c.roid.as_str()), (c, ContactRoles::default())))
-            .collect();
+        // Reference counts first, in plain maps (cheaper than counting inside the tries).
+        let mut contact_refs: HashMap<String, (u32, u32)> = HashMap::new();
+        let mut host_refs: HashMap<&str, u32> = HashMap::new();
+        let mut sponsor_refs: HashMap<IanaId, u32> = HashMap::new();
         for d in &domains {
-            if let Some((_, roles)) = d
-                .registrant
-                .as_ref()
-                .and_then(|r| contacts.get_mut(&Roid::key(r.as_str())))
-            {
-                roles.registrant = true;
+            if let Some(r) = &d.registrant {
+                contact_refs.entry(Roid::key(r.as_str())).or_default().0 += 1;
             }
-            if let Some((_, roles)) = d
-                .tech
-                .as_ref()
-                .and_then(|r| contacts.get_mut(&Roid::key(r.as_str())))
-            {
-                roles.technical = true;
+            if let Some(t) = &d.tech {
+                contact_refs.entry(Roid::key(t.as_str())).or_default().1 += 1;
             }
+            for ns in d.nameservers.iter() {
+                *host_refs.entry(ns.ascii()).or_default() += 1;
+            }
+            *sponsor_refs.entry(d.registrar).or_default() += 1;
         }
-        let mut hosts_by_ip: HashMap<IpAddr, Vec<Box<str>>> = HashMap::new();
         for h in &hosts {
+            *sponsor_refs.entry(h.registrar).or_default() += 1;
+        }
+        let mut snap = Self {
+            tlds: tlds.into(),
+            updated,
+            revision: 0,
+            domains: Map::with_expected(domains.len()),
+            hosts: Map::with_expected(hosts.len()),
+            contacts: Map::with_expected(contacts.len()),
+            registrars: Map::with_expected(registrars.len()),
+            registrars_by_name: Map::with_expected(registrars.len()),
+            hosts_by_ip: Map::with_expected(hosts.len()),
+            roids: Map::with_expected(domains.len() + hosts.len()),
+        };
+        let mut by_ip: HashMap<IpAddr, Vec<Arc<str>>> = HashMap::new();
+        for h in hosts {
+            let key = h.name.ascii_shared().clone();
             for ip in &h.addresses {
-                hosts_by_ip
-                    .entry(*ip)
-                    .or_default()
-                    .push(h.name.ascii().into());
+                by_ip.entry(*ip).or_default().push(key.clone());
+            }
+            snap.roids
+                .insert(h.roid.shared_key(), RoidOwner::Host(key.clone()));
+            let delegations = host_refs.get(&*key).copied().unwrap_or(0);
+            snap.hosts.insert(
+                key,
+                HostEntry {
+                    host: Stored::new(0, h),
+                    delegations,
+                },
+            );
+        }
+        drop(host_refs);
+        for (ip, names) in by_ip {
+            snap.hosts_by_ip.insert(ip, names.into());
+        }
+        for c in contacts {
+            let key = c.roid.shared_key();
+            let (registrant_of, technical_of) = contact_refs.remove(&*key).unwrap_or((0, 0));
+            snap.contacts.insert(
+                key,
+                ContactEntry {
+                    contact: Stored::new(0, c),
+                    registrant_of,
+                    technical_of,
+                    roles_since: 0,
+                },
+            );
+        }
+        for r in registrars {
+            snap.registrars_by_name
+                .insert(super::name::registrar_name_key(&r.name), r.iana_id);
+            let sponsors = sponsor_refs.get(&r.iana_id).copied().unwrap_or(0);
+            snap.registrars.insert(
+                r.iana_id,
+                RegistrarEntry {
+                    registrar: Stored::new(0, r),
+                    sponsors,
+                },
+            );
+        }
+        for mut d in domains {
+            snap.share_references(&mut d);
+            let key = d.name.ascii_shared().clone();
+            snap.roids
+                .insert(d.roid.shared_key(), RoidOwner::Domain(key.clone()));
+            snap.domains.insert(key, Stored::new(0, d));
+        }
+        snap
+    }
+
+    /// Point a domain's references at the text the indexes already hold: a million domains
+    /// delegate to a few thousand nameservers and name contacts already stored, so each name
+    /// and ROID is kept once rather than once per domain.
+    pub(crate) fn share_references(&self, d: &mut Domain) {
+        for ns in d.nameservers.iter_mut() {
+            if let Some(h) = self.hosts.get(ns.ascii()) {
+                *ns = h.host.name.clone();
             }
         }
-        let registrars_by_name = registrars
-            .iter()
-            .map(|r| (super::name::registrar_name_key(&r.name), r.iana_id))
-            .collect();
-        Self {
-            tlds,
-            updated,
-            domains: domains
-                .into_iter()
-                .map(|d| (d.name.ascii().into(), d))
-                .collect(),
-            hosts: hosts
-                .into_iter()
-                .map(|h| (h.name.ascii().into(), h))
-                .collect(),
-            contacts,
-            registrars: registrars.into_iter().map(|r| (r.iana_id, r)).collect(),
-            registrars_by_name,
-            hosts_by_ip,
+        for r in [&mut d.registrant, &mut d.tech].into_iter().flatten() {
+            if let Some(c) = self.contacts.get(&r.shared_key()) {
+                *r = c.contact.roid.clone();
+            }
+        }
+    }
+
+    /// The data revision: 0 as loaded, one more per applied delta.
+    pub fn revision(&self) -> Revision {
+        self.revision
+    }
+
+    /// The revision a record last changed in; `None` if it no longer exists.
+    pub fn since(&self, dep: &Dep) -> Option<Revision> {
+        match dep {
+            Dep::Domain(n) => self.domains.get(n).map(|d| d.since),
+            Dep::Host(n) => self.hosts.get(n).map(|h| h.host.since),
+            Dep::Contact(k) => self
+                .contacts
+                .get(k)
+                .map(|c| c.contact.since.max(c.roles_since)),
+            Dep::Registrar(id) => self.registrars.get(id).map(|r| r.registrar.since),
         }
     }
 
@@ -126,12 +293,12 @@ impl Snapshot {
 
     /// Domain by name.
     pub fn domain(&self, name: &DomainName) -> Option<&Domain> {
-        self.domains.get(name.ascii())
+        self.domains.get(name.ascii()).map(|d| &d.value)
     }
 
     /// Host (nameserver) by name.
     pub fn host(&self, name: &DomainName) -> Option<&Host> {
-        self.hosts.get(name.ascii())
+        self.hosts.get(name.ascii()).map(|h| &h.host.value)
     }
 
     /// Hosts with a glue address, sorted by name.
@@ -144,8 +311,9 @@ impl Snapshot {
             .hosts_by_ip
             .get(&ip)
             .into_iter()
-            .flatten()
+            .flat_map(|names| names.iter())
             .filter_map(|n| self.hosts.get(n))
+            .map(|h| &h.host.value)
             .collect();
         found.sort_by(|a, b| a.name.cmp(&b.name));
         found
@@ -153,45 +321,51 @@ impl Snapshot {
 
     /// Contact by ROID (ASCII case-insensitive), with the roles it is referenced in.
     pub fn contact(&self, roid: &str) -> Option<(&Contact, ContactRoles)> {
-        self.contacts.get(&Roid::key(roid)).map(|(c, r)| (c, *r))
+        self.contacts
+            .get(Roid::key(roid).as_str())
+            .map(|e| (&e.contact.value, e.roles()))
     }
 
     /// Registrar by IANA ID.
     pub fn registrar(&self, id: IanaId) -> Option<&Registrar> {
-        self.registrars.get(&id)
+        self.registrars.get(&id).map(|r| &r.registrar.value)
     }
 
     /// Registrar by name, case-insensitive (WHOIS `registrar <name>`).
     pub fn registrar_by_name(&self, name: &str) -> Option<&Registrar> {
         self.registrars_by_name
             .get(&super::name::registrar_name_key(name))
-            .and_then(|id| self.registrars.get(id))
+            .and_then(|id| self.registrar(*id))
     }
 
     /// Every domain, sorted by name (tests and tools; not a public query).
     pub fn domains(&self) -> Vec<&Domain> {
-        let mut v: Vec<_> = self.domains.values().collect();
+        let mut v: Vec<&Domain> = self.domains.values().map(|d| &d.value).collect();
         v.sort_by(|a, b| a.name.cmp(&b.name));
         v
     }
 
     /// Every host, sorted by name.
     pub fn hosts(&self) -> Vec<&Host> {
-        let mut v: Vec<_> = self.hosts.values().collect();
+        let mut v: Vec<&Host> = self.hosts.values().map(|h| &h.host.value).collect();
         v.sort_by(|a, b| a.name.cmp(&b.name));
         v
     }
 
     /// Every contact, sorted by ROID.
     pub fn contacts(&self) -> Vec<&Contact> {
-        let mut v: Vec<_> = self.contacts.values().map(|(c, _)| c).collect();
+        let mut v: Vec<&Contact> = self.contacts.values().map(|e| &e.contact.value).collect();
         v.sort_by(|a, b| a.roid.cmp(&b.roid));
         v
     }
 
     /// Every registrar, sorted by IANA ID.
     pub fn registrars(&self) -> Vec<&Registrar> {
-        let mut v: Vec<_> = self.registrars.values().collect();
+        let mut v: Vec<&Registrar> = self
+            .registrars
+            .values()
+            .map(|r| &r.registrar.value)
+            .collect();
         v.sort_by_key(|r| r.iana_id);
         v
     }

@@ -70,6 +70,7 @@ impl Server {
             data_dir: settings.data_dir.clone(),
             policy: settings.policy.clone(),
             config: settings.config_path.clone(),
+            delta_dir: settings.delta_dir.clone(),
         };
         let state = Arc::new(State::new(
             sources,
@@ -215,6 +216,13 @@ impl Server {
             ));
         }
         tasks.spawn(sweep_limiter(Arc::clone(&state), shutdown.clone()));
+        if let Some(dir) = settings.delta_dir.clone() {
+            tasks.spawn(crate::deltas::watch(
+                Arc::clone(&state),
+                dir,
+                shutdown.clone(),
+            ));
+        }
         while tasks.join_next().await.is_some() {}
     }
 }

@@ -32,6 +32,7 @@ use super::store::Snapshot;
 
 mod convert;
 mod crossref;
+pub mod delta;
 mod demo;
 mod raw;
 

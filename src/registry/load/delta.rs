@@ -1,0 +1,869 @@
+//! Delta files: a set of changes (upserts and deletes of domains, hosts, contacts and
+//! registrars) applied to the snapshot being served, without reading the full data set again.
+//!
+//! Format (`schema/registry-delta.schema.json`): JSON Lines; the first line is the header
+//! `{"kind":"delta","updated":"<RFC 3339>","changes":N}`, then exactly `N` change lines. A change
+//! is either a record in the data format (an upsert: it replaces the object with the same key,
+//! or adds it) or a delete, `{"kind":"delete","object":"domain","name":"…"}` (`host` by
+//! `name`, `contact` by `roid`, `registrar` by `ianaId`). A delta is a *set*: each object appears
+//! at most once, and the result is validated as a whole, so the order of lines does not matter.
+//!
+//! A delta is applied whole or not at all: any error (a record that fails its field checks, a
+//! reference to an object that would not exist, a delete of an object still referenced, a line
+//! count that does not match the header, a last line without its line end) refuses the file,
+//! names file, line and field, and leaves the served snapshot as it was.
+//!
+//! The new snapshot is a clone of the old one with the changed records replaced: the two share
+//! every record and every index shard the delta did not touch ([`super::super::cowmap`]).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use super::super::model::*;
+use super::super::name::DomainName;
+use super::super::store::{
+    ContactEntry, HostEntry, RegistrarEntry, Revision, RoidOwner, Snapshot, Stored,
+};
+use super::crossref::{registration_zone, superordinate};
+use super::{LoadError, LoadErrors, Loader, Origin, MAX_LINE_BYTES};
+
+/// Largest delta file accepted. A delta is meant for the changes of minutes or hours; a bigger
+/// change set is a full export.
+pub const MAX_DELTA_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The header line of a delta file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHeader {
+    #[allow(dead_code)]
+    kind: String,
+    updated: String,
+    changes: u64,
+}
+
+/// A delete line.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawDelete {
+    #[allow(dead_code)]
+    kind: String,
+    object: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    roid: Option<String>,
+    #[serde(default)]
+    iana_id: Option<u32>,
+}
+
+/// The key of an object a delta changes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Domain(Arc<str>),
+    Host(Arc<str>),
+    Contact(String),
+    Registrar(IanaId),
+}
+
+impl Key {
+    fn describe(&self) -> &'static str {
+        match self {
+            Self::Domain(_) => "domain",
+            Self::Host(_) => "host",
+            Self::Contact(_) => "contact",
+            Self::Registrar(_) => "registrar",
+        }
+    }
+}
+
+/// A parsed, field-validated delta, not yet checked against any snapshot.
+#[derive(Debug)]
+pub struct Delta {
+    /// The file it was read from.
+    pub file: String,
+    /// The export time of the changes: the new `last update of RDAP database`.
+    pub updated: Timestamp,
+    registrars: Vec<(Origin, Registrar)>,
+    contacts: Vec<(Origin, Contact)>,
+    hosts: Vec<(Origin, Host)>,
+    domains: Vec<(Origin, Domain)>,
+    deletes: Vec<(Origin, Key)>,
+}
+
+impl std::fmt::Debug for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+impl Delta {
+    /// Number of changes.
+    pub fn len(&self) -> usize {
+        self.registrars.len()
+            + self.contacts.len()
+            + self.hosts.len()
+            + self.domains.len()
+            + self.deletes.len()
+    }
+
+    /// Whether the delta changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn one(file: &str, line: usize, field: &str, message: impl Into<String>) -> LoadErrors {
+    LoadErrors(vec![LoadError {
+        file: file.to_string(),
+        line,
+        field: field.to_string(),
+        message: message.into(),
+        value: None,
+    }])
+}
+
+/// Read and field-check a delta file.
+///
+/// # Errors
+/// Every problem found, located by file, line and field.
+pub fn read_delta(path: &std::path::Path) -> Result<Delta, LoadErrors> {
+    let file = path.display().to_string();
+    let meta =
+        std::fs::metadata(path).map_err(|e| one(&file, 0, "", format!("cannot read file: {e}")))?;
+    if !meta.is_file() {
+        return Err(one(&file, 0, "", "not a regular file"));
+    }
+    if meta.len() > MAX_DELTA_BYTES {
+        return Err(one(
+            &file,
+            0,
+            "",
+            format!("larger than {MAX_DELTA_BYTES} bytes: send a full export instead"),
+        ));
+    }
+    let bytes =
+        std::fs::read(path).map_err(|e| one(&file, 0, "", format!("cannot read file: {e}")))?;
+    parse_delta(&file, &bytes)
+}
+
+/// Parse and field-check a delta from its bytes.
+///
+/// # Errors
+/// Every problem found, located by file, line and field.
+pub fn parse_delta(file: &str, bytes: &[u8]) -> Result<Delta, LoadErrors> {
+    if bytes.is_empty() {
+        return Err(one(
+            file,
+            0,
+            "",
+            "the file is empty: a delta starts with its header line",
+        ));
+    }
+    if !bytes.ends_with(b"\n") {
+        let lines = bytes.split(|b| *b == b'\n').count();
+        return Err(one(
+            file,
+            lines,
+            "",
+            "the last line has no line end: the file is incomplete (torn); write deltas to a temporary name and rename them into place",
+        ));
+    }
+    let mut loader = Loader::default();
+    let mut header: Option<(usize, Timestamp, u64)> = None;
+    let mut deletes: Vec<(Origin, Key)> = Vec::new();
+    let mut change_lines = 0u64;
+    for (i, raw_line) in bytes.split(|b| *b == b'\n').enumerate() {
+        let line = i + 1;
+        if loader.full() {
+            break;
+        }
+        if raw_line.len() > MAX_LINE_BYTES {
+            loader.error(
+                file,
+                line,
+                "",
+                format!("line longer than {MAX_LINE_BYTES} bytes"),
+            );
+            continue;
+        }
+        let bytes = if line == 1 {
+            raw_line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw_line)
+        } else {
+            raw_line
+        };
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            loader.error(file, line, "", "the line is not valid UTF-8".into());
+            continue;
+        };
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        #[derive(Deserialize)]
+        struct KindOnly<'a> {
+            #[serde(borrow)]
+            kind: Option<std::borrow::Cow<'a, str>>,
+        }
+        let kind = serde_json::from_str::<KindOnly<'_>>(text)
+            .ok()
+            .and_then(|k| k.kind)
+            .map(|k| k.into_owned());
+        if header.is_none() {
+            if kind.as_deref() != Some("delta") {
+                return Err(one(
+                    file,
+                    line,
+                    "kind",
+                    "a delta file starts with its header: {\"kind\":\"delta\",\"updated\":\"…\",\"changes\":N}",
+                ));
+            }
+            match serde_json::from_str::<RawHeader>(text) {
+                Ok(h) => match super::super::validate::datetime(&h.updated) {
+                    Ok(t) => header = Some((line, t, h.changes)),
+                    Err(m) => return Err(one(file, line, "updated", m)),
+                },
+                Err(e) => {
+                    return Err(one(
+                        file,
+                        line,
+                        "",
+                        format!(
+                            "not a delta header: {}",
+                            super::raw::serde_message(&e.to_string())
+                        ),
+                    ))
+                }
+            }
+            continue;
+        }
+        change_lines += 1;
+        match kind.as_deref() {
+            Some("delta") => {
+                loader.error(file, line, "kind", "a second delta header".into());
+            }
+            Some("registry") => loader.error(
+                file,
+                line,
+                "kind",
+                "a delta carries no registry record: its header gives the update time".into(),
+            ),
+            Some("delete") => match serde_json::from_str::<RawDelete>(text) {
+                Ok(d) => {
+                    let origin = Origin {
+                        file: file.to_string(),
+                        line,
+                    };
+                    match delete_key(&d) {
+                        Ok(key) => deletes.push((origin, key)),
+                        Err((field, message)) => loader.error(file, line, field, message),
+                    }
+                }
+                Err(e) => loader.error(
+                    file,
+                    line,
+                    "",
+                    format!(
+                        "not a delete: {}",
+                        super::raw::serde_message(&e.to_string())
+                    ),
+                ),
+            },
+            // Records (and anything unparseable) take the data files' own path, with its
+            // field checks and messages.
+            _ => loader.add_raw_line(file, line, text),
+        }
+    }
+    let Some((_, updated, declared)) = header else {
+        return Err(one(file, 0, "", "no delta header line"));
+    };
+    if loader.errors.is_empty() && change_lines != declared {
+        loader.error(
+            file,
+            0,
+            "changes",
+            format!(
+                "the header announces {declared} changes but the file holds {change_lines}: the file is incomplete or was edited"
+            ),
+        );
+    }
+    if !loader.errors.is_empty() {
+        return Err(LoadErrors(loader.errors));
+    }
+    let delta = Delta {
+        file: file.to_string(),
+        updated,
+        registrars: std::mem::take(&mut loader.registrars),
+        contacts: std::mem::take(&mut loader.contacts),
+        hosts: std::mem::take(&mut loader.hosts),
+        domains: std::mem::take(&mut loader.domains),
+        deletes,
+    };
+    // Each object at most once.
+    let mut seen: HashMap<Key, usize> = HashMap::new();
+    let mut errors = Vec::new();
+    let keys = delta
+        .registrars
+        .iter()
+        .map(|(o, r)| (o, Key::Registrar(r.iana_id)))
+        .chain(
+            delta
+                .contacts
+                .iter()
+                .map(|(o, c)| (o, Key::Contact(Roid::key(c.roid.as_str())))),
+        )
+        .chain(
+            delta
+                .hosts
+                .iter()
+                .map(|(o, h)| (o, Key::Host(h.name.ascii_shared().clone()))),
+        )
+        .chain(
+            delta
+                .domains
+                .iter()
+                .map(|(o, d)| (o, Key::Domain(d.name.ascii_shared().clone()))),
+        )
+        .chain(delta.deletes.iter().map(|(o, k)| (o, k.clone())));
+    for (o, key) in keys {
+        if let Some(first) = seen.insert(key.clone(), o.line) {
+            errors.push(LoadError {
+                file: o.file.clone(),
+                line: o.line,
+                field: String::new(),
+                message: format!(
+                    "this {} is already changed at line {first}: a delta changes each object at most once",
+                    key.describe()
+                ),
+                value: None,
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(delta)
+    } else {
+        Err(LoadErrors(errors))
+    }
+}
+
+fn delete_key(d: &RawDelete) -> Result<Key, (&'static str, String)> {
+    let only = |present: [bool; 3], field: &'static str| -> Result<(), (&'static str, String)> {
+        if present.iter().filter(|p| **p).count() != 1 {
+            return Err((
+                field,
+                format!("a delete of a {} names it by `{field}` alone", d.object),
+            ));
+        }
+        Ok(())
+    };
+    let has = [d.name.is_some(), d.roid.is_some(), d.iana_id.is_some()];
+    match d.object.as_str() {
+        "domain" | "host" => {
+            only(has, "name")?;
+            let name = d.name.as_deref().unwrap_or_default();
+            let name = DomainName::parse(name).map_err(|e| ("name", e.to_string()))?;
+            let key = name.ascii_shared().clone();
+            Ok(if d.object == "domain" {
+                Key::Domain(key)
+            } else {
+                Key::Host(key)
+            })
+        }
+        "contact" => {
+            only(has, "roid")?;
+            let roid = d.roid.as_deref().unwrap_or_default();
+            let roid = Roid::parse(roid).map_err(|m| ("roid", m))?;
+            Ok(Key::Contact(Roid::key(roid.as_str())))
+        }
+        "registrar" => {
+            only(has, "ianaId")?;
+            Ok(Key::Registrar(d.iana_id.unwrap_or_default()))
+        }
+        _ => Err((
+            "object",
+            "unknown object: one of domain, host, contact, registrar".into(),
+        )),
+    }
+}
+
+/// Collects the errors of applying a delta.
+struct Problems<'d> {
+    delta: &'d Delta,
+    errors: Vec<LoadError>,
+}
+
+impl Problems<'_> {
+    fn at(&mut self, o: &Origin, field: &str, message: impl Into<String>, value: Option<String>) {
+        if self.errors.len() < super::MAX_ERRORS {
+            self.errors.push(LoadError {
+                file: o.file.clone(),
+                line: o.line,
+                field: field.to_string(),
+                message: message.into(),
+                value,
+            });
+        }
+    }
+
+    fn whole(&mut self, message: impl Into<String>) {
+        self.errors.push(LoadError {
+            file: self.delta.file.clone(),
+            line: 0,
+            field: String::new(),
+            message: message.into(),
+            value: None,
+        });
+    }
+}
+
+impl Snapshot {
+    /// The snapshot with `delta` applied, validated as a whole against the result; `self` is
+    /// untouched either way.
+    ///
+    /// # Errors
+    /// Every problem found, each naming the delta's file, line and field.
+    pub fn apply(&self, delta: &Delta) -> Result<Snapshot, LoadErrors> {
+        let mut p = Problems {
+            delta,
+            errors: Vec::new(),
+        };
+        if delta.updated <= self.updated {
+            p.whole(format!(
+                "the delta's update time {} is not after the data's {}: it is already applied, or older than the data",
+                delta.updated.text(),
+                self.updated.text()
+            ));
+            return Err(LoadErrors(p.errors));
+        }
+        let rev: Revision = self.revision + 1;
+        let mut next = self.clone();
+        next.revision = rev;
+        next.updated = delta.updated;
+
+        for (o, key) in &delta.deletes {
+            let exists = match key {
+                Key::Domain(n) => self.domains.contains_key(n),
+                Key::Host(n) => self.hosts.contains_key(n),
+                Key::Contact(k) => self.contacts.contains_key(k.as_str()),
+                Key::Registrar(id) => self.registrars.contains_key(id),
+            };
+            if !exists {
+                p.at(
+                    o,
+                    "",
+                    format!("there is no such {} to delete", key.describe()),
+                    None,
+                );
+            }
+        }
+
+        // 1. Take out the old version of every changed or deleted domain, with its references,
+        //    while everything it references still exists.
+        let deleted_domains: Vec<&Arc<str>> = delta
+            .deletes
+            .iter()
+            .filter_map(|(_, k)| match k {
+                Key::Domain(n) => Some(n),
+                _ => None,
+            })
+            .collect();
+        for name in deleted_domains
+            .iter()
+            .map(|n| n.as_ref())
+            .chain(delta.domains.iter().map(|(_, d)| d.name.ascii()))
+        {
+            if let Some(old) = next.domains.remove(name) {
+                next.unreference(&old, rev);
+                next.roids.remove(&old.roid.shared_key());
+            }
+        }
+
+        // 2. Registrars, contacts and hosts replaced in place; the counts of references to them
+        //    carry over.
+        for (_, r) in &delta.registrars {
+            let sponsors = match next.registrars.get(&r.iana_id) {
+                Some(old) => {
+                    let old_key = registrar_name_key(&old.registrar.name);
+                    let sponsors = old.sponsors;
+                    next.registrars_by_name.remove(&old_key);
+                    sponsors
+                }
+                None => 0,
+            };
+            next.registrars_by_name
+                .insert(registrar_name_key(&r.name), r.iana_id);
+            next.registrars.insert(
+                r.iana_id,
+                RegistrarEntry {
+                    registrar: Stored::new(rev, r.clone()),
+                    sponsors,
+                },
+            );
+        }
+        for (o, c) in &delta.contacts {
+            let key = c.roid.shared_key();
+            if let Some(owner) = next.roids.get(&key) {
+                p.at(
+                    o,
+                    "roid",
+                    format!("this ROID already belongs to {}", owner_text(owner)),
+                    Some(c.roid.as_str().to_string()),
+                );
+            }
+            let (registrant_of, technical_of, roles_since) =
+                next.contacts.get(&key).map_or((0, 0, rev), |e| {
+                    (e.registrant_of, e.technical_of, e.roles_since)
+                });
+            next.contacts.insert(
+                key,
+                ContactEntry {
+                    contact: Stored::new(rev, c.clone()),
+                    registrant_of,
+                    technical_of,
+                    roles_since,
+                },
+            );
+        }
+        let deleted_hosts: HashSet<&str> = delta
+            .deletes
+            .iter()
+            .filter_map(|(_, k)| match k {
+                Key::Host(n) => Some(n.as_ref()),
+                _ => None,
+            })
+            .collect();
+        let mut carried: HashMap<&str, u32> = HashMap::new();
+        for name in deleted_hosts
+            .iter()
+            .copied()
+            .chain(delta.hosts.iter().map(|(_, h)| h.name.ascii()))
+        {
+            if let Some(old) = next.hosts.remove(name) {
+                carried.insert(name, old.delegations);
+                next.unhost(&old.host);
+            }
+        }
+        for (o, h) in &delta.hosts {
+            let key = h.name.ascii_shared().clone();
+            next.check_new_roid(&mut p, o, &h.roid);
+            next.roids
+                .insert(h.roid.shared_key(), RoidOwner::Host(key.clone()));
+            for ip in &h.addresses {
+                let mut names: Vec<Arc<str>> = next
+                    .hosts_by_ip
+                    .get(ip)
+                    .map(|n| n.to_vec())
+                    .unwrap_or_default();
+                names.push(key.clone());
+                next.hosts_by_ip.insert(*ip, names.into());
+            }
+            match next.registrars.get_mut(&h.registrar) {
+                Some(r) => r.sponsors += 1,
+                None => p.at(
+                    o,
+                    "registrar",
+                    "no registrar with this IANA ID",
+                    Some(h.registrar.to_string()),
+                ),
+            }
+            let delegations = carried.get(h.name.ascii()).copied().unwrap_or(0);
+            next.hosts.insert(
+                key,
+                HostEntry {
+                    host: Stored::new(rev, h.clone()),
+                    delegations,
+                },
+            );
+        }
+
+        // 3. The new domains, with their references.
+        for (o, d) in &delta.domains {
+            let mut d = d.clone();
+            next.share_references(&mut d);
+            if registration_zone(&next.tlds, &d.name).is_none() {
+                p.at(
+                    o,
+                    "name",
+                    "not a registration under the registry's TLDs: a domain is exactly one label below a listed TLD",
+                    Some(d.name.to_string()),
+                );
+            }
+            next.check_new_roid(&mut p, o, &d.roid);
+            if !next.registrars.contains_key(&d.registrar) {
+                p.at(
+                    o,
+                    "registrar",
+                    "no registrar with this IANA ID",
+                    Some(d.registrar.to_string()),
+                );
+            }
+            for (field, r) in [("registrant", &d.registrant), ("tech", &d.tech)] {
+                if let Some(r) = r {
+                    if !next.contacts.contains_key(&r.shared_key()) {
+                        p.at(
+                            o,
+                            field,
+                            "no contact with this ROID",
+                            Some(r.as_str().to_string()),
+                        );
+                    }
+                }
+            }
+            for (i, ns) in d.nameservers.iter().enumerate() {
+                match next.hosts.get(ns.ascii()) {
+                    None => p.at(
+                        o,
+                        &format!("nameservers[{i}]"),
+                        "no host object with this name",
+                        Some(ns.to_string()),
+                    ),
+                    Some(h) if h.host.addresses.is_empty() && next.in_zone(ns) => p.at(
+                        o,
+                        &format!("nameservers[{i}]"),
+                        "the host is inside a registry TLD and has no address (glue), so a domain cannot delegate to it",
+                        Some(ns.to_string()),
+                    ),
+                    Some(_) => {}
+                }
+            }
+            let key = d.name.ascii_shared().clone();
+            next.roids
+                .insert(d.roid.shared_key(), RoidOwner::Domain(key.clone()));
+            next.reference(&d, rev);
+            next.domains.insert(key, Stored::new(rev, d));
+        }
+
+        // 4. Checks that need the final counts and the final set of domains.
+        for (o, h) in &delta.hosts {
+            next.check_host(&mut p, o, h);
+        }
+        for (o, k) in &delta.deletes {
+            match k {
+                Key::Contact(key) => {
+                    if let Some(e) = next.contacts.remove(key.as_str()) {
+                        if e.registrant_of + e.technical_of > 0 {
+                            p.at(
+                                o,
+                                "roid",
+                                format!(
+                                    "the contact would still be referenced: registrant of {} and technical contact of {} domain(s)",
+                                    e.registrant_of, e.technical_of
+                                ),
+                                None,
+                            );
+                        }
+                    }
+                }
+                Key::Host(n) => {
+                    // Counted when the host was taken out, after the domains this delta
+                    // changes had let go of it: what is left are unchanged domains. (A changed
+                    // domain naming the deleted host was refused above.)
+                    let still = carried.get(n.as_ref()).copied().unwrap_or(0);
+                    if still > 0 {
+                        p.at(
+                            o,
+                            "name",
+                            format!("{still} domain(s) would still delegate to this host"),
+                            None,
+                        );
+                    }
+                }
+                Key::Registrar(_) | Key::Domain(_) => {}
+            }
+        }
+        for (o, k) in &delta.deletes {
+            if let Key::Registrar(id) = k {
+                if let Some(e) = next.registrars.remove(id) {
+                    next.registrars_by_name
+                        .remove(&registrar_name_key(&e.registrar.name));
+                    if e.sponsors > 0 {
+                        p.at(
+                            o,
+                            "ianaId",
+                            format!(
+                                "the registrar would still sponsor {} domain(s) or host(s)",
+                                e.sponsors
+                            ),
+                            None,
+                        );
+                    }
+                }
+            }
+        }
+        if !deleted_domains.is_empty() {
+            let deleted: HashSet<&str> = deleted_domains
+                .iter()
+                .map(|n| n.as_ref())
+                .filter(|n| !next.domains.contains_key(*n))
+                .collect();
+            for h in next.hosts.values() {
+                if let Some(parent) = superordinate(&next.tlds, &h.host.name) {
+                    if deleted.contains(parent.ascii()) {
+                        if let Some((o, _)) = delta.deletes.iter().find(
+                            |(_, k)| matches!(k, Key::Domain(n) if n.as_ref() == parent.ascii()),
+                        ) {
+                            p.at(
+                                o,
+                                "name",
+                                format!(
+                                    "the host {} is subordinate to this domain: delete or rename the host in the same delta",
+                                    h.host.name
+                                ),
+                                None,
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        if p.errors.is_empty() {
+            Ok(next)
+        } else {
+            Err(LoadErrors(p.errors))
+        }
+    }
+
+    fn in_zone(&self, name: &DomainName) -> bool {
+        self.tlds.iter().any(|t| name.is_within(t))
+    }
+
+    fn check_new_roid(&self, p: &mut Problems<'_>, o: &Origin, roid: &Roid) {
+        let key = roid.shared_key();
+        let owner = match self.roids.get(&key) {
+            Some(owner) => Some(owner_text(owner)),
+            None if self.contacts.contains_key(&key) => Some("a contact".to_string()),
+            None => None,
+        };
+        if let Some(owner) = owner {
+            p.at(
+                o,
+                "roid",
+                format!("this ROID already belongs to {owner}"),
+                Some(roid.as_str().to_string()),
+            );
+        }
+    }
+
+    /// The host rules of RFC 5732 that the full loader checks too.
+    fn check_host(&self, p: &mut Problems<'_>, o: &Origin, h: &Host) {
+        let in_zone = self.in_zone(&h.name);
+        if in_zone {
+            match superordinate(&self.tlds, &h.name) {
+                Some(parent) if !self.domains.contains_key(parent.ascii()) => p.at(
+                    o,
+                    "name",
+                    "the host is inside a registry TLD but its superordinate domain does not exist",
+                    Some(h.name.to_string()),
+                ),
+                Some(_) => {}
+                None => p.at(
+                    o,
+                    "name",
+                    "a host cannot be a registry TLD itself",
+                    Some(h.name.to_string()),
+                ),
+            }
+            let delegated = self
+                .hosts
+                .get(h.name.ascii())
+                .is_some_and(|e| e.delegations > 0);
+            if h.addresses.is_empty() && delegated {
+                p.at(
+                    o,
+                    "addresses",
+                    "the host is inside a registry TLD and a domain delegates to it, so it needs at least one address (glue)",
+                    Some(h.name.to_string()),
+                );
+            }
+        } else if !h.addresses.is_empty() {
+            p.at(
+                o,
+                "addresses",
+                "the host is outside the registry's TLDs and cannot carry glue addresses (RFC 5732 §1.1)",
+                Some(h.name.to_string()),
+            );
+        }
+    }
+
+    /// Count a domain's references.
+    fn reference(&mut self, d: &Domain, rev: Revision) {
+        self.count(d, rev, true);
+    }
+
+    /// Uncount a domain's references.
+    fn unreference(&mut self, d: &Domain, rev: Revision) {
+        self.count(d, rev, false);
+    }
+
+    fn count(&mut self, d: &Domain, rev: Revision, add: bool) {
+        let step = |n: &mut u32| {
+            if add {
+                *n += 1;
+            } else {
+                *n = n.saturating_sub(1);
+            }
+        };
+        for (r, registrant) in [(&d.registrant, true), (&d.tech, false)] {
+            let Some(r) = r else { continue };
+            if let Some(e) = self.contacts.get_mut(&r.shared_key()) {
+                let before = (e.registrant_of > 0, e.technical_of > 0);
+                step(if registrant {
+                    &mut e.registrant_of
+                } else {
+                    &mut e.technical_of
+                });
+                // The roles decide what the contact's own lookup shows: a change of roles is
+                // a change of that answer.
+                if before != (e.registrant_of > 0, e.technical_of > 0) {
+                    e.roles_since = rev;
+                }
+            }
+        }
+        for ns in d.nameservers.iter() {
+            if let Some(h) = self.hosts.get_mut(ns.ascii()) {
+                step(&mut h.delegations);
+            }
+        }
+        if let Some(r) = self.registrars.get_mut(&d.registrar) {
+            step(&mut r.sponsors);
+        }
+    }
+
+    /// Take a host's entries out of the indexes that are not keyed by its name.
+    fn unhost(&mut self, h: &Host) {
+        for ip in &h.addresses {
+            let rest: Vec<Arc<str>> = self
+                .hosts_by_ip
+                .get(ip)
+                .map(|names| {
+                    names
+                        .iter()
+                        .filter(|n| n.as_ref() != h.name.ascii())
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            if rest.is_empty() {
+                self.hosts_by_ip.remove(ip);
+            } else {
+                self.hosts_by_ip.insert(*ip, rest.into());
+            }
+        }
+        if let Some(r) = self.registrars.get_mut(&h.registrar) {
+            r.sponsors = r.sponsors.saturating_sub(1);
+        }
+        self.roids.remove(&h.roid.shared_key());
+    }
+}
+
+fn registrar_name_key(name: &str) -> String {
+    super::super::name::registrar_name_key(name)
+}
+
+fn owner_text(owner: &RoidOwner) -> String {
+    match owner {
+        RoidOwner::Domain(n) => format!("the domain {n}"),
+        RoidOwner::Host(n) => format!("the host {n}"),
+    }
+}
