@@ -359,6 +359,12 @@ impl Drop for Server {
     }
 }
 
+/// A GET to a server's RDAP address, from any thread.
+pub fn get_at(addr: SocketAddr, path: &str) -> Resp {
+    let raw = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    parse(&Server::raw_from(LOCALHOST, addr, raw.as_bytes()))
+}
+
 pub fn parse(buf: &[u8]) -> Resp {
     let split = buf
         .windows(4)

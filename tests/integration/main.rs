@@ -6,6 +6,7 @@ mod harness;
 
 mod authority;
 mod data;
+mod deltas;
 mod hardening;
 mod lifecycle;
 mod limits;
