@@ -77,6 +77,11 @@ enum Command {
         #[command(subcommand)]
         command: rddsd::cli::audit::AuditCommand,
     },
+    /// Hand delta files (changes to the registration data) to the server, or check them.
+    Delta {
+        #[command(subcommand)]
+        command: rddsd::cli::delta::DeltaCommand,
+    },
     /// Print a shell completion script for the given shell.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -124,6 +129,8 @@ fn main() -> ExitCode {
                 .map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS)
         }
         Command::Audit { command } => rddsd::cli::audit::run(command, &mut std::io::stdout())
+            .map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS),
+        Command::Delta { command } => rddsd::cli::delta::run(command, &mut std::io::stdout())
             .map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS),
         Command::Serve {
             config,

@@ -1,9 +1,10 @@
 //! The command-line tools beside the server: `rddsd authority …` (credentials) and
-//! `rddsd audit …` (the disclosure log). The binary only parses flags and calls these; each
+//! `rddsd audit …` (the disclosure log) and `rddsd delta …` (change files). The binary only parses flags and calls these; each
 //! writes its report to the writer it is given, so tests and the binary share one code path.
 
 pub mod audit;
 pub mod authority;
+pub mod delta;
 
 /// A date from the command line: `YYYY-MM-DD` (00:00 UTC) or RFC 3339.
 ///

@@ -265,3 +265,72 @@ fn reloads_and_deltas_under_load_fail_no_request() {
     // Every old generation was released once its last request ended.
     srv.wait_metric("rddsd_data_generations_live", 1.0);
 }
+
+#[test]
+fn the_delta_command_hands_a_file_to_the_server_and_reports_its_verdict() {
+    let (srv, dir) = server_with_deltas();
+    let work = tempfile::tempdir().expect("tmp");
+    let cfg = work.path().join("rddsd.toml");
+    std::fs::write(
+        &cfg,
+        format!("[data]\ndelta_dir = \"{}\"\n", dir.path().display()),
+    )
+    .expect("config");
+    let cfg = cfg.to_str().expect("utf-8");
+    let good = work.path().join("0100.jsonl");
+    std::fs::write(
+        &good,
+        format!("{{\"kind\":\"delta\",\"updated\":\"{HEADER_TIME}\",\"changes\":1}}\n{BUCHER}\n"),
+    )
+    .expect("write");
+    let good = good.to_str().expect("utf-8");
+
+    // Offline check against the same data first.
+    let data = fixtures().join("registry");
+    let (ok, out) = crate::harness::rddsd(&[
+        "delta",
+        "check",
+        "--data",
+        data.to_str().expect("utf-8"),
+        good,
+    ]);
+    assert!(ok, "{out}");
+    assert!(out.contains("ok: ") && out.contains("1 changes"), "{out}");
+
+    let (ok, out) = crate::harness::rddsd(&["delta", "apply", "--config", cfg, good]);
+    assert!(ok, "{out}");
+    assert!(out.contains("applied"), "{out}");
+    assert_eq!(
+        statuses(&srv.get("/domain/xn--bcher-kva.example").body),
+        ["client transfer prohibited", "client update prohibited"]
+    );
+
+    // The same update time again: the server refuses it, and the command says why.
+    let again = work.path().join("0101.jsonl");
+    std::fs::copy(good, &again).expect("copy");
+    let (ok, out) = crate::harness::rddsd(&[
+        "delta",
+        "apply",
+        "--config",
+        cfg,
+        again.to_str().expect("utf-8"),
+    ]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("refused") && out.contains("not after the data"),
+        "{out}"
+    );
+
+    // A malformed file never reaches the server.
+    let bad = work.path().join("0102.jsonl");
+    std::fs::write(&bad, "{\"kind\":\"domain\"}\n").expect("write");
+    let (ok, out) = crate::harness::rddsd(&[
+        "delta",
+        "apply",
+        "--config",
+        cfg,
+        bad.to_str().expect("utf-8"),
+    ]);
+    assert!(!ok && out.contains("0102.jsonl:1"), "{out}");
+    assert!(!dir.path().join("0102.jsonl").exists());
+}
