@@ -1,5 +1,12 @@
 //! The `rddsd` binary: parse flags, set up logging and signals, run the library's server.
 
+/// mimalloc rather than the system allocator: a registry-sized load frees hundreds of
+/// megabytes of parse-time fragments, which glibc keeps resident (measured: 2.2 GB steady for
+/// a million domains against 1.4 GB with a returning allocator), and a reload or delta frees a
+/// whole old generation the same way.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;

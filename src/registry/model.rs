@@ -576,7 +576,7 @@ pub struct DsData {
     /// Digest type number.
     pub digest_type: u8,
     /// Hex digest, upper case.
-    pub digest: String,
+    pub digest: Box<str>,
 }
 
 /// A domain object (RFC 5731).
@@ -587,7 +587,7 @@ pub struct Domain {
     /// The domain name.
     pub name: DomainName,
     /// EPP and RGP statuses.
-    pub statuses: Vec<DomainStatus>,
+    pub statuses: Box<[DomainStatus]>,
     /// Creation date.
     pub created: Timestamp,
     /// Last update, if ever updated.
@@ -601,9 +601,9 @@ pub struct Domain {
     /// Technical contact, if any.
     pub tech: Option<Roid>,
     /// Delegated nameservers (host objects), in input order.
-    pub nameservers: Vec<DomainName>,
+    pub nameservers: Box<[DomainName]>,
     /// DS records; empty for an unsigned delegation.
-    pub ds: Vec<DsData>,
+    pub ds: Box<[DsData]>,
 }
 
 macro_rules! statuses {

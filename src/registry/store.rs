@@ -380,3 +380,25 @@ impl Snapshot {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A million of each are held: a field added in passing must be a decision, not an accident.
+    #[test]
+    fn records_stay_small() {
+        assert!(
+            std::mem::size_of::<Domain>() <= 176,
+            "{}",
+            std::mem::size_of::<Domain>()
+        );
+        assert!(
+            std::mem::size_of::<Contact>() <= 88,
+            "{}",
+            std::mem::size_of::<Contact>()
+        );
+        assert!(std::mem::size_of::<ContactEntry>() <= 24);
+        assert!(std::mem::size_of::<DomainName>() <= 32);
+    }
+}

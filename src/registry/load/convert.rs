@@ -392,7 +392,7 @@ impl Loader {
                     key_tag: d.key_tag,
                     algorithm: d.algorithm,
                     digest_type: d.digest_type,
-                    digest: d.digest.to_ascii_uppercase(),
+                    digest: d.digest.to_ascii_uppercase().into(),
                 }),
             }
         }
@@ -408,15 +408,15 @@ impl Loader {
             Domain {
                 roid,
                 name,
-                statuses,
+                statuses: statuses.into(),
                 created,
                 updated,
                 expires,
                 registrar: raw.registrar,
                 registrant,
                 tech,
-                nameservers,
-                ds,
+                nameservers: nameservers.into(),
+                ds: ds.into(),
             },
         ));
     }
