@@ -14,6 +14,8 @@
 
 pub mod answer;
 pub mod render;
+#[cfg(test)]
+mod render_oracle;
 pub mod router;
 
 use std::net::{IpAddr, SocketAddr};
