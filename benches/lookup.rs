@@ -1,5 +1,5 @@
 //! Criterion bench of the pure request path: route a path, resolve it (lookup and policy view),
-//! render RDAP JSON and serialise it. No sockets, no cache.
+//! render the RDAP JSON body. No sockets, no cache.
 //!
 //! Run: `cargo bench --bench lookup`
 
@@ -38,8 +38,7 @@ fn bench(c: &mut Criterion) {
                     panic!("routes")
                 };
                 let resolved = resolve(&data.snapshot, &data.policy, &q, Audience::Public);
-                let v = render_resolved(&resolved, &context(&cfg, &data, None)).expect("found");
-                black_box(serde_json::to_vec(&v).expect("serialises"))
+                black_box(render_resolved(&resolved, &context(&cfg, &data, None)).expect("found"))
             })
         });
     }

@@ -89,12 +89,14 @@ fn answer(
         panic!("{path} does not route to a query")
     };
     let resolved = resolve(&data.snapshot, &data.policy, &q, audience);
-    let ctx = context(cfg, data, request_url);
-    let mut value = render_resolved(&resolved, &ctx).unwrap_or_else(|| panic!("{path}: found"));
-    if let Audience::Authority(grant) = audience {
-        render::add_disclosure_notice(&mut value, grant);
-    }
-    serde_json::to_vec(&value).expect("serialises")
+    let ctx = render::Context {
+        disclosure: match audience {
+            Audience::Authority(grant) => Some(grant),
+            Audience::Public => None,
+        },
+        ..context(cfg, data, request_url)
+    };
+    render_resolved(&resolved, &ctx).unwrap_or_else(|| panic!("{path}: found"))
 }
 
 /// Every audience's answer to `path`, labelled.
@@ -127,33 +129,32 @@ fn answers(data: &Generation, path: &str) -> Vec<(String, Vec<u8>)> {
 
 /// Error and rate-limit bodies, labelled.
 fn error_bodies() -> Vec<(String, Vec<u8>)> {
-    let json = |v: serde_json::Value| serde_json::to_vec(&v).expect("serialises");
     vec![
         (
             "error-404".into(),
-            json(render::error(404, "Not Found", "No such object.")),
+            render::error(404, "Not Found", "No such object."),
         ),
         (
             "error-odd".into(),
-            json(render::error(400, "Bad \"Request\"", "a\\b\u{1}\nc é ☃")),
+            render::error(400, "Bad \"Request\"", "a\\b\u{1}\nc é ☃"),
         ),
         (
             "limited-no-retry".into(),
-            json(render::limited(
+            render::limited(
                 429,
                 "Too Many Requests",
                 "Daily query quota exhausted.",
                 None,
-            )),
+            ),
         ),
         (
             "limited-retry".into(),
-            json(render::limited(
+            render::limited(
                 429,
                 "Too Many Requests",
                 "Rate \"limit\" exceeded.",
                 Some(17),
-            )),
+            ),
         ),
     ]
 }
