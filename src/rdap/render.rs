@@ -180,6 +180,20 @@ impl Json {
     }
 }
 
+/// The bytes JSON must escape inside a string: `"`, `\` and the C0 controls. A table lookup
+/// per byte keeps the scan of text that needs no escaping (nearly all of it) branch-light.
+static ESCAPED: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = true;
+        b += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
 /// `s` escaped as the inside of a JSON string, as serde_json escapes it: `"`, `\` and control
 /// characters only (short forms where JSON has them, else `\u00XX` in lower-case hex); all else,
 /// DEL and non-ASCII included, as is.
@@ -187,7 +201,10 @@ fn escape_into(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    while let Some(skip) = first_escaped(&bytes[start..]) {
+        let at = start + skip;
+        out.extend_from_slice(&bytes[start..at]);
+        let b = bytes[at];
         let short = match b {
             b'"' => b'"',
             b'\\' => b'\\',
@@ -196,10 +213,8 @@ fn escape_into(out: &mut Vec<u8>, s: &str) {
             b'\n' => b'n',
             b'\r' => b'r',
             b'\t' => b't',
-            0x00..=0x1f => b'u',
-            _ => continue,
+            _ => b'u',
         };
-        out.extend_from_slice(&bytes[start..i]);
         out.push(b'\\');
         out.push(short);
         if short == b'u' {
@@ -210,9 +225,36 @@ fn escape_into(out: &mut Vec<u8>, s: &str) {
                 HEX[usize::from(b & 0xf)],
             ]);
         }
-        start = i + 1;
+        start = at + 1;
     }
     out.extend_from_slice(&bytes[start..]);
+}
+
+/// Where the first byte JSON escapes is. Eight bytes at a time while none is (SWAR: a byte below
+/// 0x20, or equal to `"` or `\\`, in a little-endian word), then byte by byte.
+fn first_escaped(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Exact as a yes/no answer for the whole word (not for which byte).
+    let below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH != 0;
+    let mut i = 0;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let Ok(word) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let w = u64::from_le_bytes(word);
+        if below(w, 0x20)
+            || below(w ^ (ONES * u64::from(b'"')), 1)
+            || below(w ^ (ONES * u64::from(b'\\')), 1)
+        {
+            break;
+        }
+        i += 8;
+    }
+    bytes[i..]
+        .iter()
+        .position(|&b| ESCAPED[usize::from(b)])
+        .map(|p| i + p)
 }
 
 /// `n` in decimal, in `buf`.
@@ -1175,6 +1217,26 @@ mod tests {
             w.string(s);
             let want = serde_json::to_vec(s).expect("serialises");
             assert_eq!(w.out, want, "{s:?}");
+        }
+    }
+
+    /// The word-at-a-time scan finds an escaped byte at every offset, next to every byte that
+    /// must pass untouched.
+    #[test]
+    fn escaping_at_every_offset() {
+        for filler in [" ", "!", "#", "[", "]", "\u{7f}", "é", "a"] {
+            for special in ['"', '\\', '\u{0}', '\u{1f}', '\n'] {
+                for len in 0..24 {
+                    for at in 0..=len {
+                        let mut s = filler.repeat(len);
+                        let byte = s.char_indices().nth(at).map_or(s.len(), |(i, _)| i);
+                        s.insert(byte, special);
+                        let mut w = Json::default();
+                        w.string(&s);
+                        assert_eq!(w.out, serde_json::to_vec(&s).expect("json"), "{s:?}");
+                    }
+                }
+            }
         }
     }
 
