@@ -14,8 +14,6 @@
 
 pub mod answer;
 pub mod render;
-#[cfg(test)]
-mod render_oracle;
 pub mod router;
 
 use std::net::{IpAddr, SocketAddr};

@@ -1,13 +1,15 @@
-//! Byte-exact answers for every object of the demo registry, for the public and for authority
-//! audiences, against the files in `fixtures/expected/rdap-render/`.
+//! Byte-exact answers of both renderers for every object of the demo registry.
 //!
-//! The files were written by the `serde_json::Value` renderer this crate used before it wrote
-//! JSON text directly, so they pin the wire format (key order, escaping, where the `redacted`
-//! entries and the disclosure notice land) byte for byte. `RDDSD_BLESS=1 cargo test` rewrites
-//! them after a deliberate change, as for the WHOIS golden answers.
+//! RDAP, against `fixtures/expected/rdap-render/`: for the public and for authority audiences,
+//! one file per query, one line per audience, `<label> <body>` (compact JSON has no raw line
+//! breaks). The files were written by the `serde_json::Value` renderer this crate used before it
+//! wrote JSON text directly, so they pin the wire format (key order, escaping, where the
+//! `redacted` entries and the disclosure notice land) byte for byte.
 //!
-//! One file per query; one line per audience, `<label> <body>` (compact JSON has no raw line
-//! breaks).
+//! WHOIS, against `fixtures/expected/whois-render/`: one file per query, the answer as sent.
+//!
+//! `RDDSD_BLESS=1 cargo test` rewrites them after a deliberate change, as for the WHOIS golden
+//! answers.
 
 use std::path::{Path, PathBuf};
 
@@ -17,8 +19,8 @@ use crate::registry::load::load_demo;
 use crate::resolve::resolve;
 use crate::state::Generation;
 
-use super::router::{route, Route};
-use super::{context, render, render_resolved, RdapConfig};
+use crate::rdap::router::{route, Route};
+use crate::rdap::{context, render, render_resolved, RdapConfig};
 
 /// A request URL with characters JSON must escape, so escaping in link values is pinned too.
 const ODD_URL: &str = "https://rdap.nic.example/domain/Caf%C3%A9.example?q=\"<é>\\\u{1}\u{7f}";
@@ -32,8 +34,8 @@ const PURPOSES: [Purpose; 4] = [
     Purpose::ConsumerProtection,
 ];
 
-fn expected_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/expected/rdap-render")
+fn expected_dir(kind: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("fixtures/expected/{kind}-render"))
 }
 
 fn generation() -> Generation {
@@ -77,7 +79,7 @@ fn queries(data: &Generation) -> Vec<(String, String)> {
 }
 
 /// The body the server sends for `path` to `audience`, as the public and authority flows of
-/// [`super`] build it.
+/// [`crate::rdap`] build it.
 fn answer(
     data: &Generation,
     cfg: &RdapConfig,
@@ -194,10 +196,11 @@ fn difference(want: &[u8], got: &[u8]) -> Option<String> {
     ))
 }
 
-fn check(file: &str, got: &[u8], bless: bool, failures: &mut Vec<String>) {
-    let path = expected_dir().join(file);
+fn check(kind: &str, file: &str, got: &[u8], bless: bool, failures: &mut Vec<String>) {
+    let dir = expected_dir(kind);
+    let path = dir.join(file);
     if bless {
-        std::fs::create_dir_all(expected_dir()).expect("mkdir");
+        std::fs::create_dir_all(&dir).expect("mkdir");
         std::fs::write(&path, got).expect("bless");
         return;
     }
@@ -211,27 +214,93 @@ fn check(file: &str, got: &[u8], bless: bool, failures: &mut Vec<String>) {
     }
 }
 
-#[test]
-fn every_answer_is_byte_identical_to_its_fixture() {
-    let data = generation();
-    let bless = std::env::var_os("RDDSD_BLESS").is_some();
-    let mut failures = Vec::new();
-    let mut files = Vec::new();
-    for (name, path) in queries(&data) {
-        let file = format!("{name}.txt");
-        check(&file, &lines(&answers(&data, &path)), bless, &mut failures);
-        files.push(file);
-    }
-    check("errors.txt", &lines(&error_bodies()), bless, &mut failures);
-    files.push("errors.txt".into());
-    // A fixture no query produces any more would silently stop being checked.
-    let mut on_disk: Vec<String> = std::fs::read_dir(expected_dir())
+/// Every file in `kind`'s directory is one of `files`: a fixture no query produces any more
+/// would silently stop being checked.
+fn assert_no_stray_fixture(kind: &str, mut files: Vec<String>) {
+    let mut on_disk: Vec<String> = std::fs::read_dir(expected_dir(kind))
         .expect("fixture dir")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     on_disk.sort();
     files.sort();
     assert_eq!(on_disk, files, "fixture files and queries differ");
+}
+
+#[test]
+fn every_rdap_answer_is_byte_identical_to_its_fixture() {
+    let data = generation();
+    let bless = std::env::var_os("RDDSD_BLESS").is_some();
+    let mut failures = Vec::new();
+    let mut files = Vec::new();
+    for (name, path) in queries(&data) {
+        let file = format!("{name}.txt");
+        let got = lines(&answers(&data, &path));
+        check("rdap", &file, &got, bless, &mut failures);
+        files.push(file);
+    }
+    check(
+        "rdap",
+        "errors.txt",
+        &lines(&error_bodies()),
+        bless,
+        &mut failures,
+    );
+    files.push("errors.txt".into());
+    assert_no_stray_fixture("rdap", files);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Every port 43 query form that finds something in the demo registry, and one that does not,
+/// with its file name.
+fn whois_queries(data: &Generation) -> Vec<(String, String)> {
+    let snap = &data.snapshot;
+    let mut all = vec![
+        ("help".to_string(), "help".to_string()),
+        (
+            "not-found".to_string(),
+            "no-such-domain.example".to_string(),
+        ),
+    ];
+    for d in snap.domains() {
+        let n = d.name.ascii();
+        all.push((format!("domain-{n}"), n.to_string()));
+    }
+    for h in snap.hosts() {
+        let n = h.name.ascii();
+        all.push((format!("nameserver-{n}"), format!("nameserver {n}")));
+        for ip in &h.addresses {
+            let file = format!("nameserver-ip-{ip}").replace(':', "_");
+            all.push((file, format!("nameserver {ip}")));
+        }
+    }
+    for r in snap.registrars() {
+        let id = r.iana_id;
+        all.push((format!("registrar-{id}"), format!("registrar {id}")));
+        all.push((
+            format!("registrar-name-{id}"),
+            format!("registrar {}", r.name),
+        ));
+    }
+    all.sort();
+    all.dedup();
+    all
+}
+
+#[test]
+fn every_whois_answer_is_byte_identical_to_its_fixture() {
+    let data = generation();
+    let bless = std::env::var_os("RDDSD_BLESS").is_some();
+    let mut failures = Vec::new();
+    let mut files = Vec::new();
+    for (name, query) in whois_queries(&data) {
+        let file = format!("{name}.txt");
+        let q = crate::whois::parse::parse(query.as_bytes())
+            .unwrap_or_else(|e| panic!("{query}: {e:?}"));
+        let (got, _) = crate::whois::answer(&data, &q, "https://nic.example/terms");
+        check("whois", &file, got.as_bytes(), bless, &mut failures);
+        files.push(file);
+    }
+    assert_no_stray_fixture("whois", files);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
