@@ -1,5 +1,5 @@
 //! Criterion bench of the pure request path: route a path, resolve it (lookup and policy view),
-//! render RDAP JSON and serialise it. No sockets, no cache.
+//! render the RDAP JSON body. No sockets, no cache.
 //!
 //! Run: `cargo bench --bench lookup`
 
@@ -13,6 +13,7 @@ use rddsd::rdap::{context, render_resolved, RdapConfig};
 use rddsd::registry::load::load_demo;
 use rddsd::resolve::resolve;
 use rddsd::state::Generation;
+use rddsd::whois;
 
 fn bench(c: &mut Criterion) {
     let data = Generation::new(
@@ -39,11 +40,33 @@ fn bench(c: &mut Criterion) {
                     panic!("routes")
                 };
                 let resolved = resolve(&data.snapshot, &data.policy, &q, Audience::Public);
-                let v = render_resolved(&resolved, &context(&cfg, &data, None)).expect("found");
-                black_box(serde_json::to_vec(&v).expect("serialises"))
+                black_box(render_resolved(&resolved, &context(&cfg, &data, None)).expect("found"))
             })
         });
     }
+    // The rendering share of the domain case: the lookup and redaction done once, outside.
+    let Route::Query(q) = route("GET", "/domain/kite-surfing.example", "") else {
+        panic!("routes")
+    };
+    let resolved = resolve(&data.snapshot, &data.policy, &q, Audience::Public);
+    group.bench_function("render_only/domain_ascii", |b| {
+        b.iter(|| {
+            black_box(render_resolved(
+                black_box(&resolved),
+                &context(&cfg, &data, None),
+            ))
+        })
+    });
+    // The port 43 answer to the same query (lookup, redaction and text rendering).
+    group.bench_function("whois_lookup+redact+render/domain_ascii", |b| {
+        b.iter(|| {
+            black_box(whois::answer(
+                &data,
+                black_box(&q),
+                "https://nic.example/terms",
+            ))
+        })
+    });
     group.bench_function("route_only/domain_idn", |b| {
         b.iter(|| route("GET", black_box("/domain/caf%C3%A9.example"), ""))
     });

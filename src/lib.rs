@@ -48,6 +48,8 @@ pub mod policy;
 pub mod query;
 pub mod rdap;
 pub mod registry;
+#[cfg(test)]
+mod render_oracle;
 pub mod resolve;
 pub mod server;
 pub mod state;

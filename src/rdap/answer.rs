@@ -111,20 +111,9 @@ impl Answer {
         }
     }
 
-    fn json(status: StatusCode, value: &serde_json::Value, outcome: &'static str) -> Self {
-        // Serialising a `Value` cannot fail: all keys are strings.
-        let body = serde_json::to_vec(value)
-            .map(Bytes::from)
-            .unwrap_or_default();
-        Self::new(status, body, outcome)
-    }
-
     fn error(status: StatusCode, title: &str, description: &str, outcome: &'static str) -> Self {
-        Self::json(
-            status,
-            &render::error(status.as_u16(), title, description),
-            outcome,
-        )
+        let body = render::error(status.as_u16(), title, description);
+        Self::new(status, Bytes::from(body), outcome)
     }
 
     fn private(mut self) -> Self {
@@ -275,8 +264,8 @@ impl Answer {
                 ),
             ),
         };
-        let value = render::limited(status.as_u16(), title, &text, retry);
-        let mut answer = Self::json(status, &value, denial.reason.label());
+        let body = render::limited(status.as_u16(), title, &text, retry);
+        let mut answer = Self::new(status, Bytes::from(body), denial.reason.label());
         answer.retry_after = retry;
         answer
     }

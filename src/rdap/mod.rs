@@ -123,14 +123,12 @@ pub fn context<'a>(
         terms_url: &cfg.terms_url,
         db_updated: data.snapshot.updated(),
         request_url,
+        disclosure: None,
     }
 }
 
-/// Render what the resolver found; `None` when nothing was.
-pub fn render_resolved(
-    resolved: &Resolved<'_>,
-    ctx: &render::Context<'_>,
-) -> Option<serde_json::Value> {
+/// Render what the resolver found, as the RFC 9083 body; `None` when nothing was found.
+pub fn render_resolved(resolved: &Resolved<'_>, ctx: &render::Context<'_>) -> Option<Vec<u8>> {
     match resolved {
         Resolved::Help => Some(render::help(ctx)),
         Resolved::Domain(view) => Some(render::domain(view, ctx)),
@@ -139,13 +137,6 @@ pub fn render_resolved(
         Resolved::Contact(view) => Some(render::contact(view, ctx)),
         Resolved::NotFound => None,
     }
-}
-
-fn to_bytes(value: &serde_json::Value) -> Bytes {
-    // Serialising a `Value` cannot fail: all keys are strings.
-    serde_json::to_vec(value)
-        .map(Bytes::from)
-        .unwrap_or_default()
 }
 
 /// The public answer to a query, for a client that requested `request_url`: from the cache,
@@ -182,12 +173,12 @@ pub fn public_answer(
     let resolved = resolve(&data.snapshot, &data.policy, query, Audience::Public);
     let mut ctx = context(cfg, data, Some(placeholder));
     ctx.db_updated = &crate::state::DB_UPDATED_PLACEHOLDER;
-    let Some(value) = render_resolved(&resolved, &ctx) else {
+    let Some(body) = render_resolved(&resolved, &ctx) else {
         return Outcome::NotFound { authority: false };
     };
     let deps = resolved.records(query);
     let template = CachedBody::new(
-        to_bytes(&value),
+        Bytes::from(body),
         placeholder,
         data.snapshot.revision(),
         deps.clone().unwrap_or_default(),
@@ -374,13 +365,16 @@ async fn authority_outcome(
             Audience::Authority(&grant),
         );
         let url = request_url(cfg, &parts.uri);
-        let Some(mut value) = render_resolved(&resolved, &context(cfg, &data, Some(&url))) else {
+        let ctx = render::Context {
+            disclosure: Some(&grant),
+            ..context(cfg, &data, Some(&url))
+        };
+        let Some(body) = render_resolved(&resolved, &ctx) else {
             return Outcome::NotFound { authority: true };
         };
-        render::add_disclosure_notice(&mut value, &grant);
         let (objects, disclosed) =
             crate::resolve::disclosure(&data.snapshot, &data.policy, query, &grant);
-        (to_bytes(&value), objects, disclosed)
+        (Bytes::from(body), objects, disclosed)
     };
     match authority.record(&grant, objects, disclosed, &body).await {
         Ok(log_leaf) => Outcome::Disclosed {

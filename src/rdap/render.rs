@@ -4,9 +4,13 @@
 //!
 //! Every function here takes views from [`crate::policy`], never registry records with personal
 //! data, so a public response can only contain what the policy cleared.
+//!
+//! Answers are written as JSON text, member by member in wire order, into one buffer ([`Json`]):
+//! no `serde_json::Value` tree and no string per field, because rendering is most of the cost of
+//! an uncached lookup. The bytes are those `serde_json::to_vec` gave for the tree this module
+//! used to build (compact, serde_json's escaping), which `fixtures/expected/rdap-render/` pins.
 
-use serde_json::{json, Map, Value};
-
+use crate::authority::Grant;
 use crate::policy::{ContactView, DomainView, Field, HostView, RegistrarView, ViewRole};
 use crate::registry::{DomainName, Host, PhoneRef, Registrar, Timestamp, REGISTRY_AS_REGISTRAR};
 
@@ -19,6 +23,15 @@ pub const CONFORMANCE: [&str; 3] = [
 
 /// The `redacted` extension identifier (RFC 9537).
 pub const REDACTED_EXTENSION: &str = "redacted";
+
+const RDAP_JSON: &str = "application/rdap+json";
+
+/// What a buffer starts with, sized so typical answers of each kind never grow it (a domain of
+/// the demo registry is 5–9 KiB; nameservers and registrars 2–3 KiB).
+const DOMAIN_CAPACITY: usize = 10 * 1024;
+const OBJECT_CAPACITY: usize = 4 * 1024;
+/// A domain answer's RFC 9537 entries (about 200 bytes each, up to ~20 of them).
+const REDACTIONS_CAPACITY: usize = 4 * 1024;
 
 /// Service-wide values every response needs.
 #[derive(Debug, Clone)]
@@ -37,19 +50,241 @@ pub struct Context<'a> {
     /// (see `crate::rdap::public_answer`) so one cached body serves every spelling of
     /// a query and each client gets its own URL spliced in.
     pub request_url: Option<&'a str>,
+    /// On the authority route: the grant the answer discloses under. Its notice goes last in
+    /// `notices`, telling the authority what it received and under which statement.
+    pub disclosure: Option<&'a Grant>,
 }
 
 impl Context<'_> {
     /// The context URI for notice and referral links: the request URL when known, else the
-    /// canonical URL of the answered object.
-    fn query_url<'s>(&'s self, canonical: &'s str) -> &'s str {
-        self.request_url.unwrap_or(canonical)
+    /// canonical URL of the answered object (given as the pieces it is joined from).
+    fn query_url<'s>(&'s self, canonical: &'s [&'s str]) -> &'s [&'s str] {
+        self.request_url
+            .as_ref()
+            .map_or(canonical, std::slice::from_ref)
     }
 }
 
-/// RFC 9537 entries collected while rendering one response.
+/// JSON text written value by value into one buffer, compact and escaped exactly as
+/// serde_json writes it.
+///
+/// Separators are implicit: `comma` says whether the next key or value follows a sibling.
+/// Opening a container clears it and closing one sets it, so no stack is needed.
 #[derive(Debug, Default)]
-struct Redactions(Vec<Value>);
+struct Json {
+    out: Vec<u8>,
+    comma: bool,
+}
+
+impl Json {
+    fn with_capacity(capacity: usize) -> Self {
+        Self {
+            out: Vec::with_capacity(capacity),
+            comma: false,
+        }
+    }
+
+    // The structural writers are called from hundreds of places, mostly with constant names:
+    // inlined, a key or a bracket is a few stores instead of calls (a third of the rendering
+    // time of a domain answer when they were calls).
+    #[inline(always)]
+    fn separate(&mut self) {
+        if self.comma {
+            self.out.push(b',');
+        }
+    }
+
+    #[inline(always)]
+    fn begin_object(&mut self) {
+        self.separate();
+        self.out.push(b'{');
+        self.comma = false;
+    }
+
+    #[inline(always)]
+    fn end_object(&mut self) {
+        self.out.push(b'}');
+        self.comma = true;
+    }
+
+    #[inline(always)]
+    fn begin_array(&mut self) {
+        self.separate();
+        self.out.push(b'[');
+        self.comma = false;
+    }
+
+    #[inline(always)]
+    fn end_array(&mut self) {
+        self.out.push(b']');
+        self.comma = true;
+    }
+
+    /// `{}`, the empty parameter object of a jCard property.
+    fn empty_object(&mut self) {
+        self.separate();
+        self.out.extend_from_slice(b"{}");
+        self.comma = true;
+    }
+
+    /// A member name. Names are this module's ASCII constants, which need no escaping.
+    #[inline(always)]
+    fn key(&mut self, name: &'static str) {
+        debug_assert!(!name.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20));
+        self.separate();
+        self.out.push(b'"');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b"\":");
+        self.comma = false;
+    }
+
+    /// A string value.
+    fn string(&mut self, s: &str) {
+        self.text(&[s]);
+    }
+
+    /// One string value joined from pieces (a URL from its base and a name, a message around
+    /// its arguments), escaped piece by piece, which escapes the whole: JSON escapes characters
+    /// one by one, never across a boundary.
+    fn text(&mut self, pieces: &[&str]) {
+        self.separate();
+        self.out.push(b'"');
+        for p in pieces {
+            escape_into(&mut self.out, p);
+        }
+        self.out.push(b'"');
+        self.comma = true;
+    }
+
+    /// `"name":"value"`.
+    fn member(&mut self, name: &'static str, value: &str) {
+        self.key(name);
+        self.string(value);
+    }
+
+    fn uint(&mut self, n: u64) {
+        self.separate();
+        self.out
+            .extend_from_slice(decimal(n, &mut [0; 20]).as_bytes());
+        self.comma = true;
+    }
+
+    fn bool(&mut self, b: bool) {
+        self.separate();
+        self.out
+            .extend_from_slice(if b { b"true" } else { b"false" });
+        self.comma = true;
+    }
+
+    /// A string value written by `Display` (IP addresses: digits, hex, `.` and `:`, nothing
+    /// JSON escapes), without a `String` in between.
+    fn display(&mut self, v: &dyn std::fmt::Display) {
+        use std::io::Write as _;
+        self.separate();
+        self.out.push(b'"');
+        // Writing into a Vec cannot fail.
+        let _ = write!(self.out, "{v}");
+        self.out.push(b'"');
+        self.comma = true;
+    }
+}
+
+/// The bytes JSON must escape inside a string: `"`, `\` and the C0 controls. A table lookup
+/// per byte keeps the scan of text that needs no escaping (nearly all of it) branch-light.
+static ESCAPED: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = true;
+        b += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
+/// `s` escaped as the inside of a JSON string, as serde_json escapes it: `"`, `\` and control
+/// characters only (short forms where JSON has them, else `\u00XX` in lower-case hex); all else,
+/// DEL and non-ASCII included, as is.
+fn escape_into(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    while let Some(skip) = first_escaped(&bytes[start..]) {
+        let at = start + skip;
+        out.extend_from_slice(&bytes[start..at]);
+        let b = bytes[at];
+        let short = match b {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            0x08 => b'b',
+            0x0c => b'f',
+            b'\n' => b'n',
+            b'\r' => b'r',
+            b'\t' => b't',
+            _ => b'u',
+        };
+        out.push(b'\\');
+        out.push(short);
+        if short == b'u' {
+            out.extend_from_slice(&[
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xf)],
+            ]);
+        }
+        start = at + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+/// Where the first byte JSON escapes is. Eight bytes at a time while none is (SWAR: a byte below
+/// 0x20, or equal to `"` or `\\`, in a little-endian word), then byte by byte.
+fn first_escaped(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Exact as a yes/no answer for the whole word (not for which byte).
+    let below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH != 0;
+    let mut i = 0;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let Ok(word) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let w = u64::from_le_bytes(word);
+        if below(w, 0x20)
+            || below(w ^ (ONES * u64::from(b'"')), 1)
+            || below(w ^ (ONES * u64::from(b'\\')), 1)
+        {
+            break;
+        }
+        i += 8;
+    }
+    bytes[i..]
+        .iter()
+        .position(|&b| ESCAPED[usize::from(b)])
+        .map(|p| i + p)
+}
+
+/// `n` in decimal, in `buf`.
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &str {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    std::str::from_utf8(&buf[at..]).unwrap_or("0")
+}
+
+/// RFC 9537 entries collected while rendering one response, as JSON text: they are appended
+/// after the notices, but only known once the contacts are written.
+#[derive(Debug, Default)]
+struct Redactions(Json);
 
 /// How a withheld value disappears.
 #[derive(Clone, Copy)]
@@ -61,27 +296,38 @@ enum Method {
 }
 
 impl Redactions {
-    fn add(&mut self, name: Name, method: Method, path: String) {
-        let name = match name {
-            Name::Registered(t) => json!({ "type": t }),
-            Name::Description(d) => json!({ "description": d }),
-        };
-        let mut entry = Map::new();
-        entry.insert("name".into(), name);
-        match method {
-            Method::Removal => {
-                entry.insert("prePath".into(), Value::String(path));
-                entry.insert("pathLang".into(), "jsonpath".into());
-                entry.insert("method".into(), "removal".into());
-            }
-            Method::EmptyValue => {
-                entry.insert("postPath".into(), Value::String(path));
-                entry.insert("pathLang".into(), "jsonpath".into());
-                entry.insert("method".into(), "emptyValue".into());
-            }
+    fn with_capacity(capacity: usize) -> Self {
+        Self(Json::with_capacity(capacity))
+    }
+
+    /// Add an entry; `path` is its JSONPath, given as the pieces it is joined from.
+    fn add(&mut self, name: Name, method: Method, path: &[&str]) {
+        let w = &mut self.0;
+        w.begin_object();
+        w.key("name");
+        w.begin_object();
+        match name {
+            Name::Registered(t) => w.member("type", t),
+            Name::Description(d) => w.member("description", d),
         }
-        entry.insert("reason".into(), json!({ "description": "Server policy" }));
-        self.0.push(Value::Object(entry));
+        w.end_object();
+        let (path_key, method) = match method {
+            Method::Removal => ("prePath", "removal"),
+            Method::EmptyValue => ("postPath", "emptyValue"),
+        };
+        w.key(path_key);
+        w.text(path);
+        w.member("pathLang", "jsonpath");
+        w.member("method", method);
+        w.key("reason");
+        w.begin_object();
+        w.member("description", "Server policy");
+        w.end_object();
+        w.end_object();
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.out.is_empty()
     }
 }
 
@@ -162,170 +408,385 @@ fn redaction_name(role: ViewRole, part: Part) -> Name {
     }
 }
 
-fn link(value: &str, rel: &str, href: &str, media: &str) -> Value {
-    json!({ "value": value, "rel": rel, "href": href, "type": media })
+/// A link; `value` and `href` are given as the pieces they are joined from.
+fn link(w: &mut Json, value: &[&str], rel: &str, href: &[&str], media: &str) {
+    w.begin_object();
+    w.key("value");
+    w.text(value);
+    w.member("rel", rel);
+    w.key("href");
+    w.text(href);
+    w.member("type", media);
+    w.end_object();
 }
 
-fn event(action: &str, date: &Timestamp) -> Value {
-    json!({ "eventAction": action, "eventDate": date.text().as_str() })
+/// `"links":[<self link>]`.
+fn self_links(w: &mut Json, url: &[&str]) {
+    w.key("links");
+    w.begin_array();
+    link(w, url, "self", url, RDAP_JSON);
+    w.end_array();
 }
 
-fn conformance(with_redacted: bool) -> Value {
-    let mut ids: Vec<Value> = CONFORMANCE.iter().map(|s| Value::from(*s)).collect();
-    if with_redacted {
-        ids.push(REDACTED_EXTENSION.into());
+fn event(w: &mut Json, action: &str, date: &Timestamp) {
+    w.begin_object();
+    w.member("eventAction", action);
+    w.member("eventDate", date.text().as_str());
+    w.end_object();
+}
+
+/// `"events":[<last update of RDAP database>]`, all a registrar or contact lookup carries.
+fn db_update_events(w: &mut Json, ctx: &Context<'_>) {
+    w.key("events");
+    w.begin_array();
+    event(w, "last update of RDAP database", ctx.db_updated);
+    w.end_array();
+}
+
+fn conformance(w: &mut Json) {
+    w.key("rdapConformance");
+    w.begin_array();
+    for id in CONFORMANCE {
+        w.string(id);
     }
-    Value::Array(ids)
+    w.end_array();
 }
 
-fn terms_notice(ctx: &Context<'_>, query_url: &str) -> Value {
-    json!({
-        "title": "Terms of Service",
-        "description": [
+/// A notice with a title, lines of description and one link.
+fn notice(w: &mut Json, title: &str, description: &[&str], link_to: impl FnOnce(&mut Json)) {
+    w.begin_object();
+    w.member("title", title);
+    w.key("description");
+    w.begin_array();
+    for line in description {
+        w.string(line);
+    }
+    w.end_array();
+    w.key("links");
+    w.begin_array();
+    link_to(w);
+    w.end_array();
+    w.end_object();
+}
+
+fn terms_notice(w: &mut Json, ctx: &Context<'_>, query_url: &[&str]) {
+    notice(
+        w,
+        "Terms of Service",
+        &[
             "Service subject to the Terms of Service of the registry.",
-            "The data in this record is provided for information purposes only. It may not be used to collect registration data in bulk, or for marketing or any other unlawful purpose."
+            "The data in this record is provided for information purposes only. It may not be used to collect registration data in bulk, or for marketing or any other unlawful purpose.",
         ],
-        "links": [link(query_url, "terms-of-service", ctx.terms_url, "text/html")]
-    })
-}
-
-fn status_codes_notice(query_url: &str) -> Value {
-    json!({
-        "title": "Status Codes",
-        "description": ["For more information on domain status codes, please visit https://icann.org/epp"],
-        "links": [link(query_url, "glossary", "https://icann.org/epp", "text/html")]
-    })
-}
-
-fn inaccuracy_notice(query_url: &str) -> Value {
-    json!({
-        "title": "RDDS Inaccuracy Complaint Form",
-        "description": ["URL of the ICANN RDDS Inaccuracy Complaint Form: https://icann.org/wicf"],
-        "links": [link(query_url, "help", "https://icann.org/wicf", "text/html")]
-    })
-}
-
-/// Wrap an object as a top-most response: conformance first, then the object, notices and any
-/// redactions.
-fn top(mut obj: Map<String, Value>, notices: Vec<Value>, redactions: Redactions) -> Value {
-    let mut out = Map::new();
-    out.insert(
-        "rdapConformance".into(),
-        conformance(!redactions.0.is_empty()),
+        |w| link(w, query_url, "terms-of-service", &[ctx.terms_url], "text/html"),
     );
-    out.append(&mut obj);
-    out.insert("notices".into(), Value::Array(notices));
-    if !redactions.0.is_empty() {
-        out.insert("redacted".into(), Value::Array(redactions.0));
+}
+
+fn status_codes_notice(w: &mut Json, query_url: &[&str]) {
+    notice(
+        w,
+        "Status Codes",
+        &["For more information on domain status codes, please visit https://icann.org/epp"],
+        |w| {
+            link(
+                w,
+                query_url,
+                "glossary",
+                &["https://icann.org/epp"],
+                "text/html",
+            )
+        },
+    );
+}
+
+fn inaccuracy_notice(w: &mut Json, query_url: &[&str]) {
+    notice(
+        w,
+        "RDDS Inaccuracy Complaint Form",
+        &["URL of the ICANN RDDS Inaccuracy Complaint Form: https://icann.org/wicf"],
+        |w| {
+            link(
+                w,
+                query_url,
+                "help",
+                &["https://icann.org/wicf"],
+                "text/html",
+            )
+        },
+    );
+}
+
+/// The notice that tells an authority what it received and under which statement.
+fn disclosure_notice(w: &mut Json, grant: &Grant) {
+    w.begin_object();
+    w.member("title", "Disclosure of Non-Public Registration Data");
+    w.member("type", "object redacted due to authorization");
+    w.key("description");
+    w.begin_array();
+    w.text(&[
+        "This response contains non-public registration data disclosed to ",
+        grant.authority(),
+        " (credential ",
+        grant.credential_id(),
+        ") for the purpose ",
+        grant.purpose().key(),
+        " under the legal basis \"",
+        grant.legal_basis(),
+        "\", case reference \"",
+        grant.case_reference(),
+        "\".",
+    ]);
+    w.text(&[
+        "Request ",
+        grant.request_id(),
+        ". The disclosure is recorded in the registry's disclosure log. Use the data only for the stated purpose and do not retain it longer than needed.",
+    ]);
+    w.end_array();
+    w.end_object();
+}
+
+/// A top-most response being written: conformance first, then the object's members.
+struct Top {
+    w: Json,
+    /// Where `"redacted"` joins the conformance list if the answer redacts anything (known
+    /// only at the end).
+    conformance_end: usize,
+}
+
+impl Top {
+    fn begin(capacity: usize) -> Self {
+        let mut w = Json::with_capacity(capacity);
+        w.begin_object();
+        conformance(&mut w);
+        let conformance_end = w.out.len() - 1;
+        Self { w, conformance_end }
     }
-    Value::Object(out)
+
+    /// Finish with the notices (`notices` writes them; an authority's disclosure notice goes
+    /// last) and any redactions.
+    fn end(
+        mut self,
+        ctx: &Context<'_>,
+        notices: impl FnOnce(&mut Json),
+        red: &Redactions,
+    ) -> Vec<u8> {
+        let w = &mut self.w;
+        w.key("notices");
+        w.begin_array();
+        notices(w);
+        if let Some(grant) = ctx.disclosure {
+            disclosure_notice(w, grant);
+        }
+        w.end_array();
+        if !red.is_empty() {
+            w.key("redacted");
+            w.begin_array();
+            w.out.extend_from_slice(&red.0.out);
+            w.end_array();
+            let at = self.conformance_end;
+            let extension = b",\""
+                .iter()
+                .chain(REDACTED_EXTENSION.as_bytes())
+                .chain(b"\"");
+            w.out.splice(at..at, extension.copied());
+        }
+        w.end_object();
+        self.w.out
+    }
 }
 
-fn vcard(props: Vec<Value>) -> Value {
-    let mut all = vec![json!(["version", {}, "text", "4.0"])];
-    all.extend(props);
-    json!(["vcard", all])
+/// `"vcardArray":["vcard",[["version",{},"text","4.0"]` — the caller adds its properties and
+/// closes with [`end_vcard`].
+fn begin_vcard(w: &mut Json) {
+    w.key("vcardArray");
+    w.begin_array();
+    w.string("vcard");
+    w.begin_array();
+    text_prop(w, "version", "text", "4.0");
 }
 
-fn tel(kind: &str, phone: PhoneRef<'_>) -> Value {
-    json!(["tel", { "type": kind }, "uri", phone.tel_uri()])
+fn end_vcard(w: &mut Json) {
+    w.end_array();
+    w.end_array();
+}
+
+/// A jCard property without parameters, e.g. `["fn",{},"text","Jane"]`.
+fn text_prop(w: &mut Json, name: &str, kind: &str, value: &str) {
+    w.begin_array();
+    w.string(name);
+    w.empty_object();
+    w.string(kind);
+    w.string(value);
+    w.end_array();
+}
+
+fn tel(w: &mut Json, kind: &str, phone: PhoneRef<'_>) {
+    w.begin_array();
+    w.string("tel");
+    w.begin_object();
+    w.member("type", kind);
+    w.end_object();
+    w.string("uri");
+    // The RFC 3966 URI of `PhoneRef::tel_uri`, without building it.
+    match phone.ext {
+        Some(ext) => w.text(&["tel:", phone.number, ";ext=", ext]),
+        None => w.text(&["tel:", phone.number]),
+    }
+    w.end_array();
 }
 
 /// The seven-slot jCard `adr` value (RFC 6350 §6.3.1) with the country in the `cc` parameter
-/// and an empty country-name slot, as the gTLD profile requires (RP24 §1.4).
-fn adr(street: Value, city: &str, sp: &str, pc: &str, cc: &str) -> Value {
-    json!(["adr", { "cc": cc }, "text", ["", "", street, city, sp, pc, ""]])
+/// and an empty country-name slot, as the gTLD profile requires (RP24 §1.4): writes
+/// `["adr",{"cc":…},"text",["","",` — the caller writes street, city, state/province and
+/// postal code and closes with [`end_adr`].
+fn begin_adr(w: &mut Json, cc: &str) {
+    w.begin_array();
+    w.string("adr");
+    w.begin_object();
+    w.member("cc", cc);
+    w.end_object();
+    w.string("text");
+    w.begin_array();
+    w.string("");
+    w.string("");
 }
 
-fn street_value<'s>(lines: impl IntoIterator<Item = &'s str>) -> Value {
-    let mut all: Vec<&str> = lines.into_iter().collect();
-    match all.len() {
-        0 => Value::from(""),
-        1 => Value::from(all.remove(0)),
-        _ => Value::from(all),
+fn end_adr(w: &mut Json) {
+    w.string("");
+    w.end_array();
+    w.end_array();
+}
+
+/// The street slot: `""` without lines, a string for one, an array for more.
+fn street_value<'s>(w: &mut Json, lines: impl IntoIterator<Item = &'s str>) {
+    let mut lines = lines.into_iter();
+    let Some(first) = lines.next() else {
+        w.string("");
+        return;
+    };
+    let Some(second) = lines.next() else {
+        w.string(first);
+        return;
+    };
+    w.begin_array();
+    w.string(first);
+    w.string(second);
+    for line in lines {
+        w.string(line);
     }
+    w.end_array();
 }
 
-/// A contact entity. `at` is the JSONPath of the entity in the final response (e.g.
-/// `$.entities[?(@.roles[0]=='registrant')]`, or `$` for a top-level lookup).
-fn contact_entity(
+/// Where a contact's jCard properties are, relative to the entity.
+const VCARD: &str = ".vcardArray[1]";
+
+/// The members of a contact entity (a lookup adds its own after them). `at` is the JSONPath of the entity
+/// in the final response (e.g. `$.entities[?(@.roles[0]=='registrant')]`, or `$` for a
+/// top-level lookup).
+fn contact_members(
+    w: &mut Json,
     view: &ContactView<'_>,
-    at: &str,
+    at: &'static str,
     base_url: &str,
     red: &mut Redactions,
-) -> Map<String, Value> {
+) {
     let role = view.role();
     let name = |p| redaction_name(role, p);
-    let vc = format!("{at}.vcardArray[1]");
-    let mut props = Vec::new();
+    let handle = view.handle();
+    w.member("objectClassName", "entity");
+    if let Field::Shown(h) = handle {
+        w.member("handle", h);
+    }
+    let roles = match role {
+        ViewRole::Registrant => Some("registrant"),
+        ViewRole::Technical => Some("technical"),
+        ViewRole::Standalone(_) => None,
+    };
+    if let Some(r) = roles {
+        w.key("roles");
+        w.begin_array();
+        w.string(r);
+        w.end_array();
+    }
 
+    begin_vcard(w);
     match view.name() {
-        Field::Shown(n) => props.push(json!(["fn", {}, "text", n])),
+        Field::Shown(n) => text_prop(w, "fn", "text", n),
         _ => {
-            props.push(json!(["fn", {}, "text", ""]));
+            text_prop(w, "fn", "text", "");
             red.add(
                 name(Part::Name),
                 Method::EmptyValue,
-                format!("{vc}[?(@[0]=='fn')][3]"),
+                &[at, VCARD, "[?(@[0]=='fn')][3]"],
             );
         }
     }
     match view.org() {
-        Field::Shown(o) => props.push(json!(["org", {}, "text", o])),
+        Field::Shown(o) => text_prop(w, "org", "text", o),
         Field::Withheld => red.add(
             name(Part::Org),
             Method::Removal,
-            format!("{vc}[?(@[0]=='org')]"),
+            &[at, VCARD, "[?(@[0]=='org')]"],
         ),
         Field::Absent => {}
     }
     if let Field::Shown(cc) = view.cc() {
-        let slot = |f: Field<&str>, part: Part, idx: usize, red: &mut Redactions| match f {
-            Field::Shown(v) => v.to_string(),
-            Field::Absent => String::new(),
-            Field::Withheld => {
-                red.add(
-                    name(part),
-                    Method::EmptyValue,
-                    format!("{vc}[?(@[0]=='adr')][3][{idx}]"),
-                );
-                String::new()
-            }
-        };
-        let street = match view.street() {
-            Field::Shown(lines) => street_value(lines.iter()),
-            Field::Absent => Value::from(""),
+        begin_adr(w, cc);
+        match view.street() {
+            Field::Shown(lines) => street_value(w, lines.iter()),
+            Field::Absent => w.string(""),
             Field::Withheld => {
                 red.add(
                     name(Part::Street),
                     Method::EmptyValue,
-                    format!("{vc}[?(@[0]=='adr')][3][:3]"),
+                    &[at, VCARD, "[?(@[0]=='adr')][3][:3]"],
                 );
-                Value::from("")
+                w.string("");
             }
-        };
-        let city = slot(view.city(), Part::City, 3, red);
-        let sp = slot(view.sp(), Part::Sp, 4, red);
-        let pc = slot(view.pc(), Part::Pc, 5, red);
-        props.push(adr(street, &city, &sp, &pc, cc));
+        }
+        for (field, part, path) in [
+            (view.city(), Part::City, "[?(@[0]=='adr')][3][3]"),
+            (view.sp(), Part::Sp, "[?(@[0]=='adr')][3][4]"),
+            (view.pc(), Part::Pc, "[?(@[0]=='adr')][3][5]"),
+        ] {
+            match field {
+                Field::Shown(v) => w.string(v),
+                Field::Absent => w.string(""),
+                Field::Withheld => {
+                    red.add(name(part), Method::EmptyValue, &[at, VCARD, path]);
+                    w.string("");
+                }
+            }
+        }
+        end_adr(w);
     } else {
         red.add(
             name(Part::Address),
             Method::Removal,
-            format!("{vc}[?(@[0]=='adr')]"),
+            &[at, VCARD, "[?(@[0]=='adr')]"],
         );
     }
-    for (field, kind, part, ext) in [
-        (view.voice(), "voice", Part::Phone, Part::PhoneExt),
-        (view.fax(), "fax", Part::Fax, Part::FaxExt),
+    for (field, kind, part, ext, path) in [
+        (
+            view.voice(),
+            "voice",
+            Part::Phone,
+            Part::PhoneExt,
+            "[?(@[1].type=='voice')]",
+        ),
+        (
+            view.fax(),
+            "fax",
+            Part::Fax,
+            Part::FaxExt,
+            "[?(@[1].type=='fax')]",
+        ),
     ] {
         match field {
-            Field::Shown(p) => props.push(tel(kind, p)),
+            Field::Shown(p) => tel(w, kind, p),
             Field::Withheld => {
                 // The extension lives inside the tel URI, so it goes with its number.
-                let path = format!("{vc}[?(@[1].type=='{kind}')]");
-                red.add(name(part), Method::Removal, path.clone());
-                red.add(name(ext), Method::Removal, path);
+                red.add(name(part), Method::Removal, &[at, VCARD, path]);
+                red.add(name(ext), Method::Removal, &[at, VCARD, path]);
             }
             // Only an audience allowed to see the field learns that it is absent (the public
             // policy never publishes a phone, so the public sees "withheld" instead): nothing
@@ -334,393 +795,475 @@ fn contact_entity(
         }
     }
     match view.email() {
-        Field::Shown(e) => props.push(json!(["email", {}, "text", e])),
+        Field::Shown(e) => text_prop(w, "email", "text", e),
         Field::Absent => {}
         Field::Withheld => red.add(
             name(Part::Email),
             Method::Removal,
-            format!("{vc}[?(@[0]=='email')]"),
+            &[at, VCARD, "[?(@[0]=='email')]"],
         ),
     }
+    end_vcard(w);
 
-    let mut obj = Map::new();
-    obj.insert("objectClassName".into(), "entity".into());
-    match view.handle() {
-        Field::Shown(h) => {
-            obj.insert("handle".into(), h.into());
-        }
-        _ => red.add(name(Part::Handle), Method::Removal, format!("{at}.handle")),
+    // The handle's entry follows those of the jCard: the order the entries have always had.
+    match handle {
+        Field::Shown(h) => self_links(w, &[base_url, "entity/", h]),
+        _ => red.add(name(Part::Handle), Method::Removal, &[at, ".handle"]),
     }
-    match role {
-        ViewRole::Registrant => {
-            obj.insert("roles".into(), json!(["registrant"]));
-        }
-        ViewRole::Technical => {
-            obj.insert("roles".into(), json!(["technical"]));
-        }
-        ViewRole::Standalone(_) => {}
-    }
-    obj.insert("vcardArray".into(), vcard(props));
-    if let Field::Shown(h) = view.handle() {
-        let url = format!("{base_url}entity/{h}");
-        obj.insert(
-            "links".into(),
-            json!([link(&url, "self", &url, "application/rdap+json")]),
-        );
-    }
-    obj
 }
 
-fn abuse_entity(r: &Registrar) -> Value {
-    json!({
-        "objectClassName": "entity",
-        "roles": ["abuse"],
-        "vcardArray": vcard(vec![
-            json!(["fn", {}, "text", "Abuse Contact"]),
-            tel("voice", r.abuse_phone.as_ref()),
-            json!(["email", {}, "text", r.abuse_email]),
-        ]),
-    })
+fn abuse_entity(w: &mut Json, r: &Registrar) {
+    w.begin_object();
+    w.member("objectClassName", "entity");
+    w.key("roles");
+    w.begin_array();
+    w.string("abuse");
+    w.end_array();
+    begin_vcard(w);
+    text_prop(w, "fn", "text", "Abuse Contact");
+    tel(w, "voice", r.abuse_phone.as_ref());
+    text_prop(w, "email", "text", &r.abuse_email);
+    end_vcard(w);
+    w.end_object();
 }
 
-/// The registrar entity: as embedded in a domain or nameserver (`full = false`: name, IDs,
-/// URL, WHOIS server, abuse contact, `about` link), or as a top-level lookup (`full = true`:
-/// also address, business contacts and a self link).
+/// The members of the registrar entity (a lookup adds its own after them): as embedded in a domain or
+/// nameserver (`full = false`: name, IDs, URL, WHOIS server, abuse contact, `about` link), or
+/// as a top-level lookup (`full = true`: also address, business contacts and a self link).
 ///
 /// The abuse entity is nested in both: port 43 prints the abuse contact in the registrar record
 /// too, and the two protocols publish the same values. (rdap-test 0.0.30 mistakes an entity
 /// nested in a top-level entity for a second root and reports check 100; the conformance script
 /// skips exactly that check for registrar lookups, see `scripts/conformance.sh`.)
-fn registrar_entity(r: &Registrar, ctx: &Context<'_>, full: bool) -> Map<String, Value> {
-    let id = r.iana_id.to_string();
-    let mut props = vec![json!(["fn", {}, "text", r.name])];
+fn registrar_members(w: &mut Json, r: &Registrar, ctx: &Context<'_>, full: bool) {
+    let mut id_buf = [0; 20];
+    let id = decimal(u64::from(r.iana_id), &mut id_buf);
+    w.member("objectClassName", "entity");
+    w.member("handle", id);
+    w.key("roles");
+    w.begin_array();
+    w.string("registrar");
+    w.end_array();
+    w.key("publicIds");
+    w.begin_array();
+    w.begin_object();
+    w.member("type", "IANA Registrar ID");
+    w.member("identifier", id);
+    w.end_object();
+    w.end_array();
+
+    begin_vcard(w);
+    text_prop(w, "fn", "text", &r.name);
     if full {
         let a = &r.address;
-        props.push(adr(
-            street_value(a.street.iter().map(String::as_str)),
-            &a.city,
-            a.sp.as_deref().unwrap_or(""),
-            a.pc.as_deref().unwrap_or(""),
-            &a.cc,
-        ));
+        begin_adr(w, &a.cc);
+        street_value(w, a.street.iter().map(String::as_str));
+        w.string(&a.city);
+        w.string(a.sp.as_deref().unwrap_or(""));
+        w.string(a.pc.as_deref().unwrap_or(""));
+        end_adr(w);
         if let Some(v) = &r.voice {
-            props.push(tel("voice", v.as_ref()));
+            tel(w, "voice", v.as_ref());
         }
         if let Some(f) = &r.fax {
-            props.push(tel("fax", f.as_ref()));
+            tel(w, "fax", f.as_ref());
         }
         if let Some(e) = &r.email {
-            props.push(json!(["email", {}, "text", e]));
+            text_prop(w, "email", "text", e);
         }
     }
     // The Registrar URL is a Specification 4 element of domain and nameserver answers, so it
     // is in every registrar entity, not only in the `about` link (which registrars without an
     // RDAP service do not get).
     if let Some(u) = &r.url {
-        props.push(json!(["url", {}, "uri", u]));
+        text_prop(w, "url", "uri", u);
     }
-    let mut obj = Map::new();
-    obj.insert("objectClassName".into(), "entity".into());
-    obj.insert("handle".into(), id.clone().into());
-    obj.insert("roles".into(), json!(["registrar"]));
-    obj.insert(
-        "publicIds".into(),
-        json!([{ "type": "IANA Registrar ID", "identifier": id }]),
-    );
-    obj.insert("vcardArray".into(), vcard(props));
+    end_vcard(w);
+
     // Required inside domain responses (RP24 §2.4.5).
-    obj.insert("entities".into(), json!([abuse_entity(r)]));
-    let mut links = Vec::new();
-    if full {
-        let own = format!("{}entity/{}", ctx.base_url, r.iana_id);
-        links.push(link(&own, "self", &own, "application/rdap+json"));
-    }
+    w.key("entities");
+    w.begin_array();
+    abuse_entity(w, r);
+    w.end_array();
+
     // RP24 §2.4.6: `value` is the registrar's RDAP base URL (IANA Registrar IDs registry) and
     // `href` its web site (the Registrar URL). Without an RDAP base URL (the registry as its own
     // registrar) there is no about link at all; without a web site there is nothing to point to.
-    if let (Some(base), Some(site)) = (&r.rdap_base_url, &r.url) {
-        links.push(link(base, "about", site, "text/html"));
-    }
-    if !links.is_empty() {
-        obj.insert("links".into(), Value::Array(links));
+    let about = r.rdap_base_url.as_deref().zip(r.url.as_deref());
+    if full || about.is_some() {
+        w.key("links");
+        w.begin_array();
+        if full {
+            let own = [ctx.base_url, "entity/", id];
+            link(w, &own, "self", &own, RDAP_JSON);
+        }
+        if let Some((base, site)) = about {
+            link(w, &[base], "about", &[site], "text/html");
+        }
+        w.end_array();
     }
     // The registrar's own WHOIS server, where its record of the object lives (RFC 9083 §4.7);
     // port 43 prints it as `Registrar WHOIS Server`.
-    if let Some(w) = &r.whois_server {
-        obj.insert("port43".into(), w.as_str().into());
+    if let Some(s) = &r.whois_server {
+        w.member("port43", s);
     }
-    obj
 }
 
-fn ip_addresses(host: &Host) -> Option<Value> {
+fn ip_addresses(w: &mut Json, host: &Host) {
     if host.addresses.is_empty() {
-        return None;
+        return;
     }
-    let (mut v4, mut v6) = (Vec::new(), Vec::new());
-    for ip in &host.addresses {
-        // std's Display is RFC 5952 canonical text for IPv6.
-        match ip {
-            std::net::IpAddr::V4(a) => v4.push(Value::from(a.to_string())),
-            std::net::IpAddr::V6(a) => v6.push(Value::from(a.to_string())),
+    w.key("ipAddresses");
+    w.begin_object();
+    // std's Display is RFC 5952 canonical text for IPv6.
+    for (key, v6) in [("v4", false), ("v6", true)] {
+        let mut family = host.addresses.iter().filter(|ip| ip.is_ipv6() == v6);
+        if let Some(first) = family.next() {
+            w.key(key);
+            w.begin_array();
+            w.display(first);
+            for ip in family {
+                w.display(ip);
+            }
+            w.end_array();
         }
     }
-    let mut m = Map::new();
-    if !v4.is_empty() {
-        m.insert("v4".into(), Value::Array(v4));
-    }
-    if !v6.is_empty() {
-        m.insert("v6".into(), Value::Array(v6));
-    }
-    Some(Value::Object(m))
+    w.end_object();
 }
 
 /// `ldhName`, `unicodeName` (IDNs only) and `status`, shared by domains and nameservers.
-fn insert_name_and_status<'a>(
-    obj: &mut Map<String, Value>,
-    name: &DomainName,
-    statuses: impl Iterator<Item = &'a str>,
-) {
-    obj.insert("ldhName".into(), name.ascii().into());
+fn name_and_status<'a>(w: &mut Json, name: &DomainName, statuses: impl Iterator<Item = &'a str>) {
+    w.member("ldhName", name.ascii());
     if name.is_idn() {
-        obj.insert("unicodeName".into(), name.unicode().into());
+        w.member("unicodeName", name.unicode());
     }
-    obj.insert("status".into(), statuses.map(Value::from).collect());
+    w.key("status");
+    w.begin_array();
+    for s in statuses {
+        w.string(s);
+    }
+    w.end_array();
 }
 
-fn nameserver_object(host: &Host, ctx: &Context<'_>) -> Map<String, Value> {
-    let url = format!("{}nameserver/{}", ctx.base_url, host.name.ascii());
-    let mut obj = Map::new();
-    obj.insert("objectClassName".into(), "nameserver".into());
-    obj.insert("handle".into(), host.roid.as_str().into());
-    insert_name_and_status(&mut obj, &host.name, host.statuses.iter().map(|s| s.rdap()));
-    if let Some(ips) = ip_addresses(host) {
-        obj.insert("ipAddresses".into(), ips);
-    }
-    obj.insert(
-        "links".into(),
-        json!([link(&url, "self", &url, "application/rdap+json")]),
-    );
-    obj
+/// The members of a nameserver object (a lookup adds its own after them).
+fn nameserver_members(w: &mut Json, host: &Host, ctx: &Context<'_>) {
+    w.member("objectClassName", "nameserver");
+    w.member("handle", host.roid.as_str());
+    name_and_status(w, &host.name, host.statuses.iter().map(|s| s.rdap()));
+    ip_addresses(w, host);
+    self_links(w, &[ctx.base_url, "nameserver/", host.name.ascii()]);
 }
 
 /// A domain lookup response.
-pub fn domain(view: &DomainView<'_>, ctx: &Context<'_>) -> Value {
-    let self_url = format!("{}domain/{}", ctx.base_url, view.name().ascii());
-    let mut red = Redactions::default();
-    let mut obj = Map::new();
-    obj.insert("objectClassName".into(), "domain".into());
+pub fn domain(view: &DomainView<'_>, ctx: &Context<'_>) -> Vec<u8> {
+    let name = view.name().ascii();
+    let self_url = [ctx.base_url, "domain/", name];
+    let query_url = ctx.query_url(&self_url);
+    let mut top = Top::begin(DOMAIN_CAPACITY);
+    let mut red = Redactions::with_capacity(REDACTIONS_CAPACITY);
+    let w = &mut top.w;
+    w.member("objectClassName", "domain");
     match view.handle() {
-        Field::Shown(h) => {
-            obj.insert("handle".into(), h.into());
-        }
+        Field::Shown(h) => w.member("handle", h),
         _ => red.add(
             Name::Registered("Registry Domain ID"),
             Method::Removal,
-            "$.handle".into(),
+            &["$.handle"],
         ),
     }
-    insert_name_and_status(
-        &mut obj,
-        view.name(),
-        view.statuses().iter().map(|s| s.rdap()),
-    );
+    name_and_status(w, view.name(), view.statuses().iter().map(|s| s.rdap()));
 
-    let mut events = vec![
-        event("registration", view.created()),
-        event("expiration", view.expires()),
-    ];
+    w.key("events");
+    w.begin_array();
+    event(w, "registration", view.created());
+    event(w, "expiration", view.expires());
     if let Some(u) = view.updated() {
-        events.push(event("last changed", u));
+        event(w, "last changed", u);
     }
-    events.push(event("last update of RDAP database", ctx.db_updated));
-    obj.insert("events".into(), Value::Array(events));
+    event(w, "last update of RDAP database", ctx.db_updated);
+    w.end_array();
 
-    let mut links = vec![link(&self_url, "self", &self_url, "application/rdap+json")];
+    w.key("links");
+    w.begin_array();
+    link(w, &self_url, "self", &self_url, RDAP_JSON);
     let registrar = view.registrar();
     if registrar.iana_id != REGISTRY_AS_REGISTRAR {
         if let Some(base) = &registrar.rdap_base_url {
-            let href = format!("{base}domain/{}", view.name().ascii());
-            links.push(link(
-                ctx.query_url(&self_url),
-                "related",
-                &href,
-                "application/rdap+json",
-            ));
+            link(w, query_url, "related", &[base, "domain/", name], RDAP_JSON);
         }
     }
-    obj.insert("links".into(), Value::Array(links));
+    w.end_array();
 
-    let mut secure = Map::new();
-    secure.insert("delegationSigned".into(), (!view.ds().is_empty()).into());
+    w.key("secureDNS");
+    w.begin_object();
+    w.key("delegationSigned");
+    w.bool(!view.ds().is_empty());
     if !view.ds().is_empty() {
-        let ds: Vec<Value> = view
-            .ds()
-            .iter()
-            .map(|ds| json!({ "keyTag": ds.key_tag, "algorithm": ds.algorithm, "digestType": ds.digest_type, "digest": ds.digest }))
-            .collect();
-        secure.insert("dsData".into(), Value::Array(ds));
+        w.key("dsData");
+        w.begin_array();
+        for ds in view.ds() {
+            w.begin_object();
+            w.key("keyTag");
+            w.uint(u64::from(ds.key_tag));
+            w.key("algorithm");
+            w.uint(u64::from(ds.algorithm));
+            w.key("digestType");
+            w.uint(u64::from(ds.digest_type));
+            w.member("digest", &ds.digest);
+            w.end_object();
+        }
+        w.end_array();
     }
-    obj.insert("secureDNS".into(), Value::Object(secure));
+    w.end_object();
 
     if !view.nameservers().is_empty() {
-        let ns: Vec<Value> = view
-            .nameservers()
-            .iter()
-            .map(|h| Value::Object(nameserver_object(h, ctx)))
-            .collect();
-        obj.insert("nameservers".into(), Value::Array(ns));
+        w.key("nameservers");
+        w.begin_array();
+        for h in view.nameservers() {
+            w.begin_object();
+            nameserver_members(w, h, ctx);
+            w.end_object();
+        }
+        w.end_array();
     }
 
-    let mut entities = vec![Value::Object(registrar_entity(registrar, ctx, false))];
+    w.key("entities");
+    w.begin_array();
+    w.begin_object();
+    registrar_members(w, registrar, ctx, false);
+    w.end_object();
     if let Some(r) = view.registrant() {
-        entities.push(Value::Object(contact_entity(
-            r,
-            "$.entities[?(@.roles[0]=='registrant')]",
-            ctx.base_url,
-            &mut red,
-        )));
+        let at = "$.entities[?(@.roles[0]=='registrant')]";
+        w.begin_object();
+        contact_members(w, r, at, ctx.base_url, &mut red);
+        w.end_object();
     }
     if let Some(t) = view.technical() {
-        entities.push(Value::Object(contact_entity(
-            t,
-            "$.entities[?(@.roles[0]=='technical')]",
-            ctx.base_url,
-            &mut red,
-        )));
+        let at = "$.entities[?(@.roles[0]=='technical')]";
+        w.begin_object();
+        contact_members(w, t, at, ctx.base_url, &mut red);
+        w.end_object();
     }
-    obj.insert("entities".into(), Value::Array(entities));
+    w.end_array();
     if let Some(p) = ctx.port43 {
-        obj.insert("port43".into(), p.into());
+        w.member("port43", p);
     }
-    let notices = vec![
-        terms_notice(ctx, ctx.query_url(&self_url)),
-        status_codes_notice(ctx.query_url(&self_url)),
-        inaccuracy_notice(ctx.query_url(&self_url)),
-    ];
-    top(obj, notices, red)
+    top.end(
+        ctx,
+        |w| {
+            terms_notice(w, ctx, query_url);
+            status_codes_notice(w, query_url);
+            inaccuracy_notice(w, query_url);
+        },
+        &red,
+    )
 }
 
 /// A nameserver lookup response.
-pub fn nameserver(view: &HostView<'_>, ctx: &Context<'_>) -> Value {
+pub fn nameserver(view: &HostView<'_>, ctx: &Context<'_>) -> Vec<u8> {
     let h = view.host();
-    let self_url = format!("{}nameserver/{}", ctx.base_url, h.name.ascii());
-    let mut obj = nameserver_object(h, ctx);
-    let mut events = Vec::new();
+    let self_url = [ctx.base_url, "nameserver/", h.name.ascii()];
+    let mut top = Top::begin(OBJECT_CAPACITY);
+    let w = &mut top.w;
+    nameserver_members(w, h, ctx);
+    w.key("events");
+    w.begin_array();
     if let Some(c) = &h.created {
-        events.push(event("registration", c));
+        event(w, "registration", c);
     }
     if let Some(u) = &h.updated {
-        events.push(event("last changed", u));
+        event(w, "last changed", u);
     }
-    events.push(event("last update of RDAP database", ctx.db_updated));
-    obj.insert("events".into(), Value::Array(events));
+    event(w, "last update of RDAP database", ctx.db_updated);
+    w.end_array();
     if let Some(r) = view.registrar() {
-        obj.insert(
-            "entities".into(),
-            json!([Value::Object(registrar_entity(r, ctx, false))]),
-        );
+        w.key("entities");
+        w.begin_array();
+        w.begin_object();
+        registrar_members(w, r, ctx, false);
+        w.end_object();
+        w.end_array();
     }
     if let Some(p) = ctx.port43 {
-        obj.insert("port43".into(), p.into());
+        w.member("port43", p);
     }
-    top(
-        obj,
-        vec![terms_notice(ctx, ctx.query_url(&self_url))],
-        Redactions::default(),
+    top.end(
+        ctx,
+        |w| terms_notice(w, ctx, ctx.query_url(&self_url)),
+        &Redactions::default(),
     )
 }
 
 /// A registrar entity lookup response.
-pub fn registrar(view: &RegistrarView<'_>, ctx: &Context<'_>) -> Value {
+pub fn registrar(view: &RegistrarView<'_>, ctx: &Context<'_>) -> Vec<u8> {
     let r = view.registrar();
-    let self_url = format!("{}entity/{}", ctx.base_url, r.iana_id);
-    let mut obj = registrar_entity(r, ctx, true);
-    obj.insert(
-        "events".into(),
-        json!([event("last update of RDAP database", ctx.db_updated)]),
-    );
-    top(
-        obj,
-        vec![terms_notice(ctx, ctx.query_url(&self_url))],
-        Redactions::default(),
+    let mut id_buf = [0; 20];
+    let self_url = [
+        ctx.base_url,
+        "entity/",
+        decimal(u64::from(r.iana_id), &mut id_buf),
+    ];
+    let mut top = Top::begin(OBJECT_CAPACITY);
+    registrar_members(&mut top.w, r, ctx, true);
+    db_update_events(&mut top.w, ctx);
+    top.end(
+        ctx,
+        |w| terms_notice(w, ctx, ctx.query_url(&self_url)),
+        &Redactions::default(),
     )
 }
 
 /// A contact entity lookup response.
-pub fn contact(view: &ContactView<'_>, ctx: &Context<'_>) -> Value {
-    let self_url = format!(
-        "{}entity/{}",
+pub fn contact(view: &ContactView<'_>, ctx: &Context<'_>) -> Vec<u8> {
+    let self_url = [
         ctx.base_url,
-        view.lookup_handle().unwrap_or_default()
-    );
-    let mut red = Redactions::default();
-    let mut obj = contact_entity(view, "$", ctx.base_url, &mut red);
-    obj.insert(
-        "events".into(),
-        json!([event("last update of RDAP database", ctx.db_updated)]),
-    );
+        "entity/",
+        view.lookup_handle().unwrap_or_default(),
+    ];
+    let mut top = Top::begin(OBJECT_CAPACITY);
+    let mut red = Redactions::with_capacity(REDACTIONS_CAPACITY);
+    let w = &mut top.w;
+    contact_members(w, view, "$", ctx.base_url, &mut red);
+    db_update_events(w, ctx);
     if let Some(p) = ctx.port43 {
-        obj.insert("port43".into(), p.into());
+        w.member("port43", p);
     }
-    top(obj, vec![terms_notice(ctx, ctx.query_url(&self_url))], red)
-}
-
-/// Add the notice that tells an authority what it received and under which statement.
-pub fn add_disclosure_notice(value: &mut Value, grant: &crate::authority::Grant) {
-    let notice = json!({
-        "title": "Disclosure of Non-Public Registration Data",
-        "type": "object redacted due to authorization",
-        "description": [
-            format!("This response contains non-public registration data disclosed to {} (credential {}) for the purpose {} under the legal basis \"{}\", case reference \"{}\".", grant.authority(), grant.credential_id(), grant.purpose().key(), grant.legal_basis(), grant.case_reference()),
-            format!("Request {}. The disclosure is recorded in the registry's disclosure log. Use the data only for the stated purpose and do not retain it longer than needed.", grant.request_id()),
-        ],
-    });
-    if let Some(notices) = value.get_mut("notices").and_then(Value::as_array_mut) {
-        notices.push(notice);
-    }
-}
-
-/// The `/help` response.
-pub fn help(ctx: &Context<'_>) -> Value {
-    let url = format!("{}help", ctx.base_url);
-    let service = json!({
-        "title": "Service",
-        "description": [
-            "This service answers RDAP lookups for the domains, nameservers and registrars of this registry:",
-            "/domain/<name> (A-label or U-label), /nameserver/<name>, /entity/<IANA Registrar ID>, /entity/<contact ROID>, /help.",
-            "Searches and IP or AS number lookups are not offered (HTTP 501).",
-            "Personal data of registrants is redacted according to the ICANN Registration Data Policy; the \"redacted\" member (RFC 9537) lists what was withheld."
-        ],
-        "links": [link(ctx.query_url(&url), "self", &url, "application/rdap+json")]
-    });
-    top(
-        Map::new(),
-        vec![terms_notice(ctx, ctx.query_url(&url)), service],
-        Redactions::default(),
+    top.end(
+        ctx,
+        |w| terms_notice(w, ctx, ctx.query_url(&self_url)),
+        &red,
     )
 }
 
+/// The `/help` response.
+pub fn help(ctx: &Context<'_>) -> Vec<u8> {
+    let url = [ctx.base_url, "help"];
+    let query_url = ctx.query_url(&url);
+    Top::begin(OBJECT_CAPACITY).end(
+        ctx,
+        |w| {
+            terms_notice(w, ctx, query_url);
+            notice(
+                w,
+                "Service",
+                &[
+                    "This service answers RDAP lookups for the domains, nameservers and registrars of this registry:",
+                    "/domain/<name> (A-label or U-label), /nameserver/<name>, /entity/<IANA Registrar ID>, /entity/<contact ROID>, /help.",
+                    "Searches and IP or AS number lookups are not offered (HTTP 501).",
+                    "Personal data of registrants is redacted according to the ICANN Registration Data Policy; the \"redacted\" member (RFC 9537) lists what was withheld.",
+                ],
+                |w| link(w, query_url, "self", &url, RDAP_JSON),
+            );
+        },
+        &Redactions::default(),
+    )
+}
+
+/// The start of an RFC 9083 §6 error body: conformance, code, title and description.
+fn begin_error(status: u16, title: &str, description: &str) -> Json {
+    let mut w = Json::with_capacity(256 + title.len() + 2 * description.len());
+    w.begin_object();
+    conformance(&mut w);
+    w.key("errorCode");
+    w.uint(u64::from(status));
+    w.member("title", title);
+    w.key("description");
+    w.begin_array();
+    w.string(description);
+    w.end_array();
+    w
+}
+
 /// An RFC 9083 §6 error body.
-pub fn error(status: u16, title: &str, description: &str) -> Value {
-    json!({
-        "rdapConformance": conformance(false),
-        "errorCode": status,
-        "title": title,
-        "description": [description],
-    })
+pub fn error(status: u16, title: &str, description: &str) -> Vec<u8> {
+    let mut w = begin_error(status, title, description);
+    w.end_object();
+    w.out
 }
 
 /// An error body for a client refused by the harvesting defence, with a notice naming the limit.
-pub fn limited(status: u16, title: &str, text: &str, retry_after: Option<u64>) -> Value {
-    let mut description = vec![text.to_string()];
+pub fn limited(status: u16, title: &str, text: &str, retry_after: Option<u64>) -> Vec<u8> {
+    let mut w = begin_error(status, title, text);
+    w.key("notices");
+    w.begin_array();
+    w.begin_object();
+    w.member("title", "Query Limits");
+    w.key("description");
+    w.begin_array();
+    w.string(text);
     if let Some(s) = retry_after {
-        description.push(format!("Retry after {s} seconds."));
+        w.text(&["Retry after ", decimal(s, &mut [0; 20]), " seconds."]);
     }
-    json!({
-        "rdapConformance": conformance(false),
-        "errorCode": status,
-        "title": title,
-        "description": [text],
-        "notices": [{ "title": "Query Limits", "description": description }],
-    })
+    w.end_array();
+    w.end_object();
+    w.end_array();
+    w.end_object();
+    w.out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_is_serde_json_escaping() {
+        let mut all: Vec<String> = (0u32..0x800)
+            .filter_map(char::from_u32)
+            .map(String::from)
+            .collect();
+        all.extend(
+            [
+                "",
+                "plain",
+                "a\"b\\c\u{0}\u{1f}\u{7f}",
+                "é☃😀\u{2028}\u{2029}\u{feff}",
+            ]
+            .map(String::from),
+        );
+        all.push(all.concat());
+        for s in &all {
+            let mut w = Json::default();
+            w.string(s);
+            let want = serde_json::to_vec(s).expect("serialises");
+            assert_eq!(w.out, want, "{s:?}");
+        }
+    }
+
+    /// The word-at-a-time scan finds an escaped byte at every offset, next to every byte that
+    /// must pass untouched.
+    #[test]
+    fn escaping_at_every_offset() {
+        for filler in [" ", "!", "#", "[", "]", "\u{7f}", "é", "a"] {
+            for special in ['"', '\\', '\u{0}', '\u{1f}', '\n'] {
+                for len in 0..24 {
+                    for at in 0..=len {
+                        let mut s = filler.repeat(len);
+                        let byte = s.char_indices().nth(at).map_or(s.len(), |(i, _)| i);
+                        s.insert(byte, special);
+                        let mut w = Json::default();
+                        w.string(&s);
+                        assert_eq!(w.out, serde_json::to_vec(&s).expect("json"), "{s:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pieces_join_into_one_string() {
+        let mut w = Json::default();
+        w.begin_array();
+        w.text(&["a\"", "", "\n", "b"]);
+        w.uint(0);
+        w.uint(u64::MAX);
+        w.bool(false);
+        w.empty_object();
+        w.end_array();
+        let want = serde_json::to_vec(&serde_json::json!(["a\"\nb", 0, u64::MAX, false, {}]))
+            .expect("serialises");
+        assert_eq!(
+            String::from_utf8_lossy(&w.out),
+            String::from_utf8_lossy(&want)
+        );
+    }
 }

@@ -39,21 +39,52 @@ pub struct Context<'a> {
     pub terms_url: &'a str,
 }
 
-/// A text answer under construction.
+/// A text answer under construction, written piece by piece into one buffer (no string per
+/// line or label).
 struct Out(String);
 
 impl Out {
     fn new() -> Self {
-        Self(String::with_capacity(2048))
+        // The longest answers of the demo registry (IDN domains) are about 2.3 KiB.
+        Self(String::with_capacity(3072))
+    }
+
+    /// `text` made safe ([`Safe`]). Printable ASCII, nearly all text, is copied as is.
+    fn safe(&mut self, text: &str) {
+        if text.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            self.0.push_str(text);
+        } else {
+            // Writing to a String cannot fail.
+            let _ = write!(self.0, "{}", Safe(text));
+        }
     }
 
     fn line(&mut self, key: &str, value: &str) {
-        // Writing to a String cannot fail.
-        let _ = write!(self.0, "{}: {}\r\n", Safe(key), Safe(value));
+        self.line_parts(&[key], &[value]);
+    }
+
+    /// A line whose label and value are joined from pieces.
+    fn line_parts(&mut self, key: &[&str], value: &[&str]) {
+        key.iter().for_each(|k| self.safe(k));
+        self.0.push_str(": ");
+        value.iter().for_each(|v| self.safe(v));
+        self.0.push_str("\r\n");
+    }
+
+    /// A line whose value is written by `Display`: numbers and addresses, which hold nothing
+    /// [`Safe`] would change, or values wrapped in it.
+    fn line_display(&mut self, key: &str, value: &dyn std::fmt::Display) {
+        self.safe(key);
+        let _ = write!(self.0, ": {value}\r\n");
     }
 
     fn raw(&mut self, text: &str) {
-        let _ = write!(self.0, "{}\r\n", Safe(text));
+        self.raw_parts(&[text]);
+    }
+
+    fn raw_parts(&mut self, text: &[&str]) {
+        text.iter().for_each(|t| self.safe(t));
+        self.0.push_str("\r\n");
     }
 
     /// A phone number line, then its extension line when there is an extension.
@@ -64,30 +95,30 @@ impl Out {
         }
     }
 
-    fn field(&mut self, key: &str, f: Field<&str>) {
+    fn field(&mut self, key: &[&str], f: Field<&str>) {
         match f {
-            Field::Shown(v) => self.line(key, v),
-            Field::Withheld => self.line(key, REDACTED),
-            Field::Absent => self.line(key, ""),
+            Field::Shown(v) => self.line_parts(key, &[v]),
+            Field::Withheld => self.line_parts(key, &[REDACTED]),
+            Field::Absent => self.line_parts(key, &[]),
         }
     }
 
     /// A line that exists only when its value is shown.
-    fn shown(&mut self, key: &str, f: Field<&str>) {
+    fn shown(&mut self, key: &[&str], f: Field<&str>) {
         if let Field::Shown(v) = f {
-            self.line(key, v);
+            self.line_parts(key, &[v]);
         }
     }
 
-    fn phone(&mut self, key: &str, ext_key: &str, f: Field<PhoneRef<'_>>, always: bool) {
+    fn phone(&mut self, key: &[&str], ext_key: &[&str], f: Field<PhoneRef<'_>>, always: bool) {
         match f {
             Field::Shown(p) => {
-                self.line(key, p.number);
-                self.line(ext_key, p.ext.unwrap_or(""));
+                self.line_parts(key, &[p.number]);
+                self.line_parts(ext_key, &[p.ext.unwrap_or("")]);
             }
             _ if always => {
-                self.line(key, REDACTED);
-                self.line(ext_key, REDACTED);
+                self.line_parts(key, &[REDACTED]);
+                self.line_parts(ext_key, &[REDACTED]);
             }
             _ => {}
         }
@@ -100,14 +131,15 @@ impl Out {
                 "https://www.icann.org/wicf/",
             );
         }
-        self.raw(&format!(
-            ">>> Last update of WHOIS database: {} <<<",
-            ctx.db_updated.text().as_str()
-        ));
+        self.raw_parts(&[
+            ">>> Last update of WHOIS database: ",
+            ctx.db_updated.text().as_str(),
+            " <<<",
+        ]);
         self.raw("");
         self.raw("For more information on Whois status codes, please visit https://icann.org/epp");
         self.raw("");
-        self.raw(&format!("Terms of Use: the data in this record is provided for information purposes only. It may not be used to collect registration data in bulk, or for marketing or any other unlawful purpose. Full terms: {}", ctx.terms_url));
+        self.raw_parts(&["Terms of Use: the data in this record is provided for information purposes only. It may not be used to collect registration data in bulk, or for marketing or any other unlawful purpose. Full terms: ", ctx.terms_url]);
         self.0
     }
 }
@@ -148,10 +180,10 @@ fn contact(out: &mut Out, prefix: &str, c: &ContactView<'_>) {
     } else {
         "Registry Tech ID"
     };
-    let key = |field: &str| format!("{prefix} {field}");
-    out.field(id_label, c.handle());
+    let key = |field: &'static str| [prefix, " ", field];
+    out.field(&[id_label], c.handle());
     out.field(&key("Name"), c.name());
-    let optional = |out: &mut Out, label: &str, f: Field<&str>| {
+    let optional = |out: &mut Out, label: &'static str, f: Field<&str>| {
         if full {
             out.field(&key(label), f);
         } else {
@@ -160,9 +192,11 @@ fn contact(out: &mut Out, prefix: &str, c: &ContactView<'_>) {
     };
     optional(out, "Organization", c.org());
     match c.street() {
-        Field::Shown(lines) => lines.iter().for_each(|l| out.line(&key("Street"), l)),
-        Field::Withheld if full => out.line(&key("Street"), REDACTED),
-        Field::Absent if full => out.line(&key("Street"), ""),
+        Field::Shown(lines) => lines
+            .iter()
+            .for_each(|l| out.line_parts(&key("Street"), &[l])),
+        Field::Withheld if full => out.line_parts(&key("Street"), &[REDACTED]),
+        Field::Absent if full => out.line_parts(&key("Street"), &[]),
         _ => {}
     }
     optional(out, "City", c.city());
@@ -172,8 +206,8 @@ fn contact(out: &mut Out, prefix: &str, c: &ContactView<'_>) {
     out.phone(&key("Phone"), &key("Phone Ext"), c.voice(), true);
     out.phone(&key("Fax"), &key("Fax Ext"), c.fax(), full);
     match c.email() {
-        Field::Shown(e) => out.line(&key("Email"), e),
-        _ => out.line(&key("Email"), EMAIL_REDACTED),
+        Field::Shown(e) => out.line_parts(&key("Email"), &[e]),
+        _ => out.line_parts(&key("Email"), &[EMAIL_REDACTED]),
     }
 }
 
@@ -185,7 +219,7 @@ pub fn domain(view: &DomainView<'_>, ctx: &Context<'_>) -> String {
     if view.name().is_idn() {
         out.line("Internationalized Domain Name", view.name().unicode());
     }
-    out.field("Registry Domain ID", view.handle());
+    out.field(&["Registry Domain ID"], view.handle());
     out.line(
         "Registrar WHOIS Server",
         r.whois_server.as_deref().unwrap_or(""),
@@ -196,7 +230,7 @@ pub fn domain(view: &DomainView<'_>, ctx: &Context<'_>) -> String {
     out.line("Creation Date", view.created().text().as_str());
     out.line("Registry Expiry Date", view.expires().text().as_str());
     out.line("Registrar", &r.name);
-    out.line("Registrar IANA ID", &r.iana_id.to_string());
+    out.line_display("Registrar IANA ID", &r.iana_id);
     out.line("Registrar Abuse Contact Email", &r.abuse_email);
     out.number(
         "Registrar Abuse Contact Phone",
@@ -204,9 +238,9 @@ pub fn domain(view: &DomainView<'_>, ctx: &Context<'_>) -> String {
         Some(&r.abuse_phone),
     );
     for s in view.statuses() {
-        out.line(
-            "Domain Status",
-            &format!("{} https://icann.org/epp#{}", s.epp(), s.epp()),
+        out.line_parts(
+            &["Domain Status"],
+            &[s.epp(), " https://icann.org/epp#", s.epp()],
         );
     }
     if let Some(c) = view.registrant() {
@@ -228,11 +262,15 @@ pub fn domain(view: &DomainView<'_>, ctx: &Context<'_>) -> String {
     } else {
         out.line("DNSSEC", "signedDelegation");
         for ds in view.ds() {
-            out.line(
+            // Numbers need no making safe; the digest is made safe like any value.
+            out.line_display(
                 "DNSSEC DS Data",
-                &format!(
+                &format_args!(
                     "{} {} {} {}",
-                    ds.key_tag, ds.algorithm, ds.digest_type, ds.digest
+                    ds.key_tag,
+                    ds.algorithm,
+                    ds.digest_type,
+                    Safe(&ds.digest)
                 ),
             );
         }
@@ -253,7 +291,7 @@ pub fn nameservers(views: &[HostView<'_>], ctx: &Context<'_>) -> String {
             out.line("Internationalized Server Name", h.name.unicode());
         }
         for ip in &h.addresses {
-            out.line("IP Address", &ip.to_string());
+            out.line_display("IP Address", ip);
         }
         if let Some(r) = v.registrar() {
             out.line("Registrar", &r.name);
@@ -274,7 +312,7 @@ pub fn registrar(view: &RegistrarView<'_>, ctx: &Context<'_>) -> String {
     // Specification 4 labels the registrar record's name `Registrar Name` (domain and
     // nameserver records say `Registrar`).
     out.line("Registrar Name", &r.name);
-    out.line("Registrar IANA ID", &r.iana_id.to_string());
+    out.line_display("Registrar IANA ID", &r.iana_id);
     for s in &r.address.street {
         out.line("Street", s);
     }

@@ -410,7 +410,7 @@ fn no_log_no_disclosure() {
         .status,
         503
     );
-    assert!(srv.log().contains("torn entry"), "{}", srv.log());
+    assert!(srv.wait_log("torn entry"), "{}", srv.log());
     assert_eq!(
         std::fs::read_to_string(&torn).expect("read"),
         "{\"seq\":1,\"time\":\"2026-",

@@ -327,7 +327,14 @@ fn checkpoints_go_to_witnesses_and_their_cosignatures_are_stored() {
     let text = note::checkpoint_text(&cp.origin, cp.size, &cp.root);
     note::verify_cosignature(&wvk, &text, stored[1]["signature"].as_str().expect("sig"))
         .expect("stored cosignature verifies");
-    // The file drop holds the latest checkpoint.
+    // The file drop holds the latest checkpoint (written beside the HTTP witness, so it may
+    // land a moment after the cosignature).
+    let started = std::time::Instant::now();
+    while std::fs::read(drop_dir.join("checkpoint")).ok().as_ref() != Some(&latest)
+        && started.elapsed() < std::time::Duration::from_secs(10)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     assert_eq!(
         std::fs::read(drop_dir.join("checkpoint")).expect("drop"),
         latest
