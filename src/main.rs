@@ -12,6 +12,11 @@ use rddsd::config::{ConfigFile, Overrides, Settings};
 use rddsd::server::Server;
 use rddsd::state::Sources;
 
+/// mimalloc rather than glibc's allocator: loading a large registry allocates and frees
+/// millions of small records, and glibc's free lists were a large share of the load time.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The version and the commit it was built from (see build.rs).
 const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
