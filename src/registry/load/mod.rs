@@ -209,11 +209,22 @@ const CHUNK_LINES: usize = 64 * 1024;
 /// Read buffer of each data file.
 const READ_BUFFER_BYTES: usize = 256 * 1024;
 
-/// Whole lines of one file, and the reader's own errors between them, in file order.
+/// Whole lines of one file, and the reader's own errors between them, in file order, with the
+/// nameserver cache of the worker that will parse them.
 struct Chunk {
     file: Arc<str>,
     text: Vec<u8>,
     items: Vec<Item>,
+    names: NameCache,
+}
+
+/// What a parsed chunk leaves for the next one: its emptied buffers, so that chunks after the
+/// first few neither grow a buffer nor fault in fresh pages, and its worker's name cache.
+#[derive(Default)]
+struct Spare {
+    text: Vec<u8>,
+    items: Vec<Item>,
+    names: NameCache,
 }
 
 enum Item {
@@ -228,11 +239,12 @@ enum Item {
 }
 
 impl Chunk {
-    fn new(file: &Arc<str>) -> Self {
+    fn new(file: &Arc<str>, spare: Spare) -> Self {
         Self {
             file: file.clone(),
-            text: Vec::new(),
-            items: Vec::new(),
+            text: spare.text,
+            items: spare.items,
+            names: spare.names,
         }
     }
 
@@ -240,23 +252,28 @@ impl Chunk {
         self.items.push(Item::Error { no, message });
     }
 
-    /// Parse and convert every line into a partial loader, reusing the worker's nameserver
-    /// cache (returned with it for the next chunk).
-    fn parse(self, names: NameCache) -> (Loader, NameCache) {
-        let Chunk { file, text, items } = self;
+    /// Parse and convert every line into a partial loader.
+    fn parse(self) -> (Loader, Spare) {
+        let Chunk {
+            file,
+            mut text,
+            mut items,
+            names,
+        } = self;
         let mut part = Loader {
             defer_registry: true,
             names,
             ..Loader::default()
         };
-        for item in items {
+        for item in items.drain(..) {
             match item {
                 Item::Line { no, start, end } => part.add_line_bytes(&file, no, &text[start..end]),
                 Item::Error { no, message } => part.error(&file, no, "", message),
             }
         }
+        text.clear();
         let names = std::mem::take(&mut part.names);
-        (part, names)
+        (part, Spare { text, items, names })
     }
 }
 
@@ -280,19 +297,19 @@ impl NameCache {
     }
 }
 
-/// Chunks being parsed, oldest first, and the name caches of finished workers.
+/// Chunks being parsed, oldest first, and what finished ones left for reuse.
 struct Pipeline<'scope, 'env> {
     scope: &'scope std::thread::Scope<'scope, 'env>,
     in_flight: VecDeque<InFlight<'scope>>,
     limit: usize,
-    caches: Vec<NameCache>,
+    spares: Vec<Spare>,
 }
 
 enum InFlight<'scope> {
     /// `None` only if the chunk never reached the thread, which `submit` rules out.
-    Running(std::thread::ScopedJoinHandle<'scope, Option<(Loader, NameCache)>>),
+    Running(std::thread::ScopedJoinHandle<'scope, Option<(Loader, Spare)>>),
     /// Parsed on the reading thread because no thread could be started.
-    Done(Box<(Loader, NameCache)>),
+    Done(Box<(Loader, Spare)>),
 }
 
 impl<'scope> Pipeline<'scope, '_> {
@@ -301,24 +318,24 @@ impl<'scope> Pipeline<'scope, '_> {
         if self.in_flight.len() >= self.limit {
             self.merge_oldest(loader);
         }
-        let names = self.caches.pop().unwrap_or_default();
         // The chunk goes over a channel rather than into the closure, so that it is still here
         // when no thread can be started, and is then parsed on this one.
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(Chunk, NameCache)>(1);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(1);
         let spawned = std::thread::Builder::new()
             .name("rddsd-load".into())
-            .spawn_scoped(self.scope, move || {
-                rx.recv().ok().map(|(chunk, names)| chunk.parse(names))
-            });
+            .spawn_scoped(self.scope, move || rx.recv().ok().map(Chunk::parse));
         self.in_flight.push_back(match spawned {
-            Ok(handle) => match tx.send((chunk, names)) {
+            Ok(handle) => match tx.send(chunk) {
                 Ok(()) => InFlight::Running(handle),
-                Err(std::sync::mpsc::SendError((chunk, names))) => {
-                    InFlight::Done(Box::new(chunk.parse(names)))
-                }
+                Err(std::sync::mpsc::SendError(chunk)) => InFlight::Done(Box::new(chunk.parse())),
             },
-            Err(_) => InFlight::Done(Box::new(chunk.parse(names))),
+            Err(_) => InFlight::Done(Box::new(chunk.parse())),
         });
+    }
+
+    /// A new, empty chunk of `file`, on the buffers of a parsed one if there is one.
+    fn chunk(&mut self, file: &Arc<str>) -> Chunk {
+        Chunk::new(file, self.spares.pop().unwrap_or_default())
     }
 
     /// Merge the oldest chunk in flight, waiting for it if need be.
@@ -332,8 +349,8 @@ impl<'scope> Pipeline<'scope, '_> {
                 Err(panic) => std::panic::resume_unwind(panic),
             },
         };
-        if let Some((part, names)) = parsed {
-            self.caches.push(names);
+        if let Some((part, spare)) = parsed {
+            self.spares.push(spare);
             loader.absorb(part);
         }
     }
@@ -347,7 +364,7 @@ impl<'scope> Pipeline<'scope, '_> {
     /// Cut one file into chunks of whole lines, never buffering more than [`MAX_LINE_BYTES`] of
     /// a line. Stops early once enough errors are collected.
     fn read_file(&mut self, loader: &mut Loader, file: &Arc<str>, mut reader: impl BufRead) {
-        let mut chunk = Chunk::new(file);
+        let mut chunk = self.chunk(file);
         let mut line_no = 0;
         loop {
             line_no += 1;
@@ -386,7 +403,10 @@ impl<'scope> Pipeline<'scope, '_> {
                 break;
             }
             if chunk.text.len() >= CHUNK_BYTES || chunk.items.len() >= CHUNK_LINES {
-                self.submit(loader, std::mem::replace(&mut chunk, Chunk::new(file)));
+                let full = std::mem::replace(&mut chunk, Chunk::new(file, Spare::default()));
+                self.submit(loader, full);
+                // Taken after the submit, which may have freed one.
+                chunk = self.chunk(file);
                 if loader.full() {
                     return;
                 }
@@ -493,7 +513,7 @@ impl Loader {
                 in_flight: VecDeque::new(),
                 // One more than the cores, so a chunk is being read while the others parse.
                 limit: threads + 1,
-                caches: Vec::new(),
+                spares: Vec::new(),
             };
             for (file, reader) in sources {
                 if self.full() {
@@ -503,7 +523,7 @@ impl Loader {
                 match reader {
                     Ok(r) => pipe.read_file(self, &file, r),
                     Err(e) => {
-                        let mut chunk = Chunk::new(&file);
+                        let mut chunk = pipe.chunk(&file);
                         chunk.error(0, format!("cannot read file: {e}"));
                         pipe.submit(self, chunk);
                     }
