@@ -200,8 +200,9 @@ pub fn load_dir(dir: &Path) -> Result<Snapshot, LoadErrors> {
 
 /// Bytes of whole lines given to one worker: large enough that starting a thread and merging
 /// are noise beside parsing (a 4 MiB chunk is about ten thousand records), small enough that the
-/// chunks in flight stay a few MiB.
-const CHUNK_BYTES: usize = 4 * 1024 * 1024;
+/// chunks in flight stay a few MiB. Tiny in unit tests, so that every test set is cut into
+/// several chunks and its results go through the merge.
+const CHUNK_BYTES: usize = if cfg!(test) { 300 } else { 4 * 1024 * 1024 };
 
 /// Lines per chunk at most, so a file of blank lines still comes in bounded pieces.
 const CHUNK_LINES: usize = 64 * 1024;
@@ -932,6 +933,162 @@ mod tests {
             Ok(_) => panic!("expected a refusal"),
             Err(e) => e.0,
         }
+    }
+
+    /// Everything one line leaves in a loader, comparable.
+    fn outcome(l: &Loader) -> String {
+        let mut failed: Vec<String> = l
+            .failed
+            .roids
+            .iter()
+            .chain(&l.failed.hosts)
+            .chain(&l.failed.domains)
+            .cloned()
+            .chain(l.failed.registrars.iter().map(u32::to_string))
+            .collect();
+        failed.sort();
+        let contacts: Vec<_> = l
+            .contacts
+            .iter()
+            .map(|(_, c)| {
+                (
+                    c.roid.as_str().to_string(),
+                    c.name().to_string(),
+                    c.org().map(str::to_string),
+                    c.street().iter().map(str::to_string).collect::<Vec<_>>(),
+                    c.city().to_string(),
+                    c.cc().to_string(),
+                    c.voice().map(|v| v.tel_uri()),
+                    c.email().to_string(),
+                    c.person,
+                    c.consent,
+                )
+            })
+            .collect();
+        format!(
+            "errors {:?} values {:?} failed {failed:?} registry {:?} registrars {:?} contacts {contacts:?} hosts {:?} domains {:?}",
+            l.errors,
+            l.errors.iter().map(|e| e.value.clone()).collect::<Vec<_>>(),
+            l.registry.as_ref().map(|(o, t, u)| (o.line, t, u.unix())),
+            l.registrars.iter().map(|(_, r)| r).collect::<Vec<_>>(),
+            l.hosts.iter().map(|(_, h)| h).collect::<Vec<_>>(),
+            l.domains.iter().map(|(_, d)| d).collect::<Vec<_>>(),
+        )
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_the_strict_path() {
+        let contact = |fields: &str| {
+            format!(r#"{{"kind":"contact","roid":"C9-T","name":"N","city":"C","cc":"DE","email":"n@n.example","personType":"natural"{fields}}}"#)
+        };
+        let domain = |fields: &str| {
+            format!(r#"{{"kind":"domain","roid":"D9-T","name":"z.example","statuses":["ok"],"created":"2020-01-01T00:00:00Z","expires":"2030-01-01T00:00:00Z","registrar":1001{fields}}}"#)
+        };
+        let mut lines: Vec<String> = [REGISTRY, REGISTRAR, CONTACT, HOST, DOMAIN]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        lines.extend([
+            // Escapes, so strings are owned rather than borrowed.
+            contact(r#","org":"\u00c9cole \"X\"","street":["a\/b","c"],"sp":"S\u00e9","pc":"1""#),
+            contact(r#","voice":{"number":"+1.5555550100","ext":"1\u0032"}"#),
+            // Field order, white space and `kind` not first: the fallback that finds `kind`.
+            contact(r#", "org" : "O""#).replacen(r#""kind":"contact","#, "", 1).replacen('{', r#"{"roid":"C8-T", "kind" : "contact", "#, 1).replacen(r#""roid":"C9-T","#, "", 1),
+            CONTACT.replace(r#""kind":"contact""#, r#""kind":"cont\u0061ct""#),
+            // Duplicate keys, at the top and nested.
+            CONTACT.replace(r#""kind":"contact""#, r#""kind":"contact","kind":"contact""#),
+            CONTACT.replace(r#""name":"N""#, r#""name":"N","name":"M""#),
+            REGISTRAR.replace(r#"{"number":"+1.5555550100"}"#, r#"{"number":"+1.5555550100","number":"+1.5"}"#),
+            domain(r#","ds":[{"keyTag":1,"algorithm":13,"digestType":2,"digestType":2,"digest":"00"}]"#),
+            // Not an object, or not only one.
+            format!("[{CONTACT}]"),
+            r#"["contact","C1-T"]"#.into(),
+            format!("{CONTACT} x"),
+            format!("{CONTACT}{CONTACT}"),
+            "{}".into(),
+            r#"{"kind":"domain""#.into(),
+            r#"{"kind":5}"#.into(),
+            r#"{"kind":"zone"}"#.into(),
+            r#"{"kind":"contact"}"#.into(),
+            // A struct given as an array, an enum as a map: accepted by both.
+            REGISTRAR.replace(r#"{"number":"+1.5555550100"}"#, r#"["+1.5555550100"]"#),
+            CONTACT.replace(r#""personType":"natural""#, r#""personType":{"natural":null}"#),
+            // Numbers.
+            domain("").replace("1001", "1001.0"),
+            domain("").replace("1001", "1e3"),
+            domain("").replace("1001", "-0"),
+            domain("").replace("1001", "-1"),
+            domain("").replace("1001", "4294967296"),
+            domain("").replace("1001", "01001"),
+            domain(r#","ds":[{"keyTag":70000,"algorithm":13,"digestType":2,"digest":"00"}]"#),
+            // Types, nulls, unknown fields, missing fields.
+            contact(r#","org":null,"voice":null,"street":[]"#),
+            CONTACT.replace(r#""name":"N""#, r#""name":null"#),
+            CONTACT.replace(r#""city":"C""#, r#""city":"C","street":"x""#),
+            CONTACT.replace(r#""city":"C""#, r#""city":"C","street":[1]"#),
+            CONTACT.replace(r#""city":"C""#, r#""city":"C","colour":"red""#),
+            CONTACT.replace(r#","email":"n@n.example""#, ""),
+            contact(r#","consent":["name","handle"]"#),
+            contact(r#","consent":["nope"]"#),
+            domain(r#","statuses":["ok"]"#),
+            CONTACT.replace(r#""name":"N""#, r#""name":"\ud800""#),
+            // Conversion errors after a good parse: the refused record's identity is noted.
+            CONTACT.replace(r#""cc":"DE""#, r#""cc":"Germany""#),
+            domain(r#","nameservers":["ns1.a.example","bad..name","ns1.a.example"]"#),
+            domain("").replace("z.example", "Z.EXAMPLE."),
+            HOST.replace("192.0.2.1", "127.0.0.1"),
+            REGISTRAR.replace("1001", "0"),
+            REGISTRY.replace(r#"["example"]"#, r#"["example","example"]"#),
+            REGISTRY.replace(r#""updated""#, r#""updated":"x","x""#),
+        ]);
+        let file: Arc<str> = "t.jsonl".into();
+        let mut taken = Vec::new();
+        for (i, line) in lines.iter().enumerate() {
+            let mut fast = Loader::default();
+            if fast.add_line_fast(&file, 7, line) {
+                taken.push(i);
+            } else {
+                fast.add_line_strict(&file, 7, line);
+            }
+            let mut strict = Loader::default();
+            strict.add_line_strict(&file, 7, line);
+            assert_eq!(outcome(&fast), outcome(&strict), "{line}");
+        }
+        // The comparison means something only where the fast path took the line: the good
+        // records, escapes, the `kind` fallbacks, an array for a struct, a map for an enum,
+        // optional nulls, and records that parse but fail conversion.
+        let mut want: Vec<usize> = (0..9).collect();
+        want.extend([22, 23, 31, 37, 41, 42, 43, 44, 45, 46]);
+        assert_eq!(taken, want);
+    }
+
+    #[test]
+    fn errors_keep_file_order_across_chunks() {
+        let bad = |i: usize| CONTACT.replace("C1-T", &format!("C{i}0-T")).replace(r#""cc":"DE""#, r#""cc":"D""#);
+        let mut lines = base();
+        for i in 0..30 {
+            lines.push(bad(i));
+            if i == 10 {
+                // A second registry record with an error of its own, between bad contacts.
+                lines.push(REGISTRY.replace(r#""updated":"2026-01-01T00:00:00Z""#, r#""updated":"x""#));
+            }
+        }
+        let e = errors(load(&lines));
+        let at: Vec<(usize, &str)> = e.iter().map(|e| (e.line, e.field.as_str())).collect();
+        let mut want: Vec<(usize, &str)> = (6..=16).map(|l| (l, "cc")).collect();
+        want.extend([(17, "updated"), (17, "kind")]);
+        want.extend((18..=36).map(|l| (l, "cc")));
+        assert_eq!(at, want);
+        assert!(e[12].message.contains("the first is at t.jsonl:1"), "{e:?}");
+
+        // Past MAX_ERRORS, the first ones in file order are kept, across files.
+        let many: Vec<String> = (0..150).map(bad).collect();
+        let first = [REGISTRY.to_string(), many[..40].join("\n")].join("\n");
+        let second = many[40..].join("\n");
+        let e = load_texts(&[("a.jsonl", &first), ("b.jsonl", &second)]).expect_err("refused");
+        assert_eq!(e.0.len(), MAX_ERRORS);
+        assert!(e.0[..40].iter().enumerate().all(|(i, e)| e.file == "a.jsonl" && e.line == i + 2));
+        assert!(e.0[40..].iter().enumerate().all(|(i, e)| e.file == "b.jsonl" && e.line == i + 1));
     }
 
     #[test]
