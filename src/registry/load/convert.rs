@@ -5,6 +5,7 @@ use super::super::model::*;
 use super::super::name::DomainName;
 use super::super::validate;
 use super::raw::*;
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use super::{Loader, Origin};
@@ -47,7 +48,7 @@ impl Line<'_> {
         self.check(field, value, validate::text(value, max));
     }
 
-    fn opt_text(&mut self, field: &str, value: &Option<String>, max: usize) {
+    fn opt_text(&mut self, field: &str, value: &Option<Cow<'_, str>>, max: usize) {
         if let Some(v) = value {
             self.text(field, v, max);
         }
@@ -63,7 +64,7 @@ impl Line<'_> {
         }
     }
 
-    fn opt_date(&mut self, field: &str, value: &Option<String>) -> Option<Timestamp> {
+    fn opt_date(&mut self, field: &str, value: &Option<Cow<'_, str>>) -> Option<Timestamp> {
         value.as_deref().and_then(|v| self.date(field, v))
     }
 
@@ -79,11 +80,23 @@ impl Line<'_> {
             .ok()
     }
 
-    fn phone(&mut self, field: &str, raw: Option<RawPhone>) -> Option<Phone> {
+    /// The name in `nameservers[i]`. A few thousand nameserver names recur across a million
+    /// domains, so each is parsed (IDNA) once per worker and then shared, and the field path is
+    /// only formatted for an error.
+    fn nameserver(&mut self, i: usize, value: &str) -> Option<DomainName> {
+        if let Some(n) = self.loader.names.get(value) {
+            return Some(n);
+        }
+        let n = self.name(&format!("nameservers[{i}]"), value)?;
+        self.loader.names.insert(value, &n);
+        Some(n)
+    }
+
+    fn phone(&mut self, field: &str, raw: Option<RawPhone<'_>>) -> Option<Phone> {
         let raw = raw?;
         let phone = Phone {
-            number: raw.number,
-            ext: raw.ext,
+            number: raw.number.into_owned(),
+            ext: raw.ext.map(Cow::into_owned),
         };
         let shown = match &phone.ext {
             Some(ext) => format!("{} ext {ext}", phone.number),
@@ -96,7 +109,7 @@ impl Line<'_> {
     /// Parse a status list with `parse`, then check the combination rules.
     fn statuses<T>(
         &mut self,
-        raw: &[String],
+        raw: &[Cow<'_, str>],
         parse: fn(&str) -> Option<T>,
         what: &str,
         check: fn(&[T]) -> Result<(), String>,
@@ -116,7 +129,7 @@ impl Line<'_> {
         out
     }
 
-    fn street(&mut self, field: &str, street: &[String]) {
+    fn street(&mut self, field: &str, street: &[Cow<'_, str>]) {
         if street.len() > 3 {
             self.err(field, "at most three street lines (RFC 5733)");
         }
@@ -168,7 +181,7 @@ impl Loader {
         }
     }
 
-    pub(super) fn registrar_line(&mut self, origin: Origin, raw: RawRegistrar) {
+    pub(super) fn registrar_line(&mut self, origin: Origin, raw: RawRegistrar<'_>) {
         let before = self.errors.len();
         let mut l = self.at(&origin);
         if raw.iana_id == 0 {
@@ -205,9 +218,13 @@ impl Loader {
             &raw.address.cc,
             validate::country_code(&raw.address.cc),
         );
-        let rdap_base_url =
-            raw.rdap_base_url
-                .map(|u| if u.ends_with('/') { u } else { format!("{u}/") });
+        let rdap_base_url = raw.rdap_base_url.map(|u| {
+            if u.ends_with('/') {
+                u.into_owned()
+            } else {
+                format!("{u}/")
+            }
+        });
         if self.errors.len() != before {
             return;
         }
@@ -218,27 +235,32 @@ impl Loader {
             origin,
             Registrar {
                 iana_id: raw.iana_id,
-                name: raw.name,
-                url: raw.url,
+                name: raw.name.into_owned(),
+                url: raw.url.map(Cow::into_owned),
                 whois_server: raw.whois_server.map(|w| w.to_ascii_lowercase()),
                 rdap_base_url,
-                abuse_email: raw.abuse_email,
+                abuse_email: raw.abuse_email.into_owned(),
                 abuse_phone,
                 address: Address {
-                    street: raw.address.street,
-                    city: raw.address.city,
-                    sp: raw.address.sp,
-                    pc: raw.address.pc,
-                    cc: raw.address.cc,
+                    street: raw
+                        .address
+                        .street
+                        .into_iter()
+                        .map(Cow::into_owned)
+                        .collect(),
+                    city: raw.address.city.into_owned(),
+                    sp: raw.address.sp.map(Cow::into_owned),
+                    pc: raw.address.pc.map(Cow::into_owned),
+                    cc: raw.address.cc.into_owned(),
                 },
                 voice,
                 fax,
-                email: raw.email,
+                email: raw.email.map(Cow::into_owned),
             },
         ));
     }
 
-    pub(super) fn contact_line(&mut self, origin: Origin, raw: RawContact) {
+    pub(super) fn contact_line(&mut self, origin: Origin, raw: RawContact<'_>) {
         let before = self.errors.len();
         let mut l = self.at(&origin);
         let roid = l.roid("roid", &raw.roid);
@@ -285,7 +307,7 @@ impl Loader {
         self.contacts.push((origin, contact));
     }
 
-    pub(super) fn host_line(&mut self, origin: Origin, raw: RawHost) {
+    pub(super) fn host_line(&mut self, origin: Origin, raw: RawHost<'_>) {
         let before = self.errors.len();
         let mut l = self.at(&origin);
         let roid = l.roid("roid", &raw.roid);
@@ -335,7 +357,7 @@ impl Loader {
         ));
     }
 
-    pub(super) fn domain_line(&mut self, origin: Origin, raw: RawDomain) {
+    pub(super) fn domain_line(&mut self, origin: Origin, raw: RawDomain<'_>) {
         let before = self.errors.len();
         let mut l = self.at(&origin);
         let roid = l.roid("roid", &raw.roid);
@@ -361,7 +383,7 @@ impl Loader {
         let tech = raw.tech.as_deref().and_then(|r| l.roid("tech", r));
         let mut nameservers: Vec<DomainName> = Vec::new();
         for (i, ns) in raw.nameservers.iter().enumerate() {
-            if let Some(n) = l.name(&format!("nameservers[{i}]"), ns) {
+            if let Some(n) = l.nameserver(i, ns) {
                 if nameservers.contains(&n) {
                     l.err_v(
                         &format!("nameservers[{i}]"),

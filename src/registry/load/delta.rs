@@ -171,6 +171,7 @@ pub fn parse_delta(file: &str, bytes: &[u8]) -> Result<Delta, LoadErrors> {
         ));
     }
     let mut loader = Loader::default();
+    let shared_file: Arc<str> = file.into();
     let mut header: Option<(usize, Timestamp, u64)> = None;
     let mut deletes: Vec<(Origin, Key)> = Vec::new();
     let mut change_lines = 0u64;
@@ -252,7 +253,7 @@ pub fn parse_delta(file: &str, bytes: &[u8]) -> Result<Delta, LoadErrors> {
             Some("delete") => match serde_json::from_str::<RawDelete>(text) {
                 Ok(d) => {
                     let origin = Origin {
-                        file: file.to_string(),
+                        file: shared_file.clone(),
                         line,
                     };
                     match delete_key(&d) {
@@ -272,7 +273,7 @@ pub fn parse_delta(file: &str, bytes: &[u8]) -> Result<Delta, LoadErrors> {
             },
             // Records (and anything unparseable) take the data files' own path, with its
             // field checks and messages.
-            _ => loader.add_raw_line(file, line, text),
+            _ => loader.add_raw_line(&shared_file, line, text),
         }
     }
     let Some((_, updated, declared)) = header else {
@@ -329,7 +330,7 @@ pub fn parse_delta(file: &str, bytes: &[u8]) -> Result<Delta, LoadErrors> {
     for (o, key) in keys {
         if let Some(first) = seen.insert(key.clone(), o.line) {
             errors.push(LoadError {
-                file: o.file.clone(),
+                file: o.file.to_string(),
                 line: o.line,
                 field: String::new(),
                 message: format!(
@@ -397,7 +398,7 @@ impl Problems<'_> {
     fn at(&mut self, o: &Origin, field: &str, message: impl Into<String>, value: Option<String>) {
         if self.errors.len() < super::MAX_ERRORS {
             self.errors.push(LoadError {
-                file: o.file.clone(),
+                file: o.file.to_string(),
                 line: o.line,
                 field: field.to_string(),
                 message: message.into(),

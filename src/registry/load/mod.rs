@@ -22,12 +22,14 @@
 //! [`LoadErrors::with_values`] (used by `rddsd check --show-values`) prints it.
 
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::io::BufRead;
 use std::path::Path;
+use std::sync::Arc;
 
 use super::model::*;
+use super::name::DomainName;
 use super::store::Snapshot;
 
 mod convert;
@@ -175,17 +177,243 @@ pub fn load_dir(dir: &Path) -> Result<Snapshot, LoadErrors> {
         return Err(fail("no *.jsonl files in the data directory".into()));
     }
     let mut loader = Loader::default();
-    for path in files {
-        if loader.full() {
-            break;
-        }
-        let file = path.display().to_string();
-        match std::fs::File::open(&path) {
-            Ok(f) => loader.add_reader(&file, std::io::BufReader::with_capacity(64 * 1024, f)),
-            Err(e) => loader.error(&file, 0, "", format!("cannot read file: {e}")),
+    // Opened one at a time as the reader reaches them, so an unreadable file is reported in
+    // file order and at most one file is open.
+    loader.add_sources(files.into_iter().map(|path| {
+        let reader = std::fs::File::open(&path)
+            .map(|f| std::io::BufReader::with_capacity(READ_BUFFER_BYTES, f));
+        (path.display().to_string(), reader)
+    }));
+    loader.finish()
+}
+
+// ===== reading in chunks, parsing on all cores =====
+//
+// One thread (the caller's) reads the files in order and cuts them into chunks of whole lines;
+// each chunk is parsed and converted on a thread of its own into a partial `Loader`, and the
+// partial loaders are merged back strictly in chunk order. Every line is handled exactly as
+// before and its errors land in the same order, so the result, errors included, is the same as
+// reading line by line on one thread. The one rule that spans lines during the first pass, "only
+// one registry record", needs the records before it: a worker defers each registry record to the
+// merge, which runs `registry_line` at its place in the error sequence. At most
+// `available_parallelism() + 1` chunks are in flight (read, parsing, or parsed and waiting for
+// their turn), so memory holds a few chunks of text beside the records, never a whole file.
+
+/// Bytes of whole lines given to one worker: large enough that starting a thread and merging
+/// are noise beside parsing (a 4 MiB chunk is about ten thousand records), small enough that the
+/// chunks in flight stay a few MiB. Tiny in unit tests, so that every test set is cut into
+/// several chunks and its results go through the merge.
+const CHUNK_BYTES: usize = if cfg!(test) { 300 } else { 4 * 1024 * 1024 };
+
+/// Lines per chunk at most, so a file of blank lines still comes in bounded pieces.
+const CHUNK_LINES: usize = 64 * 1024;
+
+/// Read buffer of each data file.
+const READ_BUFFER_BYTES: usize = 256 * 1024;
+
+/// Whole lines of one file, and the reader's own errors between them, in file order, with the
+/// nameserver cache of the worker that will parse them.
+struct Chunk {
+    file: Arc<str>,
+    text: Vec<u8>,
+    items: Vec<Item>,
+    names: NameCache,
+}
+
+/// What a parsed chunk leaves for the next one: its emptied buffers, so that chunks after the
+/// first few neither grow a buffer nor fault in fresh pages, and its worker's name cache.
+#[derive(Default)]
+struct Spare {
+    text: Vec<u8>,
+    items: Vec<Item>,
+    names: NameCache,
+}
+
+enum Item {
+    /// A line's bytes without its `\n`: `text[start..end]`.
+    Line { no: usize, start: usize, end: usize },
+    /// An error the reader found (overlong line, UTF-16 file, read error).
+    Error { no: usize, message: String },
+}
+
+impl Chunk {
+    fn new(file: &Arc<str>, spare: Spare) -> Self {
+        Self {
+            file: file.clone(),
+            text: spare.text,
+            items: spare.items,
+            names: spare.names,
         }
     }
-    loader.finish()
+
+    fn error(&mut self, no: usize, message: String) {
+        self.items.push(Item::Error { no, message });
+    }
+
+    /// Parse and convert every line into a partial loader.
+    fn parse(self) -> (Loader, Spare) {
+        let Chunk {
+            file,
+            mut text,
+            mut items,
+            names,
+        } = self;
+        let mut part = Loader {
+            defer_registry: true,
+            names,
+            ..Loader::default()
+        };
+        for item in items.drain(..) {
+            match item {
+                Item::Line { no, start, end } => part.add_line_bytes(&file, no, &text[start..end]),
+                Item::Error { no, message } => part.error(&file, no, "", message),
+            }
+        }
+        text.clear();
+        let names = std::mem::take(&mut part.names);
+        (part, Spare { text, items, names })
+    }
+}
+
+/// Nameserver names already parsed by one worker, by their text in the file.
+#[derive(Default)]
+pub(super) struct NameCache(HashMap<Box<str>, DomainName>);
+
+impl NameCache {
+    /// Far more than the distinct nameservers of a real registry; past it names are parsed each
+    /// time, so a file of a million distinct names cannot grow the cache without bound.
+    const MAX: usize = 100_000;
+
+    pub(super) fn get(&self, text: &str) -> Option<DomainName> {
+        self.0.get(text).cloned()
+    }
+
+    pub(super) fn insert(&mut self, text: &str, name: &DomainName) {
+        if self.0.len() < Self::MAX {
+            self.0.insert(text.into(), name.clone());
+        }
+    }
+}
+
+/// Chunks being parsed, oldest first, and what finished ones left for reuse.
+struct Pipeline<'scope, 'env> {
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    in_flight: VecDeque<InFlight<'scope>>,
+    limit: usize,
+    spares: Vec<Spare>,
+}
+
+enum InFlight<'scope> {
+    /// `None` only if the chunk never reached the thread, which `submit` rules out.
+    Running(std::thread::ScopedJoinHandle<'scope, Option<(Loader, Spare)>>),
+    /// Parsed on the reading thread because no thread could be started.
+    Done(Box<(Loader, Spare)>),
+}
+
+impl<'scope> Pipeline<'scope, '_> {
+    /// Hand a chunk to a new thread, first merging the oldest chunk if enough are in flight.
+    fn submit(&mut self, loader: &mut Loader, chunk: Chunk) {
+        if self.in_flight.len() >= self.limit {
+            self.merge_oldest(loader);
+        }
+        // The chunk goes over a channel rather than into the closure, so that it is still here
+        // when no thread can be started, and is then parsed on this one.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(1);
+        let spawned = std::thread::Builder::new()
+            .name("rddsd-load".into())
+            .spawn_scoped(self.scope, move || rx.recv().ok().map(Chunk::parse));
+        self.in_flight.push_back(match spawned {
+            Ok(handle) => match tx.send(chunk) {
+                Ok(()) => InFlight::Running(handle),
+                Err(std::sync::mpsc::SendError(chunk)) => InFlight::Done(Box::new(chunk.parse())),
+            },
+            Err(_) => InFlight::Done(Box::new(chunk.parse())),
+        });
+    }
+
+    /// A new, empty chunk of `file`, on the buffers of a parsed one if there is one.
+    fn chunk(&mut self, file: &Arc<str>) -> Chunk {
+        Chunk::new(file, self.spares.pop().unwrap_or_default())
+    }
+
+    /// Merge the oldest chunk in flight, waiting for it if need be.
+    fn merge_oldest(&mut self, loader: &mut Loader) {
+        let parsed = match self.in_flight.pop_front() {
+            None => return,
+            Some(InFlight::Done(parsed)) => Some(*parsed),
+            Some(InFlight::Running(handle)) => match handle.join() {
+                Ok(parsed) => parsed,
+                // A bug in a worker is a bug here: let it surface as it would have on one thread.
+                Err(panic) => std::panic::resume_unwind(panic),
+            },
+        };
+        if let Some((part, spare)) = parsed {
+            self.spares.push(spare);
+            loader.absorb(part);
+        }
+    }
+
+    fn drain(&mut self, loader: &mut Loader) {
+        while !self.in_flight.is_empty() {
+            self.merge_oldest(loader);
+        }
+    }
+
+    /// Cut one file into chunks of whole lines, never buffering more than [`MAX_LINE_BYTES`] of
+    /// a line. Stops early once enough errors are collected.
+    fn read_file(&mut self, loader: &mut Loader, file: &Arc<str>, mut reader: impl BufRead) {
+        let mut chunk = self.chunk(file);
+        let mut line_no = 0;
+        loop {
+            line_no += 1;
+            let start = chunk.text.len();
+            let (overlong, eof) =
+                match append_bounded_line(&mut reader, &mut chunk.text, MAX_LINE_BYTES) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        chunk.error(line_no, format!("cannot read file: {e}"));
+                        break;
+                    }
+                };
+            let line = &chunk.text[start..];
+            if eof && line.is_empty() && !overlong {
+                break;
+            }
+            if overlong {
+                chunk.error(line_no, format!("line longer than {MAX_LINE_BYTES} bytes"));
+            } else if line_no == 1
+                && (line.starts_with(b"\xFF\xFE") || line.starts_with(b"\xFE\xFF"))
+            {
+                chunk.error(
+                    1,
+                    "the file starts with a UTF-16 byte order mark: export it as UTF-8".into(),
+                );
+                break;
+            } else {
+                let end = chunk.text.len();
+                chunk.items.push(Item::Line {
+                    no: line_no,
+                    start,
+                    end,
+                });
+            }
+            if eof {
+                break;
+            }
+            if chunk.text.len() >= CHUNK_BYTES || chunk.items.len() >= CHUNK_LINES {
+                let full = std::mem::replace(&mut chunk, Chunk::new(file, Spare::default()));
+                self.submit(loader, full);
+                // Taken after the submit, which may have freed one.
+                chunk = self.chunk(file);
+                if loader.full() {
+                    return;
+                }
+            }
+        }
+        if !chunk.items.is_empty() {
+            self.submit(loader, chunk);
+        }
+    }
 }
 
 // ===== raw input records (the JSON Lines format) =====
@@ -199,10 +427,11 @@ struct Failed {
     domains: HashSet<String>,
 }
 
-/// Where a record came from, for errors found in the second pass.
+/// Where a record came from, for errors found in the second pass. The file name is shared by
+/// all the records of a file.
 #[derive(Clone)]
 struct Origin {
-    file: String,
+    file: Arc<str>,
     line: usize,
 }
 
@@ -219,6 +448,12 @@ struct Loader {
     contacts: Vec<(Origin, Contact)>,
     hosts: Vec<(Origin, Host)>,
     domains: Vec<(Origin, Domain)>,
+    /// Set in a worker's partial loader: registry records are not checked there but kept in
+    /// `deferred` with the number of errors before them, for the merge (see [`Loader::absorb`]).
+    defer_registry: bool,
+    deferred: Vec<(usize, Origin, RawRegistry)>,
+    /// Nameserver names parsed so far by this worker.
+    names: NameCache,
 }
 
 impl Loader {
@@ -243,14 +478,18 @@ impl Loader {
         message: impl Into<String>,
         value: Option<String>,
     ) {
+        self.push_error(LoadError {
+            file: file.to_string(),
+            line,
+            field: field.to_string(),
+            message: message.into(),
+            value,
+        });
+    }
+
+    fn push_error(&mut self, e: LoadError) {
         if self.errors.len() < MAX_ERRORS {
-            self.errors.push(LoadError {
-                file: file.to_string(),
-                line,
-                field: field.to_string(),
-                message: message.into(),
-                value,
-            });
+            self.errors.push(e);
         }
     }
 
@@ -259,61 +498,96 @@ impl Loader {
         self.errors.len() >= MAX_ERRORS
     }
 
-    /// Read one file line by line, never buffering more than [`MAX_LINE_BYTES`] of it.
-    fn add_reader(&mut self, file: &str, mut reader: impl BufRead) {
-        let mut buf = Vec::new();
-        let mut line_no = 0;
-        loop {
-            if self.full() {
-                return;
-            }
-            line_no += 1;
-            let (overlong, eof) = match read_bounded_line(&mut reader, &mut buf, MAX_LINE_BYTES) {
-                Ok(r) => r,
-                Err(e) => {
-                    self.error(file, line_no, "", format!("cannot read file: {e}"));
-                    return;
-                }
+    /// Read and check files in the order given, parsing on all cores. A source that could not
+    /// be opened is an error of that file, in its place.
+    fn add_sources<R: BufRead>(
+        &mut self,
+        sources: impl IntoIterator<Item = (String, std::io::Result<R>)>,
+    ) {
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        std::thread::scope(|scope| {
+            let mut pipe = Pipeline {
+                scope,
+                in_flight: VecDeque::new(),
+                // One more than the cores, so a chunk is being read while the others parse.
+                limit: threads + 1,
+                spares: Vec::new(),
             };
-            if eof && buf.is_empty() && !overlong {
-                return;
-            }
-            if overlong {
-                self.error(
-                    file,
-                    line_no,
-                    "",
-                    format!("line longer than {MAX_LINE_BYTES} bytes"),
-                );
-            } else if line_no == 1 && (buf.starts_with(b"\xFF\xFE") || buf.starts_with(b"\xFE\xFF"))
-            {
-                self.error(
-                    file,
-                    1,
-                    "",
-                    "the file starts with a UTF-16 byte order mark: export it as UTF-8".into(),
-                );
-                return;
-            } else {
-                // A UTF-8 byte order mark is tolerated at the start of a file (some Windows tools
-                // write one); anywhere else it is a concatenation accident and refused below.
-                let bytes = if line_no == 1 {
-                    buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&buf)
-                } else {
-                    &buf[..]
-                };
-                match std::str::from_utf8(bytes) {
-                    Ok(text) => self.add_raw_line(file, line_no, text),
-                    Err(_) => self.error(file, line_no, "", "the line is not valid UTF-8".into()),
+            for (file, reader) in sources {
+                if self.full() {
+                    break;
+                }
+                let file: Arc<str> = file.into();
+                match reader {
+                    Ok(r) => pipe.read_file(self, &file, r),
+                    Err(e) => {
+                        let mut chunk = pipe.chunk(&file);
+                        chunk.error(0, format!("cannot read file: {e}"));
+                        pipe.submit(self, chunk);
+                    }
                 }
             }
-            if eof {
-                return;
+            pipe.drain(self);
+        });
+    }
+
+    /// Read one file line by line, never buffering more than [`MAX_LINE_BYTES`] of a line.
+    fn add_reader(&mut self, file: &str, reader: impl BufRead) {
+        self.add_sources([(file.to_string(), Ok(reader))]);
+    }
+
+    /// Merge a worker's partial loader, the next in file order.
+    fn absorb(&mut self, part: Loader) {
+        if self.full() {
+            // Nothing after this point can change the outcome: the load fails with the errors
+            // already collected, as it would have stopped reading here.
+            return;
+        }
+        let mut errors = part.errors.into_iter();
+        let mut merged = 0;
+        for (before, origin, raw) in part.deferred {
+            for e in errors.by_ref().take(before - merged) {
+                self.push_error(e);
             }
+            merged = before;
+            self.registry_line(origin, raw);
+        }
+        for e in errors {
+            self.push_error(e);
+        }
+        self.failed.absorb(part.failed);
+        self.registrars.extend(part.registrars);
+        self.contacts.extend(part.contacts);
+        self.hosts.extend(part.hosts);
+        self.domains.extend(part.domains);
+    }
+
+    /// Check a registry record now, or in a worker keep it for the merge: whether it is a
+    /// second one depends on the lines before it.
+    fn registry_or_defer(&mut self, origin: Origin, raw: RawRegistry) {
+        if self.defer_registry {
+            self.deferred.push((self.errors.len(), origin, raw));
+        } else {
+            self.registry_line(origin, raw);
         }
     }
 
-    fn add_raw_line(&mut self, file: &str, line: usize, text: &str) {
+    /// One line as read, without its `\n`.
+    fn add_line_bytes(&mut self, file: &Arc<str>, line_no: usize, buf: &[u8]) {
+        // A UTF-8 byte order mark is tolerated at the start of a file (some Windows tools
+        // write one); anywhere else it is a concatenation accident and refused below.
+        let bytes = if line_no == 1 {
+            buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(buf)
+        } else {
+            buf
+        };
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.add_raw_line(file, line_no, text),
+            Err(_) => self.error(file, line_no, "", "the line is not valid UTF-8".into()),
+        }
+    }
+
+    fn add_raw_line(&mut self, file: &Arc<str>, line: usize, text: &str) {
         let trimmed = text.trim();
         // Blank lines are tolerated so hand-edited files stay forgiving; everything else is
         // exactly one JSON object.
@@ -340,7 +614,86 @@ impl Loader {
         self.add_line(file, line, trimmed);
     }
 
-    fn add_line(&mut self, file: &str, line: usize, text: &str) {
+    fn add_line(&mut self, file: &Arc<str>, line: usize, text: &str) {
+        if !self.add_line_fast(file, line, text) {
+            self.add_line_strict(file, line, text);
+        }
+    }
+
+    /// The fast path: the line deserialised straight into its raw record, strings borrowed from
+    /// the line, with no value tree and no path bookkeeping. Returns false, having recorded
+    /// nothing, when the line must go the strict way ([`Self::add_line_strict`]), which then
+    /// produces the error exactly as before.
+    ///
+    /// It never accepts a line the strict path refuses, so a line it takes has the same outcome:
+    /// - it runs only on a line starting with `{`, which serde_json reads as a map (a derived
+    ///   struct would also accept an array, which the strict path refuses: "not a JSON object");
+    /// - `serde_json::from_str` is the same parser as the strict reader's, and also refuses
+    ///   trailing text after the object;
+    /// - every object in a record is read into a derived struct with `deny_unknown_fields`
+    ///   (there is no map and no ignored value), and a derived struct refuses a field given twice,
+    ///   so any duplicate key fails here as `StrictValue` refuses it there;
+    /// - `kind` is a field of every raw record, so given twice it fails too, and given once it is
+    ///   the kind the strict path dispatches on ([`fast_kind`] finds that same one);
+    /// - the record goes through the same `Deserialize` impls as the strict path's
+    ///   `serde_path_to_error::deserialize` from the value tree, and the tree hands their visitors
+    ///   the calls the parser made (`visit_u64`, `visit_i64` or `visit_f64` for a number, a
+    ///   string for a string, a map for an object, …), so both accept the same records with the
+    ///   same field values, and the conversion after it is the same code.
+    fn add_line_fast(&mut self, file: &Arc<str>, line: usize, text: &str) -> bool {
+        let Some(kind) = fast_kind(text) else {
+            return false;
+        };
+        let origin = || Origin {
+            file: file.clone(),
+            line,
+        };
+        let before = self.errors.len();
+        macro_rules! parse {
+            ($ty:ty) => {
+                match serde_json::from_str::<$ty>(text) {
+                    Ok(raw) => raw,
+                    Err(_) => return false,
+                }
+            };
+        }
+        match &*kind {
+            "registry" => {
+                let raw = parse!(RawRegistry);
+                self.registry_or_defer(origin(), raw);
+            }
+            "registrar" => {
+                let raw = parse!(RawRegistrar<'_>);
+                self.registrar_line(origin(), raw);
+            }
+            "contact" => {
+                let raw = parse!(RawContact<'_>);
+                self.contact_line(origin(), raw);
+            }
+            "host" => {
+                let raw = parse!(RawHost<'_>);
+                self.host_line(origin(), raw);
+            }
+            "domain" => {
+                let raw = parse!(RawDomain<'_>);
+                self.domain_line(origin(), raw);
+            }
+            _ => return false,
+        }
+        if self.errors.len() != before {
+            // The record's identity as the strict path reads it, from the same text: without a
+            // duplicate key, serde_json's own value tree is the one `StrictValue` builds.
+            if let Ok(value) = serde_json::from_str::<serde_json::Value>(text) {
+                self.failed.record(&Identity::of(&kind, &value));
+            }
+        }
+        true
+    }
+
+    /// The strict path: the line as a value tree that refuses a duplicate key, then the raw
+    /// record with the path of the first bad field. Slow, and run only for a line the fast path
+    /// did not take, to name the problem.
+    fn add_line_strict(&mut self, file: &Arc<str>, line: usize, text: &str) {
         let dup: RefCell<Option<String>> = RefCell::new(None);
         let mut de = serde_json::Deserializer::from_str(text);
         let parsed = StrictValue {
@@ -389,7 +742,7 @@ impl Loader {
         };
         let identity = Identity::of(&kind, &value);
         let origin = Origin {
-            file: file.to_string(),
+            file: file.clone(),
             line,
         };
         let before = self.errors.len();
@@ -412,22 +765,22 @@ impl Loader {
         match kind.as_str() {
             "registry" => {
                 let raw = parse!(RawRegistry);
-                self.registry_line(origin, raw);
+                self.registry_or_defer(origin, raw);
             }
             "registrar" => {
-                let raw = parse!(RawRegistrar);
+                let raw = parse!(RawRegistrar<'_>);
                 self.registrar_line(origin, raw);
             }
             "contact" => {
-                let raw = parse!(RawContact);
+                let raw = parse!(RawContact<'_>);
                 self.contact_line(origin, raw);
             }
             "host" => {
-                let raw = parse!(RawHost);
+                let raw = parse!(RawHost<'_>);
                 self.host_line(origin, raw);
             }
             "domain" => {
-                let raw = parse!(RawDomain);
+                let raw = parse!(RawDomain<'_>);
                 self.domain_line(origin, raw);
             }
             other => self.error_v(
@@ -445,6 +798,13 @@ impl Loader {
 }
 
 impl Failed {
+    fn absorb(&mut self, other: Failed) {
+        self.roids.extend(other.roids);
+        self.registrars.extend(other.registrars);
+        self.hosts.extend(other.hosts);
+        self.domains.extend(other.domains);
+    }
+
     fn record(&mut self, id: &Identity) {
         match id.kind.as_str() {
             "registrar" => self.registrars.extend(id.iana_id),
@@ -468,21 +828,36 @@ impl Failed {
 /// Any validation error.
 pub fn load_texts(files: &[(&str, &str)]) -> Result<Snapshot, LoadErrors> {
     let mut loader = Loader::default();
-    for (file, text) in files {
-        loader.add_reader(file, text.as_bytes());
-    }
+    loader.add_sources(
+        files
+            .iter()
+            .map(|(file, text)| (file.to_string(), Ok(text.as_bytes()))),
+    );
     loader.finish()
 }
 
 /// Read one line (without its `\n`) into `buf`, keeping at most `max` bytes. Returns
 /// `(overlong, eof)`: `overlong` when the line was longer than `max` (its bytes are consumed and
 /// dropped, `buf` is left empty), `eof` when the input ended.
+#[cfg(test)]
 fn read_bounded_line(
     r: &mut impl BufRead,
     buf: &mut Vec<u8>,
     max: usize,
 ) -> std::io::Result<(bool, bool)> {
     buf.clear();
+    append_bounded_line(r, buf, max)
+}
+
+/// Append one line (without its `\n`) to `buf`, keeping at most `max` bytes of it. Returns
+/// `(overlong, eof)`: `overlong` when the line was longer than `max` (its bytes are consumed and
+/// dropped, `buf` is left as it was), `eof` when the input ended.
+fn append_bounded_line(
+    r: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<(bool, bool)> {
+    let start = buf.len();
     let mut overlong = false;
     loop {
         let chunk = match r.fill_buf() {
@@ -498,10 +873,9 @@ fn read_bounded_line(
             None => (chunk.len(), chunk.len(), false),
         };
         if !overlong {
-            if buf.len() + content_len > max {
+            if buf.len() - start + content_len > max {
                 overlong = true;
-                buf.clear();
-                buf.shrink_to(64 * 1024);
+                buf.truncate(start);
             } else {
                 buf.extend_from_slice(&chunk[..content_len]);
             }
@@ -556,6 +930,178 @@ mod tests {
             Ok(_) => panic!("expected a refusal"),
             Err(e) => e.0,
         }
+    }
+
+    /// Everything one line leaves in a loader, comparable.
+    fn outcome(l: &Loader) -> String {
+        let mut failed: Vec<String> = l
+            .failed
+            .roids
+            .iter()
+            .chain(&l.failed.hosts)
+            .chain(&l.failed.domains)
+            .cloned()
+            .chain(l.failed.registrars.iter().map(u32::to_string))
+            .collect();
+        failed.sort();
+        let contacts: Vec<_> = l
+            .contacts
+            .iter()
+            .map(|(_, c)| {
+                (
+                    c.roid.as_str().to_string(),
+                    c.name().to_string(),
+                    c.org().map(str::to_string),
+                    c.street().iter().map(str::to_string).collect::<Vec<_>>(),
+                    c.city().to_string(),
+                    c.cc().to_string(),
+                    c.voice().map(|v| v.tel_uri()),
+                    c.email().to_string(),
+                    c.person,
+                    c.consent,
+                )
+            })
+            .collect();
+        format!(
+            "errors {:?} values {:?} failed {failed:?} registry {:?} registrars {:?} contacts {contacts:?} hosts {:?} domains {:?}",
+            l.errors,
+            l.errors.iter().map(|e| e.value.clone()).collect::<Vec<_>>(),
+            l.registry.as_ref().map(|(o, t, u)| (o.line, t, u.unix())),
+            l.registrars.iter().map(|(_, r)| r).collect::<Vec<_>>(),
+            l.hosts.iter().map(|(_, h)| h).collect::<Vec<_>>(),
+            l.domains.iter().map(|(_, d)| d).collect::<Vec<_>>(),
+        )
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_the_strict_path() {
+        let contact = |fields: &str| {
+            format!(
+                r#"{{"kind":"contact","roid":"C9-T","name":"N","city":"C","cc":"DE","email":"n@n.example","personType":"natural"{fields}}}"#
+            )
+        };
+        let domain = |fields: &str| {
+            format!(
+                r#"{{"kind":"domain","roid":"D9-T","name":"z.example","statuses":["ok"],"created":"2020-01-01T00:00:00Z","expires":"2030-01-01T00:00:00Z","registrar":1001{fields}}}"#
+            )
+        };
+        let mut lines: Vec<String> = [REGISTRY, REGISTRAR, CONTACT, HOST, DOMAIN]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        lines.extend([
+            // Escapes, so strings are owned rather than borrowed.
+            contact(r#","org":"\u00c9cole \"X\"","street":["a\/b","c"],"sp":"S\u00e9","pc":"1""#),
+            contact(r#","voice":{"number":"+1.5555550100","ext":"1\u0032"}"#),
+            // Field order, white space and `kind` not first: the fallback that finds `kind`.
+            contact(r#", "org" : "O""#).replacen(r#""kind":"contact","#, "", 1).replacen('{', r#"{"roid":"C8-T", "kind" : "contact", "#, 1).replacen(r#""roid":"C9-T","#, "", 1),
+            CONTACT.replace(r#""kind":"contact""#, r#""kind":"cont\u0061ct""#),
+            // Duplicate keys, at the top and nested.
+            CONTACT.replace(r#""kind":"contact""#, r#""kind":"contact","kind":"contact""#),
+            CONTACT.replace(r#""name":"N""#, r#""name":"N","name":"M""#),
+            REGISTRAR.replace(r#"{"number":"+1.5555550100"}"#, r#"{"number":"+1.5555550100","number":"+1.5"}"#),
+            domain(r#","ds":[{"keyTag":1,"algorithm":13,"digestType":2,"digestType":2,"digest":"00"}]"#),
+            // Not an object, or not only one.
+            format!("[{CONTACT}]"),
+            r#"["contact","C1-T"]"#.into(),
+            format!("{CONTACT} x"),
+            format!("{CONTACT}{CONTACT}"),
+            "{}".into(),
+            r#"{"kind":"domain""#.into(),
+            r#"{"kind":5}"#.into(),
+            r#"{"kind":"zone"}"#.into(),
+            r#"{"kind":"contact"}"#.into(),
+            // A struct given as an array, an enum as a map: accepted by both.
+            REGISTRAR.replace(r#"{"number":"+1.5555550100"}"#, r#"["+1.5555550100"]"#),
+            CONTACT.replace(r#""personType":"natural""#, r#""personType":{"natural":null}"#),
+            // Numbers.
+            domain("").replace("1001", "1001.0"),
+            domain("").replace("1001", "1e3"),
+            domain("").replace("1001", "-0"),
+            domain("").replace("1001", "-1"),
+            domain("").replace("1001", "4294967296"),
+            domain("").replace("1001", "01001"),
+            domain(r#","ds":[{"keyTag":70000,"algorithm":13,"digestType":2,"digest":"00"}]"#),
+            // Types, nulls, unknown fields, missing fields.
+            contact(r#","org":null,"voice":null,"street":[]"#),
+            CONTACT.replace(r#""name":"N""#, r#""name":null"#),
+            CONTACT.replace(r#""city":"C""#, r#""city":"C","street":"x""#),
+            CONTACT.replace(r#""city":"C""#, r#""city":"C","street":[1]"#),
+            CONTACT.replace(r#""city":"C""#, r#""city":"C","colour":"red""#),
+            CONTACT.replace(r#","email":"n@n.example""#, ""),
+            contact(r#","consent":["name","handle"]"#),
+            contact(r#","consent":["nope"]"#),
+            domain(r#","statuses":["ok"]"#),
+            CONTACT.replace(r#""name":"N""#, r#""name":"\ud800""#),
+            // Conversion errors after a good parse: the refused record's identity is noted.
+            CONTACT.replace(r#""cc":"DE""#, r#""cc":"Germany""#),
+            domain(r#","nameservers":["ns1.a.example","bad..name","ns1.a.example"]"#),
+            domain("").replace("z.example", "Z.EXAMPLE."),
+            HOST.replace("192.0.2.1", "127.0.0.1"),
+            REGISTRAR.replace("1001", "0"),
+            REGISTRY.replace(r#"["example"]"#, r#"["example","example"]"#),
+            REGISTRY.replace(r#""updated""#, r#""updated":"x","x""#),
+        ]);
+        let file: Arc<str> = "t.jsonl".into();
+        let mut taken = Vec::new();
+        for (i, line) in lines.iter().enumerate() {
+            let mut fast = Loader::default();
+            if fast.add_line_fast(&file, 7, line) {
+                taken.push(i);
+            } else {
+                fast.add_line_strict(&file, 7, line);
+            }
+            let mut strict = Loader::default();
+            strict.add_line_strict(&file, 7, line);
+            assert_eq!(outcome(&fast), outcome(&strict), "{line}");
+        }
+        // The comparison means something only where the fast path took the line: the good
+        // records, escapes, the `kind` fallbacks, an array for a struct, a map for an enum,
+        // optional nulls, and records that parse but fail conversion.
+        let mut want: Vec<usize> = (0..9).collect();
+        want.extend([22, 23, 31, 37, 41, 42, 43, 44, 45, 46]);
+        assert_eq!(taken, want);
+    }
+
+    #[test]
+    fn errors_keep_file_order_across_chunks() {
+        let bad = |i: usize| {
+            CONTACT
+                .replace("C1-T", &format!("C{i}0-T"))
+                .replace(r#""cc":"DE""#, r#""cc":"D""#)
+        };
+        let mut lines = base();
+        for i in 0..30 {
+            lines.push(bad(i));
+            if i == 10 {
+                // A second registry record with an error of its own, between bad contacts.
+                lines.push(
+                    REGISTRY.replace(r#""updated":"2026-01-01T00:00:00Z""#, r#""updated":"x""#),
+                );
+            }
+        }
+        let e = errors(load(&lines));
+        let at: Vec<(usize, &str)> = e.iter().map(|e| (e.line, e.field.as_str())).collect();
+        let mut want: Vec<(usize, &str)> = (6..=16).map(|l| (l, "cc")).collect();
+        want.extend([(17, "updated"), (17, "kind")]);
+        want.extend((18..=36).map(|l| (l, "cc")));
+        assert_eq!(at, want);
+        assert!(e[12].message.contains("the first is at t.jsonl:1"), "{e:?}");
+
+        // Past MAX_ERRORS, the first ones in file order are kept, across files.
+        let many: Vec<String> = (0..150).map(bad).collect();
+        let first = [REGISTRY.to_string(), many[..40].join("\n")].join("\n");
+        let second = many[40..].join("\n");
+        let e = load_texts(&[("a.jsonl", &first), ("b.jsonl", &second)]).expect_err("refused");
+        assert_eq!(e.0.len(), MAX_ERRORS);
+        assert!(e.0[..40]
+            .iter()
+            .enumerate()
+            .all(|(i, e)| e.file == "a.jsonl" && e.line == i + 2));
+        assert!(e.0[40..]
+            .iter()
+            .enumerate()
+            .all(|(i, e)| e.file == "b.jsonl" && e.line == i + 1));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! One JSON line to a raw record: the serde shapes of the data format, the strict reader that
 //! refuses a key given twice, and serde error messages rewritten so they never echo a value.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
 
@@ -19,73 +20,93 @@ pub(super) struct RawRegistry {
     pub(super) updated: String,
 }
 
+// The raw records borrow their text from the line (`Cow::Borrowed` unless a string holds an
+// escape), so the fast path allocates only what the model keeps. Strings inside `Option` and `Vec`
+// go through `opt_str` and `vec_str`: serde's derive borrows only a bare `Cow<str>`. Every
+// string field still refuses a non-string with serde's own "expected a string", so the slow
+// path's messages are those of the former `String` fields.
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct RawPhone {
-    pub(super) number: String,
-    #[serde(default)]
-    pub(super) ext: Option<String>,
+pub(super) struct RawPhone<'a> {
+    #[serde(borrow)]
+    pub(super) number: Cow<'a, str>,
+    #[serde(default, borrow, deserialize_with = "opt_str")]
+    pub(super) ext: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct RawAddress {
-    #[serde(default)]
-    pub(super) street: Vec<String>,
-    pub(super) city: String,
-    #[serde(default)]
-    pub(super) sp: Option<String>,
-    #[serde(default)]
-    pub(super) pc: Option<String>,
-    pub(super) cc: String,
+pub(super) struct RawAddress<'a> {
+    #[serde(default, borrow, deserialize_with = "vec_str")]
+    pub(super) street: Vec<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub(super) city: Cow<'a, str>,
+    #[serde(default, borrow, deserialize_with = "opt_str")]
+    pub(super) sp: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "opt_str")]
+    pub(super) pc: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub(super) cc: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub(super) struct RawRegistrar {
+pub(super) struct RawRegistrar<'a> {
     #[allow(dead_code)]
-    pub(super) kind: String,
+    #[serde(borrow)]
+    pub(super) kind: Cow<'a, str>,
     pub(super) iana_id: u32,
-    pub(super) name: String,
-    #[serde(default)]
-    pub(super) url: Option<String>,
-    #[serde(default)]
-    pub(super) whois_server: Option<String>,
-    #[serde(default)]
-    pub(super) rdap_base_url: Option<String>,
-    pub(super) abuse_email: String,
-    pub(super) abuse_phone: RawPhone,
-    pub(super) address: RawAddress,
-    #[serde(default)]
-    pub(super) voice: Option<RawPhone>,
-    #[serde(default)]
-    pub(super) fax: Option<RawPhone>,
-    #[serde(default)]
-    pub(super) email: Option<String>,
+    #[serde(borrow)]
+    pub(super) name: Cow<'a, str>,
+    #[serde(default, borrow, deserialize_with = "opt_str")]
+    pub(super) url: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "opt_str")]
+    pub(super) whois_server: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "opt_str")]
+    pub(super) rdap_base_url: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub(super) abuse_email: Cow<'a, str>,
+    #[serde(borrow)]
+    pub(super) abuse_phone: RawPhone<'a>,
+    #[serde(borrow)]
+    pub(super) address: RawAddress<'a>,
+    #[serde(default, borrow)]
+    pub(super) voice: Option<RawPhone<'a>>,
+    #[serde(default, borrow)]
+    pub(super) fax: Option<RawPhone<'a>>,
+    #[serde(default, borrow, deserialize_with = "opt_str")]
+    pub(super) email: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub(super) struct RawContact {
+pub(super) struct RawContact<'a> {
     #[allow(dead_code)]
-    pub(super) kind: String,
-    pub(super) roid: String,
-    pub(super) name: String,
-    #[serde(default)]
-    pub(super) org: Option<String>,
-    #[serde(default)]
-    pub(super) street: Vec<String>,
-    pub(super) city: String,
-    #[serde(default)]
-    pub(super) sp: Option<String>,
-    #[serde(default)]
-    pub(super) pc: Option<String>,
-    pub(super) cc: String,
-    #[serde(default)]
-    pub(super) voice: Option<RawPhone>,
-    #[serde(default)]
-    pub(super) fax: Option<RawPhone>,
-    pub(super) email: String,
+    #[serde(borrow)]
+    pub(super) kind: Cow<'a, str>,
+    #[serde(borrow)]
+    pub(super) roid: Cow<'a, str>,
+    #[serde(borrow)]
+    pub(super) name: Cow<'a, str>,
+    #[serde(default, borrow, deserialize_with = "opt_str")]
+    pub(super) org: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "vec_str")]
+    pub(super) street: Vec<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub(super) city: Cow<'a, str>,
+    #[serde(default, borrow, deserialize_with = "opt_str")]
+    pub(super) sp: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "opt_str")]
+    pub(super) pc: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub(super) cc: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub(super) voice: Option<RawPhone<'a>>,
+    #[serde(default, borrow)]
+    pub(super) fax: Option<RawPhone<'a>>,
+    #[serde(borrow)]
+    pub(super) email: Cow<'a, str>,
     pub(super) person_type: PersonType,
     #[serde(default)]
     pub(super) consent: Vec<ContactField>,
@@ -93,51 +114,129 @@ pub(super) struct RawContact {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub(super) struct RawHost {
+pub(super) struct RawHost<'a> {
     #[allow(dead_code)]
-    pub(super) kind: String,
-    pub(super) roid: String,
-    pub(super) name: String,
-    #[serde(default)]
-    pub(super) addresses: Vec<String>,
-    pub(super) statuses: Vec<String>,
+    #[serde(borrow)]
+    pub(super) kind: Cow<'a, str>,
+    #[serde(borrow)]
+    pub(super) roid: Cow<'a, str>,
+    #[serde(borrow)]
+    pub(super) name: Cow<'a, str>,
+    #[serde(default, borrow, deserialize_with = "vec_str")]
+    pub(super) addresses: Vec<Cow<'a, str>>,
+    #[serde(borrow, deserialize_with = "vec_str")]
+    pub(super) statuses: Vec<Cow<'a, str>>,
     pub(super) registrar: u32,
-    #[serde(default)]
-    pub(super) created: Option<String>,
-    #[serde(default)]
-    pub(super) updated: Option<String>,
+    #[serde(default, borrow, deserialize_with = "opt_str")]
+    pub(super) created: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "opt_str")]
+    pub(super) updated: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub(super) struct RawDs {
+pub(super) struct RawDs<'a> {
     pub(super) key_tag: u16,
     pub(super) algorithm: u8,
     pub(super) digest_type: u8,
-    pub(super) digest: String,
+    #[serde(borrow)]
+    pub(super) digest: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub(super) struct RawDomain {
+pub(super) struct RawDomain<'a> {
     #[allow(dead_code)]
-    pub(super) kind: String,
-    pub(super) roid: String,
-    pub(super) name: String,
-    pub(super) statuses: Vec<String>,
-    pub(super) created: String,
-    #[serde(default)]
-    pub(super) updated: Option<String>,
-    pub(super) expires: String,
+    #[serde(borrow)]
+    pub(super) kind: Cow<'a, str>,
+    #[serde(borrow)]
+    pub(super) roid: Cow<'a, str>,
+    #[serde(borrow)]
+    pub(super) name: Cow<'a, str>,
+    #[serde(borrow, deserialize_with = "vec_str")]
+    pub(super) statuses: Vec<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub(super) created: Cow<'a, str>,
+    #[serde(default, borrow, deserialize_with = "opt_str")]
+    pub(super) updated: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub(super) expires: Cow<'a, str>,
     pub(super) registrar: u32,
-    #[serde(default)]
-    pub(super) registrant: Option<String>,
-    #[serde(default)]
-    pub(super) tech: Option<String>,
-    #[serde(default)]
-    pub(super) nameservers: Vec<String>,
-    #[serde(default)]
-    pub(super) ds: Vec<RawDs>,
+    #[serde(default, borrow, deserialize_with = "opt_str")]
+    pub(super) registrant: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "opt_str")]
+    pub(super) tech: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "vec_str")]
+    pub(super) nameservers: Vec<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub(super) ds: Vec<RawDs<'a>>,
+}
+
+/// A string borrowed from the input when it can be, like serde's own `Cow<str>` with
+/// `#[serde(borrow)]`, for use inside `Option` and `Vec`.
+struct BorrowStr<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for BorrowStr<'a> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'a> Visitor<'a> for V {
+            type Value = Cow<'a, str>;
+
+            // The same words as `String`'s visitor, so messages do not change.
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E: de::Error>(self, v: &'a str) -> Result<Self::Value, E> {
+                Ok(Cow::Borrowed(v))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v.to_owned()))
+            }
+
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v))
+            }
+        }
+        d.deserialize_str(V).map(BorrowStr)
+    }
+}
+
+fn opt_str<'de: 'a, 'a, D: de::Deserializer<'de>>(d: D) -> Result<Option<Cow<'a, str>>, D::Error> {
+    Ok(Option::<BorrowStr<'a>>::deserialize(d)?.map(|s| s.0))
+}
+
+fn vec_str<'de: 'a, 'a, D: de::Deserializer<'de>>(d: D) -> Result<Vec<Cow<'a, str>>, D::Error> {
+    Ok(Vec::<BorrowStr<'a>>::deserialize(d)?
+        .into_iter()
+        .map(|s| s.0)
+        .collect())
+}
+
+/// The `kind` of a line for the fast path: read off the usual `{"kind":"…"` start without a
+/// parse, else from a parse that skips every other field. `None` (not an object, or no single
+/// `kind` string) leaves the line to the strict path.
+pub(super) fn fast_kind(text: &str) -> Option<Cow<'_, str>> {
+    if !text.starts_with('{') {
+        return None;
+    }
+    if let Some(rest) = text.strip_prefix(r#"{"kind":""#) {
+        // A JSON string ends at its first unescaped quote: with no backslash before it, the
+        // first quote.
+        if let Some(end) = rest.find('"') {
+            let kind = &rest[..end];
+            if !kind.contains('\\') {
+                return Some(Cow::Borrowed(kind));
+            }
+        }
+    }
+    #[derive(Deserialize)]
+    struct Kind<'a> {
+        #[serde(borrow)]
+        kind: Cow<'a, str>,
+    }
+    serde_json::from_str::<Kind<'_>>(text).ok().map(|k| k.kind)
 }
 
 /// The identity of a record as far as it can be read before validation, so that references to a
