@@ -13,6 +13,9 @@ the release binary:
   released   rddsd_data_generations_live after the reload and the delta (1: the old
              generations were dropped).
 
+The server runs with MIMALLOC_PURGE_DELAY=0, as the shipped systemd unit sets it (freed memory
+goes back to the system at once); set PURGE_DELAY to another value to see the allocator default.
+
 Usage: scripts/scale.py [--domains 1000000] [--changes 1000] [--work /tmp/rddsd-scale]
 Needs: python3, a release build (cargo build --release). Loopback only.
 """
@@ -87,8 +90,9 @@ def main():
                 '[admin]\nlisten = ["127.0.0.1:18199"]\n[whois]\nlisten = []\n')
     log = os.path.join(a.work, "serve.log")
     t = time.time()
+    env = dict(os.environ, MIMALLOC_PURGE_DELAY=os.environ.get("PURGE_DELAY", "0"))
     proc = subprocess.Popen([RDDSD, "serve", "--config", cfg, "--rdap-listen", "127.0.0.1:0"],
-                            stdout=open(log, "w"), stderr=subprocess.STDOUT)
+                            stdout=open(log, "w"), stderr=subprocess.STDOUT, env=env)
     try:
         ready = wait_log(log, "listening")
         rows.append(("serve: ready (listening) after", f"{ready - t:.1f} s"))
@@ -149,7 +153,7 @@ def main():
     finally:
         proc.terminate()
         proc.wait()
-    print(f"\n{a.domains} domains ({RDDSD})")
+    print(f"\n{a.domains} domains ({RDDSD}, MIMALLOC_PURGE_DELAY={env['MIMALLOC_PURGE_DELAY']})")
     for k, v in rows:
         print(f"  {k:<42} {v}")
 
