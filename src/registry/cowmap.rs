@@ -10,7 +10,12 @@
 
 use std::borrow::Borrow;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, RandomState};
+use std::hash::{BuildHasher, Hash};
+
+/// foldhash, not SipHash: keys are registry data (names, ROIDs), which clients cannot insert,
+/// so hash flooding is not a concern here, and SipHash was a tenth of a million-domain load.
+/// Seeded per process all the same.
+type RandomState = foldhash::fast::RandomState;
 use std::sync::Arc;
 
 /// Entries per shard the map is sized for when built: a change then copies about this many.
@@ -21,7 +26,7 @@ const MAX_SHARDS: usize = 1 << 14;
 /// A sharded copy-on-write hash map.
 #[derive(Clone)]
 pub struct CowMap<K, V> {
-    shards: Vec<Arc<HashMap<K, V>>>,
+    shards: Vec<Arc<HashMap<K, V, RandomState>>>,
     hasher: RandomState,
     len: usize,
 }
@@ -35,9 +40,14 @@ impl<K: Hash + Eq + Clone, V: Clone> CowMap<K, V> {
         let per = expected / shards + 1;
         Self {
             shards: (0..shards)
-                .map(|_| Arc::new(HashMap::with_capacity(per)))
+                .map(|_| {
+                    Arc::new(HashMap::with_capacity_and_hasher(
+                        per,
+                        RandomState::default(),
+                    ))
+                })
                 .collect(),
-            hasher: RandomState::new(),
+            hasher: RandomState::default(),
             len: 0,
         }
     }
@@ -67,7 +77,7 @@ impl<K: Hash + Eq + Clone, V: Clone> CowMap<K, V> {
         self.get(key).is_some()
     }
 
-    fn shard_mut(&mut self, i: usize) -> &mut HashMap<K, V> {
+    fn shard_mut(&mut self, i: usize) -> &mut HashMap<K, V, RandomState> {
         // Copy the shard only if another clone shares it.
         Arc::make_mut(&mut self.shards[i])
     }

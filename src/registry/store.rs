@@ -155,15 +155,15 @@ impl Snapshot {
         domains: Vec<Domain>,
     ) -> Self {
         // Reference counts first, in plain maps (cheaper than counting inside the tries).
-        let mut contact_refs: HashMap<String, (u32, u32)> = HashMap::new();
+        let mut contact_refs: HashMap<Arc<str>, (u32, u32)> = HashMap::new();
         let mut host_refs: HashMap<&str, u32> = HashMap::new();
         let mut sponsor_refs: HashMap<IanaId, u32> = HashMap::new();
         for d in &domains {
             if let Some(r) = &d.registrant {
-                contact_refs.entry(Roid::key(r.as_str())).or_default().0 += 1;
+                contact_refs.entry(r.shared_key()).or_default().0 += 1;
             }
             if let Some(t) = &d.tech {
-                contact_refs.entry(Roid::key(t.as_str())).or_default().1 += 1;
+                contact_refs.entry(t.shared_key()).or_default().1 += 1;
             }
             for ns in d.nameservers.iter() {
                 *host_refs.entry(ns.ascii()).or_default() += 1;
