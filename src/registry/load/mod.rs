@@ -211,21 +211,22 @@ const CHUNK_LINES: usize = 64 * 1024;
 const READ_BUFFER_BYTES: usize = 256 * 1024;
 
 /// Whole lines of one file, and the reader's own errors between them, in file order, with the
-/// nameserver cache of the worker that will parse them.
+/// (empty) partial loader they are parsed into.
 struct Chunk {
     file: Arc<str>,
     text: Vec<u8>,
     items: Vec<Item>,
-    names: NameCache,
+    part: Loader,
 }
 
-/// What a parsed chunk leaves for the next one: its emptied buffers, so that chunks after the
-/// first few neither grow a buffer nor fault in fresh pages, and its worker's name cache.
+/// A parsed chunk: the partial loader to merge, and the buffers to reuse. Once merged, all of
+/// it serves the next chunk: its emptied buffers and record vectors, so that chunks after the
+/// first few neither grow a vector nor fault in fresh pages, and its nameserver cache.
 #[derive(Default)]
 struct Spare {
     text: Vec<u8>,
     items: Vec<Item>,
-    names: NameCache,
+    part: Loader,
 }
 
 enum Item {
@@ -245,7 +246,7 @@ impl Chunk {
             file: file.clone(),
             text: spare.text,
             items: spare.items,
-            names: spare.names,
+            part: spare.part,
         }
     }
 
@@ -253,19 +254,15 @@ impl Chunk {
         self.items.push(Item::Error { no, message });
     }
 
-    /// Parse and convert every line into a partial loader.
-    fn parse(self) -> (Loader, Spare) {
+    /// Parse and convert every line into the partial loader.
+    fn parse(self) -> Spare {
         let Chunk {
             file,
             mut text,
             mut items,
-            names,
+            mut part,
         } = self;
-        let mut part = Loader {
-            defer_registry: true,
-            names,
-            ..Loader::default()
-        };
+        part.defer_registry = true;
         for item in items.drain(..) {
             match item {
                 Item::Line { no, start, end } => part.add_line_bytes(&file, no, &text[start..end]),
@@ -273,8 +270,7 @@ impl Chunk {
             }
         }
         text.clear();
-        let names = std::mem::take(&mut part.names);
-        (part, Spare { text, items, names })
+        Spare { text, items, part }
     }
 }
 
@@ -308,9 +304,9 @@ struct Pipeline<'scope, 'env> {
 
 enum InFlight<'scope> {
     /// `None` only if the chunk never reached the thread, which `submit` rules out.
-    Running(std::thread::ScopedJoinHandle<'scope, Option<(Loader, Spare)>>),
+    Running(std::thread::ScopedJoinHandle<'scope, Option<Spare>>),
     /// Parsed on the reading thread because no thread could be started.
-    Done(Box<(Loader, Spare)>),
+    Done(Box<Spare>),
 }
 
 impl<'scope> Pipeline<'scope, '_> {
@@ -350,9 +346,9 @@ impl<'scope> Pipeline<'scope, '_> {
                 Err(panic) => std::panic::resume_unwind(panic),
             },
         };
-        if let Some((part, spare)) = parsed {
+        if let Some(mut spare) = parsed {
+            loader.absorb(&mut spare.part);
             self.spares.push(spare);
-            loader.absorb(part);
         }
     }
 
@@ -539,16 +535,24 @@ impl Loader {
         self.add_sources([(file.to_string(), Ok(reader))]);
     }
 
-    /// Merge a worker's partial loader, the next in file order.
-    fn absorb(&mut self, part: Loader) {
+    /// Merge a worker's partial loader, the next in file order, leaving it empty (but for its
+    /// name cache) for the next chunk.
+    fn absorb(&mut self, part: &mut Loader) {
+        let failed = std::mem::take(&mut part.failed);
         if self.full() {
             // Nothing after this point can change the outcome: the load fails with the errors
             // already collected, as it would have stopped reading here.
+            part.errors.clear();
+            part.deferred.clear();
+            part.registrars.clear();
+            part.contacts.clear();
+            part.hosts.clear();
+            part.domains.clear();
             return;
         }
-        let mut errors = part.errors.into_iter();
+        let mut errors = part.errors.drain(..);
         let mut merged = 0;
-        for (before, origin, raw) in part.deferred {
+        for (before, origin, raw) in part.deferred.drain(..) {
             for e in errors.by_ref().take(before - merged) {
                 self.push_error(e);
             }
@@ -558,11 +562,11 @@ impl Loader {
         for e in errors {
             self.push_error(e);
         }
-        self.failed.absorb(part.failed);
-        self.registrars.extend(part.registrars);
-        self.contacts.extend(part.contacts);
-        self.hosts.extend(part.hosts);
-        self.domains.extend(part.domains);
+        self.failed.absorb(failed);
+        self.registrars.append(&mut part.registrars);
+        self.contacts.append(&mut part.contacts);
+        self.hosts.append(&mut part.hosts);
+        self.domains.append(&mut part.domains);
     }
 
     /// Check a registry record now, or in a worker keep it for the merge: whether it is a
