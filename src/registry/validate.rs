@@ -206,7 +206,10 @@ mod tests {
     #[test]
     fn every_listed_country_is_found() {
         let codes: Vec<&str> = ISO_3166_ALPHA2.split(' ').collect();
-        assert!(codes.windows(2).all(|w| w[0] < w[1]), "sorted, no duplicates");
+        assert!(
+            codes.windows(2).all(|w| w[0] < w[1]),
+            "sorted, no duplicates"
+        );
         assert!(codes.iter().all(|c| c.len() == 2));
         for c in &codes {
             assert!(country_code(c).is_ok(), "{c}");

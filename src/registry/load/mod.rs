@@ -231,11 +231,7 @@ struct Spare {
 
 enum Item {
     /// A line's bytes without its `\n`: `text[start..end]`.
-    Line {
-        no: usize,
-        start: usize,
-        end: usize,
-    },
+    Line { no: usize, start: usize, end: usize },
     /// An error the reader found (overlong line, UTF-16 file, read error).
     Error { no: usize, message: String },
 }
@@ -983,10 +979,14 @@ mod tests {
     #[test]
     fn the_fast_path_agrees_with_the_strict_path() {
         let contact = |fields: &str| {
-            format!(r#"{{"kind":"contact","roid":"C9-T","name":"N","city":"C","cc":"DE","email":"n@n.example","personType":"natural"{fields}}}"#)
+            format!(
+                r#"{{"kind":"contact","roid":"C9-T","name":"N","city":"C","cc":"DE","email":"n@n.example","personType":"natural"{fields}}}"#
+            )
         };
         let domain = |fields: &str| {
-            format!(r#"{{"kind":"domain","roid":"D9-T","name":"z.example","statuses":["ok"],"created":"2020-01-01T00:00:00Z","expires":"2030-01-01T00:00:00Z","registrar":1001{fields}}}"#)
+            format!(
+                r#"{{"kind":"domain","roid":"D9-T","name":"z.example","statuses":["ok"],"created":"2020-01-01T00:00:00Z","expires":"2030-01-01T00:00:00Z","registrar":1001{fields}}}"#
+            )
         };
         let mut lines: Vec<String> = [REGISTRY, REGISTRAR, CONTACT, HOST, DOMAIN]
             .iter()
@@ -1068,13 +1068,19 @@ mod tests {
 
     #[test]
     fn errors_keep_file_order_across_chunks() {
-        let bad = |i: usize| CONTACT.replace("C1-T", &format!("C{i}0-T")).replace(r#""cc":"DE""#, r#""cc":"D""#);
+        let bad = |i: usize| {
+            CONTACT
+                .replace("C1-T", &format!("C{i}0-T"))
+                .replace(r#""cc":"DE""#, r#""cc":"D""#)
+        };
         let mut lines = base();
         for i in 0..30 {
             lines.push(bad(i));
             if i == 10 {
                 // A second registry record with an error of its own, between bad contacts.
-                lines.push(REGISTRY.replace(r#""updated":"2026-01-01T00:00:00Z""#, r#""updated":"x""#));
+                lines.push(
+                    REGISTRY.replace(r#""updated":"2026-01-01T00:00:00Z""#, r#""updated":"x""#),
+                );
             }
         }
         let e = errors(load(&lines));
@@ -1091,8 +1097,14 @@ mod tests {
         let second = many[40..].join("\n");
         let e = load_texts(&[("a.jsonl", &first), ("b.jsonl", &second)]).expect_err("refused");
         assert_eq!(e.0.len(), MAX_ERRORS);
-        assert!(e.0[..40].iter().enumerate().all(|(i, e)| e.file == "a.jsonl" && e.line == i + 2));
-        assert!(e.0[40..].iter().enumerate().all(|(i, e)| e.file == "b.jsonl" && e.line == i + 1));
+        assert!(e.0[..40]
+            .iter()
+            .enumerate()
+            .all(|(i, e)| e.file == "a.jsonl" && e.line == i + 2));
+        assert!(e.0[40..]
+            .iter()
+            .enumerate()
+            .all(|(i, e)| e.file == "b.jsonl" && e.line == i + 1));
     }
 
     #[test]
