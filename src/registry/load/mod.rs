@@ -7,12 +7,15 @@
 //! references between objects are resolved. All errors are collected (up to [`MAX_ERRORS`]) so an
 //! operator fixes a bad export in one round, and nothing is served from a set with any error.
 //!
-//! Files are streamed line by line with a bounded line buffer ([`MAX_LINE_BYTES`]): a reload never
-//! holds a whole file in memory, so a junk file cannot grow the live process.
+//! Files are streamed in chunks of whole lines with a bounded line ([`MAX_LINE_BYTES`]) and a
+//! bounded number of chunks in flight: a reload never holds a whole file in memory, so a junk file
+//! cannot grow the live process. The chunks of the first pass are parsed on all cores and merged
+//! in file order, so errors and "first wins" rules do not depend on the threads.
 //!
 //! The parts, in the order a line meets them:
-//! - [`raw`]: one line to a raw record (serde's internally tagged enum, duplicate keys refused,
-//!   serde messages stripped of values);
+//! - [`raw`]: one line to a raw record: straight into borrowed structs when the line is good (the
+//!   fast path), else through a value tree that refuses duplicate keys and names the bad field
+//!   (the strict path), with serde messages stripped of values;
 //! - [`convert`]: a raw record to a validated model record, field by field;
 //! - [`crossref`]: the second pass: references between records, zones, glue, the snapshot;
 //! - [`demo`]: the demo registry embedded in the binary.
