@@ -197,9 +197,10 @@ pub fn load_dir(dir: &Path) -> Result<Snapshot, LoadErrors> {
 // before and its errors land in the same order, so the result, errors included, is the same as
 // reading line by line on one thread. The one rule that spans lines during the first pass, "only
 // one registry record", needs the records before it: a worker defers each registry record to the
-// merge, which runs `registry_line` at its place in the error sequence. At most
-// `available_parallelism() + 1` chunks are in flight (read, parsing, or parsed and waiting for
-// their turn), so memory holds a few chunks of text beside the records, never a whole file.
+// merge, which runs `registry_line` at its place in the error sequence. At most one chunk more
+// than there are workers (cores, up to `MAX_WORKERS`) is in flight (read, parsing, or parsed and
+// waiting for its turn), so memory holds a few chunks of text beside the records, never a whole
+// file.
 
 /// Bytes of whole lines given to one worker: large enough that starting a thread and merging
 /// are noise beside parsing (a 4 MiB chunk is about ten thousand records), small enough that the
@@ -209,6 +210,9 @@ const CHUNK_BYTES: usize = if cfg!(test) { 300 } else { 4 * 1024 * 1024 };
 
 /// Lines per chunk at most, so a file of blank lines still comes in bounded pieces.
 const CHUNK_LINES: usize = 64 * 1024;
+
+/// Most chunks parsed at once.
+const MAX_WORKERS: usize = 8;
 
 /// Read buffer of each data file.
 const READ_BUFFER_BYTES: usize = 256 * 1024;
@@ -502,7 +506,11 @@ impl Loader {
         &mut self,
         sources: impl IntoIterator<Item = (String, std::io::Result<R>)>,
     ) {
-        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        // Past a few workers the one reading and merging thread is the limit, and every worker
+        // adds a chunk in flight, so a large machine does not get one per core.
+        let threads = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZeroUsize::get)
+            .min(MAX_WORKERS);
         std::thread::scope(|scope| {
             let mut pipe = Pipeline {
                 scope,
