@@ -12,8 +12,9 @@ use rddsd::config::{ConfigFile, Overrides, Settings};
 use rddsd::server::Server;
 use rddsd::state::Sources;
 
-/// mimalloc rather than glibc's allocator: loading a large registry allocates and frees
-/// millions of small records, and glibc's free lists were a large share of the load time.
+/// mimalloc rather than glibc's allocator: loading a large registry allocates millions of small
+/// records on several threads, and with mimalloc a million-domain set loads faster and with a
+/// smaller peak RSS (measured with `rddsd check`).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
