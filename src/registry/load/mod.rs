@@ -7,12 +7,15 @@
 //! references between objects are resolved. All errors are collected (up to [`MAX_ERRORS`]) so an
 //! operator fixes a bad export in one round, and nothing is served from a set with any error.
 //!
-//! Files are streamed line by line with a bounded line buffer ([`MAX_LINE_BYTES`]): a reload never
-//! holds a whole file in memory, so a junk file cannot grow the live process.
+//! Files are streamed in chunks of whole lines with a bounded line ([`MAX_LINE_BYTES`]) and a
+//! bounded number of chunks in flight: a reload never holds a whole file in memory, so a junk file
+//! cannot grow the live process. The chunks of the first pass are parsed on all cores and merged
+//! in file order, so errors and "first wins" rules do not depend on the threads.
 //!
 //! The parts, in the order a line meets them:
-//! - [`raw`]: one line to a raw record (serde's internally tagged enum, duplicate keys refused,
-//!   serde messages stripped of values);
+//! - [`raw`]: one line to a raw record: straight into borrowed structs when the line is good (the
+//!   fast path), else through a value tree that refuses duplicate keys and names the bad field
+//!   (the strict path), with serde messages stripped of values;
 //! - [`convert`]: a raw record to a validated model record, field by field;
 //! - [`crossref`]: the second pass: references between records, zones, glue, the snapshot;
 //! - [`demo`]: the demo registry embedded in the binary.
@@ -195,9 +198,10 @@ pub fn load_dir(dir: &Path) -> Result<Snapshot, LoadErrors> {
 // before and its errors land in the same order, so the result, errors included, is the same as
 // reading line by line on one thread. The one rule that spans lines during the first pass, "only
 // one registry record", needs the records before it: a worker defers each registry record to the
-// merge, which runs `registry_line` at its place in the error sequence. At most
-// `available_parallelism() + 1` chunks are in flight (read, parsing, or parsed and waiting for
-// their turn), so memory holds a few chunks of text beside the records, never a whole file.
+// merge, which runs `registry_line` at its place in the error sequence. At most one chunk more
+// than there are workers (cores, up to `MAX_WORKERS`) is in flight (read, parsing, or parsed and
+// waiting for its turn), so memory holds a few chunks of text beside the records, never a whole
+// file.
 
 /// Bytes of whole lines given to one worker: large enough that starting a thread and merging
 /// are noise beside parsing (a 4 MiB chunk is about ten thousand records), small enough that the
@@ -208,25 +212,29 @@ const CHUNK_BYTES: usize = if cfg!(test) { 300 } else { 4 * 1024 * 1024 };
 /// Lines per chunk at most, so a file of blank lines still comes in bounded pieces.
 const CHUNK_LINES: usize = 64 * 1024;
 
+/// Most chunks parsed at once.
+const MAX_WORKERS: usize = 8;
+
 /// Read buffer of each data file.
 const READ_BUFFER_BYTES: usize = 256 * 1024;
 
 /// Whole lines of one file, and the reader's own errors between them, in file order, with the
-/// nameserver cache of the worker that will parse them.
+/// (empty) partial loader they are parsed into.
 struct Chunk {
     file: Arc<str>,
     text: Vec<u8>,
     items: Vec<Item>,
-    names: NameCache,
+    part: Loader,
 }
 
-/// What a parsed chunk leaves for the next one: its emptied buffers, so that chunks after the
-/// first few neither grow a buffer nor fault in fresh pages, and its worker's name cache.
+/// A parsed chunk: the partial loader to merge, and the buffers to reuse. Once merged, all of
+/// it serves the next chunk: its emptied buffers and record vectors, so that chunks after the
+/// first few neither grow a vector nor fault in fresh pages, and its nameserver cache.
 #[derive(Default)]
 struct Spare {
     text: Vec<u8>,
     items: Vec<Item>,
-    names: NameCache,
+    part: Loader,
 }
 
 enum Item {
@@ -242,7 +250,7 @@ impl Chunk {
             file: file.clone(),
             text: spare.text,
             items: spare.items,
-            names: spare.names,
+            part: spare.part,
         }
     }
 
@@ -250,19 +258,15 @@ impl Chunk {
         self.items.push(Item::Error { no, message });
     }
 
-    /// Parse and convert every line into a partial loader.
-    fn parse(self) -> (Loader, Spare) {
+    /// Parse and convert every line into the partial loader.
+    fn parse(self) -> Spare {
         let Chunk {
             file,
             mut text,
             mut items,
-            names,
+            mut part,
         } = self;
-        let mut part = Loader {
-            defer_registry: true,
-            names,
-            ..Loader::default()
-        };
+        part.defer_registry = true;
         for item in items.drain(..) {
             match item {
                 Item::Line { no, start, end } => part.add_line_bytes(&file, no, &text[start..end]),
@@ -270,8 +274,7 @@ impl Chunk {
             }
         }
         text.clear();
-        let names = std::mem::take(&mut part.names);
-        (part, Spare { text, items, names })
+        Spare { text, items, part }
     }
 }
 
@@ -305,9 +308,9 @@ struct Pipeline<'scope, 'env> {
 
 enum InFlight<'scope> {
     /// `None` only if the chunk never reached the thread, which `submit` rules out.
-    Running(std::thread::ScopedJoinHandle<'scope, Option<(Loader, Spare)>>),
+    Running(std::thread::ScopedJoinHandle<'scope, Option<Spare>>),
     /// Parsed on the reading thread because no thread could be started.
-    Done(Box<(Loader, Spare)>),
+    Done(Box<Spare>),
 }
 
 impl<'scope> Pipeline<'scope, '_> {
@@ -347,9 +350,9 @@ impl<'scope> Pipeline<'scope, '_> {
                 Err(panic) => std::panic::resume_unwind(panic),
             },
         };
-        if let Some((part, spare)) = parsed {
+        if let Some(mut spare) = parsed {
+            loader.absorb(&mut spare.part);
             self.spares.push(spare);
-            loader.absorb(part);
         }
     }
 
@@ -504,7 +507,11 @@ impl Loader {
         &mut self,
         sources: impl IntoIterator<Item = (String, std::io::Result<R>)>,
     ) {
-        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        // Past a few workers the one reading and merging thread is the limit, and every worker
+        // adds a chunk in flight, so a large machine does not get one per core.
+        let threads = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZeroUsize::get)
+            .min(MAX_WORKERS);
         std::thread::scope(|scope| {
             let mut pipe = Pipeline {
                 scope,
@@ -536,16 +543,24 @@ impl Loader {
         self.add_sources([(file.to_string(), Ok(reader))]);
     }
 
-    /// Merge a worker's partial loader, the next in file order.
-    fn absorb(&mut self, part: Loader) {
+    /// Merge a worker's partial loader, the next in file order, leaving it empty (but for its
+    /// name cache) for the next chunk.
+    fn absorb(&mut self, part: &mut Loader) {
+        let failed = std::mem::take(&mut part.failed);
         if self.full() {
             // Nothing after this point can change the outcome: the load fails with the errors
             // already collected, as it would have stopped reading here.
+            part.errors.clear();
+            part.deferred.clear();
+            part.registrars.clear();
+            part.contacts.clear();
+            part.hosts.clear();
+            part.domains.clear();
             return;
         }
-        let mut errors = part.errors.into_iter();
+        let mut errors = part.errors.drain(..);
         let mut merged = 0;
-        for (before, origin, raw) in part.deferred {
+        for (before, origin, raw) in part.deferred.drain(..) {
             for e in errors.by_ref().take(before - merged) {
                 self.push_error(e);
             }
@@ -555,11 +570,11 @@ impl Loader {
         for e in errors {
             self.push_error(e);
         }
-        self.failed.absorb(part.failed);
-        self.registrars.extend(part.registrars);
-        self.contacts.extend(part.contacts);
-        self.hosts.extend(part.hosts);
-        self.domains.extend(part.domains);
+        self.failed.absorb(failed);
+        self.registrars.append(&mut part.registrars);
+        self.contacts.append(&mut part.contacts);
+        self.hosts.append(&mut part.hosts);
+        self.domains.append(&mut part.domains);
     }
 
     /// Check a registry record now, or in a worker keep it for the merge: whether it is a

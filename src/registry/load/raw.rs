@@ -1,5 +1,6 @@
-//! One JSON line to a raw record: the serde shapes of the data format, the strict reader that
-//! refuses a key given twice, and serde error messages rewritten so they never echo a value.
+//! One JSON line to a raw record: the serde shapes of the data format (their strings borrowed
+//! from the line), the cheap `kind` lookup of the fast path, the strict reader that refuses a key
+//! given twice, and serde error messages rewritten so they never echo a value.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
