@@ -75,6 +75,7 @@ PY
 }
 
 echo "rddsd, $DOMAINS domains, limiter at its defaults; other clients $OTHER_RATE/s from $OTHER_ADDRS addresses; $DURATION s per case"
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (other work skews the figures)"
 echo "== baseline: other clients only"
 start
 others "$work/base.json"

@@ -55,14 +55,20 @@ start_rddsd() { # start_rddsd LIMITS [serve args...]
   for _ in $(seq 1200); do grep -q listening "$work/rddsd.out" 2>/dev/null && return; sleep 0.1; done
   echo "rddsd did not start"; exit 1
 }
+rss() { echo "$(($(ps -o rss= -p "$1") / 1024)) MiB"; }
 start_icann() { # start_icann DATA_DIR PROBE_PATH
   stop "$icann_pid"; icann_pid=
   RDAP_SRV_LISTEN_ADDR=127.0.0.1 RDAP_SRV_LISTEN_PORT=$P2 RDAP_SRV_STORAGE=memory \
     RDAP_SRV_DATA_DIR="$1" RDAP_SRV_AUTO_RELOAD=false RDAP_SRV_LOG=warn \
     rdap-srv >/dev/null 2>&1 & icann_pid=$!
   # It loads every file before it listens: about 20 s per 100,000 domains.
+  local t0=$SECONDS
   for _ in $(seq 3000); do
-    curl -sf -H "Accept: application/rdap+json" "http://127.0.0.1:$P2/rdap$2" >/dev/null && return
+    if curl -sf -H "Accept: application/rdap+json" "http://127.0.0.1:$P2/rdap$2" >/dev/null; then
+      echo "icann-rdap-srv: $(ls "$1" | wc -l) files loaded in about $((SECONDS - t0)) s, resident $(rss "$icann_pid");" \
+        "rddsd resident $(rss "$rddsd_pid")"
+      return
+    fi
     kill -0 "$icann_pid" 2>/dev/null || break
     sleep 0.1
   done
@@ -111,6 +117,7 @@ PY
 }
 
 echo "wrk $THREADS threads, $CONNS connections, $DURATION per case; Accept: application/rdap+json; rddsd access log on (info)"
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) before the run (other work skews the figures)"
 echo "== hot: $HOT"
 start_rddsd "$allow"
 mkdir -p "$work/hot"
