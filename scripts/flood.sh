@@ -53,6 +53,9 @@ start() {
   stop "$pid"; pid=
   # No [limits] and no [rdap] section: the defaults are what is measured.
   printf '[whois]\nlisten = []\n[admin]\nlisten = ["127.0.0.1:%s"]\n' "$ADMIN_PORT" >"$work/rddsd.toml"
+  # Emptied before the start: the redirection truncates only once the child runs, and a check
+  # before that would find the previous server's "listening".
+  : >"$work/out"
   "$RDDSD" serve --config "$work/rddsd.toml" --data "$work/data" --rdap-listen "127.0.0.1:$PORT" \
     >"$work/out" 2>/dev/null & pid=$!
   for _ in $(seq 600); do grep -q "rdap listening" "$work/out" 2>/dev/null && return; sleep 0.1; done

@@ -45,6 +45,9 @@ start() { # start CONFIG
   # wrk's connections all come from 127.0.0.1: lift the per-client connection cap (32 by
   # default) above them, or the extra connections would measure the cap's 503s.
   printf '%s\n[rdap]\nmax_per_client = 1000\n[whois]\nlisten = []\n[admin]\nlisten = []\n' "$1" >"$work/rddsd.toml"
+  # Emptied before the start: the redirection truncates only once the child runs, and a check
+  # before that would find the previous server's "listening".
+  : >"$work/out"
   "$RDDSD" serve --config "$work/rddsd.toml" --data "$work/data" --rdap-listen "127.0.0.1:$PORT" \
     >"$work/out" 2>/dev/null & pid=$!
   for _ in $(seq 600); do grep -q listening "$work/out" 2>/dev/null && return; sleep 0.1; done

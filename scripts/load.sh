@@ -50,6 +50,9 @@ start_rddsd() { # start_rddsd LIMITS [serve args...]
   # default) above them, or the extra connections would measure the cap's 503s.
   printf '%s\n[rdap]\nmax_per_client = 1000\n[whois]\nlisten = []\n[admin]\nlisten = []\n' "$1" >"$work/rddsd.toml"
   shift
+  # Empty the old output here, before the start: the redirection below truncates it only once
+  # the child runs, and a check before that would find the previous server's "listening".
+  : >"$work/rddsd.out"
   "$RDDSD" serve --config "$work/rddsd.toml" --rdap-listen "127.0.0.1:$P1" "$@" \
     >"$work/rddsd.out" 2>/dev/null & rddsd_pid=$!
   for _ in $(seq 1200); do grep -q listening "$work/rddsd.out" 2>/dev/null && return; sleep 0.1; done
