@@ -30,10 +30,19 @@ with open(sys.argv[2], "w") as out:
         else:
             out.write(f"/domain/nope-{rng.randrange(10**9)}.example\n")
 PY
+# Each wrk thread walks the list from its own offset: threads that walked it in step would meet
+# the answers the other had just put in the cache.
 cat >"$work/random.lua" <<EOF
 local paths = {}
 for line in io.lines("$work/paths") do paths[#paths + 1] = line end
-local i = 0
+local i, created = 0, 0
+function setup(thread)
+  thread:set("id", created)
+  created = created + 1
+end
+function init(args)
+  i = id * 100003
+end
 request = function()
   i = i + 1
   return wrk.format("GET", paths[(i * 7919) % #paths + 1])
