@@ -15,9 +15,10 @@
 # which case ran how. icann-rdap-srv has no limiter.
 #
 # Needs: wrk (apt-get install wrk), rdap-srv (cargo install icann-rdap-srv --version 0.0.30
-# --locked), python3, curl, a release build (cargo build --release). About 1 GB of disk in
-# $TMPDIR per 100,000 domains, and memory: icann-rdap-srv holds 100,000 domains in about
-# 2.8 GB, so 1,000,000 would not fit; rddsd holds 1,000,000 in about 2 GB.
+# --locked), python3, curl, a release build (cargo build --release). Disk in $TMPDIR: about
+# 0.85 GB for 100,000 domains as icann-rdap-srv files, 0.65 GB for a registry of 1,000,000.
+# Memory: icann-rdap-srv holds 100,000 domains in about
+# 2.7 GiB, so 1,000,000 would not fit; rddsd holds 1,000,000 in about 1.1 GiB (README).
 # Settings: THREADS (2), CONNS (50), DURATION (10s), DOMAINS (100000), BIG_DOMAINS (1000000; 0
 # skips that case), P1/P2 (ports). Loopback only.
 set -euo pipefail
