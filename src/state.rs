@@ -234,11 +234,8 @@ impl CachedBody {
             (url_placeholder.as_bytes(), Hole::RequestUrl),
             (updated.as_bytes(), Hole::DbUpdated),
         ] {
-            let mut at = 0;
-            while let Some(i) = bytes[at..].windows(needle.len()).position(|w| w == needle) {
-                holes.push((at + i, hole));
-                at += i + needle.len();
-            }
+            // memmem (SIMD), not a window-by-window compare: this runs on every cache miss.
+            holes.extend(memchr::memmem::find_iter(&bytes, needle).map(|at| (at, hole)));
         }
         holes.sort_unstable_by_key(|(at, _)| *at);
         Self {

@@ -57,8 +57,11 @@ fn apply(config: &Path, file: &Path, wait: u64, out: &mut impl Write) -> Result<
             config.display()
         )
     })?;
-    // The format is checked here, so a typo is reported at once rather than as a refusal.
-    let delta = crate::registry::load::delta::read_delta(file).map_err(|e| e.to_string())?;
+    // The format is checked here, so a typo is reported at once rather than as a refusal; the
+    // bytes checked are the bytes placed.
+    let bytes = std::fs::read(file).map_err(|e| format!("{}: cannot read: {e}", file.display()))?;
+    let delta = crate::registry::load::delta::parse_delta(&file.display().to_string(), &bytes)
+        .map_err(|e| e.to_string())?;
     let name = file
         .file_name()
         .and_then(|n| n.to_str())
@@ -73,7 +76,8 @@ fn apply(config: &Path, file: &Path, wait: u64, out: &mut impl Write) -> Result<
         }
     }
     let tmp = dir.join(format!(".{name}.tmp"));
-    std::fs::copy(file, &tmp).map_err(|e| format!("cannot copy into {}: {e}", dir.display()))?;
+    std::fs::write(&tmp, &bytes)
+        .map_err(|e| format!("cannot write into {}: {e}", dir.display()))?;
     std::fs::rename(&tmp, dir.join(name))
         .map_err(|e| format!("cannot place the delta in {}: {e}", dir.display()))?;
     writeln!(

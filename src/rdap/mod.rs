@@ -177,14 +177,15 @@ pub fn public_answer(
         return Outcome::NotFound { authority: false };
     };
     let deps = resolved.records(query);
+    let cacheable = deps.is_some();
     let template = CachedBody::new(
         Bytes::from(body),
         placeholder,
         data.snapshot.revision(),
-        deps.clone().unwrap_or_default(),
+        deps.unwrap_or_default(),
     );
     let body = template.fill(&url, updated);
-    if deps.is_some() {
+    if cacheable {
         state.rdap_cache.insert(key, template);
     }
     Outcome::Found {

@@ -98,11 +98,7 @@ impl<K: Hash + Eq + Clone, V: Clone> CowMap<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let i = self.shard_of(key);
-        if !self.shards[i].contains_key(key) {
-            return None;
-        }
-        let old = self.shard_mut(i).remove(key);
+        let old = self.shard_holding(key)?.remove(key);
         if old.is_some() {
             self.len -= 1;
         }
@@ -115,11 +111,22 @@ impl<K: Hash + Eq + Clone, V: Clone> CowMap<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        self.shard_holding(key)?.get_mut(key)
+    }
+
+    /// The shard holding `key`, made unique for a change; `None` (and nothing copied) when the
+    /// key is absent.
+    fn shard_holding<Q>(&mut self, key: &Q) -> Option<&mut HashMap<K, V, RandomState>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let i = self.shard_of(key);
-        if !self.shards[i].contains_key(key) {
-            return None;
+        if self.shards[i].contains_key(key) {
+            Some(self.shard_mut(i))
+        } else {
+            None
         }
-        self.shard_mut(i).get_mut(key)
     }
 
     /// Number of entries.
