@@ -27,7 +27,9 @@
 //! - [`state`]: the data generation being served (snapshot + policy, swapped whole on reload)
 //!   and the rendered-answer cache.
 //! - [`config`]: strict TOML config and flag overrides.
-//! - [`cli`]: the `authority` and `audit` commands.
+//! - [`cli`]: the `authority`, `audit`, `delta` and `db` commands.
+//! - [`db`]: PostgreSQL: the schema and its migrations, import, export and check of the
+//!   registration data (the server does not serve from it yet).
 //! - [`telemetry`]: logging that never blocks or fails a request; privacy-safe log fields.
 //! - [`tls`], [`files`]: HTTPS with rustls; atomic file replacement.
 //! - [`authority::transparency`]: the disclosure log's Merkle tree, signed checkpoints, receipts, witnesses.
@@ -40,6 +42,7 @@ pub mod admin;
 pub mod authority;
 pub mod cli;
 pub mod config;
+pub mod db;
 pub mod deltas;
 pub mod files;
 pub mod limit;

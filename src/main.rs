@@ -90,6 +90,11 @@ enum Command {
         #[command(subcommand)]
         command: rddsd::cli::delta::DeltaCommand,
     },
+    /// PostgreSQL: apply the schema migrations, import a JSON Lines data set, export it back.
+    Db {
+        #[command(subcommand)]
+        command: rddsd::cli::db::DbCommand,
+    },
     /// Print a shell completion script for the given shell.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -102,6 +107,10 @@ enum Command {
         /// Directory of registration data (*.jsonl). Default: the bundled demo registry.
         #[arg(long)]
         data: Option<PathBuf>,
+        /// Check the registration data in this PostgreSQL database instead, naming each
+        /// violation by table and key. `--data` wins over RDDSD_DATABASE_URL.
+        #[arg(long, env = "RDDSD_DATABASE_URL", hide_env_values = true)]
+        database: Option<String>,
         /// Disclosure policy file. Default: the bundled RDP baseline.
         #[arg(long)]
         policy: Option<PathBuf>,
@@ -129,9 +138,16 @@ fn main() -> ExitCode {
         }
         Command::Check {
             data,
+            database,
             policy,
             show_values,
-        } => check(data, policy, show_values),
+        } => match (data, database) {
+            (None, Some(url)) => {
+                rddsd::cli::db::check(&url, policy.as_deref(), show_values, &mut std::io::stdout())
+                    .map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS)
+            }
+            (data, _) => check(data, policy, show_values),
+        },
         Command::Authority { command } => {
             rddsd::cli::authority::run(command, &mut std::io::stdout())
                 .map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS)
@@ -139,6 +155,8 @@ fn main() -> ExitCode {
         Command::Audit { command } => rddsd::cli::audit::run(command, &mut std::io::stdout())
             .map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS),
         Command::Delta { command } => rddsd::cli::delta::run(command, &mut std::io::stdout())
+            .map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS),
+        Command::Db { command } => rddsd::cli::db::run(command, &mut std::io::stdout())
             .map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS),
         Command::Serve {
             config,
