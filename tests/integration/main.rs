@@ -3,6 +3,7 @@
 //! Integration tests: the real `rddsd` binary, started on port 0, queried over real sockets.
 
 mod harness;
+mod pgdb;
 
 mod authority;
 mod data;
@@ -12,6 +13,7 @@ mod lifecycle;
 mod limits;
 mod operations;
 mod parity;
+mod postgres;
 mod privacy;
 mod profile;
 mod rdap;

@@ -1,0 +1,527 @@
+//! PostgreSQL, phase 1: `rddsd db migrate|import|export` and `rddsd check --database`, run as
+//! the real binary against a real server, each test on a database of its own (see `pgdb`).
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+
+use crate::harness::{bin, fixtures};
+use crate::pgdb::{runtime, TestDb};
+
+/// A fresh database for this test, or return (skipped) when there is no server to use.
+macro_rules! fresh_db {
+    ($test:expr) => {
+        match TestDb::fresh($test) {
+            Some(db) => db,
+            None => return,
+        }
+    };
+}
+
+/// Run the CLI with extra environment; whether it succeeded, its stdout, its stderr.
+fn run(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let out = Command::new(bin())
+        .args(args)
+        // Only what the test gives: a variable in the test's own environment must not leak in.
+        .env_remove("RDDSD_DATABASE_URL")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run rddsd");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn ok(args: &[&str]) -> String {
+    let (ok, out, err) = run(args, &[]);
+    assert!(ok, "{args:?}: {out}{err}");
+    out
+}
+
+fn migrated(test: &str) -> Option<TestDb> {
+    let db = TestDb::fresh(test)?;
+    ok(&["db", "migrate", "--database", &db.url]);
+    Some(db)
+}
+
+fn imported(test: &str) -> Option<TestDb> {
+    let db = migrated(test)?;
+    let demo = fixtures().join("registry");
+    ok(&[
+        "db",
+        "import",
+        "--database",
+        &db.url,
+        demo.to_str().expect("utf-8"),
+    ]);
+    Some(db)
+}
+
+/// Every record of a data set as comparable text: what the loader made of it, contacts field
+/// by field (their `Debug` hides personal data).
+fn records(dir: &Path) -> Vec<String> {
+    let snap = rddsd::registry::load::load_dir(dir).unwrap_or_else(|e| panic!("{e}"));
+    let mut out = vec![format!("{:?} {}", snap.tlds(), snap.updated().text())];
+    out.extend(snap.registrars().iter().map(|r| format!("{r:?}")));
+    out.extend(snap.contacts().iter().map(|c| {
+        format!(
+            "{:?} {} {:?} {:?} {} {:?} {:?} {} {:?} {:?} {} {:?} {:?}",
+            c.roid,
+            c.name(),
+            c.org(),
+            c.street().iter().collect::<Vec<_>>(),
+            c.city(),
+            c.sp(),
+            c.pc(),
+            c.cc(),
+            c.voice().map(|p| p.tel_uri()),
+            c.fax().map(|p| p.tel_uri()),
+            c.email(),
+            c.person,
+            c.consent,
+        )
+    }));
+    out.extend(snap.hosts().iter().map(|h| format!("{h:?}")));
+    out.extend(snap.domains().iter().map(|d| format!("{d:?}")));
+    out
+}
+
+#[test]
+fn migrate_twice_is_a_no_op() {
+    let db = fresh_db!("migrate_twice_is_a_no_op");
+    let first = ok(&["db", "migrate", "--database", &db.url]);
+    assert_eq!(
+        first,
+        "applied 0001_registration_data\nschema at version 1\n"
+    );
+    // The second run takes its URL from the environment.
+    let (ok2, second, err) = run(&["db", "migrate"], &[("RDDSD_DATABASE_URL", &db.url)]);
+    assert!(ok2, "{second}{err}");
+    assert_eq!(second, "schema already at version 1: nothing to do\n");
+    assert_eq!(
+        db.value("SELECT string_agg(version || ' ' || name, ',') FROM schema_migrations")
+            .as_deref(),
+        Some("1 registration_data")
+    );
+}
+
+#[test]
+fn parallel_first_migrations_apply_once() {
+    let db = fresh_db!("parallel_first_migrations_apply_once");
+    let handles: Vec<_> = (0..3)
+        .map(|_| {
+            let url = db.url.clone();
+            std::thread::spawn(move || {
+                Command::new(bin())
+                    .args(["db", "migrate", "--database", &url])
+                    .env_remove("RDDSD_DATABASE_URL")
+                    .output()
+                    .expect("run")
+            })
+        })
+        .collect();
+    let outs: Vec<String> = handles
+        .into_iter()
+        .map(|h| {
+            let o = h.join().expect("thread");
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            String::from_utf8_lossy(&o.stdout).into_owned()
+        })
+        .collect();
+    assert_eq!(
+        outs.iter().filter(|o| o.contains("applied 0001")).count(),
+        1,
+        "{outs:?}"
+    );
+    assert_eq!(
+        outs.iter().filter(|o| o.contains("nothing to do")).count(),
+        2,
+        "{outs:?}"
+    );
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let Some(db) = migrated("a_newer_schema_is_refused") else {
+        return;
+    };
+    db.sql("INSERT INTO schema_migrations (version, name) VALUES (2, 'from_the_future')")
+        .expect("insert");
+    let (ok, out, err) = run(&["db", "migrate", "--database", &db.url], &[]);
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains(
+            "the database schema is at version 2, newer than this rddsd knows (version 1)"
+        ),
+        "{err}"
+    );
+    // The other commands refuse it too, before touching anything.
+    let demo = fixtures().join("registry");
+    let (ok, _, err) = run(
+        &[
+            "db",
+            "import",
+            "--database",
+            &db.url,
+            demo.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    assert!(!ok && err.contains("version 2"), "{err}");
+    let (ok, _, err) = run(&["check", "--database", &db.url], &[]);
+    assert!(!ok && err.contains("version 2"), "{err}");
+    assert_eq!(
+        db.value("SELECT count(*) FROM domains").as_deref(),
+        Some("0")
+    );
+    assert_eq!(
+        db.value("SELECT count(*) FROM schema_migrations")
+            .as_deref(),
+        Some("2")
+    );
+}
+
+#[test]
+fn a_database_without_the_schema_is_sent_to_migrate() {
+    let db = fresh_db!("a_database_without_the_schema_is_sent_to_migrate");
+    let (ok, _, err) = run(&["check", "--database", &db.url], &[]);
+    assert!(!ok);
+    assert!(err.contains("run `rddsd db migrate` first"), "{err}");
+}
+
+#[test]
+fn import_then_export_gives_the_same_records() {
+    let Some(db) = migrated("import_then_export_gives_the_same_records") else {
+        return;
+    };
+    let demo = fixtures().join("registry");
+    let out = ok(&[
+        "db",
+        "import",
+        "--database",
+        &db.url,
+        demo.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        out.starts_with("imported 34 domains, 9 hosts, 20 contacts, 4 registrars in "),
+        "{out}"
+    );
+    // One `all` change for the whole import, not one per row.
+    assert_eq!(
+        db.value("SELECT string_agg(kind, ',') FROM changes")
+            .as_deref(),
+        Some("all")
+    );
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = ok(&[
+        "db",
+        "export",
+        "--database",
+        &db.url,
+        dir.path().to_str().expect("utf-8"),
+    ]);
+    assert!(
+        out.starts_with("exported 34 domains, 9 hosts, 20 contacts, 4 registrars to "),
+        "{out}"
+    );
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("read")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut want: Vec<String> = std::fs::read_dir(&demo)
+        .expect("read")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    want.sort();
+    assert_eq!(names, want, "the data dir's file names, nothing else");
+    let (before, after) = (records(&demo), records(dir.path()));
+    assert_eq!(before.len(), 1 + 4 + 20 + 9 + 34);
+    assert_eq!(before, after);
+
+    // A second import replaces the data rather than adding to it.
+    ok(&[
+        "db",
+        "import",
+        "--database",
+        &db.url,
+        dir.path().to_str().expect("utf-8"),
+    ]);
+    assert_eq!(
+        db.value("SELECT count(*) FROM domains").as_deref(),
+        Some("34")
+    );
+    assert_eq!(
+        db.value("SELECT count(*) FROM domain_statuses").as_deref(),
+        Some("49")
+    );
+}
+
+#[test]
+fn a_refused_data_dir_leaves_the_tables_untouched() {
+    let Some(db) = imported("a_refused_data_dir_leaves_the_tables_untouched") else {
+        return;
+    };
+    let bad = tempfile::tempdir().expect("tmp");
+    for entry in std::fs::read_dir(fixtures().join("registry")).expect("fixtures") {
+        let path = entry.expect("entry").path();
+        let mut text = std::fs::read_to_string(&path).expect("read");
+        if path.ends_with("contacts.jsonl") {
+            text = text.replacen(r#""cc":"CA""#, r#""cc":"Canada""#, 1);
+        }
+        if path.ends_with("domains.jsonl") {
+            text = text.replace("2027-05-17T14:22:03Z", "2030-01-01T00:00:00Z");
+        }
+        std::fs::write(bad.path().join(path.file_name().expect("name")), text).expect("write");
+    }
+    let dir = bad.path().to_str().expect("utf-8");
+    let (ok, _, import_err) = run(&["db", "import", "--database", &db.url, dir], &[]);
+    assert!(!ok);
+    let (_, _, check_err) = run(&["check", "--data", dir], &[]);
+    assert_eq!(import_err, check_err, "reported exactly as check does");
+    assert!(
+        import_err.contains("contacts.jsonl:1: field `cc`: not an ISO 3166-1 alpha-2 country code"),
+        "{import_err}"
+    );
+    assert!(!import_err.contains("Canada"), "no values: {import_err}");
+    // Nothing of the refused set went in: the old expiry dates and country are still there.
+    assert_eq!(
+        db.value("SELECT count(*) FROM domains").as_deref(),
+        Some("34")
+    );
+    assert_eq!(
+        db.value("SELECT count(*) FROM domains WHERE expires = '2030-01-01T00:00:00Z'")
+            .as_deref(),
+        Some("0")
+    );
+    assert_eq!(
+        db.value("SELECT cc FROM contacts WHERE roid = 'C101-EXAMPLE'")
+            .as_deref(),
+        Some("CA")
+    );
+    assert_eq!(
+        db.value("SELECT count(*) FROM changes").as_deref(),
+        Some("1")
+    );
+}
+
+#[test]
+fn check_database_passes_on_a_clean_import() {
+    let Some(db) = imported("check_database_passes_on_a_clean_import") else {
+        return;
+    };
+    let (ok, out, err) = run(&["check"], &[("RDDSD_DATABASE_URL", &db.url)]);
+    assert!(ok, "{out}{err}");
+    assert_eq!(
+        out,
+        "ok: 34 domains, 9 hosts, 20 contacts, 4 registrars; policy valid\n"
+    );
+    // `--data` wins over the environment.
+    let (ok, out, _) = run(
+        &["check", "--data", "/nonexistent"],
+        &[("RDDSD_DATABASE_URL", &db.url)],
+    );
+    assert!(!ok, "{out}");
+}
+
+#[test]
+fn constraints_refuse_what_sql_can_state() {
+    let Some(db) = imported("constraints_refuse_what_sql_can_state") else {
+        return;
+    };
+    for (sql, needle) in [
+        (
+            "UPDATE domains SET registrar = 4242 WHERE name = 'nic.example'",
+            "foreign key",
+        ),
+        (
+            "INSERT INTO domain_contacts VALUES ('nic.example', 'admin', 'C101-EXAMPLE')",
+            "check constraint",
+        ),
+        (
+            "INSERT INTO domain_contacts VALUES ('nic.example', 'registrant', 'C999-EXAMPLE')",
+            "duplicate key",
+        ),
+        (
+            "INSERT INTO domain_statuses VALUES ('nic.example', 'serverDeleteProhibited', 9)",
+            "duplicate key",
+        ),
+        (
+            "INSERT INTO domains (name, roid, created, expires, registrar) VALUES ('a.b.example', 'D9-EXAMPLE', now(), now() + interval '1 year', 1001)",
+            "foreign key",
+        ),
+        (
+            "UPDATE domains SET expires = created WHERE name = 'nic.example'",
+            "check constraint",
+        ),
+        (
+            "UPDATE contacts SET street = '{a,b,c,d}' WHERE roid = 'C101-EXAMPLE'",
+            "check constraint",
+        ),
+        (
+            "UPDATE contacts SET name = E'x\\u2028Registrant Email: x' WHERE roid = 'C101-EXAMPLE'",
+            "check constraint",
+        ),
+        (
+            "UPDATE contacts SET roid = 'c101-example' WHERE roid = 'C102-EXAMPLE'",
+            "duplicate key",
+        ),
+        (
+            "INSERT INTO host_addresses VALUES ('ns1.nic.example', 9, '127.0.0.1')",
+            "check constraint",
+        ),
+        (
+            "UPDATE domain_ds SET digest = 'AB' WHERE domain = 'nic.example'",
+            "check constraint",
+        ),
+        (
+            "DELETE FROM hosts WHERE name = 'ns1.nic.example'",
+            "foreign key",
+        ),
+    ] {
+        let e = db.sql(sql).expect_err(sql);
+        assert!(e.contains(needle), "{sql}: {e}");
+    }
+    assert_eq!(
+        db.value("SELECT count(*) FROM changes").as_deref(),
+        Some("1")
+    );
+}
+
+#[test]
+fn check_database_names_table_and_key() {
+    let Some(db) = imported("check_database_names_table_and_key") else {
+        return;
+    };
+    // Rules no constraint states: a status combination, and a ROID shared by a host and a
+    // contact (unique per table, not across them).
+    db.sql(
+        "INSERT INTO domain_statuses VALUES ('xn--bcher-kva.example', 'clientHold', 1); \
+         UPDATE hosts SET roid = 'C101-EXAMPLE' WHERE name = 'ns1.nic.example'",
+    )
+    .expect("plain SQL");
+    let (ok, out, err) = run(&["check", "--database", &db.url], &[]);
+    assert!(!ok, "{out}");
+    assert_eq!(
+        err,
+        "rddsd: registration data refused:\n\
+         domains[xn--bcher-kva.example]: field `statuses`: status ok cannot be combined with other EPP statuses (only with RGP statuses such as addPeriod)\n\
+         hosts[ns1.nic.example]: field `roid`: this ROID is already used at contacts[C101-EXAMPLE]\n"
+    );
+    // With the values on request, and without leaving a copy of the data behind in the
+    // temporary directory the check exports into.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (_, _, shown) = run(
+        &["check", "--database", &db.url, "--show-values"],
+        &[("TMPDIR", tmp.path().to_str().expect("utf-8"))],
+    );
+    assert!(shown.contains("(value: C101-EXAMPLE)"), "{shown}");
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).expect("tmp").count(),
+        0,
+        "no export left behind"
+    );
+}
+
+#[test]
+fn changes_are_recorded_and_notified() {
+    let Some(db) = imported("changes_are_recorded_and_notified") else {
+        return;
+    };
+    let rt = runtime();
+    let (client, mut rx) = rt.block_on(async {
+        let (client, mut conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let messages = futures_util::stream::poll_fn(move |cx| conn.poll_message(cx));
+        tokio::spawn(messages.for_each(move |m| {
+            if let Ok(tokio_postgres::AsyncMessage::Notification(n)) = m {
+                let _ = tx.send(n.payload().to_string());
+            }
+            std::future::ready(())
+        }));
+        client
+            .batch_execute("LISTEN rddsd_changes")
+            .await
+            .expect("listen");
+        (client, rx)
+    });
+    db.sql(
+        "UPDATE domains SET updated = now() WHERE name = 'nic.example'; \
+         DELETE FROM domain_ds WHERE domain = 'xn--caf-dma.example'; \
+         UPDATE contacts SET city = 'Elsewhere' WHERE roid = 'C101-EXAMPLE'",
+    )
+    .expect("changes");
+    let serial = rt.block_on(async {
+        let mut last = String::new();
+        while let Ok(Some(p)) = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
+            last = p;
+            if last == "4" {
+                break;
+            }
+        }
+        last
+    });
+    drop(client);
+    assert_eq!(serial, "4", "the newest serial is notified");
+    let rows = db
+        .sql("SELECT serial, kind, key FROM changes ORDER BY serial")
+        .expect("changes");
+    let rows: Vec<String> = rows
+        .into_iter()
+        .map(|r| {
+            r.into_iter()
+                .map(|v| v.unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "1 all ",
+            "2 domain nic.example",
+            "3 domain xn--caf-dma.example",
+            "4 contact C101-EXAMPLE",
+        ]
+    );
+}
+
+#[test]
+fn connection_errors_name_the_target_but_not_the_password() {
+    // No server needed: nothing listens on port 1.
+    for args in [
+        vec!["db", "migrate", "--database"],
+        vec!["check", "--database"],
+    ] {
+        let mut args = args.clone();
+        args.push("postgres://rddsd:sekrit-pw@127.0.0.1:1/registry");
+        let (ok, out, err) = run(&args, &[]);
+        assert!(!ok, "{out}");
+        assert!(
+            err.starts_with(
+                "rddsd: cannot connect to PostgreSQL at host 127.0.0.1 port 1 database registry user rddsd: "
+            ),
+            "{err}"
+        );
+        assert!(!err.contains("sekrit"), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let (ok, _, err) = run(
+        &[
+            "db",
+            "migrate",
+            "--database",
+            "postgres://u:sekrit@h:port/db",
+        ],
+        &[],
+    );
+    assert!(!ok);
+    assert!(err.contains("the database URL is not valid"), "{err}");
+    assert!(!err.contains("sekrit"), "{err}");
+}
