@@ -20,7 +20,7 @@
 -- control (Unicode Cc), line or paragraph separator or bidi control character, which could
 -- forge or reorder WHOIS lines.
 CREATE FUNCTION rddsd_text(t text, max integer) RETURNS boolean
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
     SELECT btrim(t) <> ''
        AND char_length(t) <= max
@@ -29,7 +29,7 @@ $$;
 
 -- Street lines (RFC 5733): at most three, each a free-text field of up to 255 characters.
 CREATE FUNCTION rddsd_street(lines text[]) RETURNS boolean
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
     SELECT coalesce(array_length(lines, 1), 0) <= 3
        AND array_position(lines, NULL) IS NULL
@@ -38,14 +38,14 @@ $$;
 
 -- An EPP telephone number (RFC 5733 e164StringType): +CC.NUMBER.
 CREATE FUNCTION rddsd_phone(number text) RETURNS boolean
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
     SELECT number ~ '^\+[0-9]{1,3}\.[0-9]{1,14}$'
 $$;
 
 -- A ROID (RFC 5730 roidType): 1-80 word characters, a hyphen, a 1-8 character suffix.
 CREATE FUNCTION rddsd_roid(roid text) RETURNS boolean
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
     SELECT roid ~ '^[A-Za-z0-9_]{1,80}-[A-Za-z0-9_]{1,8}$'
 $$;
@@ -53,14 +53,14 @@ $$;
 -- A name in its stored form: lower-case LDH labels (A-labels), at least two, no trailing dot.
 -- Whether the name is valid IDNA 2008 is for `rddsd check --database`.
 CREATE FUNCTION rddsd_name(name text) RETURNS boolean
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
     SELECT octet_length(name) <= 253 AND name ~ '^[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})+$'
 $$;
 
 -- A time the loader accepts: years 0001 to 9999 (UTC).
 CREATE FUNCTION rddsd_time(t timestamptz) RETURNS boolean
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
     SELECT t >= '0001-01-01 00:00:00+00' AND t < '10000-01-01 00:00:00+00'
 $$;

@@ -76,7 +76,9 @@ pub async fn import(client: &mut Client, snapshot: &Snapshot) -> Result<Counts, 
     ))
     .await
     .map_err(|e| DbError::sql("cannot empty the data tables", &e))?;
+    let foreign_keys = drop_foreign_keys(&tx).await?;
     let counts = fill(&tx, snapshot).await?;
+    restore_foreign_keys(&tx, &foreign_keys).await?;
     tx.batch_execute("SET LOCAL rddsd.bulk = 'off'")
         .await
         .map_err(|e| DbError::sql("cannot record the change", &e))?;
@@ -98,6 +100,65 @@ pub async fn import(client: &mut Client, snapshot: &Snapshot) -> Result<Counts, 
         .await
         .map_err(|e| DbError::sql("cannot commit the import", &e))?;
     Ok(counts)
+}
+
+/// The foreign keys between the data tables, as (table, name, definition).
+type ForeignKeys = Vec<(String, String, String)>;
+
+/// Drop the foreign keys of the data tables for the load. Checked row by row, they were most of
+/// an import's time (a lookup per reference, millions for a large registry); added back after
+/// the COPYs, each is validated by one join. The schema stays the one source of their
+/// definitions: they are read from the catalogue, not written here. Inside the transaction, so
+/// a failure anywhere restores them with everything else.
+async fn drop_foreign_keys(tx: &Transaction<'_>) -> Result<ForeignKeys, DbError> {
+    let tables: Vec<String> = DATA_TABLES.iter().map(|t| (*t).to_string()).collect();
+    let rows = tx
+        .query(
+            "SELECT c.conrelid::regclass::text, c.conname::text, pg_get_constraintdef(c.oid) \
+             FROM pg_constraint c \
+             WHERE c.contype = 'f' AND c.conrelid::regclass::text = ANY($1) \
+             ORDER BY c.conrelid::regclass::text, c.conname",
+            &[&tables],
+        )
+        .await
+        .map_err(|e| DbError::sql("cannot read the foreign keys", &e))?;
+    let mut keys = Vec::new();
+    for r in rows {
+        let key: (String, String, String) = (
+            r.try_get(0)
+                .map_err(|e| DbError::sql("cannot read the foreign keys", &e))?,
+            r.try_get(1)
+                .map_err(|e| DbError::sql("cannot read the foreign keys", &e))?,
+            r.try_get(2)
+                .map_err(|e| DbError::sql("cannot read the foreign keys", &e))?,
+        );
+        tx.batch_execute(&format!(
+            "ALTER TABLE {} DROP CONSTRAINT {}",
+            key.0,
+            quote(&key.1)
+        ))
+        .await
+        .map_err(|e| DbError::sql(format!("cannot drop foreign key {}", key.1), &e))?;
+        keys.push(key);
+    }
+    Ok(keys)
+}
+
+async fn restore_foreign_keys(tx: &Transaction<'_>, keys: &ForeignKeys) -> Result<(), DbError> {
+    for (table, name, definition) in keys {
+        tx.batch_execute(&format!(
+            "ALTER TABLE {table} ADD CONSTRAINT {} {definition}",
+            quote(name)
+        ))
+        .await
+        .map_err(|e| DbError::sql(format!("cannot restore foreign key {name}"), &e))?;
+    }
+    Ok(())
+}
+
+/// An SQL identifier, quoted.
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// One table's COPY in progress.
