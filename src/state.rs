@@ -142,17 +142,22 @@ pub fn check_shrink(
 }
 
 impl Sources {
-    /// Load and validate both sources.
+    /// Load and validate both sources. A reload passes the generation it replaces as
+    /// `previous`: every record that did not change is shared with it rather than held twice.
     ///
     /// # Errors
     /// Any validation error in data or policy.
-    pub fn load(&self, generation: u64) -> Result<Generation, LoadFailure> {
+    pub fn load(
+        &self,
+        generation: u64,
+        previous: Option<&Snapshot>,
+    ) -> Result<Generation, LoadFailure> {
         let policy = match &self.policy {
             Some(p) => Policy::load(p)?,
             None => Policy::default_policy()?,
         };
         let mut snapshot = match &self.data_dir {
-            Some(d) => load::load_dir(d)?,
+            Some(d) => load::load_dir_over(d, previous)?,
             None => load::load_demo()?,
         };
         if let Some(dir) = &self.delta_dir {
@@ -332,7 +337,7 @@ impl State {
             .map(Authority::new)
             .transpose()
             .map_err(LoadFailure::from)?;
-        let first = sources.load(1)?;
+        let first = sources.load(1, None)?;
         Ok(Self {
             current: ArcSwap::from_pointee(first),
             sources,
@@ -440,7 +445,7 @@ impl State {
             .transpose()
             .map_err(LoadFailure::from)?;
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
-        let fresh = Arc::new(self.sources.load(generation)?);
+        let fresh = Arc::new(self.sources.load(generation, Some(&self.current().snapshot))?);
         let old = self.current().snapshot.counts();
         let new = fresh.snapshot.counts();
         check_shrink(old, new, shrink)?;
