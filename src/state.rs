@@ -445,7 +445,10 @@ impl State {
             .transpose()
             .map_err(LoadFailure::from)?;
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
-        let fresh = Arc::new(self.sources.load(generation, Some(&self.current().snapshot))?);
+        let fresh = Arc::new(
+            self.sources
+                .load(generation, Some(&self.current().snapshot))?,
+        );
         let old = self.current().snapshot.counts();
         let new = fresh.snapshot.counts();
         check_shrink(old, new, shrink)?;

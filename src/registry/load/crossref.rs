@@ -124,8 +124,18 @@ fn roid_origin<'a>(kept: &'a Kept, key: &str) -> Option<&'a Origin> {
         .iter()
         .find(|(_, c)| same(&c.roid))
         .map(|(o, _)| o)
-        .or_else(|| kept.hosts.iter().find(|(_, h)| same(&h.roid)).map(|(o, _)| o))
-        .or_else(|| kept.domains.iter().find(|(_, d)| same(&d.roid)).map(|(o, _)| o))
+        .or_else(|| {
+            kept.hosts
+                .iter()
+                .find(|(_, h)| same(&h.roid))
+                .map(|(o, _)| o)
+        })
+        .or_else(|| {
+            kept.domains
+                .iter()
+                .find(|(_, d)| same(&d.roid))
+                .map(|(o, _)| o)
+        })
 }
 
 /// "already used at FILE:LINE", or without a place if it cannot be found (it always can).

@@ -436,8 +436,7 @@ impl<'scope> Pipeline<'scope, '_> {
                 break;
             }
             if chunk.text.len() >= CHUNK_BYTES || chunk.items.len() >= CHUNK_LINES {
-                let full =
-                    std::mem::replace(&mut chunk, Chunk::new(file, Spare::default(), None));
+                let full = std::mem::replace(&mut chunk, Chunk::new(file, Spare::default(), None));
                 self.submit(loader, full);
                 // Taken after the submit, which may have freed one.
                 chunk = self.chunk(file);
@@ -991,6 +990,50 @@ mod tests {
         v["name"] = "b.example".into();
         v[key] = serde_json::from_str(json).expect("json");
         v.to_string()
+    }
+
+    #[test]
+    fn a_reload_shares_every_record_that_did_not_change() {
+        let b = |created: &str| domain_with("created", &format!("\"{created}\""));
+        let before = with(&[&b("2020-01-01T00:00:00Z")]).expect("valid");
+        let mut lines = base();
+        lines.push(b("2021-06-01T00:00:00Z"));
+        let text = lines.join("\n");
+        let mut loader = Loader::full_load(Some(&before));
+        loader.add_reader("t.jsonl", text.as_bytes());
+        let after = loader.finish().expect("valid");
+
+        let same = |name: &str| {
+            Arc::ptr_eq(
+                before.domains.get(name).expect("before"),
+                after.domains.get(name).expect("after"),
+            )
+        };
+        assert!(
+            same("a.example"),
+            "an unchanged domain is the same allocation"
+        );
+        assert!(!same("b.example"), "a changed domain is a new record");
+        assert_eq!(
+            after
+                .domains
+                .get("b.example")
+                .map(|d| d.created.text().as_str().to_owned()),
+            Some("2021-06-01T00:00:00Z".to_owned())
+        );
+        let contact = |s: &Snapshot| Arc::clone(&s.contacts.get("C1-T").expect("contact").contact);
+        assert!(Arc::ptr_eq(&contact(&before), &contact(&after)));
+        let host = |s: &Snapshot| Arc::clone(&s.hosts.get("ns1.a.example").expect("host").host);
+        assert!(Arc::ptr_eq(&host(&before), &host(&after)));
+        // The reload continues the revision count: taken-over records are never newer than
+        // the snapshot that holds them, and the changed one is of the reload.
+        assert_eq!(after.revision(), before.revision() + 1);
+        assert_eq!(
+            after.domains.get("b.example").map(|d| d.since()),
+            Some(after.revision())
+        );
+        // References still count across both: the contact is registrant of both domains.
+        assert_eq!(after.contacts.get("C1-T").map(|c| c.registrant_of), Some(2));
     }
 
     fn errors(r: Result<Snapshot, LoadErrors>) -> Vec<LoadError> {
