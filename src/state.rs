@@ -199,6 +199,46 @@ pub type CacheKey = (u64, crate::query::Query);
 /// strings a client can choose to collide; the seed is random per process besides.
 pub type CacheHasher = foldhash::fast::RandomState;
 
+/// Remembers which answers were asked for recently, so that only an answer asked for a second
+/// time is cached. Under a spread of names (a real client population, or a harvester walking
+/// the registry) most answers are asked for once in a long while; caching each of them costs a
+/// copy, a scan for the placeholders and the cache's own bookkeeping, and evicts answers that
+/// are asked for again. A fixed table of hashes: bounded whatever the clients send, and a
+/// collision only means one answer is cached a request early or late.
+pub struct Doorkeeper {
+    slots: Box<[AtomicU64]>,
+    hasher: CacheHasher,
+}
+
+impl Doorkeeper {
+    /// Table slots: 64 Ki hashes (512 KiB), about the answers of the last 64 Ki distinct misses.
+    const SLOTS: usize = 1 << 16;
+
+    fn new() -> Self {
+        Self {
+            slots: (0..Self::SLOTS).map(|_| AtomicU64::new(0)).collect(),
+            hasher: CacheHasher::default(),
+        }
+    }
+
+    /// Whether the answer with this key was asked for recently (since its slot was last taken
+    /// by another); notes it either way.
+    pub fn seen_before(&self, key: &CacheKey) -> bool {
+        use std::hash::BuildHasher as _;
+        let hash = self.hasher.hash_one(key);
+        // The low bits choose the slot; the stored value is never 0, which marks an empty slot.
+        let slot = &self.slots[usize::try_from(hash).unwrap_or(0) & (Self::SLOTS - 1)];
+        let tag = hash | 1;
+        slot.swap(tag, Ordering::Relaxed) == tag
+    }
+}
+
+impl std::fmt::Debug for Doorkeeper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Doorkeeper").finish_non_exhaustive()
+    }
+}
+
 /// What goes into a hole of a cached body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Hole {
@@ -315,6 +355,8 @@ pub struct State {
     /// Rendered public RDAP bodies of found objects. Bounded by bytes; keys carry the full
     /// load, entries the records they were rendered from.
     pub rdap_cache: moka::sync::Cache<CacheKey, CachedBody, CacheHasher>,
+    /// Which answers were asked for recently: the cache takes an answer on its second request.
+    pub cache_doorkeeper: Doorkeeper,
     /// The harvesting defence, shared by both protocols. Its counts outlive reloads.
     pub limiter: Limiter,
     /// Operator counters.
@@ -347,6 +389,7 @@ impl State {
                 .max_capacity(CACHE_MAX_BYTES)
                 .weigher(|_k: &CacheKey, v: &CachedBody| u32::try_from(v.len()).unwrap_or(u32::MAX))
                 .build_with_hasher(CacheHasher::default()),
+            cache_doorkeeper: Doorkeeper::new(),
             limiter: Limiter::new(limits),
             metrics: Metrics::default(),
             authority,
