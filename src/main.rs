@@ -226,7 +226,7 @@ fn check(data: Option<PathBuf>, policy: Option<PathBuf>, show_values: bool) -> E
         policy,
         delta_dir: None,
     };
-    match sources.load(0) {
+    match sources.load(0, None) {
         Ok(d) => {
             let (domains, hosts, contacts, registrars) = d.snapshot.counts();
             println!("ok: {domains} domains, {hosts} hosts, {contacts} contacts, {registrars} registrars; policy valid");

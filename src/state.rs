@@ -142,17 +142,22 @@ pub fn check_shrink(
 }
 
 impl Sources {
-    /// Load and validate both sources.
+    /// Load and validate both sources. A reload passes the generation it replaces as
+    /// `previous`: every record that did not change is shared with it rather than held twice.
     ///
     /// # Errors
     /// Any validation error in data or policy.
-    pub fn load(&self, generation: u64) -> Result<Generation, LoadFailure> {
+    pub fn load(
+        &self,
+        generation: u64,
+        previous: Option<&Snapshot>,
+    ) -> Result<Generation, LoadFailure> {
         let policy = match &self.policy {
             Some(p) => Policy::load(p)?,
             None => Policy::default_policy()?,
         };
         let mut snapshot = match &self.data_dir {
-            Some(d) => load::load_dir(d)?,
+            Some(d) => load::load_dir_over(d, previous)?,
             None => load::load_demo()?,
         };
         if let Some(dir) = &self.delta_dir {
@@ -188,6 +193,51 @@ fn replay_applied(mut snapshot: Snapshot, dir: &std::path::Path) -> Result<Snaps
 
 /// Cache key of a rendered public answer: the full load it was rendered in, and the query.
 pub type CacheKey = (u64, crate::query::Query);
+
+/// The answer cache's hasher: foldhash rather than SipHash (which took a few per cent of a
+/// cache miss). Only found objects are cached, so the keys are registry names and handles, not
+/// strings a client can choose to collide; the seed is random per process besides.
+pub type CacheHasher = foldhash::fast::RandomState;
+
+/// Remembers which answers were asked for recently, so that only an answer asked for a second
+/// time is cached. Under a spread of names (a real client population, or a harvester walking
+/// the registry) most answers are asked for once in a long while; caching each of them costs a
+/// copy, a scan for the placeholders and the cache's own bookkeeping, and evicts answers that
+/// are asked for again. A fixed table of hashes: bounded whatever the clients send, and a
+/// collision only means one answer is cached a request early or late.
+pub struct Doorkeeper {
+    slots: Box<[AtomicU64]>,
+    hasher: CacheHasher,
+}
+
+impl Doorkeeper {
+    /// Table slots: 64 Ki hashes (512 KiB), about the answers of the last 64 Ki distinct misses.
+    const SLOTS: usize = 1 << 16;
+
+    fn new() -> Self {
+        Self {
+            slots: (0..Self::SLOTS).map(|_| AtomicU64::new(0)).collect(),
+            hasher: CacheHasher::default(),
+        }
+    }
+
+    /// Whether the answer with this key was asked for recently (since its slot was last taken
+    /// by another); notes it either way.
+    pub fn seen_before(&self, key: &CacheKey) -> bool {
+        use std::hash::BuildHasher as _;
+        let hash = self.hasher.hash_one(key);
+        // The low bits choose the slot; the stored value is never 0, which marks an empty slot.
+        let slot = &self.slots[usize::try_from(hash).unwrap_or(0) & (Self::SLOTS - 1)];
+        let tag = hash | 1;
+        slot.swap(tag, Ordering::Relaxed) == tag
+    }
+}
+
+impl std::fmt::Debug for Doorkeeper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Doorkeeper").finish_non_exhaustive()
+    }
+}
 
 /// What goes into a hole of a cached body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -304,7 +354,9 @@ pub struct State {
     changing: std::sync::Mutex<()>,
     /// Rendered public RDAP bodies of found objects. Bounded by bytes; keys carry the full
     /// load, entries the records they were rendered from.
-    pub rdap_cache: moka::sync::Cache<CacheKey, CachedBody>,
+    pub rdap_cache: moka::sync::Cache<CacheKey, CachedBody, CacheHasher>,
+    /// Which answers were asked for recently: the cache takes an answer on its second request.
+    pub cache_doorkeeper: Doorkeeper,
     /// The harvesting defence, shared by both protocols. Its counts outlive reloads.
     pub limiter: Limiter,
     /// Operator counters.
@@ -327,7 +379,7 @@ impl State {
             .map(Authority::new)
             .transpose()
             .map_err(LoadFailure::from)?;
-        let first = sources.load(1)?;
+        let first = sources.load(1, None)?;
         Ok(Self {
             current: ArcSwap::from_pointee(first),
             sources,
@@ -336,7 +388,8 @@ impl State {
             rdap_cache: moka::sync::Cache::builder()
                 .max_capacity(CACHE_MAX_BYTES)
                 .weigher(|_k: &CacheKey, v: &CachedBody| u32::try_from(v.len()).unwrap_or(u32::MAX))
-                .build(),
+                .build_with_hasher(CacheHasher::default()),
+            cache_doorkeeper: Doorkeeper::new(),
             limiter: Limiter::new(limits),
             metrics: Metrics::default(),
             authority,
@@ -435,7 +488,10 @@ impl State {
             .transpose()
             .map_err(LoadFailure::from)?;
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
-        let fresh = Arc::new(self.sources.load(generation)?);
+        let fresh = Arc::new(
+            self.sources
+                .load(generation, Some(&self.current().snapshot))?,
+        );
         let old = self.current().snapshot.counts();
         let new = fresh.snapshot.counts();
         check_shrink(old, new, shrink)?;

@@ -171,12 +171,25 @@ pub fn public_answer(
         };
     }
     let resolved = resolve(&data.snapshot, &data.policy, query, Audience::Public);
+    let deps = resolved.records(query);
+    // The first request for an answer in a while gets it rendered for itself; the cache takes
+    // an answer when it is asked for again (see `Doorkeeper`).
+    let worth_caching = deps.is_some() && state.cache_doorkeeper.seen_before(&key);
+    if !worth_caching {
+        let ctx = context(cfg, data, Some(request_url));
+        return match render_resolved(&resolved, &ctx) {
+            Some(body) => Outcome::Found {
+                body: Bytes::from(body),
+                cached: false,
+            },
+            None => Outcome::NotFound { authority: false },
+        };
+    }
     let mut ctx = context(cfg, data, Some(placeholder));
     ctx.db_updated = &crate::state::DB_UPDATED_PLACEHOLDER;
     let Some(body) = render_resolved(&resolved, &ctx) else {
         return Outcome::NotFound { authority: false };
     };
-    let deps = resolved.records(query);
     let cacheable = deps.is_some();
     let template = CachedBody::new(
         Bytes::from(body),

@@ -506,7 +506,7 @@ impl std::fmt::Debug for Contact {
 }
 
 /// A postal address of a registrar (business data, not personal).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Address {
     /// Street lines.
     pub street: Vec<String>,
@@ -521,7 +521,7 @@ pub struct Address {
 }
 
 /// A registrar accredited by ICANN (or the registry itself, ID 9999).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Registrar {
     /// IANA Registrar ID: the entity handle and `publicIds` identifier.
     pub iana_id: IanaId,
@@ -548,7 +548,7 @@ pub struct Registrar {
 }
 
 /// A host (nameserver) object (RFC 5732).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Host {
     /// Registry Object ID.
     pub roid: Roid,
@@ -567,7 +567,7 @@ pub struct Host {
 }
 
 /// One DS record of a signed delegation (RFC 5910 `dsData`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DsData {
     /// Key tag.
     pub key_tag: u16,
@@ -580,7 +580,7 @@ pub struct DsData {
 }
 
 /// A domain object (RFC 5731).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Domain {
     /// Registry Domain ID.
     pub roid: Roid,

@@ -1,17 +1,17 @@
 //! The in-memory store: an immutable, indexed snapshot of the registry.
 //!
 //! A [`Snapshot`] is never mutated once built, so readers need no locks while they use it.
-//! Its indexes are persistent maps (`imbl`, hash array mapped tries) holding each record behind
-//! an `Arc`: cloning a snapshot is constant time, and a delta ([`super::load::delta`]) builds
-//! the next snapshot by changing a clone, so the two share every record and every index node the
-//! delta did not touch. A full reload builds a complete new snapshot beside the old one. Either
-//! way one `Arc` swap publishes it ([`crate::state::State`]), so no reader ever sees half of one
+//! Its indexes are sharded copy-on-write maps ([`super::cowmap`]) holding each record behind an
+//! `Arc`: cloning a snapshot copies shard pointers only, and a delta ([`super::load::delta`])
+//! builds the next snapshot by changing a clone, so the two share every record and every shard
+//! the delta did not touch. A full reload builds new indexes beside the old ones, but takes over
+//! the old generation's `Arc` of every record that did not change. Either way one `Arc` swap
+//! publishes it ([`crate::state::State`]), so no reader ever sees half of one
 //! load and half of another.
 //!
 //! Every record carries the data revision it last changed in ([`Stored::since`]): the answer
 //! cache keeps an answer only while none of the records it was rendered from changed.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -31,6 +31,12 @@ pub struct Stored<T> {
 impl<T> Stored<T> {
     pub(crate) fn new(since: Revision, value: T) -> Arc<Self> {
         Arc::new(Self { since, value })
+    }
+
+    /// The record, to change before it is published (the loader points references at shared
+    /// text through it).
+    pub(crate) fn value_mut(&mut self) -> &mut T {
+        &mut self.value
     }
 
     /// The revision this record last changed in.
@@ -145,100 +151,26 @@ impl std::fmt::Debug for Snapshot {
 }
 
 impl Snapshot {
-    /// Index validated records. The loader guarantees references resolve.
-    pub(crate) fn build(
+    /// An empty snapshot whose indexes are sized for the given record counts, for the loader
+    /// to fill (it checks references against these indexes as it fills them).
+    pub(crate) fn with_capacity(
         tlds: Vec<String>,
         updated: Timestamp,
-        registrars: Vec<Registrar>,
-        contacts: Vec<Contact>,
-        hosts: Vec<Host>,
-        domains: Vec<Domain>,
+        revision: Revision,
+        (registrars, contacts, hosts, domains): (usize, usize, usize, usize),
     ) -> Self {
-        // Reference counts first, in plain maps (cheaper than counting inside the tries).
-        let mut contact_refs: HashMap<Arc<str>, (u32, u32)> = HashMap::new();
-        let mut host_refs: HashMap<&str, u32> = HashMap::new();
-        let mut sponsor_refs: HashMap<IanaId, u32> = HashMap::new();
-        for d in &domains {
-            if let Some(r) = &d.registrant {
-                contact_refs.entry(r.shared_key()).or_default().0 += 1;
-            }
-            if let Some(t) = &d.tech {
-                contact_refs.entry(t.shared_key()).or_default().1 += 1;
-            }
-            for ns in d.nameservers.iter() {
-                *host_refs.entry(ns.ascii()).or_default() += 1;
-            }
-            *sponsor_refs.entry(d.registrar).or_default() += 1;
-        }
-        for h in &hosts {
-            *sponsor_refs.entry(h.registrar).or_default() += 1;
-        }
-        let mut snap = Self {
+        Self {
             tlds: tlds.into(),
             updated,
-            revision: 0,
-            domains: Map::with_expected(domains.len()),
-            hosts: Map::with_expected(hosts.len()),
-            contacts: Map::with_expected(contacts.len()),
-            registrars: Map::with_expected(registrars.len()),
-            registrars_by_name: Map::with_expected(registrars.len()),
-            hosts_by_ip: Map::with_expected(hosts.len()),
-            roids: Map::with_expected(domains.len() + hosts.len()),
-        };
-        let mut by_ip: HashMap<IpAddr, Vec<Arc<str>>> = HashMap::new();
-        for h in hosts {
-            let key = h.name.ascii_shared().clone();
-            for ip in &h.addresses {
-                by_ip.entry(*ip).or_default().push(key.clone());
-            }
-            snap.roids
-                .insert(h.roid.shared_key(), RoidOwner::Host(key.clone()));
-            let delegations = host_refs.get(&*key).copied().unwrap_or(0);
-            snap.hosts.insert(
-                key,
-                HostEntry {
-                    host: Stored::new(0, h),
-                    delegations,
-                },
-            );
+            revision,
+            domains: Map::with_expected(domains),
+            hosts: Map::with_expected(hosts),
+            contacts: Map::with_expected(contacts),
+            registrars: Map::with_expected(registrars),
+            registrars_by_name: Map::with_expected(registrars),
+            hosts_by_ip: Map::with_expected(hosts),
+            roids: Map::with_expected(domains + hosts),
         }
-        drop(host_refs);
-        for (ip, names) in by_ip {
-            snap.hosts_by_ip.insert(ip, names.into());
-        }
-        for c in contacts {
-            let key = c.roid.shared_key();
-            let (registrant_of, technical_of) = contact_refs.remove(&*key).unwrap_or((0, 0));
-            snap.contacts.insert(
-                key,
-                ContactEntry {
-                    contact: Stored::new(0, c),
-                    registrant_of,
-                    technical_of,
-                    roles_since: 0,
-                },
-            );
-        }
-        for r in registrars {
-            snap.registrars_by_name
-                .insert(super::name::registrar_name_key(&r.name), r.iana_id);
-            let sponsors = sponsor_refs.get(&r.iana_id).copied().unwrap_or(0);
-            snap.registrars.insert(
-                r.iana_id,
-                RegistrarEntry {
-                    registrar: Stored::new(0, r),
-                    sponsors,
-                },
-            );
-        }
-        for mut d in domains {
-            snap.share_references(&mut d);
-            let key = d.name.ascii_shared().clone();
-            snap.roids
-                .insert(d.roid.shared_key(), RoidOwner::Domain(key.clone()));
-            snap.domains.insert(key, Stored::new(0, d));
-        }
-        snap
     }
 
     /// Point a domain's references at the text the indexes already hold: a million domains
