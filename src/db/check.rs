@@ -158,7 +158,7 @@ impl Keys {
             let path = dir.join(name);
             let file = path.display().to_string();
             // The lines named by an error, or by a message ("already used at FILE:LINE").
-            let wanted: Vec<usize> = errors
+            let wanted: std::collections::HashSet<usize> = errors
                 .iter()
                 .filter(|e| e.file == file)
                 .map(|e| e.line)
