@@ -102,38 +102,42 @@ pub struct DisclosedAs {
     pub fields: Vec<String>,
 }
 
+/// One disclosure that named the contact, told in full.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DisclosureDetails {
+    /// Log sequence number.
+    pub seq: u64,
+    /// When (RFC 3339 UTC).
+    pub time: String,
+    /// The authority.
+    pub authority: String,
+    /// Its credential.
+    pub credential_id: String,
+    /// The credential's jurisdiction; `None` if neither the entry nor the credentials file
+    /// records it.
+    pub jurisdiction: Option<String>,
+    /// Stated purpose.
+    pub purpose: String,
+    /// Stated legal basis.
+    pub legal_basis: String,
+    /// Stated case reference.
+    pub case_reference: String,
+    /// The query path.
+    pub query: String,
+    /// The contact's part (one item per role it had in the answer).
+    pub disclosed: Vec<DisclosedAs>,
+    /// Until when it was withheld from the person, if the authority asked (now past).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub withheld_until: Option<String>,
+}
+
 /// One disclosure that named the contact.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "camelCase")]
 pub enum DisclosureReport {
     /// Told in full.
-    #[serde(rename_all = "camelCase")]
-    Disclosed {
-        /// Log sequence number.
-        seq: u64,
-        /// When (RFC 3339 UTC).
-        time: String,
-        /// The authority.
-        authority: String,
-        /// Its credential.
-        credential_id: String,
-        /// The credential's jurisdiction; `None` if neither the entry nor the credentials
-        /// file records it.
-        jurisdiction: Option<String>,
-        /// Stated purpose.
-        purpose: String,
-        /// Stated legal basis.
-        legal_basis: String,
-        /// Stated case reference.
-        case_reference: String,
-        /// The query path.
-        query: String,
-        /// The contact's part (one item per role it had in the answer).
-        disclosed: Vec<DisclosedAs>,
-        /// Until when it was withheld from the person, if the authority asked (now past).
-        #[serde(skip_serializing_if = "Option::is_none")]
-        withheld_until: Option<String>,
-    },
+    Disclosed(Box<DisclosureDetails>),
     /// Withheld from the person at the authority's request: only that, and until when.
     #[serde(rename_all = "camelCase")]
     Withheld {
@@ -352,7 +356,7 @@ pub fn disclosures_of(
             });
             continue;
         }
-        out.push(DisclosureReport::Disclosed {
+        out.push(DisclosureReport::Disclosed(Box::new(DisclosureDetails {
             seq: e.seq,
             time: e.time.clone(),
             authority: d.authority.clone(),
@@ -367,7 +371,7 @@ pub fn disclosures_of(
             query: d.query.clone(),
             disclosed: mine,
             withheld_until: d.withheld_until.clone(),
-        });
+        })));
     }
     out
 }
@@ -428,19 +432,20 @@ pub fn text(r: &SubjectReport, log_name: &str) -> String {
             } => line(format!(
                 "seq {seq}\twithheld until {withheld_until}: at the authority's request, its details are not given before then"
             )),
-            DisclosureReport::Disclosed {
-                seq,
-                time,
-                authority,
-                credential_id,
-                jurisdiction,
-                purpose,
-                legal_basis,
-                case_reference,
-                query,
-                disclosed,
-                withheld_until,
-            } => {
+            DisclosureReport::Disclosed(d) => {
+                let DisclosureDetails {
+                    seq,
+                    time,
+                    authority,
+                    credential_id,
+                    jurisdiction,
+                    purpose,
+                    legal_basis,
+                    case_reference,
+                    query,
+                    disclosed,
+                    withheld_until,
+                } = d.as_ref();
                 line(format!(
                     "seq {seq}\t{time}\t{authority} (credential {credential_id}, jurisdiction {})",
                     jurisdiction.as_deref().unwrap_or("not recorded")
@@ -552,17 +557,18 @@ mod tests {
             assert!(!json.contains(detail), "{detail} in {json}");
         }
         assert!(
-            matches!(&before[1], DisclosureReport::Disclosed { seq: 3, jurisdiction: Some(j), .. } if j == "CH")
+            matches!(&before[1], DisclosureReport::Disclosed(d) if d.seq == 3 && d.jurisdiction.as_deref() == Some("CH"))
         );
         // WHEN reported at the date: THEN in full, saying it was withheld until then
         let after = disclosures_of(&entries, "C1-X", &juris, ts("2027-06-30T00:00:00Z"));
         match &after[0] {
-            DisclosureReport::Disclosed {
-                case_reference,
-                withheld_until,
-                disclosed,
-                ..
-            } => {
+            DisclosureReport::Disclosed(d) => {
+                let DisclosureDetails {
+                    case_reference,
+                    withheld_until,
+                    disclosed,
+                    ..
+                } = d.as_ref();
                 assert_eq!(case_reference, "CASE-1");
                 assert_eq!(withheld_until.as_deref(), Some("2027-06-30T00:00:00Z"));
                 assert_eq!(disclosed[0].fields, vec!["name".to_string()]);
