@@ -403,7 +403,12 @@ pub fn text(r: &SubjectReport, log_name: &str) -> String {
             f.value
                 .as_ref()
                 .map_or("(none held)".to_string(), |v| v.join(" / ")),
-            if f.consent { "yes" } else { "no" },
+            // The handle is the registry's identifier: there is no consent to give for it.
+            match (f.field, f.consent) {
+                ("handle", _) => "-",
+                (_, true) => "yes",
+                (_, false) => "no",
+            },
             role(f.public.as_registrant),
             role(f.public.as_technical),
             f.public.own_lookup.text()
