@@ -169,6 +169,8 @@ pub struct SubjectReport {
     pub roid: String,
     /// When the report was made.
     pub generated: String,
+    /// When the registration data it reads was last updated (its export or last delta).
+    pub data_updated: String,
     /// `natural` or `legal` person.
     pub person_type: &'static str,
     /// Every field the registry decides on, with its value and public view.
@@ -311,6 +313,7 @@ pub fn report(
     SubjectReport {
         roid: roid.to_string(),
         generated: now.text().to_string(),
+        data_updated: snapshot.updated().text().to_string(),
         person_type: match c.person {
             PersonType::Natural => "natural",
             PersonType::Legal => "legal",
@@ -385,8 +388,8 @@ pub fn text(r: &SubjectReport, log_name: &str) -> String {
     };
     line(format!("Subject access report for contact {}", r.roid));
     line(format!(
-        "Generated {} from the registration data and the disclosure log {log_name}.",
-        r.generated
+        "Generated {} from the registration data (as of {}) and the disclosure log {log_name}.",
+        r.generated, r.data_updated
     ));
     line("This report contains the person's personal data: give it only to that person, after confirming their identity.".into());
     line(String::new());
