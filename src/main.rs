@@ -85,6 +85,12 @@ enum Command {
         #[command(subcommand)]
         command: rddsd::cli::audit::AuditCommand,
     },
+    /// A person's access request: what the registry holds about a contact and to whom it was
+    /// disclosed. The output contains that person's personal data.
+    Subject {
+        #[command(subcommand)]
+        command: rddsd::cli::subject::SubjectCommand,
+    },
     /// Hand delta files (changes to the registration data) to the server, or check them.
     Delta {
         #[command(subcommand)]
@@ -153,6 +159,8 @@ fn main() -> ExitCode {
                 .map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS)
         }
         Command::Audit { command } => rddsd::cli::audit::run(command, &mut std::io::stdout())
+            .map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS),
+        Command::Subject { command } => rddsd::cli::subject::run(command, &mut std::io::stdout())
             .map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS),
         Command::Delta { command } => rddsd::cli::delta::run(command, &mut std::io::stdout())
             .map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS),

@@ -68,6 +68,8 @@ pub struct Grant {
     request_id: String,
     client: String,
     path: String,
+    jurisdiction: String,
+    withheld_until: Option<crate::registry::Timestamp>,
 }
 
 /// The parts of a grant, given to [`Grant::issue`] by the authority module.
@@ -80,6 +82,8 @@ pub(super) struct GrantParts {
     pub(super) request_id: String,
     pub(super) client: String,
     pub(super) path: String,
+    pub(super) jurisdiction: String,
+    pub(super) withheld_until: Option<crate::registry::Timestamp>,
 }
 
 impl Grant {
@@ -94,6 +98,8 @@ impl Grant {
             request_id: p.request_id,
             client: p.client,
             path: p.path,
+            jurisdiction: p.jurisdiction,
+            withheld_until: p.withheld_until,
         }
     }
 
@@ -109,6 +115,8 @@ impl Grant {
             request_id: "0".into(),
             client: "192.0.2.1".into(),
             path: "/test".into(),
+            jurisdiction: "XX".into(),
+            withheld_until: None,
         })
     }
 
@@ -143,5 +151,14 @@ impl Grant {
     /// The request path as received.
     pub fn path(&self) -> &str {
         &self.path
+    }
+    /// The credential's jurisdiction.
+    pub fn jurisdiction(&self) -> &str {
+        &self.jurisdiction
+    }
+    /// Until when the authority asked that the disclosure be withheld from the person it
+    /// concerns, if it asked (validated: in the future, within [`super::route::MAX_WITHHOLD_DAYS`]).
+    pub fn withheld_until(&self) -> Option<crate::registry::Timestamp> {
+        self.withheld_until
     }
 }

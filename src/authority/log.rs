@@ -86,6 +86,18 @@ pub struct Disclosure {
     pub disclosed: Vec<DisclosedContact>,
     /// SHA-256 of the response body.
     pub response_sha256: String,
+    /// The credential's jurisdiction, for reports (`audit stats --by jurisdiction`, the subject
+    /// report). Absent in entries written before it was recorded; reports then look it up in
+    /// the credentials file when they are given one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jurisdiction: Option<String>,
+    /// RFC 3339 UTC time until which the authority asked that this disclosure be withheld from
+    /// the person it concerns (`RDDS-Withhold-Until`): the subject report states only that an
+    /// entry is withheld, and until when, before this time. Inside the hash chain like every
+    /// other field, so it cannot be shortened or removed afterwards. Absent when not asked
+    /// (and in entries written before it existed, which therefore hash and verify as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withheld_until: Option<String>,
 }
 
 /// What a prune removed. The checkpoint entry stands in for the last removed entry: it carries
@@ -1097,6 +1109,8 @@ mod tests {
                 fields: vec!["name".into()],
             }],
             response_sha256: sha256_hex(b"body"),
+            jurisdiction: None,
+            withheld_until: None,
         }
     }
 

@@ -7,6 +7,8 @@ pub mod grant;
 pub mod log;
 pub mod report;
 pub mod route;
+pub mod stats;
+pub mod subject;
 pub mod transparency;
 
 pub use grant::{Grant, Purpose};

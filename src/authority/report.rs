@@ -85,3 +85,192 @@ pub fn table(entries: &[&Entry]) -> String {
     out.push_str(&format!("{} disclosure(s)\n", entries.len()));
     out
 }
+
+/// One contact whose non-public data left through a credential (`rddsd audit affected`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Affected {
+    /// Contact ROID, as the log records it.
+    pub roid: String,
+    /// Every non-public field that left, over all its disclosures (sorted).
+    pub fields: Vec<String>,
+    /// Each disclosure of it: when, and which fields.
+    pub disclosures: Vec<AffectedDisclosure>,
+}
+
+/// One disclosure of an affected contact.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AffectedDisclosure {
+    /// Log sequence number.
+    pub seq: u64,
+    /// When (RFC 3339 UTC).
+    pub time: String,
+    /// Role in the answer.
+    pub role: String,
+    /// The non-public fields that left.
+    pub fields: Vec<String>,
+}
+
+/// Every contact whose non-public data left through credential `credential` (exact id) within
+/// `[since, until)`, sorted by ROID (ROIDs that differ only in case are one contact). A contact
+/// that was in an answer with nothing beyond the public view is not listed: none of its
+/// non-public data left. Withheld entries are included: this list is for the registry, which
+/// must tell the people concerned about a leak, not the subject report.
+pub fn affected(
+    entries: &[Entry],
+    credential: &str,
+    since: Option<&Timestamp>,
+    until: Option<&Timestamp>,
+) -> Vec<Affected> {
+    let filter = Filter {
+        since: since.copied(),
+        until: until.copied(),
+        ..Filter::default()
+    };
+    let mut by_roid: std::collections::BTreeMap<String, Affected> =
+        std::collections::BTreeMap::new();
+    for e in entries.iter().filter(|e| filter.matches(e)) {
+        let Some(d) = e
+            .disclosure
+            .as_ref()
+            .filter(|d| d.credential_id == credential)
+        else {
+            continue;
+        };
+        for c in d.disclosed.iter().filter(|c| !c.fields.is_empty()) {
+            let a = by_roid
+                .entry(crate::registry::Roid::key(&c.roid))
+                .or_insert_with(|| Affected {
+                    roid: c.roid.clone(),
+                    fields: Vec::new(),
+                    disclosures: Vec::new(),
+                });
+            for f in &c.fields {
+                if !a.fields.contains(f) {
+                    a.fields.push(f.clone());
+                }
+            }
+            a.disclosures.push(AffectedDisclosure {
+                seq: e.seq,
+                time: e.time.clone(),
+                role: c.role.clone(),
+                fields: c.fields.clone(),
+            });
+        }
+    }
+    by_roid
+        .into_values()
+        .map(|mut a| {
+            a.fields.sort();
+            a
+        })
+        .collect()
+}
+
+/// `audit affected` as text: one line per contact, then one indented line per disclosure.
+pub fn affected_table(credential: &str, list: &[Affected]) -> String {
+    let mut out = String::from("CONTACT\tFIELDS\tDISCLOSURES\n");
+    for a in list {
+        out.push_str(&format!(
+            "{}\t{}\t{}\n",
+            a.roid,
+            a.fields.join(","),
+            a.disclosures.len()
+        ));
+        for d in &a.disclosures {
+            out.push_str(&format!(
+                "\tseq {}\t{}\tas {}\t{}\n",
+                d.seq,
+                d.time,
+                d.role,
+                d.fields.join(",")
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "{} contact(s) with non-public data disclosed through credential {credential}\n",
+        list.len()
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authority::log::{DisclosedContact, Disclosure, GENESIS};
+
+    fn entry(seq: u64, time: &str, credential: &str, disclosed: &[(&str, &[&str])]) -> Entry {
+        Entry {
+            seq,
+            time: time.into(),
+            disclosure: Some(Disclosure {
+                request_id: "r".into(),
+                authority: "Unit".into(),
+                credential_id: credential.into(),
+                client: "192.0.2.1".into(),
+                purpose: "court-order".into(),
+                legal_basis: "b".into(),
+                case_reference: "c".into(),
+                query: "/q".into(),
+                objects: vec![],
+                disclosed: disclosed
+                    .iter()
+                    .map(|(roid, fields)| DisclosedContact {
+                        roid: (*roid).into(),
+                        role: "registrant".into(),
+                        fields: fields.iter().map(|f| f.to_string()).collect(),
+                    })
+                    .collect(),
+                response_sha256: String::new(),
+                jurisdiction: None,
+                withheld_until: Some("2099-01-01T00:00:00Z".into()),
+            }),
+            checkpoint: None,
+            salt: None,
+            prev: GENESIS.into(),
+            hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn affected_lists_each_contact_of_one_credential_once_with_every_field() {
+        let entries = vec![
+            entry(
+                1,
+                "2026-01-01T00:00:00Z",
+                "leaked",
+                &[("C1-X", &["name"]), ("C2-X", &[])],
+            ),
+            entry(2, "2026-02-01T00:00:00Z", "other", &[("C3-X", &["email"])]),
+            entry(
+                3,
+                "2026-03-01T00:00:00Z",
+                "leaked",
+                &[("c1-x", &["email", "name"])],
+            ),
+            entry(4, "2026-04-01T00:00:00Z", "leaked", &[("C4-X", &["voice"])]),
+        ];
+        let all = affected(&entries, "leaked", None, None);
+        // C2 had nothing beyond the public view; C3 went through another credential; the
+        // withheld entries count (the registry must still tell the people concerned).
+        let roids: Vec<&str> = all.iter().map(|a| a.roid.as_str()).collect();
+        assert_eq!(roids, vec!["C1-X", "C4-X"]);
+        assert_eq!(all[0].fields, vec!["email", "name"]);
+        assert_eq!(
+            all[0].disclosures.iter().map(|d| d.seq).collect::<Vec<_>>(),
+            vec![1, 3]
+        );
+        let t = |s: &str| crate::registry::validate::datetime(s).expect("date");
+        let window = affected(
+            &entries,
+            "leaked",
+            Some(&t("2026-02-01T00:00:00Z")),
+            Some(&t("2026-04-01T00:00:00Z")),
+        );
+        assert_eq!(window.len(), 1);
+        assert_eq!(window[0].disclosures[0].seq, 3);
+        assert!(affected(&entries, "nobody", None, None).is_empty());
+        assert!(affected_table("leaked", &all).contains("2 contact(s)"));
+    }
+}

@@ -133,6 +133,66 @@ pub fn statement(
     })
 }
 
+/// Header by which an authority asks that a disclosure be withheld from the person it concerns
+/// until a date, so an investigation is not revealed by the person's own access request (query
+/// parameter `withholdUntil`). RFC 9560 defines no such parameter (only a purpose and a
+/// do-not-track parameter), nor does the ICANN RDAP profile, so rddsd names its own, beside its
+/// statement headers.
+pub const WITHHOLD_HEADER: &str = "rdds-withhold-until";
+/// The query parameter form of [`WITHHOLD_HEADER`].
+pub const WITHHOLD_PARAM: &str = "withholdUntil";
+/// The longest withholding accepted, in days after the request (two years): a longer one needs
+/// a fresh request, so no disclosure stays hidden from the person indefinitely by default.
+pub const MAX_WITHHOLD_DAYS: i64 = 731;
+
+/// Parse a withholding request from the header (first) or the query parameter: `YYYY-MM-DD`
+/// (00:00 UTC of that day) or an RFC 3339 date-time, later than `now` and at most
+/// [`MAX_WITHHOLD_DAYS`] after it. `None` when neither is sent. Pure: `now` is given.
+///
+/// # Errors
+/// A value that is not text, not a date, not in the future or too far ahead.
+pub fn withhold_until(
+    header: impl Fn(&str) -> Option<Vec<u8>>,
+    query: Option<&str>,
+    now: Timestamp,
+) -> Result<Option<Timestamp>, StatementError> {
+    let raw = match header(WITHHOLD_HEADER) {
+        Some(bytes) => String::from_utf8(bytes)
+            .map_err(|_| StatementError("RDDS-Withhold-Until is not UTF-8 text".into()))?,
+        None => match query_param(query, WITHHOLD_PARAM) {
+            Some(v) => v,
+            None => return Ok(None),
+        },
+    };
+    let v = raw.trim();
+    let bad =
+        |why: &str| StatementError(format!("RDDS-Withhold-Until (or {WITHHOLD_PARAM}) {why}"));
+    // Bounded before parsing; the longest RFC 3339 form with fractions is well under this.
+    if v.is_empty() || v.len() > 40 {
+        return Err(bad(
+            "must be a date such as 2027-06-30 or an RFC 3339 date-time",
+        ));
+    }
+    let full = if v.len() == 10 {
+        format!("{v}T00:00:00Z")
+    } else {
+        v.to_string()
+    };
+    let until = crate::registry::validate::datetime(&full)
+        .map_err(|_| bad("must be a date such as 2027-06-30 or an RFC 3339 date-time"))?;
+    if until <= now {
+        return Err(bad("must lie in the future"));
+    }
+    let latest = Timestamp::from_unix(now.unix().saturating_add(MAX_WITHHOLD_DAYS * 86_400));
+    if until > latest {
+        return Err(bad(&format!(
+            "may lie at most {MAX_WITHHOLD_DAYS} days ahead (not after {})",
+            latest.text()
+        )));
+    }
+    Ok(Some(until))
+}
+
 type CredentialLimiter = RateLimiter<String, HashMapStateStore<String>, DefaultClock>;
 
 /// Failed authentications a client network may make at once ...
@@ -226,6 +286,9 @@ pub enum AuthorityRefusal {
     },
     /// The statement is missing or malformed (400).
     BadStatement(String),
+    /// The withholding request (`RDDS-Withhold-Until`) is malformed, in the past or too far
+    /// ahead (400).
+    BadWithhold(String),
     /// The purpose is not one the credential was issued for (403).
     PurposeNotAllowed,
     /// The disclosure log cannot be written (503).
@@ -301,6 +364,8 @@ impl Authority {
         let header = |name: &str| req.headers.get(name).map(|v| v.as_bytes().to_vec());
         let st = statement(header, req.query_string.as_deref())
             .map_err(|StatementError(why)| AuthorityRefusal::BadStatement(why))?;
+        let withheld_until = withhold_until(header, req.query_string.as_deref(), Timestamp::now())
+            .map_err(|StatementError(why)| AuthorityRefusal::BadWithhold(why))?;
         if !cred.purposes.contains(&st.purpose) {
             return Err(AuthorityRefusal::PurposeNotAllowed);
         }
@@ -320,6 +385,8 @@ impl Authority {
             request_id,
             client: req.client.to_string(),
             path: req.path.clone(),
+            jurisdiction: cred.jurisdiction.clone(),
+            withheld_until,
         }))
     }
 
@@ -408,6 +475,8 @@ impl Authority {
             objects,
             disclosed,
             response_sha256: sha256_hex(body),
+            jurisdiction: Some(grant.jurisdiction().to_string()),
+            withheld_until: grant.withheld_until().map(|t| t.text().to_string()),
         };
         match self.log.append(record, APPEND_TIMEOUT).await {
             Ok(entry) => Ok(self
@@ -464,5 +533,57 @@ mod tests {
             assert!(statement(headers(&[]), Some(bad)).is_err(), "{bad}");
         }
         assert!(statement(headers(&[]), None).is_err());
+    }
+
+    #[test]
+    fn withholding_is_a_date_in_the_future_at_most_two_years_ahead() {
+        let now = crate::registry::validate::datetime("2026-06-01T12:00:00Z").expect("now");
+        // The header's value (if sent) and the query string; the result as text.
+        let until = |header: Option<&'static str>, q: Option<&str>| {
+            let h = move |name: &str| {
+                header
+                    .filter(|_| name == WITHHOLD_HEADER)
+                    .map(|v| v.as_bytes().to_vec())
+            };
+            withhold_until(h, q, now).map(|t| t.map(|t| t.text().to_string()))
+        };
+        // Absent: nothing to withhold.
+        assert_eq!(until(None, None), Ok(None));
+        // A date is 00:00 UTC of that day; an RFC 3339 time is taken as given; header first.
+        assert_eq!(
+            until(Some(" 2027-06-30 "), Some("withholdUntil=2026-07-01")),
+            Ok(Some("2027-06-30T00:00:00Z".into()))
+        );
+        assert_eq!(
+            until(
+                None,
+                Some("withholdUntil=2026-06-01T14%3A00%3A00%2B02%3A00")
+            )
+            .map_err(|e| e.0),
+            Err("RDDS-Withhold-Until (or withholdUntil) must lie in the future".into()),
+            "14:00+02:00 is now"
+        );
+        assert_eq!(
+            until(None, Some("withholdUntil=2026-06-01T12:00:01Z")),
+            Ok(Some("2026-06-01T12:00:01Z".into()))
+        );
+        // The last accepted instant is exactly MAX_WITHHOLD_DAYS ahead.
+        assert!(until(Some("2028-06-01T12:00:00Z"), None).is_ok());
+        for (bad, why) in [
+            ("2028-06-02", "at most 731 days"),
+            ("2026-05-31", "future"),
+            ("2026-06-01", "future"),
+            ("tomorrow", "must be a date"),
+            ("", "must be a date"),
+            ("2027-02-30", "must be a date"),
+            ("9999-12-31T23:59:59Z", "at most"),
+            (
+                "2027-06-30T00:00:00.000000000000000000000000000Z",
+                "must be a date",
+            ),
+        ] {
+            let e = until(Some(bad), None).expect_err(bad);
+            assert!(e.0.contains(why), "{bad}: {}", e.0);
+        }
     }
 }

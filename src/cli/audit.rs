@@ -1,4 +1,4 @@
-//! `rddsd audit verify|report|prune`: check, report on and prune the disclosure log
+//! `rddsd audit verify|report|affected|stats|prune`: check, report on and prune the disclosure log
 //! ([`crate::authority::log`]).
 
 use std::io::Write;
@@ -78,6 +78,46 @@ pub enum AuditCommand {
         /// Contact ROID: who has received this person's data?
         #[arg(long)]
         contact: Option<String>,
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// After a credential leaked: every contact whose non-public data left through it, with
+    /// the fields and when (the people the registry must tell). Contains contact ROIDs.
+    Affected {
+        /// Disclosure log.
+        log: PathBuf,
+        /// The credential id.
+        #[arg(long)]
+        credential: String,
+        /// From this time (YYYY-MM-DD or RFC 3339), inclusive.
+        #[arg(long)]
+        since: Option<String>,
+        /// Until this time, exclusive.
+        #[arg(long)]
+        until: Option<String>,
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disclosure counts for a transparency report, grouped; no personal data (no ROIDs,
+    /// names, case references).
+    Stats {
+        /// Disclosure log.
+        log: PathBuf,
+        /// Group by these keys, in this order: any of month, purpose, authority, jurisdiction,
+        /// comma-separated.
+        #[arg(long)]
+        by: String,
+        /// From this time (YYYY-MM-DD or RFC 3339), inclusive.
+        #[arg(long)]
+        since: Option<String>,
+        /// Until this time, exclusive.
+        #[arg(long)]
+        until: Option<String>,
+        /// Credentials file, for the jurisdiction of entries written before the log recorded it.
+        #[arg(long)]
+        credentials: Option<PathBuf>,
         /// JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -218,6 +258,60 @@ pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
                 write!(out, "{}", report::table(&selected)).map_err(super::io)?;
             }
             Ok(())
+        }
+        AuditCommand::Affected {
+            log: path,
+            credential,
+            since,
+            until,
+            json,
+        } => {
+            let since = since.map(|s| super::cli_date("since", &s)).transpose()?;
+            let until = until.map(|s| super::cli_date("until", &s)).transpose()?;
+            let credential = credential.trim().to_string();
+            if credential.is_empty() {
+                return Err("--credential: give the credential id".into());
+            }
+            let v = log::verify_file(&path)?;
+            let list = report::affected(&v.entries, &credential, since.as_ref(), until.as_ref());
+            if json {
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&list).map_err(|e| e.to_string())?
+                )
+                .map_err(super::io)
+            } else {
+                write!(out, "{}", report::affected_table(&credential, &list)).map_err(super::io)
+            }
+        }
+        AuditCommand::Stats {
+            log: path,
+            by,
+            since,
+            until,
+            credentials,
+            json,
+        } => {
+            let by = crate::authority::stats::parse_by(&by)?;
+            let filter = report::Filter {
+                since: since.map(|s| super::cli_date("since", &s)).transpose()?,
+                until: until.map(|s| super::cli_date("until", &s)).transpose()?,
+                ..report::Filter::default()
+            };
+            let juris = super::subject::jurisdictions(credentials.as_deref())?;
+            let v = log::verify_file(&path)?;
+            let stats = crate::authority::stats::stats(&v.entries, &filter, &by, &juris);
+            if json {
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&stats).map_err(|e| e.to_string())?
+                )
+                .map_err(super::io)
+            } else {
+                write!(out, "{}", crate::authority::stats::table(&stats)).map_err(super::io)
+            }
         }
         AuditCommand::Prune { log: path, before } => {
             let before = super::cli_date("before", &before)?;

@@ -1,12 +1,14 @@
 //! The command-line tools beside the server: `rddsd authority …` (credentials),
-//! `rddsd audit …` (the disclosure log), `rddsd delta …` (change files) and `rddsd db …`
-//! (the PostgreSQL schema, import and export). The binary only parses flags and calls these; each
+//! `rddsd audit …` (the disclosure log), `rddsd subject …` (a person's access request),
+//! `rddsd delta …` (change files) and `rddsd db …` (the PostgreSQL schema, import and export).
+//! The binary only parses flags and calls these; each
 //! writes its report to the writer it is given, so tests and the binary share one code path.
 
 pub mod audit;
 pub mod authority;
 pub mod db;
 pub mod delta;
+pub mod subject;
 
 /// A date from the command line: `YYYY-MM-DD` (00:00 UTC) or RFC 3339.
 ///

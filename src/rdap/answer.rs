@@ -314,6 +314,12 @@ impl Answer {
                 &why,
                 "statement-missing",
             ),
+            AuthorityRefusal::BadWithhold(why) => Self::error(
+                StatusCode::BAD_REQUEST,
+                "Bad Request",
+                &why,
+                "withhold-invalid",
+            ),
             AuthorityRefusal::PurposeNotAllowed => Self::error(
                 StatusCode::FORBIDDEN,
                 "Forbidden",

@@ -540,6 +540,14 @@ fn disclosure_notice(w: &mut Json, grant: &Grant) {
         grant.request_id(),
         ". The disclosure is recorded in the registry's disclosure log. Use the data only for the stated purpose and do not retain it longer than needed.",
     ]);
+    if let Some(until) = grant.withheld_until() {
+        // Confirms to the authority that its request was recorded, so it need not ask again.
+        w.text(&[
+            "As requested, the registry will not tell the person concerned about this disclosure before ",
+            until.text().as_str(),
+            ".",
+        ]);
+    }
     w.end_array();
     w.end_object();
 }

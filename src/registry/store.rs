@@ -277,6 +277,30 @@ impl Snapshot {
         v
     }
 
+    /// The domains that name a contact (by ROID, ASCII case-insensitive) as registrant or
+    /// technical contact, sorted by name, each with the roles it holds there. A scan of every
+    /// domain: for tools (the subject report), never for a query.
+    pub fn domains_of_contact(&self, roid: &str) -> Vec<(&Domain, ContactRoles)> {
+        let is = |r: &Option<Roid>| {
+            r.as_ref()
+                .is_some_and(|r| r.as_str().eq_ignore_ascii_case(roid))
+        };
+        let mut v: Vec<(&Domain, ContactRoles)> = self
+            .domains
+            .values()
+            .map(|d| &d.value)
+            .filter_map(|d| {
+                let roles = ContactRoles {
+                    registrant: is(&d.registrant),
+                    technical: is(&d.tech),
+                };
+                (roles.registrant || roles.technical).then_some((d, roles))
+            })
+            .collect();
+        v.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+        v
+    }
+
     /// Every host, sorted by name.
     pub fn hosts(&self) -> Vec<&Host> {
         let mut v: Vec<&Host> = self.hosts.values().map(|h| &h.host.value).collect();

@@ -65,6 +65,8 @@ impl Fixture {
                         fields: vec!["name".into()],
                     }],
                     response_sha256: "0".repeat(64),
+                    jurisdiction: None,
+                    withheld_until: None,
                 }),
                 checkpoint: None,
                 salt: None,

@@ -18,5 +18,6 @@ mod privacy;
 mod profile;
 mod rdap;
 mod schema;
+mod subject;
 mod transparency;
 mod whois;

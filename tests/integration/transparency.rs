@@ -383,6 +383,8 @@ fn disclosure(n: u32) -> Disclosure {
             fields: vec!["name".into()],
         }],
         response_sha256: "0".repeat(64),
+        jurisdiction: None,
+        withheld_until: None,
     }
 }
 

@@ -1,0 +1,126 @@
+//! `rddsd subject report ROID`: the answer to a person's access request
+//! ([`crate::authority::subject`]). Its output holds that person's data, by design.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+
+/// `rddsd subject …`
+#[derive(Debug, Subcommand)]
+pub enum SubjectCommand {
+    /// Everything the registry holds about one contact, the domains it appears on and in which
+    /// role, what the public sees of each field, and every disclosure of it to an authority
+    /// (withheld ones only as "withheld until"). THE OUTPUT CONTAINS THE PERSON'S PERSONAL DATA:
+    /// it is for the privacy officer answering that person, after confirming their identity.
+    /// Exit 1 if the ROID is not a contact.
+    Report {
+        /// The contact's ROID (matched without regard to case).
+        roid: String,
+        /// The server's config file: data directory, policy, delta directory, disclosure log
+        /// and credentials file, unless the flags below override them.
+        #[arg(long, short = 'c')]
+        config: Option<PathBuf>,
+        /// Directory of registration data (*.jsonl). Default: the config's, else the bundled
+        /// demo registry.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Disclosure policy file. Default: the config's, else the bundled RDP baseline.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Disclosure log. Default: the config's `[authority] log`.
+        #[arg(long)]
+        log: Option<PathBuf>,
+        /// Credentials file, for the jurisdiction of entries written before the log recorded
+        /// it. Default: the config's `[authority] credentials`.
+        #[arg(long)]
+        credentials: Option<PathBuf>,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Run one `rddsd subject` command, writing its report to `out`.
+///
+/// # Errors
+/// A message for the operator: an unknown ROID, data or policy that does not validate, a log
+/// that does not verify, no log given.
+pub fn run(cmd: SubjectCommand, out: &mut impl Write) -> Result<(), String> {
+    let SubjectCommand::Report {
+        roid,
+        config,
+        data,
+        policy,
+        log,
+        credentials,
+        json,
+    } = cmd;
+    let settings = match &config {
+        Some(path) => Some(
+            crate::config::ConfigFile::load(path)
+                .and_then(|f| {
+                    crate::config::Settings::resolve(f, crate::config::Overrides::default())
+                })
+                .map_err(|e| e.to_string())?,
+        ),
+        None => None,
+    };
+    let from_config =
+        |pick: fn(&crate::config::Settings) -> Option<PathBuf>| settings.as_ref().and_then(pick);
+    let sources = crate::state::Sources {
+        data_dir: data.or_else(|| from_config(|s| s.data_dir.clone())),
+        policy: policy.or_else(|| from_config(|s| s.policy.clone())),
+        config: None,
+        delta_dir: from_config(|s| s.delta_dir.clone()),
+    };
+    let log = log
+        .or_else(|| from_config(|s| s.authority.as_ref().map(|a| a.log.clone())))
+        .ok_or("no disclosure log: give --log LOG, or --config with an [authority] log")?;
+    let credentials = credentials
+        .or_else(|| from_config(|s| s.authority.as_ref().map(|a| a.credentials.clone())));
+    let generation = sources.load(0, None).map_err(|e| e.to_string())?;
+    // An unknown ROID is said at once, before the log is read.
+    let contact =
+        crate::authority::subject::find(&generation.snapshot, &roid).map_err(|e| e.to_string())?;
+    let verified = crate::authority::log::verify_file(&log)?;
+    let report = crate::authority::subject::report(
+        &generation.snapshot,
+        &generation.policy,
+        contact,
+        &verified,
+        &jurisdictions(credentials.as_deref())?,
+        crate::registry::Timestamp::now(),
+    );
+    if json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+        )
+        .map_err(super::io)
+    } else {
+        write!(
+            out,
+            "{}",
+            crate::authority::subject::text(&report, &log.display().to_string())
+        )
+        .map_err(super::io)
+    }
+}
+
+/// Credential id → jurisdiction, from a credentials file (none given or missing: empty).
+///
+/// # Errors
+/// A credentials file that does not validate.
+pub(super) fn jurisdictions(path: Option<&Path>) -> Result<HashMap<String, String>, String> {
+    let Some(path) = path else {
+        return Ok(HashMap::new());
+    };
+    Ok(crate::authority::credentials::read(path)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|c| (c.id, c.jurisdiction))
+        .collect())
+}
