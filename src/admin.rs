@@ -40,7 +40,8 @@ pub fn respond(state: &State, path: &str) -> Response<Full<Bytes>> {
 }
 
 /// `/readyz` for load balancers: ready once the data is loaded and the listeners are bound,
-/// which holds for as long as this listener answers. Shared dependencies (the disclosure log)
+/// which holds for as long as this listener answers. Shared dependencies (the disclosure log,
+/// the PostgreSQL database)
 /// are reported beside it but never make a node unready: one shared fault must not take every
 /// node out of rotation while each can still serve public answers.
 fn readiness(state: &State) -> (StatusCode, &'static str, String) {
@@ -50,8 +51,20 @@ fn readiness(state: &State) -> (StatusCode, &'static str, String) {
         Some(true) => "ok",
         Some(false) => "refusing disclosures until repaired",
     };
+    // The database, like the disclosure log, is shared by every node: losing it must not take
+    // the whole pool out of rotation while nodes can answer from their caches (and answer 503,
+    // quickly, for the rest).
+    let database = match (g.database_up, state.database.as_ref().and_then(|d| d.lost_for())) {
+        (None, _) => String::new(),
+        (Some(true), _) => "database: following changes\n".to_string(),
+        (Some(false), Some(lost)) => format!(
+            "database: unreachable for {} s; serving cached answers within the staleness bound, 503 otherwise\n",
+            lost.as_secs()
+        ),
+        (Some(false), None) => "database: connecting\n".to_string(),
+    };
     let body = format!(
-        "ready\ndata: generation {}, {} s old\ndisclosure log: {log}\n",
+        "ready\ndata: generation {}, {} s old\n{database}disclosure log: {log}\n",
         g.generation,
         g.now_unix.saturating_sub(g.data_updated_unix)
     );

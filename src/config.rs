@@ -53,6 +53,9 @@ pub struct ConfigFile {
     /// `[log]`
     #[serde(default)]
     pub log: LogSection,
+    /// `[database]`
+    #[serde(default)]
+    pub database: DatabaseSection,
 }
 
 /// `[log]`: the server log on stderr.
@@ -210,6 +213,87 @@ pub struct DataSection {
     /// Applied files move to `applied/` below it (and are replayed over the data on start and
     /// reload), refused ones to `refused/` with their errors beside them.
     pub delta_dir: Option<PathBuf>,
+    /// Where registration data lives: `jsonl` (the default: `dir` or the demo registry, held in
+    /// memory) or `postgres` (looked up in the database at `database_url` per query).
+    pub backend: Option<Backend>,
+    /// The PostgreSQL database of `backend = "postgres"`.
+    pub database_url: Option<String>,
+}
+
+/// `[data] backend`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// JSON Lines files (or the demo registry), held in memory.
+    #[default]
+    Jsonl,
+    /// A PostgreSQL database, read per query.
+    Postgres,
+}
+
+/// `[database]`: how the PostgreSQL backend uses its database.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSection {
+    /// Connections per node.
+    pub pool_size: Option<usize>,
+    /// Longest a lookup statement may run (milliseconds); the server cancels it after that.
+    pub statement_timeout_ms: Option<u64>,
+    /// Longest a request waits for a free connection (milliseconds) before it is answered 503:
+    /// the bound of the queue in front of the pool.
+    pub queue_timeout_ms: Option<u64>,
+    /// While the database is unreachable, cached answers are served for at most this many
+    /// seconds after the node lost it; then 503.
+    pub max_stale_secs: Option<u64>,
+}
+
+/// The PostgreSQL backend's settings, checked.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseSettings {
+    /// The database URL (may hold a password: never printed).
+    pub url: String,
+    /// Connections per node.
+    pub pool_size: usize,
+    /// Longest a lookup statement may run.
+    pub statement_timeout: Duration,
+    /// Longest a request waits for a connection.
+    pub queue_timeout: Duration,
+    /// How long cached answers outlive the loss of the database.
+    pub max_stale: Duration,
+}
+
+impl std::fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the URL: it may carry the password.
+        f.debug_struct("DatabaseSettings")
+            .field("pool_size", &self.pool_size)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("queue_timeout", &self.queue_timeout)
+            .field("max_stale", &self.max_stale)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DatabaseSettings {
+    /// Default connections per node.
+    pub const POOL_SIZE: usize = 8;
+    /// Default statement timeout, in milliseconds.
+    pub const STATEMENT_TIMEOUT_MS: u64 = 2000;
+    /// Default queue timeout, in milliseconds.
+    pub const QUEUE_TIMEOUT_MS: u64 = 1000;
+    /// Default staleness bound during an outage, in seconds.
+    pub const MAX_STALE_SECS: u64 = 300;
+
+    /// The defaults, for `url`.
+    pub fn with_url(url: String) -> Self {
+        Self {
+            url,
+            pool_size: Self::POOL_SIZE,
+            statement_timeout: Duration::from_millis(Self::STATEMENT_TIMEOUT_MS),
+            queue_timeout: Duration::from_millis(Self::QUEUE_TIMEOUT_MS),
+            max_stale: Duration::from_secs(Self::MAX_STALE_SECS),
+        }
+    }
 }
 
 /// Default of `[data] max_shrink_percent`.
@@ -270,6 +354,11 @@ pub struct Overrides {
     pub log_format: Option<crate::telemetry::LogFormat>,
     /// `--log`
     pub log_filter: Option<String>,
+    /// `--database`: serve from this PostgreSQL database (the postgres backend).
+    pub database_url: Option<String>,
+    /// `RDDSD_DATABASE_URL`, read by the binary: the URL when the config chooses the postgres
+    /// backend without one. It never chooses the backend by itself.
+    pub database_url_env: Option<String>,
 }
 
 /// Resolved settings: every value typed and checked.
@@ -305,6 +394,8 @@ pub struct Settings {
     pub shrink: ShrinkGuard,
     /// Directory watched for delta files.
     pub delta_dir: Option<PathBuf>,
+    /// The PostgreSQL backend, when chosen; `None`: JSON Lines.
+    pub database: Option<DatabaseSettings>,
     /// `port43` host name.
     pub port43: Option<String>,
     /// Terms of service URL.
@@ -448,6 +539,7 @@ impl Settings {
             authority,
             service,
             log,
+            database,
         } = file;
         let LogSection {
             format: log_format,
@@ -523,7 +615,16 @@ impl Settings {
             max_shrink_percent,
             allow_shrink,
             delta_dir,
+            backend,
+            database_url,
         } = data;
+        let database = resolve_database(
+            backend,
+            database_url,
+            database,
+            &flags,
+            dir.is_some() || flags.data_dir.is_some() || delta_dir.is_some(),
+        )?;
         let max_shrink_percent = max_shrink_percent.unwrap_or(DEFAULT_MAX_SHRINK_PERCENT);
         if max_shrink_percent > 100 {
             return Err(ConfigError::Invalid(
@@ -607,6 +708,7 @@ impl Settings {
             policy: flags.policy.or(policy),
             shrink,
             delta_dir,
+            database,
             port43,
             terms_url,
             shutdown_grace,
@@ -620,6 +722,71 @@ impl Settings {
                 .unwrap_or_else(|| "info".to_string()),
         })
     }
+}
+
+/// The backend: JSON Lines unless `[data] backend = "postgres"` or `--database` asks for the
+/// database, whose URL comes from `--database`, `[data] database_url` or `RDDSD_DATABASE_URL`,
+/// in that order.
+fn resolve_database(
+    backend: Option<Backend>,
+    url: Option<String>,
+    section: DatabaseSection,
+    flags: &Overrides,
+    has_files: bool,
+) -> Result<Option<DatabaseSettings>, ConfigError> {
+    let DatabaseSection {
+        pool_size,
+        statement_timeout_ms,
+        queue_timeout_ms,
+        max_stale_secs,
+    } = section;
+    let postgres = flags.database_url.is_some() || backend == Some(Backend::Postgres);
+    if !postgres {
+        return Ok(None);
+    }
+    if has_files {
+        return Err(ConfigError::Invalid(
+            "the postgres backend reads its records from the database: remove data.dir, --data and data.delta_dir (or use backend = \"jsonl\")".into(),
+        ));
+    }
+    let Some(url) = flags
+        .database_url
+        .clone()
+        .or(url)
+        .or_else(|| flags.database_url_env.clone())
+    else {
+        return Err(ConfigError::Invalid(
+            "data.backend = \"postgres\" needs a database: set data.database_url, --database or RDDSD_DATABASE_URL".into(),
+        ));
+    };
+    crate::db::parse_url(&url)
+        .map_err(|e| ConfigError::Invalid(format!("data.database_url: {e}")))?;
+    let d = DatabaseSettings::with_url(url);
+    Ok(Some(DatabaseSettings {
+        pool_size: bounded("database.pool_size", pool_size, d.pool_size, 1, 1024)?,
+        statement_timeout: Duration::from_millis(bounded(
+            "database.statement_timeout_ms",
+            statement_timeout_ms,
+            DatabaseSettings::STATEMENT_TIMEOUT_MS,
+            10,
+            600_000,
+        )?),
+        queue_timeout: Duration::from_millis(bounded(
+            "database.queue_timeout_ms",
+            queue_timeout_ms,
+            DatabaseSettings::QUEUE_TIMEOUT_MS,
+            1,
+            60_000,
+        )?),
+        max_stale: seconds(
+            "database.max_stale_secs",
+            max_stale_secs,
+            DatabaseSettings::MAX_STALE_SECS,
+            0,
+            86_400,
+        )?,
+        ..d
+    }))
 }
 
 fn nets(key: &str, list: Option<Vec<String>>) -> Result<Vec<IpNet>, ConfigError> {

@@ -68,6 +68,11 @@ enum Command {
         /// Disclosure policy file. Default: the bundled RDP baseline.
         #[arg(long)]
         policy: Option<PathBuf>,
+        /// Serve the registration data of this PostgreSQL database (the postgres backend; see
+        /// `[data] backend`). With `backend = "postgres"` in the config and no URL there,
+        /// RDDSD_DATABASE_URL is used.
+        #[arg(long)]
+        database: Option<String>,
         /// Log filter, e.g. info or rddsd=debug (default: the config's [log] filter, or info).
         #[arg(long)]
         log: Option<String>,
@@ -176,6 +181,7 @@ fn main() -> ExitCode {
             base_url,
             data,
             policy,
+            database,
             log,
             log_format,
         } => {
@@ -198,6 +204,8 @@ fn main() -> ExitCode {
                 policy,
                 log_format,
                 log_filter: log,
+                database_url: database,
+                database_url_env: std::env::var("RDDSD_DATABASE_URL").ok(),
             };
             let settings = match Settings::resolve(file, flags) {
                 Ok(s) => s,
@@ -233,6 +241,7 @@ fn check(data: Option<PathBuf>, policy: Option<PathBuf>, show_values: bool) -> E
         data_dir: data,
         policy,
         delta_dir: None,
+        database: None,
     };
     match sources.load(0, None) {
         Ok(d) => {
@@ -261,7 +270,9 @@ async fn serve(settings: Settings) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(&format!("cannot install signal handlers: {e}")),
     };
-    {
+    if state.database.is_some() {
+        tracing::info!("registration data served from PostgreSQL");
+    } else {
         let data = state.current();
         let (domains, hosts, contacts, registrars) = data.snapshot.counts();
         tracing::info!(

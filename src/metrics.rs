@@ -201,6 +201,12 @@ pub struct Gauges {
     pub disclosure_log_ok: Option<bool>,
     /// Data generations alive (the served one and any held by requests in flight).
     pub live_generations: u64,
+    /// Whether the node follows its database (`None`: the JSON Lines backend).
+    pub database_up: Option<bool>,
+    /// Lookups the database could not answer (unreachable, too slow, or bad records).
+    pub database_failures: u64,
+    /// Database change rows applied to the answer cache.
+    pub database_changes: u64,
 }
 
 impl Metrics {
@@ -532,6 +538,19 @@ impl Metrics {
         header(&mut out, "rddsd_disclosure_log_writable", "gauge", "1 if the disclosure log accepts entries, 0 if disclosures are refused until repair; absent without the authority route.");
         if let Some(ok) = g.disclosure_log_ok {
             let _ = writeln!(out, "rddsd_disclosure_log_writable {}", u8::from(ok));
+        }
+        if let Some(up) = g.database_up {
+            header(&mut out, "rddsd_database_up", "gauge", "1 while the node follows its PostgreSQL database (listening for changes), 0 while it has lost it.");
+            let _ = writeln!(out, "rddsd_database_up {}", u8::from(up));
+            header(&mut out, "rddsd_database_failures_total", "counter", "Lookups the database could not answer (unreachable, too slow, every connection busy, or records breaking the data rules).");
+            let _ = writeln!(out, "rddsd_database_failures_total {}", g.database_failures);
+            header(
+                &mut out,
+                "rddsd_database_changes_total",
+                "counter",
+                "Change-log rows applied to the answer cache.",
+            );
+            let _ = writeln!(out, "rddsd_database_changes_total {}", g.database_changes);
         }
         header(
             &mut out,

@@ -74,6 +74,9 @@ pub struct Sources {
     /// The delta directory: deltas in its `applied/` newer than the data are replayed over it
     /// on every load.
     pub delta_dir: Option<PathBuf>,
+    /// The PostgreSQL backend: records are read per query from this database, and a load
+    /// reads the policy only (the generation's snapshot is empty).
+    pub database: Option<Arc<crate::db::serve::Database>>,
 }
 
 /// Why a load failed; the message names file, line and field.
@@ -156,6 +159,11 @@ impl Sources {
             Some(p) => Policy::load(p)?,
             None => Policy::default_policy()?,
         };
+        if let Some(db) = &self.database {
+            let (tlds, updated) = db.registry();
+            let snapshot = load::fetched::empty_snapshot(tlds, updated);
+            return Ok(Generation::new(snapshot, policy, generation, generation));
+        }
         let mut snapshot = match &self.data_dir {
             Some(d) => load::load_dir_over(d, previous)?,
             None => load::load_demo()?,
@@ -330,6 +338,16 @@ impl CachedBody {
         Bytes::from(out)
     }
 
+    /// The data revision (the database backend: the epoch) it was rendered in.
+    pub fn rendered_at(&self) -> crate::registry::store::Revision {
+        self.rendered_at
+    }
+
+    /// The records it was rendered from.
+    pub fn deps(&self) -> &[Dep] {
+        &self.deps
+    }
+
     /// The cached size, for the cache's byte bound.
     pub fn len(&self) -> usize {
         self.bytes.len()
@@ -363,6 +381,8 @@ pub struct State {
     pub metrics: Metrics,
     /// The authority route, when configured.
     pub authority: Option<Authority>,
+    /// The PostgreSQL backend, when configured: lookups read from it.
+    pub database: Option<Arc<crate::db::serve::Database>>,
 }
 
 impl State {
@@ -380,7 +400,9 @@ impl State {
             .transpose()
             .map_err(LoadFailure::from)?;
         let first = sources.load(1, None)?;
+        let database = sources.database.clone();
         Ok(Self {
+            database,
             current: ArcSwap::from_pointee(first),
             sources,
             next_generation: AtomicU64::new(2),
@@ -402,13 +424,31 @@ impl State {
         self.current.load_full()
     }
 
+    /// `last update of RDAP database`: the data's update time, or with the database backend
+    /// the time of the latest change applied.
+    pub fn updated(&self, data: &Generation) -> crate::registry::Timestamp {
+        match &self.database {
+            Some(db) => db.updated(),
+            None => *data.snapshot.updated(),
+        }
+    }
+
     /// Values for the metrics exposition that live outside the counters.
     pub fn gauges(&self) -> crate::metrics::Gauges {
         let data = self.current();
         crate::metrics::Gauges {
             tracked: self.limiter.tracked(),
             generation: data.number,
-            data_updated_unix: data.snapshot.updated().unix(),
+            data_updated_unix: self.updated(&data).unix(),
+            database_up: self.database.as_ref().map(|d| d.is_up()),
+            database_failures: self
+                .database
+                .as_ref()
+                .map_or(0, |d| d.failures.load(Ordering::Relaxed)),
+            database_changes: self
+                .database
+                .as_ref()
+                .map_or(0, |d| d.changes_applied.load(Ordering::Relaxed)),
             now_unix: crate::registry::Timestamp::now().unix(),
             disclosure_log_ok: self.authority.as_ref().map(Authority::log_writable),
             live_generations: Generation::live(),

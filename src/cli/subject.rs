@@ -74,6 +74,7 @@ pub fn run(cmd: SubjectCommand, out: &mut impl Write) -> Result<(), String> {
         policy: policy.or_else(|| from_config(|s| s.policy.clone())),
         config: None,
         delta_dir: from_config(|s| s.delta_dir.clone()),
+        database: None,
     };
     let log = log
         .or_else(|| from_config(|s| s.authority.as_ref().map(|a| a.log.clone())))

@@ -36,7 +36,7 @@ pub struct Counts {
 }
 
 /// A `timestamptz` as the model's whole seconds (rounded down, as the loader does).
-fn timestamp(t: SystemTime) -> Timestamp {
+pub(crate) fn timestamp(t: SystemTime) -> Timestamp {
     match t.duration_since(UNIX_EPOCH) {
         Ok(d) => Timestamp::from_unix(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
         Err(e) => {

@@ -84,7 +84,10 @@ pub async fn import(client: &mut Client, snapshot: &Snapshot) -> Result<Counts, 
         .map_err(|e| DbError::sql("cannot record the change", &e))?;
     let serial: i64 = tx
         .query_one(
-            "INSERT INTO changes (kind) VALUES ('all') RETURNING serial",
+            // Dated by the data set's own update time: the data is as of then, and a node
+            // serving it reports the latest change's time as `last update of RDAP database`.
+            "INSERT INTO changes (kind, at) \
+             VALUES ('all', coalesce((SELECT updated FROM registry), now())) RETURNING serial",
             &[],
         )
         .await

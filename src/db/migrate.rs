@@ -22,11 +22,18 @@ pub struct Migration {
 
 /// Every migration this binary knows, in order. A new one is a new file in `schema/postgres/`
 /// and a line here (a unit test checks that the two agree).
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "registration_data",
-    sql: include_str!("../../schema/postgres/0001_registration_data.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "registration_data",
+        sql: include_str!("../../schema/postgres/0001_registration_data.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "serving",
+        sql: include_str!("../../schema/postgres/0002_serving.sql"),
+    },
+];
 
 /// The newest schema version this binary knows.
 pub fn latest() -> i32 {

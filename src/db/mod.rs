@@ -2,8 +2,7 @@
 //! tools that fill, read back and check it (`rddsd db migrate|import|export`,
 //! `rddsd check --database`).
 //!
-//! This is the foundation of the PostgreSQL backend: the server still serves its in-memory
-//! snapshot. The tables mirror the JSON Lines format field for field (see
+//! [`serve`] is the backend of `rddsd serve` with `[data] backend = "postgres"`. The tables mirror the JSON Lines format field for field (see
 //! `schema/postgres/`), so the loader stays the one place that knows the data rules: an import
 //! validates with it before a row is written, and a check exports the tables to JSON Lines and
 //! runs it over them.
@@ -25,6 +24,7 @@ pub mod check;
 pub mod export;
 pub mod import;
 pub mod migrate;
+pub mod serve;
 
 /// How long a connection attempt may take when the URL sets no `connect_timeout`.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -162,17 +162,24 @@ pub fn parse_url(url: &str) -> Result<Config, DbError> {
 /// # Errors
 /// [`DbError::Url`] or [`DbError::Connect`], naming host, port and database.
 pub async fn connect(url: &str) -> Result<Client, DbError> {
-    let config = parse_url(url)?;
+    connect_with(&parse_url(url)?).await
+}
+
+/// Connect with a parsed config, and drive the connection on a task of the current runtime.
+///
+/// # Errors
+/// [`DbError::Connect`], naming host, port and database.
+pub async fn connect_with(config: &Config) -> Result<Client, DbError> {
     if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
         return Err(DbError::Connect {
-            target: target(&config),
+            target: target(config),
             reason: "sslmode=require, but this rddsd connects without TLS: use a local or \
                      private network connection (sslmode=disable or prefer)"
                 .into(),
         });
     }
     let (client, connection) = config.connect(NoTls).await.map_err(|e| DbError::Connect {
-        target: target(&config),
+        target: target(config),
         reason: describe(&e),
     })?;
     tokio::spawn(async move {

@@ -63,7 +63,23 @@ pub enum Outcome<'a> {
     AuthorityRefused(AuthorityRefusal),
     /// The disclosure could not be recorded, so nothing is disclosed.
     NotRecorded,
+    /// The registration data could not be read (the database is unreachable or too slow) and
+    /// no cached answer may stand in: 503 with `Retry-After`.
+    Unavailable {
+        /// On the authority route (answered privately).
+        authority: bool,
+    },
+    /// The records read for the answer broke the data rules (logged by table and key): 500,
+    /// never an answer built from part of them.
+    BadData {
+        /// On the authority route (answered privately).
+        authority: bool,
+    },
 }
+
+/// `Retry-After` of a 503 for an unreachable database, in seconds: about the time a node takes
+/// to reconnect.
+pub const UNAVAILABLE_RETRY_SECS: u64 = 5;
 
 /// An answer, before HTTP framing.
 #[derive(Debug, Clone)]
@@ -204,6 +220,33 @@ impl Answer {
                 "log-failed",
             )
             .private(),
+            Outcome::Unavailable { authority } => {
+                let mut a = Self::error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Service Unavailable",
+                    "The registration data cannot be read at the moment. Please try again later.",
+                    "unavailable",
+                );
+                a.retry_after = Some(UNAVAILABLE_RETRY_SECS);
+                if authority {
+                    a.private()
+                } else {
+                    a
+                }
+            }
+            Outcome::BadData { authority } => {
+                let a = Self::error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal Server Error",
+                    "The registry's data for this object could not be read. The registry has been notified.",
+                    "bad-data",
+                );
+                if authority {
+                    a.private()
+                } else {
+                    a
+                }
+            }
         }
     }
 

@@ -153,7 +153,6 @@ pub fn public_answer(
     query: &Query,
     request_url: &str,
 ) -> Outcome<'static> {
-    let placeholder = request_url_placeholder();
     let key = (data.base, query.clone());
     let url = json_string_inside(request_url);
     let updated = data.snapshot.updated();
@@ -170,13 +169,84 @@ pub fn public_answer(
             cached: true,
         };
     }
-    let resolved = resolve(&data.snapshot, &data.policy, query, Audience::Public);
+    let fresh = Fresh {
+        store: &data.snapshot,
+        rendered_at: data.snapshot.revision(),
+        updated,
+    };
+    render_public(state, data, cfg, &fresh, query, request_url, key, &url)
+}
+
+/// [`public_answer`] with the PostgreSQL backend: a cached answer while the database's changes
+/// have not touched its records (and, with the database lost, within the staleness bound),
+/// else the records read for this query, rendered on the same path. Nothing readable: 503.
+pub async fn public_answer_db(
+    state: &State,
+    data: &Generation,
+    db: &crate::db::serve::Database,
+    cfg: &RdapConfig,
+    query: &Query,
+    request_url: &str,
+) -> Outcome<'static> {
+    let key = (data.base, query.clone());
+    let url = json_string_inside(request_url);
+    let cached = state.rdap_cache.get(&key).filter(|t| db.still_valid(t));
+    state.metrics.cache(cached.is_some());
+    if let Some(template) = cached {
+        return Outcome::Found {
+            body: template.fill(&url, &db.updated()),
+            cached: true,
+        };
+    }
+    let (set, epoch) = match db.fetch(query).await {
+        Ok(fetched) => fetched,
+        Err(crate::db::serve::FetchError::Unavailable(_)) => {
+            return Outcome::Unavailable { authority: false }
+        }
+        Err(crate::db::serve::FetchError::BadData(_)) => {
+            return Outcome::BadData { authority: false }
+        }
+    };
+    let updated = db.updated();
+    let fresh = Fresh {
+        store: &set,
+        rendered_at: epoch,
+        updated: &updated,
+    };
+    render_public(state, data, cfg, &fresh, query, request_url, key, &url)
+}
+
+/// The records a public answer is rendered from now.
+struct Fresh<'a> {
+    /// The snapshot, or the set fetched for the query.
+    store: &'a crate::registry::Snapshot,
+    /// The revision (or database epoch) they are of, for the cache.
+    rendered_at: crate::registry::store::Revision,
+    /// `last update of RDAP database`.
+    updated: &'a crate::registry::Timestamp,
+}
+
+/// Resolve, render and (on its second request) cache a public answer.
+#[allow(clippy::too_many_arguments)]
+fn render_public(
+    state: &State,
+    data: &Generation,
+    cfg: &RdapConfig,
+    fresh: &Fresh<'_>,
+    query: &Query,
+    request_url: &str,
+    key: crate::state::CacheKey,
+    url: &str,
+) -> Outcome<'static> {
+    let placeholder = request_url_placeholder();
+    let resolved = resolve(fresh.store, &data.policy, query, Audience::Public);
     let deps = resolved.records(query);
     // The first request for an answer in a while gets it rendered for itself; the cache takes
     // an answer when it is asked for again (see `Doorkeeper`).
     let worth_caching = deps.is_some() && state.cache_doorkeeper.seen_before(&key);
     if !worth_caching {
-        let ctx = context(cfg, data, Some(request_url));
+        let mut ctx = context(cfg, data, Some(request_url));
+        ctx.db_updated = fresh.updated;
         return match render_resolved(&resolved, &ctx) {
             Some(body) => Outcome::Found {
                 body: Bytes::from(body),
@@ -194,10 +264,10 @@ pub fn public_answer(
     let template = CachedBody::new(
         Bytes::from(body),
         placeholder,
-        data.snapshot.revision(),
+        fresh.rendered_at,
         deps.unwrap_or_default(),
     );
-    let body = template.fill(&url, updated);
+    let body = template.fill(url, fresh.updated);
     if cacheable {
         state.rdap_cache.insert(key, template);
     }
@@ -215,10 +285,41 @@ fn client_of(state: &State, headers: &hyper::HeaderMap, peer: SocketAddr) -> IpA
         .client_ip(peer.ip(), forwarded.iter().map(HeaderValue::as_bytes))
 }
 
+/// What the admission and routing steps made of a request.
+enum Routed {
+    /// Answered without data.
+    Done(Outcome<'static>, &'static str),
+    /// Refused by the harvesting defence.
+    Limited(crate::limit::Denial),
+    /// A query to answer.
+    Query(Query),
+}
+
+/// Admit (the harvesting defence, on the client address alone: a refused client gets nothing
+/// but the refusal, not even a cached answer, and costs no parsing), then route.
+fn admit_and_route<B>(state: &State, cfg: &RdapConfig, req: &Request<B>, client: IpAddr) -> Routed {
+    if let Err(denial) = state.limiter.admit(client) {
+        state.metrics.refused(Protocol::Rdap, denial.reason);
+        return Routed::Limited(denial);
+    }
+    let route = if host_ok(req) {
+        router::route(req.method().as_str(), req.uri().path(), &cfg.prefix)
+    } else {
+        Route::Refused(Refusal::BadRequest(
+            "an HTTP/1.1 request needs exactly one Host header (RFC 9112 section 3.2)",
+        ))
+    };
+    match route {
+        Route::Options => Routed::Done(Outcome::Options, "options"),
+        Route::Refused(r) => Routed::Done(Outcome::Refused(r), "refused"),
+        // The service sends authority paths elsewhere; one that arrives here had no valid
+        // Host, which the router case above already refused.
+        Route::Authority(_) => Routed::Done(Outcome::Refused(Refusal::UnknownPath), "refused"),
+        Route::Query(q) => Routed::Query(q),
+    }
+}
+
 /// Handle one public request. Never fails: every outcome is an HTTP answer.
-///
-/// The harvesting defence runs first, on the client address alone: a refused client gets
-/// nothing but the refusal (not even a cached answer) and costs no parsing.
 pub fn handle<B>(
     state: &State,
     cfg: &RdapConfig,
@@ -229,38 +330,53 @@ pub fn handle<B>(
     let client = client_of(state, req.headers(), peer);
     // The settings are copied only to word a refusal, never on the way to an answer.
     let limits;
-    let (outcome, kind) = match state.limiter.admit(client) {
-        Err(denial) => {
-            state.metrics.refused(Protocol::Rdap, denial.reason);
+    let (outcome, kind) = match admit_and_route(state, cfg, req, client) {
+        Routed::Limited(denial) => {
             limits = state.limiter.settings();
             (Outcome::Limited(denial, &limits), "limited")
         }
-        Ok(()) => {
-            let route = if host_ok(req) {
-                router::route(req.method().as_str(), req.uri().path(), &cfg.prefix)
-            } else {
-                Route::Refused(Refusal::BadRequest(
-                    "an HTTP/1.1 request needs exactly one Host header (RFC 9112 section 3.2)",
-                ))
-            };
-            match route {
-                Route::Options => (Outcome::Options, "options"),
-                Route::Refused(r) => (Outcome::Refused(r), "refused"),
-                // The service sends authority paths elsewhere; one that arrives here had no
-                // valid Host, which the router case above already refused.
-                Route::Authority(_) => (Outcome::Refused(Refusal::UnknownPath), "refused"),
-                Route::Query(q) => {
-                    let url = request_url(cfg, req.uri());
-                    (
-                        public_answer(state, &state.current(), cfg, &q, &url),
-                        q.kind(),
-                    )
-                }
-            }
+        Routed::Done(outcome, kind) => (outcome, kind),
+        Routed::Query(q) => {
+            let url = request_url(cfg, req.uri());
+            (
+                public_answer(state, &state.current(), cfg, &q, &url),
+                q.kind(),
+            )
         }
     };
     let answer = Answer::of(outcome);
     finish(state, client, req.method(), kind, &answer, started);
+    answer.into_http(req.method() == hyper::Method::HEAD)
+}
+
+/// [`handle`] with the PostgreSQL backend, whose lookups wait for the database.
+async fn handle_db<B>(
+    state: Arc<State>,
+    cfg: Arc<RdapConfig>,
+    db: Arc<crate::db::serve::Database>,
+    req: Request<B>,
+    peer: SocketAddr,
+) -> HttpResponse {
+    let started = Instant::now();
+    let client = client_of(&state, req.headers(), peer);
+    let limits;
+    let (outcome, kind) = match admit_and_route(&state, &cfg, &req, client) {
+        Routed::Limited(denial) => {
+            limits = state.limiter.settings();
+            (Outcome::Limited(denial, &limits), "limited")
+        }
+        Routed::Done(outcome, kind) => (outcome, kind),
+        Routed::Query(q) => {
+            let url = request_url(&cfg, req.uri());
+            let data = state.current();
+            (
+                public_answer_db(&state, &data, &db, &cfg, &q, &url).await,
+                q.kind(),
+            )
+        }
+    };
+    let answer = Answer::of(outcome);
+    finish(&state, client, req.method(), kind, &answer, started);
     answer.into_http(req.method() == hyper::Method::HEAD)
 }
 
@@ -368,26 +484,37 @@ async fn authority_outcome(
         Ok(g) => g,
         Err(refusal) => return Outcome::AuthorityRefused(refusal),
     };
+    // With the PostgreSQL backend, the records are read first; if they cannot be, nothing is
+    // disclosed (and nothing logged).
+    let fetched = match &state.database {
+        None => None,
+        Some(db) => match db.fetch(query).await {
+            Ok((set, _)) => Some(set),
+            Err(crate::db::serve::FetchError::Unavailable(_)) => {
+                return Outcome::Unavailable { authority: true }
+            }
+            Err(crate::db::serve::FetchError::BadData(_)) => {
+                return Outcome::BadData { authority: true }
+            }
+        },
+    };
     // Resolve, render and work out what leaves, then let go of the data before waiting for
     // the log: a reload must not wait on a disclosure.
     let (body, objects, disclosed) = {
         let data = state.current();
-        let resolved = resolve(
-            &data.snapshot,
-            &data.policy,
-            query,
-            Audience::Authority(&grant),
-        );
+        let store = fetched.as_ref().unwrap_or(&data.snapshot);
+        let updated = state.updated(&data);
+        let resolved = resolve(store, &data.policy, query, Audience::Authority(&grant));
         let url = request_url(cfg, &parts.uri);
         let ctx = render::Context {
             disclosure: Some(&grant),
+            db_updated: &updated,
             ..context(cfg, &data, Some(&url))
         };
         let Some(body) = render_resolved(&resolved, &ctx) else {
             return Outcome::NotFound { authority: true };
         };
-        let (objects, disclosed) =
-            crate::resolve::disclosure(&data.snapshot, &data.policy, query, &grant);
+        let (objects, disclosed) = crate::resolve::disclosure(store, &data.policy, query, &grant);
         (Bytes::from(body), objects, disclosed)
     };
     match authority.record(&grant, objects, disclosed, &body).await {
@@ -400,9 +527,10 @@ async fn authority_outcome(
     }
 }
 
-/// What the service returns. Public answers are computed synchronously from memory, so their
-/// future is ready at once and costs no allocation; only the authority route, which waits for
-/// its log entry, is a boxed future.
+/// What the service returns. Public answers from memory (the JSON Lines backend) are computed
+/// synchronously, so their future is ready at once and costs no allocation; the authority
+/// route, which waits for its log entry, and every answer of the PostgreSQL backend, which may
+/// wait for the database, are boxed futures.
 pub enum ServiceFuture {
     /// A finished answer (taken on first poll).
     Ready(Option<HttpResponse>),
@@ -467,7 +595,16 @@ pub fn service(
                     peer,
                 )))
             }
-            None => ServiceFuture::Ready(Some(handle(&state, &cfg, &req, peer))),
+            None => match &state.database {
+                None => ServiceFuture::Ready(Some(handle(&state, &cfg, &req, peer))),
+                Some(db) => ServiceFuture::Pending(Box::pin(handle_db(
+                    Arc::clone(&state),
+                    Arc::clone(&cfg),
+                    Arc::clone(db),
+                    req,
+                    peer,
+                ))),
+            },
         }
     })
 }

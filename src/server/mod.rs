@@ -47,6 +47,9 @@ pub enum StartError {
     /// The TLS certificate or key could not be used.
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    /// The PostgreSQL backend's database could not be used.
+    #[error(transparent)]
+    Database(#[from] crate::db::DbError),
 }
 
 /// A bound, loaded server, ready to run.
@@ -66,11 +69,16 @@ impl Server {
     /// # Errors
     /// Invalid data or policy; an address that cannot be bound; unusable TLS files.
     pub async fn bind(settings: Settings) -> Result<Self, StartError> {
+        let database = match &settings.database {
+            Some(d) => Some(crate::db::serve::Database::open(d.clone()).await?),
+            None => None,
+        };
         let sources = Sources {
             data_dir: settings.data_dir.clone(),
             policy: settings.policy.clone(),
             config: settings.config_path.clone(),
             delta_dir: settings.delta_dir.clone(),
+            database,
         };
         let state = Arc::new(State::new(
             sources,
@@ -216,6 +224,9 @@ impl Server {
             ));
         }
         tasks.spawn(sweep_limiter(Arc::clone(&state), shutdown.clone()));
+        if let Some(db) = &state.database {
+            tasks.spawn(Arc::clone(db).follow(shutdown.clone()));
+        }
         if let Some(dir) = settings.delta_dir.clone() {
             tasks.spawn(crate::deltas::watch(
                 Arc::clone(&state),

@@ -21,11 +21,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
+use crate::db::serve::FetchError;
 use crate::limit::client::{parse_proxy, Proxy};
 use crate::limit::slots::ClientSlots;
 use crate::metrics::Protocol;
-use crate::policy::Audience;
+use crate::policy::{Audience, Policy};
 use crate::query::Query;
+use crate::registry::{Snapshot, Timestamp};
 use crate::resolve::{resolve, Resolved};
 use crate::state::{Generation, State};
 use parse::{WhoisRefusal, MAX_QUERY_BYTES};
@@ -51,11 +53,29 @@ pub struct WhoisConfig {
 /// then render. Port 43 has no contact lookup, so a contact (which its parser never asks for)
 /// reads as not found.
 pub fn answer(data: &Generation, query: &Query, terms_url: &str) -> (String, &'static str) {
+    answer_in(
+        &data.snapshot,
+        &data.policy,
+        data.snapshot.updated(),
+        query,
+        terms_url,
+    )
+}
+
+/// [`answer`] from the records of `store` (the PostgreSQL backend: the set fetched for this
+/// query), with the data's update time `updated`.
+pub fn answer_in(
+    store: &Snapshot,
+    policy: &Policy,
+    updated: &Timestamp,
+    query: &Query,
+    terms_url: &str,
+) -> (String, &'static str) {
     let ctx = render::Context {
-        db_updated: data.snapshot.updated(),
+        db_updated: updated,
         terms_url,
     };
-    let text = match resolve(&data.snapshot, &data.policy, query, Audience::Public) {
+    let text = match resolve(store, policy, query, Audience::Public) {
         Resolved::Help => render::help(&ctx),
         Resolved::Domain(view) => render::domain(&view, &ctx),
         Resolved::Nameservers(views) => render::nameservers(&views, &ctx),
@@ -247,8 +267,24 @@ pub async fn handle(
                     refusal_label(refusal),
                 ),
                 Ok(query) => {
-                    let data = state.current();
-                    let (text, outcome) = answer(&data, &query, &cfg.terms_url);
+                    let (text, outcome) = match &state.database {
+                        None => answer(&state.current(), &query, &cfg.terms_url),
+                        Some(db) => match db.fetch(&query).await {
+                            Ok((set, _)) => answer_in(
+                                &set,
+                                &state.current().policy,
+                                &db.updated(),
+                                &query,
+                                &cfg.terms_url,
+                            ),
+                            Err(FetchError::Unavailable(_)) => {
+                                (render::UNAVAILABLE_LINE.to_string(), "unavailable")
+                            }
+                            Err(FetchError::BadData(_)) => {
+                                (render::BAD_DATA_LINE.to_string(), "bad-data")
+                            }
+                        },
+                    };
                     (client, text.into(), query.kind(), outcome)
                 }
             }

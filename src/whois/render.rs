@@ -384,6 +384,15 @@ pub fn error_line(refusal: WhoisRefusal) -> &'static str {
 /// Sent when the connection caps are reached.
 pub const BUSY_LINE: &str = "%ERROR:208: too many simultaneous connections from your network or in total; retry in a few seconds\r\n";
 
+/// The line for a query whose registration data cannot be read now (the database is
+/// unreachable or too slow): nothing else is answered.
+pub const UNAVAILABLE_LINE: &str =
+    "%ERROR:209: the registration data cannot be read at the moment; retry in a few seconds\r\n";
+
+/// The line for a query whose records break the data rules (logged for the registry).
+pub const BAD_DATA_LINE: &str =
+    "%ERROR:210: the registry's data for this object could not be read; the registry has been notified\r\n";
+
 /// The line for a client refused by the harvesting defence (RIPE's `%ERROR:201`, which client
 /// libraries recognise), saying why and when to retry.
 pub fn denied_line(refusal: &crate::limit::Denial) -> String {

@@ -96,16 +96,16 @@ fn migrate_twice_is_a_no_op() {
     let first = ok(&["db", "migrate", "--database", &db.url]);
     assert_eq!(
         first,
-        "applied 0001_registration_data\nschema at version 1\n"
+        "applied 0001_registration_data\napplied 0002_serving\nschema at version 2\n"
     );
     // The second run takes its URL from the environment.
     let (ok2, second, err) = run(&["db", "migrate"], &[("RDDSD_DATABASE_URL", &db.url)]);
     assert!(ok2, "{second}{err}");
-    assert_eq!(second, "schema already at version 1: nothing to do\n");
+    assert_eq!(second, "schema already at version 2: nothing to do\n");
     assert_eq!(
-        db.value("SELECT string_agg(version || ' ' || name, ',') FROM schema_migrations")
+        db.value("SELECT string_agg(version || ' ' || name, ',' ORDER BY version) FROM schema_migrations")
             .as_deref(),
-        Some("1 registration_data")
+        Some("1 registration_data,2 serving")
     );
 }
 
@@ -149,13 +149,13 @@ fn a_newer_schema_is_refused() {
     let Some(db) = migrated("a_newer_schema_is_refused") else {
         return;
     };
-    db.sql("INSERT INTO schema_migrations (version, name) VALUES (2, 'from_the_future')")
+    db.sql("INSERT INTO schema_migrations (version, name) VALUES (3, 'from_the_future')")
         .expect("insert");
     let (ok, out, err) = run(&["db", "migrate", "--database", &db.url], &[]);
     assert!(!ok, "{out}");
     assert!(
         err.contains(
-            "the database schema is at version 2, newer than this rddsd knows (version 1)"
+            "the database schema is at version 3, newer than this rddsd knows (version 2)"
         ),
         "{err}"
     );
@@ -171,9 +171,9 @@ fn a_newer_schema_is_refused() {
         ],
         &[],
     );
-    assert!(!ok && err.contains("version 2"), "{err}");
+    assert!(!ok && err.contains("version 3"), "{err}");
     let (ok, _, err) = run(&["check", "--database", &db.url], &[]);
-    assert!(!ok && err.contains("version 2"), "{err}");
+    assert!(!ok && err.contains("version 3"), "{err}");
     assert_eq!(
         db.value("SELECT count(*) FROM domains").as_deref(),
         Some("0")
@@ -181,7 +181,7 @@ fn a_newer_schema_is_refused() {
     assert_eq!(
         db.value("SELECT count(*) FROM schema_migrations")
             .as_deref(),
-        Some("2")
+        Some("3")
     );
 }
 

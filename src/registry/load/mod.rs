@@ -39,6 +39,7 @@ mod convert;
 mod crossref;
 pub mod delta;
 mod demo;
+pub mod fetched;
 mod raw;
 
 use super::validate;

@@ -1,0 +1,845 @@
+//! The PostgreSQL backend of `rddsd serve`: every public or authority lookup reads the records
+//! its answer needs from the database, and the answer cache follows the database's changes.
+//!
+//! **Lookups.** One prepared statement per query kind fetches, in one round trip, every record
+//! the answer shows (a domain with its contacts, nameserver hosts and registrars), each as a line
+//! of the JSON Lines format built by the schema's `rddsd_*_line` functions. The loader's field
+//! rules check those lines ([`fetched_snapshot`]) into a small snapshot of their own, which the
+//! resolver, the policy and the renderers read exactly as they read the in-memory one: one
+//! answer path for both backends.
+//!
+//! **The pool.** A fixed number of connections ([`DatabaseSettings::pool_size`]), each with its
+//! statements prepared once. A request waits at most `queue_timeout` for one, and a statement
+//! runs at most `statement_timeout` (enforced by the server, and by the client a little later
+//! for a connection that went silent): a slow database costs a request a bounded wait on an
+//! async timer, never a runtime thread. After a failed connection attempt, requests fail at
+//! once until the next attempt is due (backoff up to [`MAX_BACKOFF`]) rather than each waiting
+//! for a connect timeout.
+//!
+//! **Following changes.** A task ([`Database::follow`]) holds one more connection that LISTENs
+//! on `rddsd_changes`. On each notification (and at least every [`POLL_INTERVAL`]) it reads the
+//! change rows it has not seen: those after the newest serial it saw, and the serials below it
+//! still missing, since a transaction that commits late can hold a smaller serial than rows
+//! already read (a missing serial is looked for during [`LATE_COMMIT_WINDOW`]). Each new change
+//! gets a local sequence number (an epoch) and is recorded against the object it names; a
+//! cached answer is valid only while none of the records it was rendered from changed after the
+//! epoch it was rendered in. An `all` or `registry` change, an overflow of the bounded map, and
+//! every (re)connection of the listener (notifications may have been missed) move a floor
+//! instead: everything rendered before it is stale.
+//!
+//! **Faults.** While the listener has lost the database, cached answers are served for at most
+//! `max_stale` after the loss; a lookup that cannot be read is answered 503. Nothing personal
+//! is logged: errors name the table and key (a name, a ROID or an IANA ID) and PostgreSQL's
+//! message without its detail.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use futures_util::StreamExt;
+use tokio::sync::{Notify, Semaphore};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{AsyncMessage, Client, Config, NoTls, Statement};
+use tokio_util::sync::CancellationToken;
+
+use super::{describe, DbError};
+use crate::config::DatabaseSettings;
+use crate::query::{EntityHandle, Query};
+use crate::registry::load::fetched::{empty_snapshot, fetched_snapshot, FetchedLine};
+use crate::registry::store::{Dep, Revision};
+use crate::registry::{ContactRoles, Snapshot, Timestamp};
+use crate::state::CachedBody;
+
+/// How long one connection attempt may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// The longest wait between two connection attempts.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// The first wait after a failed attempt.
+const MIN_BACKOFF: Duration = Duration::from_millis(100);
+/// The change log is read at least this often, even without a notification.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// How long a missing serial (a transaction not yet committed, or rolled back) is looked for.
+pub const LATE_COMMIT_WINDOW: Duration = Duration::from_secs(600);
+/// Missing serials tracked at most; past it the floor moves (everything cached is stale).
+const MAX_GAPS: usize = 10_000;
+/// Objects whose last change is remembered; past it the floor moves and the map starts over.
+pub const MAX_TRACKED: usize = 100_000;
+/// Change rows read per poll statement.
+const POLL_BATCH: i64 = 10_000;
+/// How far below the newest serial a (re)connection looks for serials not yet committed.
+const GAP_SCAN: i64 = 1_000;
+
+/// Why a lookup could not be answered from the database.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The database is unreachable, too slow, or every connection is busy.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Records broke the data rules; each message names table, key and field.
+    #[error("records refused: {}", .0.join("; "))]
+    BadData(Vec<String>),
+}
+
+// ===== the lookups =====
+
+/// Columns of every lookup: table, key, JSON line, and for a contact its roles.
+const DOMAIN: &str = "\
+SELECT 'domains', d.name, rddsd_domain_line(d), false, false FROM domains d WHERE d.name = $1 \
+UNION ALL SELECT 'contacts', c.roid, rddsd_contact_line(c), false, false FROM contacts c \
+    WHERE c.roid IN (SELECT x.contact FROM domain_contacts x WHERE x.domain = $1) \
+UNION ALL SELECT 'hosts', h.name, rddsd_host_line(h), false, false FROM hosts h \
+    WHERE h.name IN (SELECT n.host FROM domain_nameservers n WHERE n.domain = $1) \
+UNION ALL SELECT 'registrars', r.iana_id::text, rddsd_registrar_line(r), false, false \
+    FROM registrars r WHERE r.iana_id IN (SELECT d.registrar FROM domains d WHERE d.name = $1 \
+    UNION SELECT h.registrar FROM hosts h JOIN domain_nameservers n ON n.host = h.name \
+    WHERE n.domain = $1)";
+
+const HOST: &str = "\
+SELECT 'hosts', h.name, rddsd_host_line(h), false, false FROM hosts h WHERE h.name = $1 \
+UNION ALL SELECT 'registrars', r.iana_id::text, rddsd_registrar_line(r), false, false \
+    FROM registrars r WHERE r.iana_id = (SELECT h.registrar FROM hosts h WHERE h.name = $1)";
+
+const HOSTS_BY_IP: &str = "\
+SELECT 'hosts', h.name, rddsd_host_line(h), false, false FROM hosts h \
+    WHERE h.name IN (SELECT a.host FROM host_addresses a WHERE a.address = $1) \
+UNION ALL SELECT 'registrars', r.iana_id::text, rddsd_registrar_line(r), false, false \
+    FROM registrars r WHERE r.iana_id IN (SELECT h.registrar FROM hosts h \
+    JOIN host_addresses a ON a.host = h.name WHERE a.address = $1)";
+
+const CONTACT: &str = "\
+SELECT 'contacts', c.roid, rddsd_contact_line(c), \
+    EXISTS (SELECT 1 FROM domain_contacts x WHERE x.contact = c.roid AND x.role = 'registrant'), \
+    EXISTS (SELECT 1 FROM domain_contacts x WHERE x.contact = c.roid AND x.role = 'tech') \
+    FROM contacts c WHERE upper(c.roid) = upper($1)";
+
+const REGISTRAR: &str = "\
+SELECT 'registrars', r.iana_id::text, rddsd_registrar_line(r), false, false \
+    FROM registrars r WHERE r.iana_id = $1";
+
+/// A registrar by name reads every registrar (a registry has a few thousand at most): the name
+/// is matched by the loader's own rule (case and IDNA forms), which SQL does not state.
+const REGISTRARS: &str = "\
+SELECT 'registrars', r.iana_id::text, rddsd_registrar_line(r), false, false FROM registrars r";
+
+const REGISTRY: &str = "\
+SELECT ARRAY(SELECT tld FROM registry_tlds ORDER BY position), \
+    greatest((SELECT updated FROM registry), \
+             (SELECT at FROM changes ORDER BY serial DESC LIMIT 1)), \
+    (SELECT coalesce(max(serial), 0) FROM changes)";
+
+const POLL: &str = "\
+SELECT serial, kind, key, at FROM changes WHERE serial > $1 OR serial = ANY($2) \
+    ORDER BY serial LIMIT $3";
+
+/// The statements of a lookup connection, prepared once per connection.
+struct Statements {
+    domain: Statement,
+    host: Statement,
+    hosts_by_ip: Statement,
+    contact: Statement,
+    registrar: Statement,
+    registrars: Statement,
+}
+
+/// A pooled connection.
+struct Conn {
+    client: Client,
+    statements: Statements,
+}
+
+/// A connection taken from the pool; back into it when dropped, unless it broke.
+struct Taken<'a> {
+    db: &'a Database,
+    conn: Option<Conn>,
+    broken: bool,
+    _permit: tokio::sync::SemaphorePermit<'a>,
+}
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            if !self.broken && !conn.client.is_closed() {
+                lock(&self.db.idle).push(conn);
+            }
+        }
+    }
+}
+
+/// When the next connection attempt may be made.
+struct Retry {
+    next: Instant,
+    backoff: Duration,
+}
+
+/// What the node knows of the database's changes.
+struct Tracker {
+    /// Local sequence of applied changes.
+    epoch: Revision,
+    /// Answers rendered before this epoch are stale.
+    floor: Revision,
+    /// Per object, the epoch of its last change (since the floor last moved).
+    changed: HashMap<Dep, Revision>,
+    /// The newest serial read.
+    newest: i64,
+    /// Serials below `newest` not read yet, with when they were first missed.
+    gaps: BTreeMap<i64, Instant>,
+    /// The registry's zones.
+    tlds: Vec<String>,
+    /// The time of the latest change applied (at least the registry row's update time).
+    updated: Timestamp,
+}
+
+impl Tracker {
+    fn stale_all(&mut self) {
+        self.floor = self.epoch;
+        self.changed.clear();
+    }
+
+    /// Apply one change row; false if it was read before. `reread` is set for a change that
+    /// moves the registry row (zones, update time).
+    fn apply(&mut self, serial: i64, kind: &str, key: Option<&str>, at: Timestamp) -> bool {
+        let seen = serial <= self.newest && !self.gaps.contains_key(&serial);
+        if seen {
+            return false;
+        }
+        self.gaps.remove(&serial);
+        if serial > self.newest {
+            let now = Instant::now();
+            let missing = serial - self.newest - 1;
+            if usize::try_from(missing).map_or(true, |m| self.gaps.len() + m > MAX_GAPS) {
+                // Too many serials to wait for: whatever they hold, treat everything as changed.
+                self.epoch += 1;
+                self.stale_all();
+            } else {
+                for s in self.newest + 1..serial {
+                    self.gaps.insert(s, now);
+                }
+            }
+            self.newest = serial;
+        }
+        self.epoch += 1;
+        let dep = match (kind, key) {
+            ("domain", Some(k)) => Some(Dep::Domain(k.into())),
+            ("host", Some(k)) => Some(Dep::Host(k.into())),
+            ("contact", Some(k)) => Some(Dep::Contact(crate::registry::Roid::key(k).into())),
+            ("registrar", Some(k)) => k.parse().ok().map(Dep::Registrar),
+            // `all`, `registry`, or a row this binary does not know.
+            _ => None,
+        };
+        match dep {
+            Some(dep) if self.changed.len() < MAX_TRACKED => {
+                self.changed.insert(dep, self.epoch);
+            }
+            _ => self.stale_all(),
+        }
+        if at > self.updated {
+            self.updated = at;
+        }
+        true
+    }
+
+    /// Forget missing serials looked for long enough.
+    fn expire_gaps(&mut self) {
+        let now = Instant::now();
+        self.gaps
+            .retain(|_, since| now.duration_since(*since) < LATE_COMMIT_WINDOW);
+    }
+}
+
+/// The database, as the serving node uses it. Shared by every request.
+pub struct Database {
+    config: Config,
+    settings: DatabaseSettings,
+    idle: Mutex<Vec<Conn>>,
+    permits: Semaphore,
+    retry: Mutex<Retry>,
+    tracker: RwLock<Tracker>,
+    /// The listener is connected and following changes.
+    following: AtomicBool,
+    /// When the node lost the database (its listener); `None` while following.
+    lost_at: Mutex<Option<Instant>>,
+    /// Lookups answered 503 or 500 because the database could not be read.
+    pub failures: AtomicU64,
+    /// Change rows applied.
+    pub changes_applied: AtomicU64,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("target", &super::target(&self.config))
+            .field("following", &self.following.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A `timestamptz` as the model's whole seconds.
+fn timestamp(t: SystemTime) -> Timestamp {
+    super::export::timestamp(t)
+}
+
+impl Database {
+    /// Connect once, check the schema, and read the registry row: a node does not start on a
+    /// database it cannot serve from.
+    ///
+    /// # Errors
+    /// The URL, the connection, or a schema that is missing or not this binary's.
+    pub async fn open(settings: DatabaseSettings) -> Result<Arc<Self>, DbError> {
+        let mut config = super::parse_url(&settings.url)?;
+        config.connect_timeout(CONNECT_TIMEOUT);
+        let client = super::connect_with(&config).await?;
+        super::migrate::require_current(&client).await?;
+        let row = client
+            .query_one(REGISTRY, &[])
+            .await
+            .map_err(|e| DbError::sql("cannot read the registry row", &e))?;
+        let tlds: Vec<String> = row
+            .try_get(0)
+            .map_err(|e| DbError::sql("cannot read the registry row", &e))?;
+        let updated: Option<SystemTime> = row
+            .try_get(1)
+            .map_err(|e| DbError::sql("cannot read the registry row", &e))?;
+        let newest: i64 = row
+            .try_get(2)
+            .map_err(|e| DbError::sql("cannot read the change log", &e))?;
+        let Some(updated) = updated else {
+            return Err(DbError::Sql {
+                what: "the registry table is empty".into(),
+                reason: "import a data set first (rddsd db import)".into(),
+            });
+        };
+        let pool_size = settings.pool_size;
+        Ok(Arc::new(Self {
+            config,
+            idle: Mutex::new(Vec::with_capacity(pool_size)),
+            permits: Semaphore::new(pool_size),
+            settings,
+            retry: Mutex::new(Retry {
+                next: Instant::now(),
+                backoff: MIN_BACKOFF,
+            }),
+            tracker: RwLock::new(Tracker {
+                epoch: 1,
+                floor: 1,
+                changed: HashMap::new(),
+                newest,
+                gaps: BTreeMap::new(),
+                tlds,
+                updated: timestamp(updated),
+            }),
+            following: AtomicBool::new(false),
+            lost_at: Mutex::new(None),
+            failures: AtomicU64::new(0),
+            changes_applied: AtomicU64::new(0),
+        }))
+    }
+
+    /// The registry's zones and the time of the latest change applied.
+    pub fn registry(&self) -> (Vec<String>, Timestamp) {
+        let t = self.tracker.read().unwrap_or_else(PoisonError::into_inner);
+        (t.tlds.clone(), t.updated)
+    }
+
+    /// The time of the latest change applied (`last update of RDAP database`).
+    pub fn updated(&self) -> Timestamp {
+        self.tracker
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .updated
+    }
+
+    /// The epoch an answer fetched from now on is rendered in.
+    pub fn epoch(&self) -> Revision {
+        self.tracker
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .epoch
+    }
+
+    /// Whether the node follows the database's changes (its listener is connected).
+    pub fn is_up(&self) -> bool {
+        self.following.load(Ordering::Relaxed)
+    }
+
+    /// Seconds since the node lost the database; `None` while it follows it.
+    pub fn lost_for(&self) -> Option<Duration> {
+        lock(&self.lost_at).map(|at| at.elapsed())
+    }
+
+    /// Whether a cached answer may still be served: none of its records changed after it was
+    /// rendered, nothing moved the floor since, and if the database is lost, not for longer
+    /// than `max_stale`.
+    pub fn still_valid(&self, body: &CachedBody) -> bool {
+        if self
+            .lost_for()
+            .is_some_and(|lost| lost > self.settings.max_stale)
+        {
+            return false;
+        }
+        let t = self.tracker.read().unwrap_or_else(PoisonError::into_inner);
+        let at = body.rendered_at();
+        at >= t.floor
+            && body
+                .deps()
+                .iter()
+                .all(|d| t.changed.get(d).is_none_or(|e| *e <= at))
+    }
+
+    /// The records the answer to `query` needs, read in one statement and checked, as a
+    /// snapshot of their own; with the epoch they were read in.
+    ///
+    /// # Errors
+    /// [`FetchError::Unavailable`] when the database cannot be read in time;
+    /// [`FetchError::BadData`] when a record breaks the data rules (logged here, by table and
+    /// key).
+    pub async fn fetch(&self, query: &Query) -> Result<(Snapshot, Revision), FetchError> {
+        let (tlds, updated) = self.registry();
+        let epoch = self.epoch();
+        if matches!(query, Query::Help) {
+            return Ok((empty_snapshot(tlds, updated), epoch));
+        }
+        let result = self.read(query).await;
+        let rows = match result {
+            Ok(rows) => rows,
+            Err(e) => {
+                self.failures.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(kind = query.kind(), error = %e, "lookup not read from the database");
+                return Err(e);
+            }
+        };
+        let mut owned = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let (Ok(table), Ok(key), Ok(line), Ok(r), Ok(t)) = (
+                row.try_get::<_, &str>(0),
+                row.try_get::<_, &str>(1),
+                row.try_get::<_, &str>(2),
+                row.try_get::<_, bool>(3),
+                row.try_get::<_, bool>(4),
+            ) else {
+                return Err(self.bad(query, vec!["a row of the lookup could not be read".into()]));
+            };
+            owned.push(FetchedLine {
+                table,
+                key,
+                line,
+                roles: ContactRoles {
+                    registrant: r,
+                    technical: t,
+                },
+            });
+        }
+        fetched_snapshot(tlds, updated, &owned)
+            .map(|s| (s, epoch))
+            .map_err(|errors| self.bad(query, errors))
+    }
+
+    fn bad(&self, query: &Query, errors: Vec<String>) -> FetchError {
+        self.failures.fetch_add(1, Ordering::Relaxed);
+        for e in &errors {
+            tracing::error!(kind = query.kind(), error = %e, "a record in the database breaks the data rules; answered 500 (run rddsd check --database)");
+        }
+        FetchError::BadData(errors)
+    }
+
+    async fn read(&self, query: &Query) -> Result<Vec<tokio_postgres::Row>, FetchError> {
+        let mut taken = self.take().await?;
+        let Some(conn) = taken.conn.as_ref() else {
+            return Err(FetchError::Unavailable("no connection".into()));
+        };
+        let s = &conn.statements;
+        let name;
+        let id;
+        let ip;
+        let (statement, params): (&Statement, [&(dyn ToSql + Sync); 1]) = match query {
+            Query::Help => return Ok(Vec::new()),
+            Query::Domain(n) => {
+                name = n.ascii().to_string();
+                (&s.domain, [&name])
+            }
+            Query::Nameserver(n) => {
+                name = n.ascii().to_string();
+                (&s.host, [&name])
+            }
+            Query::NameserversByIp(a) => {
+                // As the snapshot indexes them: an IPv4-mapped IPv6 address is the IPv4 one.
+                ip = match a {
+                    IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(*a, IpAddr::V4),
+                    v4 => *v4,
+                };
+                (&s.hosts_by_ip, [&ip])
+            }
+            Query::Entity(EntityHandle::Contact(roid)) => {
+                name = roid.as_str().to_string();
+                (&s.contact, [&name])
+            }
+            Query::Entity(EntityHandle::Registrar(i)) => {
+                id = i64::from(*i);
+                (&s.registrar, [&id])
+            }
+            Query::RegistrarByName(_) => {
+                let all = s.registrars.clone();
+                return self.run(&mut taken, &all, &[]).await;
+            }
+        };
+        let statement = statement.clone();
+        self.run(&mut taken, &statement, &params).await
+    }
+
+    async fn run(
+        &self,
+        taken: &mut Taken<'_>,
+        statement: &Statement,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<tokio_postgres::Row>, FetchError> {
+        let Some(conn) = taken.conn.as_ref() else {
+            return Err(FetchError::Unavailable("no connection".into()));
+        };
+        // The server cancels the statement at `statement_timeout`; the client's own bound, a
+        // little later, covers a connection that went silent.
+        let limit = self.settings.statement_timeout + Duration::from_millis(500);
+        match tokio::time::timeout(limit, conn.client.query(statement, params)).await {
+            Ok(Ok(rows)) => Ok(rows),
+            Ok(Err(e)) => {
+                // A statement error on a live connection (a cancelled statement) leaves it
+                // usable; anything else does not.
+                taken.broken = e.as_db_error().is_none() || conn.client.is_closed();
+                Err(FetchError::Unavailable(describe(&e)))
+            }
+            Err(_) => {
+                taken.broken = true;
+                Err(FetchError::Unavailable(format!(
+                    "no answer within {} ms",
+                    limit.as_millis()
+                )))
+            }
+        }
+    }
+
+    /// A connection from the pool, waiting at most `queue_timeout`; a new one if none is idle.
+    async fn take(&self) -> Result<Taken<'_>, FetchError> {
+        let permit = tokio::time::timeout(self.settings.queue_timeout, self.permits.acquire())
+            .await
+            .map_err(|_| {
+                FetchError::Unavailable(format!(
+                    "every connection busy for {} ms",
+                    self.settings.queue_timeout.as_millis()
+                ))
+            })?
+            .map_err(|_| FetchError::Unavailable("the pool is closed".into()))?;
+        loop {
+            let conn = lock(&self.idle).pop();
+            match conn {
+                Some(c) if !c.client.is_closed() => {
+                    return Ok(Taken {
+                        db: self,
+                        conn: Some(c),
+                        broken: false,
+                        _permit: permit,
+                    })
+                }
+                Some(_) => {}
+                None => break,
+            }
+        }
+        {
+            let retry = lock(&self.retry);
+            if Instant::now() < retry.next {
+                return Err(FetchError::Unavailable(
+                    "the database is unreachable; reconnecting".into(),
+                ));
+            }
+        }
+        match tokio::time::timeout(CONNECT_TIMEOUT, self.connect()).await {
+            Ok(Ok(conn)) => {
+                let mut retry = lock(&self.retry);
+                retry.backoff = MIN_BACKOFF;
+                Ok(Taken {
+                    db: self,
+                    conn: Some(conn),
+                    broken: false,
+                    _permit: permit,
+                })
+            }
+            outcome => {
+                let mut retry = lock(&self.retry);
+                retry.next = Instant::now() + retry.backoff;
+                retry.backoff = (retry.backoff * 2).min(MAX_BACKOFF);
+                Err(FetchError::Unavailable(match outcome {
+                    Ok(Err(e)) => e.to_string(),
+                    _ => "connection attempt timed out".into(),
+                }))
+            }
+        }
+    }
+
+    /// A new lookup connection: the statement timeout set and every statement prepared (one
+    /// pipelined exchange).
+    async fn connect(&self) -> Result<Conn, DbError> {
+        let client = super::connect_with(&self.config).await?;
+        let ms = self.settings.statement_timeout.as_millis();
+        let fail = |e: tokio_postgres::Error| DbError::sql("cannot prepare the lookups", &e);
+        let set_timeout = format!("SET statement_timeout = {ms}");
+        let set = client.batch_execute(&set_timeout);
+        let (set, domain, host, hosts_by_ip, contact, registrar, registrars) = tokio::join!(
+            set,
+            client.prepare(DOMAIN),
+            client.prepare(HOST),
+            client.prepare(HOSTS_BY_IP),
+            client.prepare(CONTACT),
+            client.prepare(REGISTRAR),
+            client.prepare(REGISTRARS),
+        );
+        set.map_err(fail)?;
+        let statements = Statements {
+            domain: domain.map_err(fail)?,
+            host: host.map_err(fail)?,
+            hosts_by_ip: hosts_by_ip.map_err(fail)?,
+            contact: contact.map_err(fail)?,
+            registrar: registrar.map_err(fail)?,
+            registrars: registrars.map_err(fail)?,
+        };
+        Ok(Conn { client, statements })
+    }
+
+    // ===== following changes =====
+
+    /// Follow the database's changes until `shutdown`: LISTEN, read new change rows on each
+    /// notification and every [`POLL_INTERVAL`], reconnect with backoff when the connection is
+    /// lost.
+    pub async fn follow(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut backoff = MIN_BACKOFF;
+        loop {
+            let started = Instant::now();
+            let outcome = self.follow_once(&shutdown).await;
+            if shutdown.is_cancelled() {
+                return;
+            }
+            self.following.store(false, Ordering::Relaxed);
+            // From the first failure on: a node that never reached the database has lost it
+            // since it tried.
+            lock(&self.lost_at).get_or_insert_with(Instant::now);
+            if let Err(e) = &outcome {
+                tracing::warn!(error = %e, "lost the database; cached answers are served for at most max_stale_secs, then 503");
+            }
+            if started.elapsed() > MAX_BACKOFF {
+                backoff = MIN_BACKOFF;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(backoff) => {}
+                () = shutdown.cancelled() => return,
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    async fn follow_once(&self, shutdown: &CancellationToken) -> Result<(), String> {
+        let (client, mut connection) =
+            tokio::time::timeout(CONNECT_TIMEOUT, self.config.connect(NoTls))
+                .await
+                .map_err(|_| "connection attempt timed out".to_string())?
+                .map_err(|e| describe(&e))?;
+        let wake = Arc::new(Notify::new());
+        let closed = CancellationToken::new();
+        let driver = {
+            let wake = Arc::clone(&wake);
+            let closed = closed.clone();
+            tokio::spawn(async move {
+                let mut messages =
+                    futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+                while let Some(m) = messages.next().await {
+                    match m {
+                        Ok(AsyncMessage::Notification(_)) => wake.notify_one(),
+                        Ok(_) => {}
+                        Err(_) => break,
+                    }
+                }
+                closed.cancel();
+            })
+        };
+        let _driver = AbortOnDrop(driver);
+        let sql = |e: tokio_postgres::Error| describe(&e);
+        client
+            .batch_execute("LISTEN rddsd_changes")
+            .await
+            .map_err(sql)?;
+        let poll = client.prepare(POLL).await.map_err(sql)?;
+        let registry = client.prepare(REGISTRY).await.map_err(sql)?;
+        // Start over: changes may have been missed while not listening. Everything cached
+        // before now is stale; serials not yet committed below the newest are waited for.
+        let (tlds, updated, newest) = read_registry(&client, &registry).await?;
+        let present: Vec<i64> = client
+            .query(
+                "SELECT serial FROM changes WHERE serial > $1",
+                &[&(newest - GAP_SCAN)],
+            )
+            .await
+            .map_err(sql)?
+            .iter()
+            .filter_map(|r| r.try_get(0).ok())
+            .collect();
+        {
+            let mut t = self.tracker.write().unwrap_or_else(PoisonError::into_inner);
+            t.epoch += 1;
+            t.stale_all();
+            t.newest = newest;
+            let now = Instant::now();
+            t.gaps = ((newest - GAP_SCAN).max(0) + 1..=newest)
+                .filter(|s| !present.contains(s))
+                .map(|s| (s, now))
+                .collect();
+            t.tlds = tlds;
+            t.updated = updated;
+        }
+        self.following.store(true, Ordering::Relaxed);
+        *lock(&self.lost_at) = None;
+        tracing::info!("following the database's changes");
+        let mut tick = tokio::time::interval(POLL_INTERVAL);
+        loop {
+            tokio::select! {
+                () = wake.notified() => {}
+                _ = tick.tick() => {}
+                () = closed.cancelled() => return Err("the connection ended".into()),
+                () = shutdown.cancelled() => return Ok(()),
+            }
+            self.poll(&client, &poll, &registry).await?;
+        }
+    }
+
+    /// Read and apply every change row not seen yet.
+    async fn poll(
+        &self,
+        client: &Client,
+        poll: &Statement,
+        registry: &Statement,
+    ) -> Result<(), String> {
+        loop {
+            let (newest, gaps) = {
+                let mut t = self.tracker.write().unwrap_or_else(PoisonError::into_inner);
+                t.expire_gaps();
+                (t.newest, t.gaps.keys().copied().collect::<Vec<i64>>())
+            };
+            let rows = client
+                .query(poll, &[&newest, &gaps, &POLL_BATCH])
+                .await
+                .map_err(|e| describe(&e))?;
+            let mut reread = false;
+            {
+                let mut t = self.tracker.write().unwrap_or_else(PoisonError::into_inner);
+                for row in &rows {
+                    let (Ok(serial), Ok(kind), Ok(key), Ok(at)) = (
+                        row.try_get::<_, i64>(0),
+                        row.try_get::<_, &str>(1),
+                        row.try_get::<_, Option<&str>>(2),
+                        row.try_get::<_, SystemTime>(3),
+                    ) else {
+                        return Err("a change row could not be read".into());
+                    };
+                    if t.apply(serial, kind, key, timestamp(at)) {
+                        self.changes_applied.fetch_add(1, Ordering::Relaxed);
+                        reread |= matches!(kind, "all" | "registry");
+                    }
+                }
+            }
+            if reread {
+                let (tlds, updated, _) = read_registry(client, registry).await?;
+                let mut t = self.tracker.write().unwrap_or_else(PoisonError::into_inner);
+                t.tlds = tlds;
+                if updated > t.updated {
+                    t.updated = updated;
+                }
+            }
+            if i64::try_from(rows.len()).unwrap_or(i64::MAX) < POLL_BATCH {
+                return Ok(());
+            }
+        }
+    }
+}
+
+async fn read_registry(
+    client: &Client,
+    registry: &Statement,
+) -> Result<(Vec<String>, Timestamp, i64), String> {
+    let row = client
+        .query_one(registry, &[])
+        .await
+        .map_err(|e| describe(&e))?;
+    let tlds: Vec<String> = row.try_get(0).map_err(|e| describe(&e))?;
+    let updated: Option<SystemTime> = row.try_get(1).map_err(|e| describe(&e))?;
+    let newest: i64 = row.try_get(2).map_err(|e| describe(&e))?;
+    let updated = updated.ok_or("the registry table is empty")?;
+    Ok((tlds, timestamp(updated), newest))
+}
+
+/// Aborts a task when dropped: the connection driver ends with the listener that owns it.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tracker() -> Tracker {
+        Tracker {
+            epoch: 1,
+            floor: 1,
+            changed: HashMap::new(),
+            newest: 10,
+            gaps: BTreeMap::new(),
+            tlds: Vec::new(),
+            updated: Timestamp::from_unix(0),
+        }
+    }
+
+    #[test]
+    fn a_change_is_recorded_once_against_its_object() {
+        let mut t = tracker();
+        assert!(t.apply(11, "domain", Some("a.example"), Timestamp::from_unix(5)));
+        assert!(!t.apply(11, "domain", Some("a.example"), Timestamp::from_unix(5)));
+        assert_eq!(t.changed.get(&Dep::Domain("a.example".into())), Some(&2));
+        assert_eq!(t.updated, Timestamp::from_unix(5));
+        assert!(t.apply(12, "contact", Some("c1-x"), Timestamp::from_unix(4)));
+        assert_eq!(t.changed.get(&Dep::Contact("C1-X".into())), Some(&3));
+        assert_eq!(t.updated, Timestamp::from_unix(5), "never goes back");
+        assert_eq!(t.floor, 1);
+    }
+
+    #[test]
+    fn a_late_commit_below_the_newest_serial_is_still_applied() {
+        let mut t = tracker();
+        assert!(t.apply(13, "domain", Some("b.example"), Timestamp::from_unix(1)));
+        assert_eq!(t.gaps.keys().copied().collect::<Vec<_>>(), [11, 12]);
+        // Serial 12 commits after 13 was read: it is still new.
+        assert!(t.apply(12, "host", Some("ns.b.example"), Timestamp::from_unix(1)));
+        assert_eq!(t.changed.get(&Dep::Host("ns.b.example".into())), Some(&3));
+        assert_eq!(t.gaps.keys().copied().collect::<Vec<_>>(), [11]);
+    }
+
+    #[test]
+    fn all_and_overflow_move_the_floor() {
+        let mut t = tracker();
+        t.apply(11, "domain", Some("a.example"), Timestamp::from_unix(1));
+        t.apply(12, "all", None, Timestamp::from_unix(1));
+        assert_eq!(t.floor, t.epoch);
+        assert!(t.changed.is_empty());
+        let mut t = tracker();
+        t.apply(
+            10 + MAX_GAPS as i64 + 5,
+            "domain",
+            Some("a.example"),
+            Timestamp::from_unix(1),
+        );
+        assert!(t.gaps.is_empty());
+        assert_eq!(t.floor, t.epoch - 1, "everything before the jump is stale");
+    }
+}
