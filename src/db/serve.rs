@@ -154,6 +154,8 @@ struct Taken<'a> {
     db: &'a Database,
     conn: Option<Conn>,
     broken: bool,
+    /// Taken from the idle list (rather than opened for this request).
+    reused: bool,
     _permit: tokio::sync::SemaphorePermit<'a>,
 }
 
@@ -447,8 +449,26 @@ impl Database {
         FetchError::BadData(errors)
     }
 
+    /// Run the query's statement. A pooled connection can have ended unnoticed (the server
+    /// restarted, or terminated it): a failure of a reused connection is tried once more, on a
+    /// connection of its own.
     async fn read(&self, query: &Query) -> Result<Vec<tokio_postgres::Row>, FetchError> {
-        let mut taken = self.take().await?;
+        let first = self.take().await?;
+        let reused = first.reused;
+        match self.read_on(first, query).await {
+            Err(FetchError::Unavailable(_)) if reused => {
+                let fresh = self.take_fresh().await?;
+                self.read_on(fresh, query).await
+            }
+            outcome => outcome,
+        }
+    }
+
+    async fn read_on(
+        &self,
+        mut taken: Taken<'_>,
+        query: &Query,
+    ) -> Result<Vec<tokio_postgres::Row>, FetchError> {
         let Some(conn) = taken.conn.as_ref() else {
             return Err(FetchError::Unavailable("no connection".into()));
         };
@@ -523,15 +543,7 @@ impl Database {
 
     /// A connection from the pool, waiting at most `queue_timeout`; a new one if none is idle.
     async fn take(&self) -> Result<Taken<'_>, FetchError> {
-        let permit = tokio::time::timeout(self.settings.queue_timeout, self.permits.acquire())
-            .await
-            .map_err(|_| {
-                FetchError::Unavailable(format!(
-                    "every connection busy for {} ms",
-                    self.settings.queue_timeout.as_millis()
-                ))
-            })?
-            .map_err(|_| FetchError::Unavailable("the pool is closed".into()))?;
+        let permit = self.permit().await?;
         loop {
             let conn = lock(&self.idle).pop();
             match conn {
@@ -540,6 +552,7 @@ impl Database {
                         db: self,
                         conn: Some(c),
                         broken: false,
+                        reused: true,
                         _permit: permit,
                     })
                 }
@@ -547,6 +560,33 @@ impl Database {
                 None => break,
             }
         }
+        self.open_with(permit).await
+    }
+
+    /// A newly opened connection, for a retry: the idle ones may have ended with the one that
+    /// failed.
+    async fn take_fresh(&self) -> Result<Taken<'_>, FetchError> {
+        let permit = self.permit().await?;
+        lock(&self.idle).retain(|c| !c.client.is_closed());
+        self.open_with(permit).await
+    }
+
+    async fn permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, FetchError> {
+        tokio::time::timeout(self.settings.queue_timeout, self.permits.acquire())
+            .await
+            .map_err(|_| {
+                FetchError::Unavailable(format!(
+                    "every connection busy for {} ms",
+                    self.settings.queue_timeout.as_millis()
+                ))
+            })?
+            .map_err(|_| FetchError::Unavailable("the pool is closed".into()))
+    }
+
+    async fn open_with<'a>(
+        &'a self,
+        permit: tokio::sync::SemaphorePermit<'a>,
+    ) -> Result<Taken<'a>, FetchError> {
         {
             let retry = lock(&self.retry);
             if Instant::now() < retry.next {
@@ -563,6 +603,7 @@ impl Database {
                     db: self,
                     conn: Some(conn),
                     broken: false,
+                    reused: false,
                     _permit: permit,
                 })
             }

@@ -76,6 +76,17 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Drop the database now, terminating every session on it (a database that is gone).
+    pub fn drop_now(&self) {
+        sql_on(
+            &self.admin,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        )
+        .expect("drop the test database");
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Err(e) = sql_on(

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::harness::{encode, fixture_objects, Server};
 
 /// Personal values that no public output may contain.
-fn secrets() -> Vec<(String, String)> {
+pub fn secrets() -> Vec<(String, String)> {
     let mut out = Vec::new();
     for c in fixture_objects("contact") {
         let roid = c["roid"].as_str().expect("roid").to_string();
@@ -114,7 +114,7 @@ impl Form {
 
 /// Every port 43 query a client could ask about the demo registry, plus queries that carry
 /// personal values (their answers must not echo them).
-fn whois_queries() -> Vec<Vec<u8>> {
+pub fn whois_queries() -> Vec<Vec<u8>> {
     let mut qs: Vec<String> = vec![
         "help".into(),
         "nope.example".into(),
@@ -152,7 +152,7 @@ fn whois_queries() -> Vec<Vec<u8>> {
     raw
 }
 
-fn public_paths() -> Vec<String> {
+pub fn public_paths() -> Vec<String> {
     let mut paths = vec![
         "/help".to_string(),
         "/".to_string(),
