@@ -1028,6 +1028,9 @@ policy = "/etc/rddsd/policy.toml"
 max_shrink_percent = 25
 allow_shrink = false
 
+[database]
+pool_size = 4
+
 [service]
 port43 = "whois.nic.example"
 terms_url = "https://nic.example/terms"
@@ -1074,6 +1077,7 @@ max_connections = 100
             "[whois]",
             "[data]",
             "[service]",
+            "[database]",
         ] {
             let text = FULL.replace(table, &format!("{table}\nbogus_key = 1"));
             let err = ConfigFile::parse("c.toml", &text).expect_err("must refuse");
@@ -1083,6 +1087,51 @@ max_connections = 100
             );
         }
         assert!(ConfigFile::parse("c.toml", "[nope]\n").is_err());
+    }
+
+    #[test]
+    fn the_postgres_backend_takes_its_url_from_flag_file_or_environment() {
+        let parse = |text: &str, flags: Overrides| {
+            Settings::resolve(ConfigFile::parse("c.toml", text).expect("parses"), flags)
+        };
+        // JSON Lines unless asked otherwise; the environment alone never switches.
+        let env = Overrides {
+            database_url_env: Some("postgres://env@h/db".into()),
+            ..Overrides::default()
+        };
+        assert!(parse("", env.clone()).expect("ok").database.is_none());
+        let s = parse("[data]\nbackend = \"postgres\"\n", env.clone()).expect("ok");
+        assert_eq!(s.database.expect("postgres").url, "postgres://env@h/db");
+        let file = "[data]\nbackend = \"postgres\"\ndatabase_url = \"postgres://file@h/db\"\n[database]\npool_size = 3\nstatement_timeout_ms = 500\nqueue_timeout_ms = 50\nmax_stale_secs = 60\n";
+        let d = parse(file, env.clone())
+            .expect("ok")
+            .database
+            .expect("postgres");
+        assert_eq!(d.url, "postgres://file@h/db");
+        assert_eq!(d.pool_size, 3);
+        assert_eq!(d.statement_timeout, Duration::from_millis(500));
+        assert_eq!(d.queue_timeout, Duration::from_millis(50));
+        assert_eq!(d.max_stale, Duration::from_secs(60));
+        let flag = Overrides {
+            database_url: Some("postgres://flag:pw@h/db".into()),
+            ..env
+        };
+        let d = parse(file, flag.clone())
+            .expect("ok")
+            .database
+            .expect("postgres");
+        assert_eq!(d.url, "postgres://flag:pw@h/db");
+        assert!(!format!("{d:?}").contains("pw"), "Debug hides the URL");
+        // Defaults, and refusals.
+        let d = parse("", flag.clone())
+            .expect("ok")
+            .database
+            .expect("postgres");
+        assert_eq!(d.pool_size, DatabaseSettings::POOL_SIZE);
+        assert!(parse("[data]\nbackend = \"postgres\"\n", Overrides::default()).is_err());
+        assert!(parse("[data]\ndir = \"/x\"\n", flag.clone()).is_err());
+        assert!(parse("[database]\npool_size = 0\n", flag).is_err());
+        assert!(ConfigFile::parse("c.toml", "[data]\nbackend = \"mysql\"\n").is_err());
     }
 
     #[test]
