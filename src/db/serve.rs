@@ -411,7 +411,13 @@ impl Database {
             Ok(rows) => rows,
             Err(e) => {
                 self.failures.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(kind = query.kind(), error = %e, "lookup not read from the database");
+                // While the node knows it lost the database (logged once, by the listener),
+                // every request failing is expected: keep them out of the warnings.
+                if self.is_up() {
+                    tracing::warn!(kind = query.kind(), error = %e, "lookup not read from the database");
+                } else {
+                    tracing::debug!(kind = query.kind(), error = %e, "lookup not read from the database");
+                }
                 return Err(e);
             }
         };

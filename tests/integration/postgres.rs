@@ -802,3 +802,50 @@ fn a_record_breaking_the_data_rules_is_500_and_named_in_the_log() {
     );
     assert!(!n.log().contains("Trois-Pistoles"));
 }
+
+/// The authority route reads the same database: a disclosure from it, and with the database
+/// gone a 503 that discloses nothing and logs nothing.
+#[test]
+fn the_authority_route_discloses_from_the_database_and_nothing_without_it() {
+    let Some(db) = imported("the_authority_route_discloses_from_the_database") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let creds = dir.path().join("credentials.jsonl");
+    let log = dir.path().join("disclosures.jsonl");
+    let (_, token) = crate::harness::issue_credential(&creds, "Example Police", "court-order");
+    let config = format!(
+        "[authority]\ncredentials = {:?}\nlog = {:?}\n",
+        creds.to_str().expect("utf-8"),
+        log.to_str().expect("utf-8")
+    );
+    let n = node(&db, &config);
+    let bearer = format!("Bearer {token}");
+    let headers = [
+        ("Authorization", bearer.as_str()),
+        ("RDDS-Purpose", "court-order"),
+        ("RDDS-Legal-Basis", "Order 7"),
+        ("RDDS-Case-Reference", "PG-1"),
+    ];
+    let lines = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    let r = n.request("GET", "/authority/entity/C101-EXAMPLE", &headers);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert!(String::from_utf8_lossy(&r.body).contains("Aurelie Vantongeren"));
+    let logged = lines();
+    assert!(logged >= 1);
+    db.drop_now();
+    n.wait_metric("rddsd_database_up", 0.0);
+    let r = n.request("GET", "/authority/entity/C101-EXAMPLE", &headers);
+    assert_eq!(r.status, 503);
+    assert!(r.header("retry-after").is_some());
+    let text = String::from_utf8_lossy(&r.raw).to_lowercase();
+    for (what, value) in crate::privacy::secrets() {
+        assert!(!text.contains(&value.to_lowercase()), "{what}: {text}");
+    }
+    assert_eq!(lines(), logged, "nothing disclosed, nothing logged");
+}
