@@ -67,6 +67,14 @@ pub fn run(cmd: SubjectCommand, out: &mut impl Write) -> Result<(), String> {
         ),
         None => None,
     };
+    if data.is_none() && settings.as_ref().is_some_and(|s| s.database.is_some()) {
+        // Not the demo registry in its place: a report on the wrong data is worse than none.
+        return Err(
+            "the config serves from PostgreSQL, which the subject report does not read yet: \
+                    export the data (rddsd db export --database URL DIR) and pass --data DIR"
+                .into(),
+        );
+    }
     let from_config =
         |pick: fn(&crate::config::Settings) -> Option<PathBuf>| settings.as_ref().and_then(pick);
     let sources = crate::state::Sources {
