@@ -129,8 +129,11 @@ SELECT ARRAY(SELECT tld FROM registry_tlds ORDER BY position), \
              (SELECT at FROM changes ORDER BY serial DESC LIMIT 1)), \
     (SELECT coalesce(max(serial), 0) FROM changes)";
 
+/// The change rows after the newest serial seen, and the missing ones below it: two index
+/// ranges (an `OR` of the two may scan the whole, ever-growing table).
 const POLL: &str = "\
-SELECT serial, kind, key, at FROM changes WHERE serial > $1 OR serial = ANY($2) \
+SELECT serial, kind, key, at FROM changes WHERE serial > $1 \
+UNION ALL SELECT serial, kind, key, at FROM changes WHERE serial = ANY($2) AND serial <= $1 \
     ORDER BY serial LIMIT $3";
 
 /// The statements of a lookup connection, prepared once per connection.
