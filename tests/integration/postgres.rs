@@ -532,6 +532,24 @@ fn connection_errors_name_the_target_but_not_the_password() {
 
 // ===== phase 2: `rddsd serve` with the postgres backend =====
 
+/// The fixture contact's personal value that `text` holds, if any. Short all-digit values (a
+/// postal code, a phone extension) also occur in lengths and times, so they are looked for as
+/// the JSON string or WHOIS field value a leak would be (the privacy test does the same).
+fn leaked(text: &str) -> Option<String> {
+    let text = text.to_lowercase();
+    crate::privacy::secrets()
+        .into_iter()
+        .find_map(|(what, value)| {
+            let value = value.to_lowercase();
+            let hit = if value.len() <= 6 && value.bytes().all(|b| b.is_ascii_digit()) {
+                text.contains(&format!("\"{value}\"")) || text.contains(&format!(": {value}\r"))
+            } else {
+                text.contains(&value)
+            };
+            hit.then_some(what)
+        })
+}
+
 /// The base URL both backends are started with, so request URLs in the answers agree.
 const BASE: &str = "http://rdap.test/";
 
@@ -734,7 +752,6 @@ fn an_unreachable_database_is_503_and_an_error_line_and_leaks_nothing() {
         503,
         "past the bound"
     );
-    let secrets = crate::privacy::secrets();
     for n in [&lenient, &strict] {
         let r = n.get("/domain/xn--caf-dma.example");
         assert_eq!(r.status, 503);
@@ -745,28 +762,16 @@ fn an_unreachable_database_is_503_and_an_error_line_and_leaks_nothing() {
             if r.status == 200 {
                 continue;
             }
-            let text = String::from_utf8_lossy(&r.raw).to_lowercase();
-            for (what, value) in &secrets {
-                assert!(
-                    !text.contains(&value.to_lowercase()),
-                    "{what} in {path}: {text}"
-                );
-            }
+            let text = String::from_utf8_lossy(&r.raw);
+            assert_eq!(leaked(&text), None, "{path}: {text}");
+        }
+        for q in crate::privacy::whois_queries() {
+            let text = String::from_utf8_lossy(&n.whois_raw(&q)).to_string();
+            assert_eq!(leaked(&text), None, "{text}");
         }
         let line = n.whois("xn--caf-dma.example");
         assert!(line.starts_with("%ERROR:209:"), "{line}");
-        for (what, value) in &secrets {
-            assert!(
-                !line.to_lowercase().contains(&value.to_lowercase()),
-                "{what}"
-            );
-        }
-        let log = n.log().to_lowercase();
-        for (what, value) in &secrets {
-            if value.len() > 6 {
-                assert!(!log.contains(&value.to_lowercase()), "{what} in the log");
-            }
-        }
+        assert_eq!(leaked(&n.log()), None, "the log");
     }
 }
 
@@ -843,9 +848,7 @@ fn the_authority_route_discloses_from_the_database_and_nothing_without_it() {
     let r = n.request("GET", "/authority/entity/C101-EXAMPLE", &headers);
     assert_eq!(r.status, 503);
     assert!(r.header("retry-after").is_some());
-    let text = String::from_utf8_lossy(&r.raw).to_lowercase();
-    for (what, value) in crate::privacy::secrets() {
-        assert!(!text.contains(&value.to_lowercase()), "{what}: {text}");
-    }
+    let text = String::from_utf8_lossy(&r.raw);
+    assert_eq!(leaked(&text), None, "{text}");
     assert_eq!(lines(), logged, "nothing disclosed, nothing logged");
 }
