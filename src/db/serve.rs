@@ -159,6 +159,8 @@ struct Taken<'a> {
     broken: bool,
     /// Taken from the idle list (rather than opened for this request).
     reused: bool,
+    /// The connection turned out to have ended (not a statement error or a timeout).
+    ended: bool,
     _permit: tokio::sync::SemaphorePermit<'a>,
 }
 
@@ -464,18 +466,33 @@ impl Database {
     async fn read(&self, query: &Query) -> Result<Vec<tokio_postgres::Row>, FetchError> {
         let first = self.take().await?;
         let reused = first.reused;
-        match self.read_on(first, query).await {
-            Err(FetchError::Unavailable(_)) if reused => {
+        let mut ended = false;
+        match self.read_on(first, query, &mut ended).await {
+            // Not a statement that failed or timed out (trying again would double the wait),
+            // only a connection found ended.
+            Err(FetchError::Unavailable(_)) if reused && ended => {
                 let fresh = self.take_fresh().await?;
-                self.read_on(fresh, query).await
+                self.read_on(fresh, query, &mut ended).await
             }
             outcome => outcome,
         }
     }
 
+    /// Run the query's statement on `taken`; `ended` tells whether the connection had ended.
     async fn read_on(
         &self,
         mut taken: Taken<'_>,
+        query: &Query,
+        ended: &mut bool,
+    ) -> Result<Vec<tokio_postgres::Row>, FetchError> {
+        let result = self.read_with(&mut taken, query).await;
+        *ended = taken.ended;
+        result
+    }
+
+    async fn read_with(
+        &self,
+        taken: &mut Taken<'_>,
         query: &Query,
     ) -> Result<Vec<tokio_postgres::Row>, FetchError> {
         let Some(conn) = taken.conn.as_ref() else {
@@ -513,11 +530,11 @@ impl Database {
             }
             Query::RegistrarByName(_) => {
                 let all = s.registrars.clone();
-                return self.run(&mut taken, &all, &[]).await;
+                return self.run(taken, &all, &[]).await;
             }
         };
         let statement = statement.clone();
-        self.run(&mut taken, &statement, &params).await
+        self.run(taken, &statement, &params).await
     }
 
     async fn run(
@@ -537,7 +554,8 @@ impl Database {
             Ok(Err(e)) => {
                 // A statement error on a live connection (a cancelled statement) leaves it
                 // usable; anything else does not.
-                taken.broken = e.as_db_error().is_none() || conn.client.is_closed();
+                taken.ended = e.as_db_error().is_none() || conn.client.is_closed();
+                taken.broken = taken.ended;
                 Err(FetchError::Unavailable(describe(&e)))
             }
             Err(_) => {
@@ -562,6 +580,7 @@ impl Database {
                         conn: Some(c),
                         broken: false,
                         reused: true,
+                        ended: false,
                         _permit: permit,
                     })
                 }
@@ -613,6 +632,7 @@ impl Database {
                     conn: Some(conn),
                     broken: false,
                     reused: false,
+                    ended: false,
                     _permit: permit,
                 })
             }

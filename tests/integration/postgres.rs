@@ -852,3 +852,75 @@ fn the_authority_route_discloses_from_the_database_and_nothing_without_it() {
     assert_eq!(leaked(&text), None, "{text}");
     assert_eq!(lines(), logged, "nothing disclosed, nothing logged");
 }
+
+/// A database that does not answer in time (a table locked by another session) costs each
+/// lookup at most about its statement timeout: 503 then, while the cache, the help answer and
+/// the admin listener keep answering at once. Nothing waits on a runtime thread.
+#[test]
+fn a_slow_database_is_503_within_the_statement_timeout_and_stalls_nothing() {
+    let Some(db) = imported("a_slow_database_is_503_within_the_statement_timeout") else {
+        return;
+    };
+    let n = std::sync::Arc::new(node(
+        &db,
+        "[database]\npool_size = 2\nstatement_timeout_ms = 300\nqueue_timeout_ms = 200\n",
+    ));
+    n.wait_metric("rddsd_database_up", 1.0);
+    for _ in 0..3 {
+        assert_eq!(n.get("/domain/nic.example").status, 200);
+    }
+    let rt = runtime();
+    let locker = rt.block_on(async {
+        let (client, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        tokio::spawn(conn);
+        client
+            .batch_execute("BEGIN; LOCK TABLE domains IN ACCESS EXCLUSIVE MODE")
+            .await
+            .expect("lock");
+        client
+    });
+    // More lookups at once than the pool has connections: some wait in the queue (200 ms),
+    // the others for the statement (300 ms); none longer.
+    let started = std::time::Instant::now();
+    let slow: Vec<_> = (0..6)
+        .map(|i| {
+            let n = std::sync::Arc::clone(&n);
+            std::thread::spawn(move || {
+                let t = std::time::Instant::now();
+                let r = n.get(&format!("/domain/d{i}.example"));
+                (
+                    r.status,
+                    r.header("retry-after").map(str::to_string),
+                    t.elapsed(),
+                )
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(50));
+    let t = std::time::Instant::now();
+    assert_eq!(n.get("/domain/nic.example").status, 200, "cached");
+    assert_eq!(n.get("/help").status, 200);
+    assert_eq!(n.admin_get("/readyz").status, 200);
+    assert!(
+        t.elapsed() < Duration::from_millis(200),
+        "{:?}",
+        t.elapsed()
+    );
+    for h in slow {
+        let (status, retry, took) = h.join().expect("thread");
+        assert_eq!(status, 503);
+        assert_eq!(retry.as_deref(), Some("5"));
+        assert!(took < Duration::from_secs(2), "{took:?}");
+    }
+    assert!(started.elapsed() < Duration::from_secs(3));
+    rt.block_on(locker.batch_execute("ROLLBACK"))
+        .expect("release the lock");
+    // The lock released, lookups answer again.
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    while n.get("/domain/xn--bcher-kva.example").status != 200 {
+        assert!(std::time::Instant::now() < until, "never answered again");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
