@@ -204,8 +204,10 @@ impl Tracker {
         self.changed.clear();
     }
 
-    /// Apply one change row; false if it was read before. `reread` is set for a change that
-    /// moves the registry row (zones, update time).
+    /// Apply one change row; false if it was read before. A serial above the newest one seen
+    /// leaves the serials between them to be looked for; an object's change is recorded
+    /// against it, anything else (`all`, `registry`, a kind this binary does not know, or one
+    /// object too many) makes everything before it stale.
     fn apply(&mut self, serial: i64, kind: &str, key: Option<&str>, at: Timestamp) -> bool {
         let seen = serial <= self.newest && !self.gaps.contains_key(&serial);
         if seen {
