@@ -413,9 +413,13 @@ pub fn verify_file(path: &Path) -> Result<Verified, String> {
     read_regular(&mut file, path)?;
     // Read under the append lock when we can, so a running server's append in progress is not
     // mistaken for a torn line; a copy on read-only media is read without it.
-    let _guard = append_lock(path).ok();
-    let mut file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let data = read_regular(&mut file, path)?;
+    // The lock is held for the read only, not for the hashing: a long log must not hold up a
+    // running server's appends (and its authority answers) while it is verified.
+    let data = {
+        let _guard = append_lock(path).ok();
+        let mut file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        read_regular(&mut file, path)?
+    };
     verify_bytes(&data).map_err(|e| format!("{}: {e}", path.display()))
 }
 

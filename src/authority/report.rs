@@ -50,8 +50,9 @@ pub fn select<'a>(entries: &'a [Entry], filter: &Filter) -> Vec<&'a Entry> {
 
 /// A plain-text table, one disclosure per line.
 pub fn table(entries: &[&Entry]) -> String {
-    let mut out =
-        String::from("SEQ\tTIME\tAUTHORITY\tCREDENTIAL\tPURPOSE\tCASE\tQUERY\tDISCLOSED\n");
+    let mut out = String::from(
+        "SEQ\tTIME\tAUTHORITY\tCREDENTIAL\tPURPOSE\tCASE\tQUERY\tDISCLOSED\tWITHHELD UNTIL\n",
+    );
     for e in entries {
         let Some(d) = &e.disclosure else { continue };
         let disclosed: Vec<String> = d
@@ -71,7 +72,7 @@ pub fn table(entries: &[&Entry]) -> String {
             })
             .collect();
         out.push_str(&format!(
-            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
             e.seq,
             e.time,
             d.authority,
@@ -79,7 +80,8 @@ pub fn table(entries: &[&Entry]) -> String {
             d.purpose,
             d.case_reference,
             d.query,
-            disclosed.join(" ")
+            disclosed.join(" "),
+            d.withheld_until.as_deref().unwrap_or("-")
         ));
     }
     out.push_str(&format!("{} disclosure(s)\n", entries.len()));
@@ -110,6 +112,10 @@ pub struct AffectedDisclosure {
     pub role: String,
     /// The non-public fields that left.
     pub fields: Vec<String>,
+    /// Until when the authority asked that the person not be told of this disclosure: the
+    /// registry must respect it when it notifies the people concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub withheld_until: Option<String>,
 }
 
 /// Every contact whose non-public data left through credential `credential` (exact id) within
@@ -156,6 +162,7 @@ pub fn affected(
                 time: e.time.clone(),
                 role: c.role.clone(),
                 fields: c.fields.clone(),
+                withheld_until: d.withheld_until.clone(),
             });
         }
     }
@@ -180,11 +187,15 @@ pub fn affected_table(credential: &str, list: &[Affected]) -> String {
         ));
         for d in &a.disclosures {
             out.push_str(&format!(
-                "\tseq {}\t{}\tas {}\t{}\n",
+                "\tseq {}\t{}\tas {}\t{}{}\n",
                 d.seq,
                 d.time,
                 d.role,
-                d.fields.join(",")
+                d.fields.join(","),
+                d.withheld_until
+                    .as_ref()
+                    .map(|w| format!("\tWITHHELD from the person until {w}"))
+                    .unwrap_or_default()
             ));
         }
     }

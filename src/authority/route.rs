@@ -156,13 +156,26 @@ pub fn withhold_until(
     query: Option<&str>,
     now: Timestamp,
 ) -> Result<Option<Timestamp>, StatementError> {
-    let raw = match header(WITHHOLD_HEADER) {
-        Some(bytes) => String::from_utf8(bytes)
+    // A parameter that is present but unreadable is refused, never taken as absent: that
+    // would disclose without the withholding the authority asked for.
+    let in_query = query.is_some_and(|q| {
+        q.split('&')
+            .any(|pair| pair.split('=').next() == Some(WITHHOLD_PARAM))
+    });
+    let raw = match (header(WITHHOLD_HEADER), in_query) {
+        (Some(_), true) => {
+            return Err(StatementError(format!(
+                "send RDDS-Withhold-Until or {WITHHOLD_PARAM}, not both"
+            )))
+        }
+        (Some(bytes), false) => String::from_utf8(bytes)
             .map_err(|_| StatementError("RDDS-Withhold-Until is not UTF-8 text".into()))?,
-        None => match query_param(query, WITHHOLD_PARAM) {
-            Some(v) => v,
-            None => return Ok(None),
-        },
+        (None, true) => query_param(query, WITHHOLD_PARAM).ok_or_else(|| {
+            StatementError(format!(
+                "{WITHHOLD_PARAM} must be given as {WITHHOLD_PARAM}=DATE in percent-encoded UTF-8"
+            ))
+        })?,
+        (None, false) => return Ok(None),
     };
     let v = raw.trim();
     let bad =
@@ -549,11 +562,21 @@ mod tests {
         };
         // Absent: nothing to withhold.
         assert_eq!(until(None, None), Ok(None));
-        // A date is 00:00 UTC of that day; an RFC 3339 time is taken as given; header first.
+        // A date is 00:00 UTC of that day; an RFC 3339 time is taken as given.
         assert_eq!(
-            until(Some(" 2027-06-30 "), Some("withholdUntil=2026-07-01")),
+            until(Some(" 2027-06-30 "), Some("purpose=x")),
             Ok(Some("2027-06-30T00:00:00Z".into()))
         );
+        // Both ways at once, or a parameter that is there but unreadable, is refused: never
+        // taken as "no withholding".
+        for (header, q, why) in [
+            (Some("2027-06-30"), "withholdUntil=2026-07-01", "not both"),
+            (None, "withholdUntil=%FF", "percent-encoded UTF-8"),
+            (None, "a=1&withholdUntil", "percent-encoded UTF-8"),
+        ] {
+            let e = until(header, Some(q)).expect_err(q);
+            assert!(e.0.contains(why), "{q}: {}", e.0);
+        }
         assert_eq!(
             until(
                 None,

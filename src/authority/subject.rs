@@ -185,7 +185,7 @@ pub struct SubjectReport {
 
 /// The ROID is not a contact in the registration data.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}: no contact with this ROID in the registration data (ROIDs match without regard to case); for disclosures of a contact no longer registered, see `rddsd audit report LOG --contact ROID`")]
+#[error("{0}: no contact with this ROID in the registration data (ROIDs match without regard to case); for disclosures of a contact no longer registered, see `rddsd audit report LOG --contact ROID`, the registry's own view: it includes withheld entries (column WITHHELD UNTIL), whose details must not reach the person before that date")]
 pub struct UnknownContact(pub String);
 
 /// Find the contact, or say at once that there is none. Cheap: done before the log is read.

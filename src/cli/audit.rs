@@ -273,6 +273,18 @@ pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
                 return Err("--credential: give the credential id".into());
             }
             let v = log::verify_file(&path)?;
+            // A mistyped id must not read as "nobody is affected" in the middle of a leak.
+            let known = v.entries.iter().any(|e| {
+                e.disclosure
+                    .as_ref()
+                    .is_some_and(|d| d.credential_id == credential)
+            });
+            if !known {
+                return Err(format!(
+                    "--credential {credential}: no disclosure in {} was made with this credential id (ids are exact; see `rddsd authority list`)",
+                    path.display()
+                ));
+            }
             let list = report::affected(&v.entries, &credential, since.as_ref(), until.as_ref());
             if json {
                 writeln!(

@@ -433,6 +433,22 @@ fn subject_report_affected_and_stats_over_real_disclosures() {
         "someday",
     ]);
     assert!(!ok && out.contains("--since"), "{out}");
+    // A mistyped credential id is an error, not "0 contacts affected".
+    let (ok, out) = rddsd(&[
+        "audit",
+        "affected",
+        fx.log_str(),
+        "--credential",
+        "no-such-credential",
+    ]);
+    assert!(!ok && out.contains("no disclosure"), "{out}");
+    // The withheld disclosure is marked for the registry, which must respect it when it tells
+    // the people concerned.
+    let (ok, out) = rddsd(&["audit", "affected", fx.log_str(), "--credential", &police]);
+    assert!(
+        ok && out.contains(&format!("WITHHELD from the person until {until}T00:00:00Z")),
+        "{out}"
+    );
 
     // Transparency counts: right totals per group, no personal value anywhere.
     let (ok, json) = rddsd(&[
