@@ -156,6 +156,9 @@ pub struct AuthoritySection {
     pub credentials: Option<PathBuf>,
     /// Disclosure log (append-only, hash-chained).
     pub log: Option<PathBuf>,
+    /// Keep the disclosure log in the `[data]` PostgreSQL database instead of `log`: one hash
+    /// chain for every node of the cluster (needs `[data] backend = "postgres"`).
+    pub log_database: Option<bool>,
     /// Requests per minute per credential.
     pub rate_per_minute: Option<u32>,
     /// Burst per credential.
@@ -545,7 +548,6 @@ impl Settings {
             format: log_format,
             filter: log_filter,
         } = log;
-        let authority = resolve_authority(authority)?;
         let limits = resolve_limits(limits)?;
         let AdminSection {
             listen: admin_listen,
@@ -625,6 +627,7 @@ impl Settings {
             &flags,
             dir.is_some() || flags.data_dir.is_some() || delta_dir.is_some(),
         )?;
+        let authority = resolve_authority(authority, database.as_ref().map(|d| d.url.as_str()))?;
         let max_shrink_percent = max_shrink_percent.unwrap_or(DEFAULT_MAX_SHRINK_PERCENT);
         if max_shrink_percent > 100 {
             return Err(ConfigError::Invalid(
@@ -801,10 +804,14 @@ fn nets(key: &str, list: Option<Vec<String>>) -> Result<Vec<IpNet>, ConfigError>
         .collect()
 }
 
-fn resolve_authority(a: AuthoritySection) -> Result<Option<AuthoritySettings>, ConfigError> {
+fn resolve_authority(
+    a: AuthoritySection,
+    database_url: Option<&str>,
+) -> Result<Option<AuthoritySettings>, ConfigError> {
     let AuthoritySection {
         credentials,
         log,
+        log_database,
         rate_per_minute,
         burst,
         signing_key,
@@ -825,17 +832,42 @@ fn resolve_authority(a: AuthoritySection) -> Result<Option<AuthoritySettings>, C
         NonZeroU32::new(v)
             .ok_or_else(|| ConfigError::Invalid(format!("authority.{key} must be at least 1")))
     };
+    // The log in the database: the file setting has no meaning then, and the transparency
+    // tree is kept beside a file log only.
+    let log_database = if log_database.unwrap_or(false) {
+        let Some(url) = database_url else {
+            return Err(ConfigError::Invalid(
+                "authority.log_database = true needs [data] backend = \"postgres\"".into(),
+            ));
+        };
+        if log.is_some() {
+            return Err(ConfigError::Invalid(
+                "authority.log and authority.log_database = true exclude each other: the log is either a file or in the database".into(),
+            ));
+        }
+        if transparency.is_some() {
+            return Err(ConfigError::Invalid(
+                "authority.signing_key (transparency) needs a file log: it is not available with authority.log_database = true".into(),
+            ));
+        }
+        Some(url.to_string())
+    } else {
+        None
+    };
+    // An empty path stands for "no file": only with the log in the database.
+    let log = log.or_else(|| log_database.as_ref().map(|_| PathBuf::new()));
     match (credentials, log) {
         (None, None) => Ok(None),
         (Some(credentials), Some(log)) => Ok(Some(AuthoritySettings {
             credentials,
             log,
+            log_database,
             rate_per_minute: nonzero("rate_per_minute", rate_per_minute, 60)?,
             burst: nonzero("burst", burst, 10)?,
             transparency,
         })),
         _ => Err(ConfigError::Invalid(
-            "authority.credentials and authority.log must be set together".into(),
+            "authority.credentials and authority.log (or log_database) must be set together".into(),
         )),
     }
 }
@@ -1146,6 +1178,44 @@ max_connections = 100
         let file = ConfigFile::parse("c.toml", "").expect("parses");
         let s = Settings::resolve(file, Overrides::default()).expect("resolves");
         assert_eq!(s.shrink, ShrinkGuard::default());
+    }
+
+    #[test]
+    fn a_log_in_the_database_needs_the_postgres_backend_and_no_file() {
+        let resolve = |text: &str| {
+            ConfigFile::parse("c.toml", text)
+                .map_err(|e| e.to_string())
+                .and_then(|f| Settings::resolve(f, Overrides::default()).map_err(|e| e.to_string()))
+        };
+        let pg = "[data]\nbackend = \"postgres\"\ndatabase_url = \"postgres://u@h/db\"\n";
+        let s = resolve(&format!(
+            "{pg}[authority]\ncredentials = \"/c\"\nlog_database = true\n"
+        ))
+        .expect("resolves");
+        let a = s.authority.expect("authority");
+        assert_eq!(a.log_database.as_deref(), Some("postgres://u@h/db"));
+        assert!(a.log.as_os_str().is_empty());
+        for (text, needle) in [
+            (
+                "[authority]\ncredentials = \"/c\"\nlog_database = true\n".to_string(),
+                "needs [data] backend",
+            ),
+            (
+                format!("{pg}[authority]\ncredentials = \"/c\"\nlog = \"/l\"\nlog_database = true\n"),
+                "exclude each other",
+            ),
+            (
+                format!("{pg}[authority]\ncredentials = \"/c\"\nlog_database = true\nsigning_key = \"/k\"\n"),
+                "needs a file log",
+            ),
+            (
+                format!("{pg}[authority]\ncredentials = \"/c\"\nlog_database = false\n"),
+                "must be set together",
+            ),
+        ] {
+            let e = resolve(&text).expect_err(needle);
+            assert!(e.contains(needle), "{text}: {e}");
+        }
     }
 
     #[test]

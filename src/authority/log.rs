@@ -500,9 +500,9 @@ impl Status {
 }
 
 /// One entry to append, and where to send the outcome.
-struct Job {
-    disclosure: Disclosure,
-    reply: oneshot::Sender<Result<Entry, String>>,
+pub(crate) struct Job {
+    pub(crate) disclosure: Disclosure,
+    pub(crate) reply: oneshot::Sender<Result<Entry, String>>,
 }
 
 /// The log file as the writer last verified and wrote it.
@@ -899,6 +899,32 @@ impl DisclosureLog {
         }
     }
 
+    /// A log whose entries another writer makes durable (the cluster's log in PostgreSQL,
+    /// [`crate::db::disclosures`]): `run` receives the jobs on a thread of its own, and
+    /// requests wait for its replies exactly as for the file writer.
+    pub(crate) fn with_writer(
+        name: &str,
+        run: impl FnOnce(Receiver<Job>) + Send + 'static,
+    ) -> Self {
+        let status = Arc::new(Status::default());
+        let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE_DEPTH);
+        let thread = match std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || run(rx))
+        {
+            Ok(t) => Some(t),
+            Err(e) => {
+                status.fail(format!("cannot start the disclosure log writer: {e}"));
+                None
+            }
+        };
+        Self {
+            jobs: Some(tx),
+            status,
+            thread,
+        }
+    }
+
     /// Why disclosures are refused until repair, if they are. Lock-free.
     pub fn broken(&self) -> Option<String> {
         self.status.broken.get().cloned()
@@ -1014,34 +1040,12 @@ pub fn prune(
     before_prune(path, &data, &v)?;
     let lines: Vec<&[u8]> = data.split(|b| *b == b'\n').collect();
     let first = usize::from(v.checkpoint().is_some());
-    // The longest prefix of older entries, not every older entry: after a clock step backwards
-    // an older-looking entry can follow a newer one, and cutting it out would break the chain.
-    let cut = v.entries[first..]
-        .iter()
-        .take_while(|e| parse_time(&e.time, "time").is_ok_and(|t| t < *before))
-        .count();
     let total = (v.entries.len() - first) as u64;
-    if cut == 0 {
+    let Some((cut, checkpoint)) = prune_plan(&v, before, now) else {
         return Ok(Pruned {
             removed: 0,
             kept: total,
         });
-    }
-    let last = &v.entries[first + cut - 1];
-    let checkpoint = Entry {
-        seq: last.seq,
-        time: now.text().to_string(),
-        disclosure: None,
-        salt: None,
-        checkpoint: Some(Checkpoint {
-            pruned_before: before.text().to_string(),
-            pruned_entries: last.seq,
-            pruned_through_seq: last.seq,
-            pruned_through_time: last.time.clone(),
-            pruned_through_hash: last.hash.clone(),
-        }),
-        prev: last.hash.clone(),
-        hash: String::new(),
     };
     let (_, mut out) = checkpoint.sealed();
     // Kept lines are copied byte for byte.
@@ -1069,6 +1073,39 @@ pub fn prune(
         removed: cut as u64,
         kept: total - cut as u64,
     })
+}
+
+/// What a prune of the verified log `v` removes: how many disclosure entries (the longest
+/// prefix older than `before`), and the checkpoint (unsealed) that replaces them and any earlier
+/// checkpoint. `None` when nothing is old enough. Shared by the file prune and the database's
+/// ([`crate::db::disclosures`]), so both cut and anchor the same way.
+pub fn prune_plan(v: &Verified, before: &Timestamp, now: &Timestamp) -> Option<(usize, Entry)> {
+    let first = usize::from(v.checkpoint().is_some());
+    // The longest prefix of older entries, not every older entry: after a clock step backwards
+    // an older-looking entry can follow a newer one, and cutting it out would break the chain.
+    let cut = v.entries[first..]
+        .iter()
+        .take_while(|e| parse_time(&e.time, "time").is_ok_and(|t| t < *before))
+        .count();
+    let last = v.entries.get(first + cut.checked_sub(1)?)?;
+    Some((
+        cut,
+        Entry {
+            seq: last.seq,
+            time: now.text().to_string(),
+            disclosure: None,
+            salt: None,
+            checkpoint: Some(Checkpoint {
+                pruned_before: before.text().to_string(),
+                pruned_entries: last.seq,
+                pruned_through_seq: last.seq,
+                pruned_through_time: last.time.clone(),
+                pruned_through_hash: last.hash.clone(),
+            }),
+            prev: last.hash.clone(),
+            hash: String::new(),
+        },
+    ))
 }
 
 /// Read a log for reporting (verification is `audit verify`'s job, but only a regular file is

@@ -44,8 +44,11 @@ use crate::registry::Timestamp;
 pub struct AuthoritySettings {
     /// Credentials file.
     pub credentials: PathBuf,
-    /// Disclosure log.
+    /// Disclosure log file (empty when `log_database` is set).
     pub log: PathBuf,
+    /// The PostgreSQL URL of a disclosure log kept in the database (one chain for the
+    /// cluster, [`crate::db::disclosures`]); `None`: the file `log`.
+    pub log_database: Option<String>,
     /// Requests per minute per credential.
     pub rate_per_minute: NonZeroU32,
     /// Burst per credential.
@@ -321,8 +324,10 @@ impl Authority {
         let credentials = Credentials::load(&settings.credentials)?;
         // Transparency (issue #14): the tree beside the log, and its shared view for receipts
         // and the admin URLs. The log itself only knows the `TreeSink` it is given.
-        let (log, transparency) =
-            super::transparency::open_log(&settings.log, settings.transparency.clone());
+        let (log, transparency) = match &settings.log_database {
+            Some(url) => (crate::db::disclosures::open(url), None),
+            None => super::transparency::open_log(&settings.log, settings.transparency.clone()),
+        };
         let quota = Quota::per_minute(settings.rate_per_minute).allow_burst(settings.burst);
         Ok(Self {
             credentials: ArcSwap::from_pointee(credentials),

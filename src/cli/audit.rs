@@ -6,13 +6,20 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
+use crate::authority::log;
+
 /// `rddsd audit …`
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Check the whole hash chain; name the first bad entry and exit 1 if any.
     Verify {
         /// Disclosure log.
-        log: PathBuf,
+        #[arg(required_unless_present = "database")]
+        log: Option<PathBuf>,
+        /// The cluster's disclosure log in PostgreSQL (`[authority] log_database`), instead of
+        /// a file.
+        #[arg(long, conflicts_with = "log", hide_env_values = true)]
+        database: Option<String>,
         /// The head hash recorded elsewhere (e.g. the server log); detects a cut-off tail.
         #[arg(long)]
         head: Option<String>,
@@ -62,7 +69,12 @@ pub enum AuditCommand {
     /// List disclosures, filtered.
     Report {
         /// Disclosure log.
-        log: PathBuf,
+        #[arg(required_unless_present = "database")]
+        log: Option<PathBuf>,
+        /// The cluster's disclosure log in PostgreSQL (`[authority] log_database`), instead of
+        /// a file.
+        #[arg(long, conflicts_with = "log", hide_env_values = true)]
+        database: Option<String>,
         /// Authority name (substring, case-insensitive) or credential id.
         #[arg(long)]
         authority: Option<String>,
@@ -86,7 +98,12 @@ pub enum AuditCommand {
     /// the fields and when (the people the registry must tell). Contains contact ROIDs.
     Affected {
         /// Disclosure log.
-        log: PathBuf,
+        #[arg(required_unless_present = "database")]
+        log: Option<PathBuf>,
+        /// The cluster's disclosure log in PostgreSQL (`[authority] log_database`), instead of
+        /// a file.
+        #[arg(long, conflicts_with = "log", hide_env_values = true)]
+        database: Option<String>,
         /// The credential id.
         #[arg(long)]
         credential: String,
@@ -104,7 +121,12 @@ pub enum AuditCommand {
     /// names, case references).
     Stats {
         /// Disclosure log.
-        log: PathBuf,
+        #[arg(required_unless_present = "database")]
+        log: Option<PathBuf>,
+        /// The cluster's disclosure log in PostgreSQL (`[authority] log_database`), instead of
+        /// a file.
+        #[arg(long, conflicts_with = "log", hide_env_values = true)]
+        database: Option<String>,
         /// Group by these keys, in this order: any of month, purpose, authority, jurisdiction,
         /// comma-separated.
         #[arg(long)]
@@ -126,11 +148,61 @@ pub enum AuditCommand {
     /// checkpoint so the rest still verifies. Safe while a server runs.
     Prune {
         /// Disclosure log.
-        log: PathBuf,
+        #[arg(required_unless_present = "database")]
+        log: Option<PathBuf>,
+        /// The cluster's disclosure log in PostgreSQL (`[authority] log_database`), instead of
+        /// a file.
+        #[arg(long, conflicts_with = "log", hide_env_values = true)]
+        database: Option<String>,
         /// Remove entries before this time (YYYY-MM-DD or RFC 3339); not in the future.
         #[arg(long)]
         before: String,
     },
+    /// Write the cluster's disclosure log from PostgreSQL as a JSON Lines file, the file log's
+    /// format (`rddsd audit verify FILE` checks it), after verifying it.
+    Export {
+        /// PostgreSQL URL of the database holding the log.
+        #[arg(long, hide_env_values = true)]
+        database: String,
+        /// File to write (replaced atomically, mode 0600).
+        file: PathBuf,
+    },
+}
+
+/// Where a log is read from: a file, or the database.
+enum Source {
+    File(PathBuf),
+    Database(String),
+}
+
+impl Source {
+    fn new(log: Option<PathBuf>, database: Option<String>) -> Result<Self, String> {
+        match (log, database) {
+            (Some(p), None) => Ok(Self::File(p)),
+            (None, Some(url)) => Ok(Self::Database(url)),
+            _ => Err("give either a log file or --database URL".into()),
+        }
+    }
+
+    /// For messages: the file, or "the database" (never the URL, which may hold a password).
+    fn name(&self) -> String {
+        match self {
+            Self::File(p) => p.display().to_string(),
+            Self::Database(_) => "the database".into(),
+        }
+    }
+
+    fn verify(&self) -> Result<log::Verified, String> {
+        match self {
+            Self::File(p) => log::verify_file(p),
+            Self::Database(url) => super::db::block_on(async {
+                let mut client = crate::db::connect(url).await.map_err(|e| e.to_string())?;
+                crate::db::disclosures::read(&mut client)
+                    .await
+                    .map(|(_, v)| v)
+            }),
+        }
+    }
 }
 
 /// Run one `rddsd audit` command, writing its report to `out`.
@@ -138,20 +210,21 @@ pub enum AuditCommand {
 /// # Errors
 /// A message for the operator: a log that does not verify names the first bad line.
 pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
-    use crate::authority::{log, report};
+    use crate::authority::report;
     match cmd {
         AuditCommand::Verify {
             log: path,
+            database,
             head,
             key,
             checkpoints,
             tree,
         } => {
-            let v = log::verify_file(&path)?;
+            let src = Source::new(path, database)?;
+            let v = src.verify()?;
             let n = v.disclosures();
             if v.entries.is_empty() {
-                writeln!(out, "empty: {} holds no entries yet", path.display())
-                    .map_err(super::io)?;
+                writeln!(out, "empty: {} holds no entries yet", src.name()).map_err(super::io)?;
             } else {
                 writeln!(out, "ok: {n} disclosure(s), chain intact, head {}", v.head)
                     .map_err(super::io)?;
@@ -171,7 +244,7 @@ pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
                 let found = v.find_head(expected.trim()).ok_or_else(|| {
                     format!(
                         "{}: the recorded head {expected} is not in the log: neither a kept entry nor the prune checkpoint's anchor (entries after it were cut off, or it was pruned)",
-                        path.display()
+                        src.name()
                     )
                 })?;
                 match found {
@@ -189,7 +262,11 @@ pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
                     ).map_err(super::io)?,
                 }
             }
-            // Transparency (issue #14): the tree and the stored checkpoints.
+            // Transparency (issue #14): the tree and the stored checkpoints, kept beside a file
+            // log only.
+            let Source::File(path) = src else {
+                return Ok(());
+            };
             let src = crate::authority::transparency::audit::Sources {
                 keys: key,
                 checkpoints,
@@ -231,6 +308,7 @@ pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
         ),
         AuditCommand::Report {
             log: path,
+            database,
             authority,
             since,
             until,
@@ -245,7 +323,10 @@ pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
                 case_reference,
                 contact,
             };
-            let entries = log::read_entries(&path)?;
+            let entries = match Source::new(path, database)? {
+                Source::File(path) => log::read_entries(&path)?,
+                src @ Source::Database(_) => src.verify()?.entries,
+            };
             let selected = report::select(&entries, &filter);
             if json {
                 writeln!(
@@ -261,18 +342,20 @@ pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
         }
         AuditCommand::Affected {
             log: path,
+            database,
             credential,
             since,
             until,
             json,
         } => {
+            let src = Source::new(path, database)?;
             let since = since.map(|s| super::cli_date("since", &s)).transpose()?;
             let until = until.map(|s| super::cli_date("until", &s)).transpose()?;
             let credential = credential.trim().to_string();
             if credential.is_empty() {
                 return Err("--credential: give the credential id".into());
             }
-            let v = log::verify_file(&path)?;
+            let v = src.verify()?;
             // A mistyped id must not read as "nobody is affected" in the middle of a leak.
             let known = v.entries.iter().any(|e| {
                 e.disclosure
@@ -282,7 +365,7 @@ pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
             if !known {
                 return Err(format!(
                     "--credential {credential}: no disclosure in {} was made with this credential id (ids are exact; see `rddsd authority list`)",
-                    path.display()
+                    src.name()
                 ));
             }
             let list = report::affected(&v.entries, &credential, since.as_ref(), until.as_ref());
@@ -299,6 +382,7 @@ pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
         }
         AuditCommand::Stats {
             log: path,
+            database,
             by,
             since,
             until,
@@ -312,7 +396,7 @@ pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
                 ..report::Filter::default()
             };
             let juris = super::subject::jurisdictions(credentials.as_deref())?;
-            let v = log::verify_file(&path)?;
+            let v = Source::new(path, database)?.verify()?;
             let stats = crate::authority::stats::stats(&v.entries, &filter, &by, &juris);
             if json {
                 writeln!(
@@ -325,14 +409,25 @@ pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
                 write!(out, "{}", crate::authority::stats::table(&stats)).map_err(super::io)
             }
         }
-        AuditCommand::Prune { log: path, before } => {
+        AuditCommand::Prune {
+            log: path,
+            database,
+            before,
+        } => {
             let before = super::cli_date("before", &before)?;
-            let log::Pruned { removed, kept } = log::prune(
-                &path,
-                &before,
-                &crate::registry::Timestamp::now(),
-                &crate::authority::transparency::store::before_prune,
-            )?;
+            let now = crate::registry::Timestamp::now();
+            let log::Pruned { removed, kept } = match Source::new(path, database)? {
+                Source::File(path) => log::prune(
+                    &path,
+                    &before,
+                    &now,
+                    &crate::authority::transparency::store::before_prune,
+                )?,
+                Source::Database(url) => super::db::block_on(async {
+                    let mut client = crate::db::connect(&url).await.map_err(|e| e.to_string())?;
+                    crate::db::disclosures::prune(&mut client, &before, &now).await
+                })?,
+            };
             writeln!(
                 out,
                 "pruned {removed} entr{} before {}; {kept} kept",
@@ -341,6 +436,32 @@ pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
             )
             .map_err(super::io)?;
             Ok(())
+        }
+        AuditCommand::Export { database, file } => {
+            let (data, v) = super::db::block_on(async {
+                let mut client = crate::db::connect(&database)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                crate::db::disclosures::read(&mut client).await
+            })?;
+            let mut tmp = file.as_os_str().to_owned();
+            tmp.push(".export-tmp");
+            crate::files::atomic_replace(
+                &file,
+                std::path::Path::new(&tmp),
+                &data,
+                crate::files::PRIVATE,
+            )
+            .map_err(|e| format!("{}: {e}", file.display()))?;
+            writeln!(
+                out,
+                "exported {} entr{} to {}, chain intact, head {}",
+                v.entries.len(),
+                if v.entries.len() == 1 { "y" } else { "ies" },
+                file.display(),
+                v.head
+            )
+            .map_err(super::io)
         }
     }
 }

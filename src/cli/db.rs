@@ -95,7 +95,9 @@ fn str(e: DbError) -> String {
 
 /// The database tools run on a runtime of their own, on this thread: one connection, one
 /// statement at a time.
-fn block_on<T>(f: impl std::future::Future<Output = Result<T, String>>) -> Result<T, String> {
+pub(crate) fn block_on<T>(
+    f: impl std::future::Future<Output = Result<T, String>>,
+) -> Result<T, String> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -85,7 +85,11 @@ pub fn run(cmd: SubjectCommand, out: &mut impl Write) -> Result<(), String> {
         database: None,
     };
     let log = log
-        .or_else(|| from_config(|s| s.authority.as_ref().map(|a| a.log.clone())))
+        .or_else(|| {
+            // An empty path: the log is in the database, which the subject report does not read.
+            from_config(|s| s.authority.as_ref().map(|a| a.log.clone()))
+                .filter(|p| !p.as_os_str().is_empty())
+        })
         .ok_or("no disclosure log: give --log LOG, or --config with an [authority] log")?;
     let credentials = credentials
         .or_else(|| from_config(|s| s.authority.as_ref().map(|a| a.credentials.clone())));

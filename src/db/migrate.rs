@@ -33,6 +33,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "serving",
         sql: include_str!("../../schema/postgres/0002_serving.sql"),
     },
+    Migration {
+        version: 3,
+        name: "cluster",
+        sql: include_str!("../../schema/postgres/0003_cluster.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.

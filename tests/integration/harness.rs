@@ -365,6 +365,17 @@ pub fn get_at(addr: SocketAddr, path: &str) -> Resp {
     parse(&Server::raw_from(LOCALHOST, addr, raw.as_bytes()))
 }
 
+/// A request with headers to a server's RDAP address, from any thread.
+pub fn request_at(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> Resp {
+    let mut raw =
+        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n").into_bytes();
+    for (k, v) in headers {
+        raw.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
+    }
+    raw.extend_from_slice(b"\r\n");
+    parse(&Server::raw_from(LOCALHOST, addr, &raw))
+}
+
 pub fn parse(buf: &[u8]) -> Resp {
     let split = buf
         .windows(4)

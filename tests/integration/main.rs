@@ -6,6 +6,7 @@ mod harness;
 mod pgdb;
 
 mod authority;
+mod cluster;
 mod data;
 mod deltas;
 mod hardening;

@@ -1,0 +1,26 @@
+-- rddsd PostgreSQL schema, version 3: state the nodes of a cluster share.
+--
+-- The disclosure log (`[authority] log_database = true`): the same entries as the file log
+-- (src/authority/log.rs), one per row, each kept as its exact JSON line so the hash that covers
+-- it can be checked again, and ONE hash chain for every node. A node appends in a transaction
+-- that locks the one row of `disclosure_log_head` (so appends from all nodes take turns and
+-- each chains from the one before) and commits with synchronous_commit on, before the answer
+-- leaves. `rddsd audit … --database` verifies, reports on and prunes it.
+CREATE TABLE disclosure_log (
+    seq   bigint PRIMARY KEY CHECK (seq > 0),
+    -- The entry's own `time` and `hash`, copied from `line` for reading and pruning by date.
+    time  text NOT NULL,
+    hash  text NOT NULL CHECK (hash ~ '^[0-9a-f]{64}$'),
+    -- The entry as one line of the file log, without the line ending.
+    line  text NOT NULL
+);
+
+-- Where the chain continues: the hash the next entry must carry as `prev` and its seq. One
+-- row, locked FOR UPDATE by every append and by a prune.
+CREATE TABLE disclosure_log_head (
+    one      boolean PRIMARY KEY DEFAULT true CHECK (one),
+    next_seq bigint NOT NULL CHECK (next_seq > 0),
+    head     text NOT NULL CHECK (head ~ '^[0-9a-f]{64}$')
+);
+INSERT INTO disclosure_log_head (next_seq, head)
+VALUES (1, '0000000000000000000000000000000000000000000000000000000000000000');

@@ -1,0 +1,303 @@
+//! The disclosure log in PostgreSQL (`[authority] log_database = true`): one hash chain for
+//! every node of a cluster, with the entries of the file log ([`crate::authority::log`]) kept as
+//! their exact lines, so the file verifier checks them (`rddsd audit export`).
+//!
+//! An append locks the one row of `disclosure_log_head` (every node's appends take turns there,
+//! and each chains from the entry before it), inserts the entry, moves the head, and commits
+//! with `synchronous_commit` on: the answer is sent only after the commit returned. If it does
+//! not, the request gets 503 and nothing is disclosed. A prune takes the same lock.
+//!
+//! The head row also guards the end of the chain: [`read`] checks that the entries end exactly
+//! where the head says, so deleting the newest rows is caught (a file log needs `--head` for
+//! that).
+
+use std::sync::mpsc::Receiver;
+
+use tokio_postgres::{Client, IsolationLevel};
+
+use super::DbError;
+use crate::authority::log::{self, DisclosureLog, Entry, Job, Pruned, Verified};
+use crate::registry::Timestamp;
+
+/// Append one disclosure to the cluster's chain, committed synchronously.
+///
+/// # Errors
+/// The entry is not committed (or not known to be): nothing may be disclosed.
+pub async fn append(client: &mut Client, disclosure: &log::Disclosure) -> Result<Entry, DbError> {
+    let tx = client
+        .transaction()
+        .await
+        .map_err(|e| DbError::sql("cannot start a transaction", &e))?;
+    // Durable on the server (and its synchronous standbys) before the answer leaves, whatever
+    // the role's or database's default.
+    tx.batch_execute("SET LOCAL synchronous_commit = on")
+        .await
+        .map_err(|e| DbError::sql("cannot set synchronous_commit", &e))?;
+    let row = tx
+        .query_one(
+            "SELECT next_seq, head FROM disclosure_log_head FOR UPDATE",
+            &[],
+        )
+        .await
+        .map_err(|e| DbError::sql("cannot lock the disclosure log head", &e))?;
+    let next_seq: i64 = row
+        .try_get(0)
+        .map_err(|e| DbError::sql("cannot read the disclosure log head", &e))?;
+    let head: String = row
+        .try_get(1)
+        .map_err(|e| DbError::sql("cannot read the disclosure log head", &e))?;
+    let seq = u64::try_from(next_seq)
+        .map_err(|_| DbError::Io(format!("disclosure log head: bad next_seq {next_seq}")))?;
+    let (entry, mut line) = Entry {
+        seq,
+        time: Timestamp::now().text().to_string(),
+        disclosure: Some(disclosure.clone()),
+        checkpoint: None,
+        salt: None,
+        prev: head,
+        hash: String::new(),
+    }
+    .sealed();
+    line.pop(); // the line ending
+    let line =
+        String::from_utf8(line).map_err(|_| DbError::Io("a log entry is not UTF-8".into()))?;
+    tx.execute(
+        "INSERT INTO disclosure_log (seq, time, hash, line) VALUES ($1, $2, $3, $4)",
+        &[&next_seq, &entry.time, &entry.hash, &line],
+    )
+    .await
+    .map_err(|e| DbError::sql("cannot insert the disclosure log entry", &e))?;
+    tx.execute(
+        "UPDATE disclosure_log_head SET next_seq = $1, head = $2",
+        &[&(next_seq + 1), &entry.hash],
+    )
+    .await
+    .map_err(|e| DbError::sql("cannot move the disclosure log head", &e))?;
+    tx.commit()
+        .await
+        .map_err(|e| DbError::sql("cannot commit the disclosure log entry", &e))?;
+    Ok(entry)
+}
+
+/// The whole log as the file log's bytes (JSON Lines, in order) with the head row, read in one
+/// snapshot.
+///
+/// # Errors
+/// The database cannot be read.
+pub async fn read_raw(client: &mut Client) -> Result<(Vec<u8>, u64, String), DbError> {
+    let tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(|e| DbError::sql("cannot start a transaction", &e))?;
+    let row = tx
+        .query_one("SELECT next_seq, head FROM disclosure_log_head", &[])
+        .await
+        .map_err(|e| DbError::sql("cannot read the disclosure log head", &e))?;
+    let next_seq: i64 = row
+        .try_get(0)
+        .map_err(|e| DbError::sql("cannot read the disclosure log head", &e))?;
+    let head: String = row
+        .try_get(1)
+        .map_err(|e| DbError::sql("cannot read the disclosure log head", &e))?;
+    let rows = tx
+        .query("SELECT line FROM disclosure_log ORDER BY seq", &[])
+        .await
+        .map_err(|e| DbError::sql("cannot read the disclosure log", &e))?;
+    let mut data = Vec::new();
+    for r in &rows {
+        let line: &str = r
+            .try_get(0)
+            .map_err(|e| DbError::sql("cannot read the disclosure log", &e))?;
+        data.extend_from_slice(line.as_bytes());
+        data.push(b'\n');
+    }
+    tx.commit()
+        .await
+        .map_err(|e| DbError::sql("cannot end the read", &e))?;
+    Ok((data, u64::try_from(next_seq).unwrap_or(0), head))
+}
+
+/// Read and verify the whole chain, and check that it ends where the head row says.
+///
+/// # Errors
+/// A database error, or the first bad entry (its line is its position in seq order).
+pub async fn read(client: &mut Client) -> Result<(Vec<u8>, Verified), String> {
+    let (data, next_seq, head) = read_raw(client).await.map_err(|e| e.to_string())?;
+    let v = check(&data, next_seq, &head)?;
+    Ok((data, v))
+}
+
+/// Verify the log's bytes and compare their end with the head row.
+fn check(data: &[u8], next_seq: u64, head: &str) -> Result<Verified, String> {
+    let v = log::verify_bytes(data).map_err(|e| format!("disclosure log in the database: {e}"))?;
+    if v.head != head || v.next_seq != next_seq {
+        return Err(format!(
+            "disclosure log in the database: the chain ends at seq {} (hash {}), but the head row says seq {} (hash {head}): entries were removed from its end",
+            v.next_seq - 1,
+            v.head,
+            next_seq.saturating_sub(1)
+        ));
+    }
+    Ok(v)
+}
+
+/// Prune the database's log as `rddsd audit prune` prunes a file: the longest prefix of entries
+/// older than `before` is replaced by one checkpoint, in one transaction holding the head lock,
+/// after the whole chain verified.
+///
+/// # Errors
+/// A date in the future, a log that does not verify, or a database error; the log is then
+/// unchanged.
+pub async fn prune(
+    client: &mut Client,
+    before: &Timestamp,
+    now: &Timestamp,
+) -> Result<Pruned, String> {
+    if before > now {
+        return Err(format!(
+            "--before {} is in the future: a prune only removes entries older than now",
+            before.text()
+        ));
+    }
+    let sql =
+        |what: &'static str| move |e: tokio_postgres::Error| DbError::sql(what, &e).to_string();
+    let tx = client
+        .transaction()
+        .await
+        .map_err(sql("cannot start a transaction"))?;
+    let row = tx
+        .query_one(
+            "SELECT next_seq, head FROM disclosure_log_head FOR UPDATE",
+            &[],
+        )
+        .await
+        .map_err(sql("cannot lock the disclosure log head"))?;
+    let next_seq: i64 = row.try_get(0).map_err(sql("cannot read the head"))?;
+    let head: String = row.try_get(1).map_err(sql("cannot read the head"))?;
+    let rows = tx
+        .query("SELECT line FROM disclosure_log ORDER BY seq", &[])
+        .await
+        .map_err(sql("cannot read the disclosure log"))?;
+    let mut data = Vec::new();
+    for r in &rows {
+        let line: &str = r
+            .try_get(0)
+            .map_err(sql("cannot read the disclosure log"))?;
+        data.extend_from_slice(line.as_bytes());
+        data.push(b'\n');
+    }
+    let v = check(&data, u64::try_from(next_seq).unwrap_or(0), &head)?;
+    let first = usize::from(v.checkpoint().is_some());
+    let total = (v.entries.len() - first) as u64;
+    let Some((cut, checkpoint)) = log::prune_plan(&v, before, now) else {
+        return Ok(Pruned {
+            removed: 0,
+            kept: total,
+        });
+    };
+    let (checkpoint, mut line) = checkpoint.sealed();
+    line.pop();
+    let line = String::from_utf8(line).map_err(|_| "a log entry is not UTF-8".to_string())?;
+    let through = i64::try_from(checkpoint.seq).map_err(|_| "seq out of range".to_string())?;
+    // The checkpoint takes the seq of the last removed entry, whose row goes with the others.
+    tx.execute("DELETE FROM disclosure_log WHERE seq <= $1", &[&through])
+        .await
+        .map_err(sql("cannot delete the pruned entries"))?;
+    tx.execute(
+        "INSERT INTO disclosure_log (seq, time, hash, line) VALUES ($1, $2, $3, $4)",
+        &[&through, &checkpoint.time, &checkpoint.hash, &line],
+    )
+    .await
+    .map_err(sql("cannot insert the checkpoint"))?;
+    // The same check as the file prune's before it replaces the file: the rest still verifies
+    // and ends at the same head.
+    let rows = tx
+        .query("SELECT line FROM disclosure_log ORDER BY seq", &[])
+        .await
+        .map_err(sql("cannot read the disclosure log"))?;
+    let mut after = Vec::new();
+    for r in &rows {
+        let l: &str = r
+            .try_get(0)
+            .map_err(sql("cannot read the disclosure log"))?;
+        after.extend_from_slice(l.as_bytes());
+        after.push(b'\n');
+    }
+    check(&after, v.next_seq, &v.head)
+        .map_err(|e| format!("prune produced a log that does not verify ({e}); log unchanged"))?;
+    tx.commit().await.map_err(sql("cannot commit the prune"))?;
+    Ok(Pruned {
+        removed: cut as u64,
+        kept: total - cut as u64,
+    })
+}
+
+/// The server's handle on the database log: a writer thread with its own connection (made
+/// again when it was lost) appends each entry and replies once the commit returned.
+pub fn open(url: &str) -> DisclosureLog {
+    let url = url.to_string();
+    DisclosureLog::with_writer("disclosure-log-db", move |jobs| writer(&url, &jobs))
+}
+
+fn writer(url: &str, jobs: &Receiver<Job>) {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the disclosure log writer");
+            return;
+        }
+    };
+    let mut client: Option<Client> = None;
+    while let Ok(job) = jobs.recv() {
+        // The requester gave up (timeout): it disclosed nothing, and nothing is written.
+        if job.reply.is_closed() {
+            continue;
+        }
+        let result = rt.block_on(async {
+            let c = match client.take() {
+                Some(c) if !c.is_closed() => c,
+                _ => super::connect(url).await?,
+            };
+            let c = client.insert(c);
+            let r = tokio::time::timeout(log::APPEND_TIMEOUT, append(c, &job.disclosure))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(DbError::Io(format!(
+                        "the entry was not committed within {} s",
+                        log::APPEND_TIMEOUT.as_secs()
+                    )))
+                });
+            if r.is_err() {
+                // A connection that failed once is not reused: the next entry gets a new one.
+                client = None;
+            }
+            r
+        });
+        let result = match result {
+            Ok(entry) => {
+                tracing::info!(seq = entry.seq, head = %entry.hash, "disclosure recorded");
+                Ok(entry)
+            }
+            Err(e) => Err(format!("disclosure log in the database: {e}")),
+        };
+        let _ = job.reply.send(result);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chain_that_ends_before_the_head_is_refused() {
+        assert!(check(b"", 1, log::GENESIS).is_ok());
+        let e = check(b"", 2, &"ab".repeat(32)).expect_err("cut");
+        assert!(e.contains("removed from its end"), "{e}");
+    }
+}

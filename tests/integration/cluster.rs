@@ -1,0 +1,206 @@
+//! PostgreSQL, phase 3: state the nodes of a cluster share through the database — the one
+//! disclosure log. Each test on a database of its own (see `pgdb`); skipped without a server.
+
+use std::process::Command;
+use std::time::Duration;
+
+use crate::harness::{bin, fixtures, Server};
+use crate::pgdb::TestDb;
+
+/// Run the CLI; whether it succeeded, and stdout followed by stderr.
+fn run(args: &[&str]) -> (bool, String) {
+    let out = Command::new(bin())
+        .args(args)
+        .env_remove("RDDSD_DATABASE_URL")
+        .output()
+        .expect("run rddsd");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn ok(args: &[&str]) -> String {
+    let (ok, out) = run(args);
+    assert!(ok, "{args:?}: {out}");
+    out
+}
+
+/// A migrated database holding the demo registry, or `None` (skipped).
+fn imported(test: &str) -> Option<TestDb> {
+    let db = TestDb::fresh(test)?;
+    ok(&["db", "migrate", "--database", &db.url]);
+    let demo = fixtures().join("registry");
+    ok(&[
+        "db",
+        "import",
+        "--database",
+        &db.url,
+        demo.to_str().expect("utf-8"),
+    ]);
+    Some(db)
+}
+
+/// A node serving `db` with `toml` in its config.
+fn node(db: &TestDb, toml: &str) -> Server {
+    Server::with_config(toml, &["--database", &db.url])
+}
+
+const STATEMENT: &[(&str, &str)] = &[
+    ("RDDS-Purpose", "criminal-investigation"),
+    ("RDDS-Legal-Basis", "Swiss CrimPC Art. 265"),
+    ("RDDS-Case-Reference", "CASE-2026-0042"),
+];
+
+/// One authority request; its status and request id.
+fn disclose(addr: std::net::SocketAddr, token: &str) -> (u16, Option<String>, Vec<u8>) {
+    let bearer = format!("Bearer {token}");
+    let mut headers: Vec<(&str, &str)> = STATEMENT.to_vec();
+    headers.push(("Authorization", &bearer));
+    let r = crate::harness::request_at(addr, "GET", "/authority/domain/nic.example", &headers);
+    (
+        r.status,
+        r.header("rdds-request-id").map(str::to_string),
+        r.body,
+    )
+}
+
+/// Three nodes disclose in parallel: one chain in the database, one entry per answer, which
+/// `audit verify --database` accepts and whose export the file verifier accepts; a prune keeps
+/// it verifiable and the nodes continue it; with the database gone, 503 and nothing disclosed.
+#[test]
+fn nodes_share_one_disclosure_chain() {
+    let Some(db) = imported("nodes_share_one_disclosure_chain") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let creds = dir.path().join("credentials.jsonl");
+    let (_, token) =
+        crate::harness::issue_credential(&creds, "Cluster Police", "criminal-investigation");
+    let toml = format!(
+        "[authority]\ncredentials = {:?}\nlog_database = true\nrate_per_minute = 6000\nburst = 100\n",
+        creds.to_str().expect("utf-8")
+    );
+    let nodes: Vec<Server> = (0..3).map(|_| node(&db, &toml)).collect();
+    let addrs: Vec<_> = nodes.iter().map(|n| n.addr).collect();
+    let threads: Vec<_> = (0..20)
+        .map(|i| {
+            let (addr, token) = (addrs[i % addrs.len()], token.clone());
+            std::thread::spawn(move || disclose(addr, &token))
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for t in threads {
+        let (status, id, body) = t.join().expect("thread");
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        ids.push(id.expect("request id"));
+    }
+    let out = ok(&["audit", "verify", "--database", &db.url]);
+    assert!(
+        out.starts_with("ok: 20 disclosure(s), chain intact"),
+        "{out}"
+    );
+    // One entry per answer, each answer's own.
+    for id in &ids {
+        assert_eq!(
+            db.value(&format!(
+                "SELECT count(*) FROM disclosure_log WHERE line::json->'disclosure'->>'requestId' = '{id}'"
+            ))
+            .as_deref(),
+            Some("1"),
+            "{id}"
+        );
+    }
+    assert_eq!(
+        db.value("SELECT count(*) FROM disclosure_log").as_deref(),
+        Some("20")
+    );
+    let report = ok(&["audit", "report", "--database", &db.url, "--json"]);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&report)
+            .expect("json")
+            .as_array()
+            .map(Vec::len),
+        Some(20)
+    );
+
+    // The export is a file log the file verifier accepts, with the same head.
+    let file = dir.path().join("export.jsonl");
+    let exported = ok(&[
+        "audit",
+        "export",
+        "--database",
+        &db.url,
+        file.to_str().expect("utf-8"),
+    ]);
+    assert!(exported.starts_with("exported 20 entries"), "{exported}");
+    let verified = ok(&["audit", "verify", file.to_str().expect("utf-8")]);
+    let head = |s: &str| {
+        s.lines()
+            .next()
+            .and_then(|l| l.rsplit(' ').next())
+            .map(str::to_string)
+    };
+    assert_eq!(head(&verified), head(&out));
+
+    // Deleting the newest entry is caught by the head row.
+    let backup = db
+        .value("SELECT line FROM disclosure_log WHERE seq = 20")
+        .expect("row");
+    db.sql("DELETE FROM disclosure_log WHERE seq = 20")
+        .expect("delete");
+    let (good, msg) = run(&["audit", "verify", "--database", &db.url]);
+    assert!(!good && msg.contains("removed from its end"), "{msg}");
+    let e: serde_json::Value = serde_json::from_str(&backup).expect("json");
+    db.sql(&format!(
+        "INSERT INTO disclosure_log VALUES (20, '{}', '{}', '{}')",
+        e["time"].as_str().expect("time"),
+        e["hash"].as_str().expect("hash"),
+        backup.replace('\'', "''")
+    ))
+    .expect("restore");
+
+    // A prune of everything older than now leaves a checkpoint the chain continues from.
+    std::thread::sleep(Duration::from_millis(1100));
+    let now = ok(&["audit", "verify", "--database", &db.url]);
+    assert!(now.starts_with("ok: 20"), "{now}");
+    let before = db
+        .value("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+        .expect("now");
+    let pruned = ok(&["audit", "prune", "--database", &db.url, "--before", &before]);
+    assert_eq!(
+        pruned,
+        format!("pruned 20 entries before {before}; 0 kept\n")
+    );
+    assert_eq!(disclose(addrs[1], &token).0, 200);
+    let after = ok(&["audit", "verify", "--database", &db.url]);
+    assert!(
+        after.starts_with("ok: 1 disclosure(s)") && after.contains("pruned: 20 entries"),
+        "{after}"
+    );
+    let exported = ok(&[
+        "audit",
+        "export",
+        "--database",
+        &db.url,
+        file.to_str().expect("utf-8"),
+    ]);
+    assert!(exported.starts_with("exported 2 entries"), "{exported}");
+    ok(&["audit", "verify", file.to_str().expect("utf-8")]);
+
+    // The database gone: 503, nothing disclosed.
+    db.drop_now();
+    let (status, _, body) = disclose(addrs[2], &token);
+    assert_eq!(status, 503);
+    let body = String::from_utf8_lossy(&body);
+    for (what, value) in crate::privacy::secrets() {
+        assert!(
+            !body.contains(&value),
+            "{what} disclosed without a log entry"
+        );
+    }
+}
