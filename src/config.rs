@@ -156,6 +156,9 @@ pub struct AuthoritySection {
     pub credentials: Option<PathBuf>,
     /// Disclosure log (append-only, hash-chained).
     pub log: Option<PathBuf>,
+    /// Keep the authority credentials in the `[data]` PostgreSQL database instead of
+    /// `credentials`, re-read by every node every 5 s (needs `[data] backend = "postgres"`).
+    pub credentials_database: Option<bool>,
     /// Keep the disclosure log in the `[data]` PostgreSQL database instead of `log`: one hash
     /// chain for every node of the cluster (needs `[data] backend = "postgres"`).
     pub log_database: Option<bool>,
@@ -812,6 +815,7 @@ fn resolve_authority(
         credentials,
         log,
         log_database,
+        credentials_database,
         rate_per_minute,
         burst,
         signing_key,
@@ -854,12 +858,29 @@ fn resolve_authority(
     } else {
         None
     };
-    // An empty path stands for "no file": only with the log in the database.
+    let credentials_database = if credentials_database.unwrap_or(false) {
+        let Some(url) = database_url else {
+            return Err(ConfigError::Invalid(
+                "authority.credentials_database = true needs [data] backend = \"postgres\"".into(),
+            ));
+        };
+        if credentials.is_some() {
+            return Err(ConfigError::Invalid(
+                "authority.credentials and authority.credentials_database = true exclude each other: the credentials are either a file or in the database".into(),
+            ));
+        }
+        Some(url.to_string())
+    } else {
+        None
+    };
+    // An empty path stands for "no file": only with the log (credentials) in the database.
     let log = log.or_else(|| log_database.as_ref().map(|_| PathBuf::new()));
+    let credentials = credentials.or_else(|| credentials_database.as_ref().map(|_| PathBuf::new()));
     match (credentials, log) {
         (None, None) => Ok(None),
         (Some(credentials), Some(log)) => Ok(Some(AuthoritySettings {
             credentials,
+            credentials_database,
             log,
             log_database,
             rate_per_minute: nonzero("rate_per_minute", rate_per_minute, 60)?,
@@ -867,7 +888,7 @@ fn resolve_authority(
             transparency,
         })),
         _ => Err(ConfigError::Invalid(
-            "authority.credentials and authority.log (or log_database) must be set together".into(),
+            "authority.credentials (or credentials_database) and authority.log (or log_database) must be set together".into(),
         )),
     }
 }
@@ -1195,6 +1216,14 @@ max_connections = 100
         let a = s.authority.expect("authority");
         assert_eq!(a.log_database.as_deref(), Some("postgres://u@h/db"));
         assert!(a.log.as_os_str().is_empty());
+        assert_eq!(a.credentials_database, None);
+        let s = resolve(&format!(
+            "{pg}[authority]\ncredentials_database = true\nlog = \"/l\"\n"
+        ))
+        .expect("resolves");
+        let a = s.authority.expect("authority");
+        assert_eq!(a.credentials_database.as_deref(), Some("postgres://u@h/db"));
+        assert!(a.credentials.as_os_str().is_empty());
         for (text, needle) in [
             (
                 "[authority]\ncredentials = \"/c\"\nlog_database = true\n".to_string(),
@@ -1211,6 +1240,14 @@ max_connections = 100
             (
                 format!("{pg}[authority]\ncredentials = \"/c\"\nlog_database = false\n"),
                 "must be set together",
+            ),
+            (
+                "[authority]\ncredentials_database = true\nlog = \"/l\"\n".to_string(),
+                "needs [data] backend",
+            ),
+            (
+                format!("{pg}[authority]\ncredentials = \"/c\"\ncredentials_database = true\nlog = \"/l\"\n"),
+                "exclude each other",
             ),
         ] {
             let e = resolve(&text).expect_err(needle);

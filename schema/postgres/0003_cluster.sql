@@ -24,3 +24,12 @@ CREATE TABLE disclosure_log_head (
 );
 INSERT INTO disclosure_log_head (next_seq, head)
 VALUES (1, '0000000000000000000000000000000000000000000000000000000000000000');
+
+-- Authority credentials (`[authority] credentials_database = true`): one row per credential,
+-- the credentials file's line as JSON (only the SHA-256 of the secret, never the secret).
+-- `rddsd authority add|revoke|list --database` write and read it; every node reads it again
+-- every few seconds, so a revocation reaches all of them without a SIGHUP.
+CREATE TABLE authority_credentials (
+    id         text PRIMARY KEY CHECK (id ~ '^[0-9a-f]{16}$'),
+    credential jsonb NOT NULL CHECK (credential->>'id' = id)
+);

@@ -114,6 +114,28 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// One stored credential (a line of the file, or a row of the database's table), checked.
+///
+/// # Errors
+/// What is wrong, naming the field.
+pub fn parse(line: &str) -> Result<Credential, String> {
+    let c: Credential = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    let check = |field: &str, v: &str| {
+        crate::registry::validate::datetime(v)
+            .map(|_| ())
+            .map_err(|m| format!("field `{field}`: {m}"))
+    };
+    check("created", &c.created)?;
+    check("expires", &c.expires)?;
+    if let Some(r) = &c.revoked {
+        check("revoked", r)?;
+    }
+    if c.secret_sha256.len() != 64 || decode_hex(&c.secret_sha256).is_none() {
+        return Err("field `secretSha256`: not a SHA-256 hex digest".into());
+    }
+    Ok(c)
+}
+
 /// Read a credentials file (missing file: none).
 ///
 /// # Errors
@@ -135,23 +157,7 @@ pub fn read(path: &Path) -> Result<Vec<Credential>, CredentialsError> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
     {
-        let c: Credential = serde_json::from_str(line).map_err(|e| bad(i + 1, e.to_string()))?;
-        let check = |field: &str, v: &str| {
-            crate::registry::validate::datetime(v)
-                .map(|_| ())
-                .map_err(|m| bad(i + 1, format!("field `{field}`: {m}")))
-        };
-        check("created", &c.created)?;
-        check("expires", &c.expires)?;
-        if let Some(r) = &c.revoked {
-            check("revoked", r)?;
-        }
-        if c.secret_sha256.len() != 64 || decode_hex(&c.secret_sha256).is_none() {
-            return Err(bad(
-                i + 1,
-                "field `secretSha256`: not a SHA-256 hex digest".into(),
-            ));
-        }
+        let c = parse(line).map_err(|m| bad(i + 1, m))?;
         if out.iter().any(|o| o.id == c.id) {
             return Err(bad(i + 1, format!("field `id`: {} is listed twice", c.id)));
         }
@@ -211,6 +217,21 @@ pub struct NewCredential {
 /// # Errors
 /// Bad input or I/O failure.
 pub fn add(path: &Path, new: NewCredential) -> Result<(Credential, String), CredentialsError> {
+    let (cred, token) = issue(new)?;
+    let stored = cred.clone();
+    update(path, move |all| {
+        all.push(stored);
+        Ok(())
+    })?;
+    Ok((cred, token))
+}
+
+/// Check the input and make a credential with a fresh id and secret, not stored yet: the
+/// credential (with the secret's hash) and the token.
+///
+/// # Errors
+/// Bad input (naming the flag), or no randomness.
+pub fn issue(new: NewCredential) -> Result<(Credential, String), CredentialsError> {
     for (field, v) in [
         ("authority", &new.authority),
         ("jurisdiction", &new.jurisdiction),
@@ -243,11 +264,6 @@ pub fn add(path: &Path, new: NewCredential) -> Result<(Credential, String), Cred
         revoked: None,
         secret_sha256: sha256_hex(secret.as_bytes()),
     };
-    let stored = cred.clone();
-    update(path, move |all| {
-        all.push(stored);
-        Ok(())
-    })?;
     Ok((cred, format!("rdds_{id}_{secret}")))
 }
 
@@ -272,6 +288,13 @@ pub fn revoke(path: &Path, id: &str) -> Result<(), CredentialsError> {
 }
 
 impl Credentials {
+    /// The set made of these credentials (the database's, [`crate::db::credentials`]).
+    pub fn from_list(list: Vec<Credential>) -> Self {
+        Self {
+            by_id: list.into_iter().map(|c| (c.id.clone(), c)).collect(),
+        }
+    }
+
     /// Load the file the server uses.
     ///
     /// # Errors

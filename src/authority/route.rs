@@ -42,8 +42,11 @@ use crate::registry::Timestamp;
 /// `[authority]` settings, resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthoritySettings {
-    /// Credentials file.
+    /// Credentials file (empty when `credentials_database` is set).
     pub credentials: PathBuf,
+    /// The PostgreSQL URL of credentials kept in the database ([`crate::db::credentials`],
+    /// re-read every few seconds by the node); `None`: the file `credentials`.
+    pub credentials_database: Option<String>,
     /// Disclosure log file (empty when `log_database` is set).
     pub log: PathBuf,
     /// The PostgreSQL URL of a disclosure log kept in the database (one chain for the
@@ -321,7 +324,11 @@ impl Authority {
     /// # Errors
     /// A credentials file that does not validate.
     pub fn new(settings: AuthoritySettings) -> Result<Self, super::credentials::CredentialsError> {
-        let credentials = Credentials::load(&settings.credentials)?;
+        // Credentials in the database arrive with the node's first refresh, right after start.
+        let credentials = match settings.credentials_database {
+            Some(_) => Credentials::default(),
+            None => Credentials::load(&settings.credentials)?,
+        };
         // Transparency (issue #14): the tree beside the log, and its shared view for receipts
         // and the admin URLs. The log itself only knows the `TreeSink` it is given.
         let (log, transparency) = match &settings.log_database {
@@ -346,7 +353,16 @@ impl Authority {
     /// # Errors
     /// A credentials file that does not validate.
     pub fn prepare_reload(&self) -> Result<Arc<Credentials>, super::credentials::CredentialsError> {
+        if self.settings.credentials_database.is_some() {
+            // Kept in step with the database by its own refresh, not by SIGHUP.
+            return Ok(self.credentials());
+        }
         Ok(Arc::new(Credentials::load(&self.settings.credentials)?))
+    }
+
+    /// The database URL when the credentials are kept there.
+    pub fn credentials_database(&self) -> Option<&str> {
+        self.settings.credentials_database.as_deref()
     }
 
     /// Install credentials read by [`Self::prepare_reload`]: revocations and expiries apply at

@@ -12,8 +12,12 @@ pub enum AuthorityCommand {
     /// Issue a credential and print its secret once.
     Add {
         /// Credentials file (created if missing).
-        #[arg(long)]
-        credentials: PathBuf,
+        #[arg(long, required_unless_present = "database")]
+        credentials: Option<PathBuf>,
+        /// Keep the credentials in this PostgreSQL database (`[authority]
+        /// credentials_database`) instead of a file.
+        #[arg(long, conflicts_with = "credentials", hide_env_values = true)]
+        database: Option<String>,
         /// Authority name, e.g. "National Police, Cybercrime Unit".
         #[arg(long)]
         authority: String,
@@ -31,19 +35,28 @@ pub enum AuthorityCommand {
         #[arg(long)]
         expires: String,
     },
-    /// Revoke a credential (takes effect on the server's next SIGHUP).
+    /// Revoke a credential (a file: on the server's next SIGHUP; the database: on every node
+    /// within 5 s).
     Revoke {
         /// Credentials file.
-        #[arg(long)]
-        credentials: PathBuf,
+        #[arg(long, required_unless_present = "database")]
+        credentials: Option<PathBuf>,
+        /// Keep the credentials in this PostgreSQL database (`[authority]
+        /// credentials_database`) instead of a file.
+        #[arg(long, conflicts_with = "credentials", hide_env_values = true)]
+        database: Option<String>,
         /// Credential id.
         id: String,
     },
     /// List credentials (never secrets).
     List {
         /// Credentials file.
-        #[arg(long)]
-        credentials: PathBuf,
+        #[arg(long, required_unless_present = "database")]
+        credentials: Option<PathBuf>,
+        /// Keep the credentials in this PostgreSQL database (`[authority]
+        /// credentials_database`) instead of a file.
+        #[arg(long, conflicts_with = "credentials", hide_env_values = true)]
+        database: Option<String>,
     },
 }
 
@@ -56,6 +69,7 @@ pub fn run(cmd: AuthorityCommand, out: &mut impl Write) -> Result<(), String> {
     match cmd {
         AuthorityCommand::Add {
             credentials: path,
+            database,
             authority,
             jurisdiction,
             contact,
@@ -77,7 +91,17 @@ pub fn run(cmd: AuthorityCommand, out: &mut impl Write) -> Result<(), String> {
                 purposes,
                 expires,
             };
-            let (cred, token) = credentials::add(&path, new).map_err(|e| e.to_string())?;
+            let (cred, token) = match store(path, database)? {
+                Store::File(path) => credentials::add(&path, new).map_err(|e| e.to_string())?,
+                Store::Database(url) => {
+                    let (cred, token) = credentials::issue(new).map_err(|e| e.to_string())?;
+                    super::db::block_on(async {
+                        let client = crate::db::connect(&url).await.map_err(|e| e.to_string())?;
+                        crate::db::credentials::insert(&client, &cred).await
+                    })?;
+                    (cred, token)
+                }
+            };
             writeln!(
                 out,
                 "credential {} issued to {} (expires {})",
@@ -90,21 +114,48 @@ pub fn run(cmd: AuthorityCommand, out: &mut impl Write) -> Result<(), String> {
         }
         AuthorityCommand::Revoke {
             credentials: path,
+            database,
             id,
         } => {
-            credentials::revoke(&path, &id).map_err(|e| e.to_string())?;
-            writeln!(
-                out,
-                "credential {id} revoked; send SIGHUP to running servers"
-            )
+            match store(path, database)? {
+                Store::File(path) => {
+                    credentials::revoke(&path, &id).map_err(|e| e.to_string())?;
+                    writeln!(
+                        out,
+                        "credential {id} revoked; send SIGHUP to running servers"
+                    )
+                }
+                Store::Database(url) => {
+                    super::db::block_on(async {
+                        let mut client =
+                            crate::db::connect(&url).await.map_err(|e| e.to_string())?;
+                        crate::db::credentials::revoke(&mut client, &id).await
+                    })?;
+                    writeln!(
+                        out,
+                        "credential {id} revoked; every node refuses it within {} s",
+                        crate::db::credentials::REFRESH.as_secs()
+                    )
+                }
+            }
             .map_err(super::io)?;
             Ok(())
         }
-        AuthorityCommand::List { credentials: path } => {
+        AuthorityCommand::List {
+            credentials: path,
+            database,
+        } => {
+            let list = match store(path, database)? {
+                Store::File(path) => credentials::read(&path).map_err(|e| e.to_string())?,
+                Store::Database(url) => super::db::block_on(async {
+                    let client = crate::db::connect(&url).await.map_err(|e| e.to_string())?;
+                    crate::db::credentials::read(&client).await
+                })?,
+            };
             writeln!(out, "ID	AUTHORITY	JURISDICTION	PURPOSES	EXPIRES	STATUS")
                 .map_err(super::io)?;
             let now = crate::registry::Timestamp::now();
-            for c in credentials::read(&path).map_err(|e| e.to_string())? {
+            for c in list {
                 let expired = crate::registry::validate::datetime(&c.expires)
                     .map(|e| e <= now)
                     .unwrap_or(true);
@@ -128,5 +179,19 @@ pub fn run(cmd: AuthorityCommand, out: &mut impl Write) -> Result<(), String> {
             }
             Ok(())
         }
+    }
+}
+
+/// Where credentials are kept.
+enum Store {
+    File(PathBuf),
+    Database(String),
+}
+
+fn store(path: Option<PathBuf>, database: Option<String>) -> Result<Store, String> {
+    match (path, database) {
+        (Some(p), None) => Ok(Store::File(p)),
+        (None, Some(url)) => Ok(Store::Database(url)),
+        _ => Err("give either --credentials FILE or --database URL".into()),
     }
 }

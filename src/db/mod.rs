@@ -21,6 +21,7 @@ use tokio_postgres::config::Host;
 use tokio_postgres::{Client, Config, NoTls};
 
 pub mod check;
+pub mod credentials;
 pub mod disclosures;
 pub mod export;
 pub mod import;

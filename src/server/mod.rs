@@ -227,6 +227,17 @@ impl Server {
         if let Some(db) = &state.database {
             tasks.spawn(Arc::clone(db).follow(shutdown.clone()));
         }
+        if let Some(url) = state
+            .authority
+            .as_ref()
+            .and_then(|a| a.credentials_database())
+        {
+            tasks.spawn(crate::db::credentials::follow(
+                Arc::clone(&state),
+                url.to_string(),
+                shutdown.clone(),
+            ));
+        }
         if let Some(dir) = settings.delta_dir.clone() {
             tasks.spawn(crate::deltas::watch(
                 Arc::clone(&state),

@@ -204,3 +204,76 @@ fn nodes_share_one_disclosure_chain() {
         );
     }
 }
+
+/// Credentials in the database: issued and revoked with the CLI, read by every node; a
+/// revocation reaches both nodes within the refresh time (5 s) plus a second, without SIGHUP.
+#[test]
+fn a_revocation_in_the_database_reaches_every_node_within_seconds() {
+    let Some(db) = imported("a_revocation_in_the_database_reaches_every_node") else {
+        return;
+    };
+    let out = ok(&[
+        "authority",
+        "add",
+        "--database",
+        &db.url,
+        "--authority",
+        "Cluster Police",
+        "--jurisdiction",
+        "CH",
+        "--contact",
+        "desk@police.example",
+        "--purposes",
+        "criminal-investigation",
+        "--expires",
+        "2099-01-01",
+    ]);
+    let token = out
+        .lines()
+        .find_map(|l| l.strip_prefix("secret (shown once, store it safely): "))
+        .expect("token")
+        .to_string();
+    let id = token.split('_').nth(1).expect("id").to_string();
+    let stored = db
+        .value("SELECT credential::text FROM authority_credentials")
+        .expect("row");
+    assert!(
+        !stored.contains(token.rsplit('_').next().expect("secret")),
+        "{stored}"
+    );
+    let toml = "[authority]\ncredentials_database = true\nlog_database = true\n";
+    let nodes: Vec<Server> = (0..2).map(|_| node(&db, toml)).collect();
+    // The first refresh comes right after start.
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    for n in &nodes {
+        while disclose(n.addr, &token).0 != 200 {
+            assert!(std::time::Instant::now() < until, "never accepted");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let revoked = ok(&["authority", "revoke", "--database", &db.url, &id]);
+    assert_eq!(
+        revoked,
+        format!("credential {id} revoked; every node refuses it within 5 s\n")
+    );
+    let at = std::time::Instant::now();
+    for n in &nodes {
+        while disclose(n.addr, &token).0 != 401 {
+            assert!(
+                at.elapsed() < Duration::from_secs(6),
+                "still accepted after {:?}",
+                at.elapsed()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let list = ok(&["authority", "list", "--database", &db.url]);
+    assert!(
+        list.contains(&format!("{id}\tCluster Police")) && list.contains("revoked 20"),
+        "{list}"
+    );
+    let (good, msg) = run(&["authority", "revoke", "--database", &db.url, &id]);
+    assert!(!good && msg.contains("already revoked"), "{msg}");
+    // Every disclosure before the revocation is in the one chain.
+    assert!(ok(&["audit", "verify", "--database", &db.url]).starts_with("ok: "));
+}
