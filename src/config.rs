@@ -251,6 +251,9 @@ pub struct DatabaseSection {
     /// While the database is unreachable, cached answers are served for at most this many
     /// seconds after the node lost it; then 503.
     pub max_stale_secs: Option<u64>,
+    /// Share the harvesting budget (daily quotas, blocks, escalation) with the other nodes
+    /// through the database ([`crate::db::harvest`]).
+    pub shared_budget: Option<bool>,
 }
 
 /// The PostgreSQL backend's settings, checked.
@@ -266,6 +269,8 @@ pub struct DatabaseSettings {
     pub queue_timeout: Duration,
     /// How long cached answers outlive the loss of the database.
     pub max_stale: Duration,
+    /// Whether the harvesting budget is shared with the cluster through the database.
+    pub shared_budget: bool,
 }
 
 impl std::fmt::Debug for DatabaseSettings {
@@ -276,6 +281,7 @@ impl std::fmt::Debug for DatabaseSettings {
             .field("statement_timeout", &self.statement_timeout)
             .field("queue_timeout", &self.queue_timeout)
             .field("max_stale", &self.max_stale)
+            .field("shared_budget", &self.shared_budget)
             .finish_non_exhaustive()
     }
 }
@@ -298,6 +304,7 @@ impl DatabaseSettings {
             statement_timeout: Duration::from_millis(Self::STATEMENT_TIMEOUT_MS),
             queue_timeout: Duration::from_millis(Self::QUEUE_TIMEOUT_MS),
             max_stale: Duration::from_secs(Self::MAX_STALE_SECS),
+            shared_budget: false,
         }
     }
 }
@@ -745,9 +752,15 @@ fn resolve_database(
         statement_timeout_ms,
         queue_timeout_ms,
         max_stale_secs,
+        shared_budget,
     } = section;
     let postgres = flags.database_url.is_some() || backend == Some(Backend::Postgres);
     if !postgres {
+        if shared_budget == Some(true) {
+            return Err(ConfigError::Invalid(
+                "database.shared_budget = true needs [data] backend = \"postgres\"".into(),
+            ));
+        }
         return Ok(None);
     }
     if has_files {
@@ -791,6 +804,7 @@ fn resolve_database(
             0,
             86_400,
         )?,
+        shared_budget: shared_budget.unwrap_or(false),
         ..d
     }))
 }

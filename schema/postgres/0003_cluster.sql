@@ -33,3 +33,30 @@ CREATE TABLE authority_credentials (
     id         text PRIMARY KEY CHECK (id ~ '^[0-9a-f]{16}$'),
     credential jsonb NOT NULL CHECK (credential->>'id' = id)
 );
+
+-- The harvesting budget of a cluster (`[database] shared_budget = true`): each node adds what
+-- it counted to these rows about once a second, and reads back what changed. Ordinary logged
+-- tables, so counts and blocks survive a crash of the database server as well as a node's
+-- restart. The per-second rate stays per node. `version` (from one sequence) says which rows
+-- changed since a node last read.
+CREATE SEQUENCE harvest_version;
+
+-- Queries per client network and UTC day (days since 1970-01-01).
+CREATE TABLE harvest_counts (
+    network inet    NOT NULL,
+    day     integer NOT NULL,
+    count   bigint  NOT NULL CHECK (count >= 0),
+    version bigint  NOT NULL DEFAULT nextval('harvest_version'),
+    PRIMARY KEY (network, day)
+);
+CREATE INDEX harvest_counts_version ON harvest_counts (version);
+
+-- Blocks, with the escalation window they count in.
+CREATE TABLE harvest_blocks (
+    network          inet    PRIMARY KEY,
+    blocked_until    bigint  NOT NULL,  -- Unix seconds
+    window_start     integer NOT NULL,  -- days since 1970-01-01
+    blocks_in_window integer NOT NULL CHECK (blocks_in_window >= 0),
+    version          bigint  NOT NULL DEFAULT nextval('harvest_version')
+);
+CREATE INDEX harvest_blocks_version ON harvest_blocks (version);

@@ -24,6 +24,7 @@ pub mod check;
 pub mod credentials;
 pub mod disclosures;
 pub mod export;
+pub mod harvest;
 pub mod import;
 pub mod migrate;
 pub mod serve;

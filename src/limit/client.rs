@@ -37,6 +37,15 @@ impl NetKey {
         }
     }
 
+    /// The key of a network as [`Self::network`] gives it (the cluster's shared budget stores
+    /// keys that way): the inverse of [`Self::network`].
+    pub fn from_network(ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V4(v4) => Self(u128::from(v4.to_ipv6_mapped())),
+            IpAddr::V6(v6) => Self(u128::from(v6)),
+        }
+    }
+
     /// Human-readable form for logs of the limiter itself (the network, never a host).
     pub fn network(self) -> IpAddr {
         let v6 = Ipv6Addr::from(self.0);

@@ -143,6 +143,30 @@ impl Denial {
     }
 }
 
+/// A block, as the cluster shares it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Block {
+    /// Unix time (seconds) the block ends.
+    pub until: u64,
+    /// First day (days since 1970-01-01) of the escalation window.
+    pub window_start: u32,
+    /// Days blocked within that window.
+    pub blocks_in_window: u32,
+}
+
+/// What a node counted and blocked since its last cluster sync, for one client network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delta {
+    /// The client network.
+    pub key: NetKey,
+    /// The UTC day of `count`.
+    pub day: u32,
+    /// Queries counted here.
+    pub count: u32,
+    /// A block started here.
+    pub block: Option<Block>,
+}
+
 type Gcra<C> = RateLimiter<NetKey, GcraStore, C, NoOpMiddleware<<C as Clock>::Instant>>;
 
 /// What reload swaps: settings and the GCRA limiter built from them.
@@ -329,8 +353,10 @@ where
             if e.day != today {
                 e.day = today;
                 e.count = 0;
+                e.pending = 0;
             }
             e.count = e.count.saturating_add(1);
+            e.pending = e.pending.saturating_add(1);
             if e.count <= s.daily_quota {
                 return Ok(());
             }
@@ -345,6 +371,7 @@ where
                 1
             };
             e.blocked_until = self.day_start(u64::from(today) + u64::from(days));
+            e.block_pending = true;
             Err(Denial {
                 reason: Reason::Quota,
                 retry_after: Some(Duration::from_nanos(e.blocked_until.saturating_sub(now))),
@@ -356,6 +383,98 @@ where
     pub fn sweep(&self) -> usize {
         let now = self.now();
         self.table.sweep(now, self.day_of(now))
+    }
+
+    /// The current UTC day (days since 1970-01-01).
+    pub fn today(&self) -> u32 {
+        self.day_of(self.now())
+    }
+
+    /// Limiter time to Unix seconds, and back (0 for a time before the limiter started).
+    fn to_unix(&self, t: u64) -> u64 {
+        self.epoch_at_start + t / NANOS_PER_SEC
+    }
+
+    fn from_unix(&self, unix: u64) -> u64 {
+        unix.saturating_sub(self.epoch_at_start)
+            .saturating_mul(NANOS_PER_SEC)
+    }
+
+    /// Cluster budgets: take what was counted and blocked here since the last call (clearing
+    /// it), to add to the cluster's shared state. Only today's counts are taken.
+    pub fn take_deltas(&self) -> Vec<Delta> {
+        let today = self.today();
+        let mut out = Vec::new();
+        self.table.for_each(|key, e| {
+            let count = if e.day == today { e.pending } else { 0 };
+            let block = e.block_pending.then(|| Block {
+                until: self.to_unix(e.blocked_until),
+                window_start: e.window_start,
+                blocks_in_window: e.blocks_in_window,
+            });
+            e.pending = 0;
+            e.block_pending = false;
+            if count > 0 || block.is_some() {
+                out.push(Delta {
+                    key: *key,
+                    day: today,
+                    count,
+                    block,
+                });
+            }
+        });
+        out
+    }
+
+    /// Cluster budgets: deltas that could not be sent go back, to be sent with the next ones.
+    pub fn give_back(&self, deltas: &[Delta]) {
+        let now = self.now();
+        for d in deltas {
+            self.table.with(&d.key, now, |e| {
+                if e.day == d.day {
+                    e.pending = e.pending.saturating_add(d.count);
+                }
+                if d.block.is_some() {
+                    e.block_pending = true;
+                }
+            });
+        }
+    }
+
+    /// Cluster budgets: the cluster's total count of `day` for a client (this node's sent
+    /// counts included). Its count becomes that plus what it counted since; never lower.
+    pub fn apply_total(&self, key: NetKey, day: u32, total: u32) {
+        if day != self.today() {
+            return;
+        }
+        let now = self.now();
+        self.table.with(&key, now, |e| {
+            if e.day != day {
+                e.day = day;
+                e.count = 0;
+                e.pending = 0;
+            }
+            e.count = e.count.max(total.saturating_add(e.pending));
+        });
+    }
+
+    /// Cluster budgets: a block some node started (or this one, read back). Kept if it ends
+    /// later than the one known here; the escalation count only grows.
+    pub fn apply_block(&self, key: NetKey, block: Block) {
+        let now = self.now();
+        let until = self.from_unix(block.until);
+        if until <= now && block.blocks_in_window == 0 {
+            return;
+        }
+        self.table.with(&key, now, |e| {
+            e.blocked_until = e.blocked_until.max(until);
+            if block.window_start > e.window_start {
+                e.window_start = block.window_start;
+                e.blocks_in_window = block.blocks_in_window;
+            } else if block.window_start == e.window_start {
+                e.blocks_in_window = e.blocks_in_window.max(block.blocks_in_window);
+            }
+        });
     }
 
     /// Client networks tracked now, and the most that will be.
@@ -388,6 +507,43 @@ mod tests {
             daily_quota: 10,
             ..LimitSettings::default()
         }
+    }
+
+    /// Cluster budgets: what a node counted is taken once; totals read back raise the count
+    /// (never lower it); a block read back applies.
+    #[test]
+    fn deltas_totals_and_blocks_of_a_cluster() {
+        let (l, clock) = limiter(settings());
+        let a = ip("192.0.2.1");
+        let key = l.key(a);
+        assert_eq!(l.admit(a), Ok(()));
+        assert_eq!(l.admit(a), Ok(()));
+        let d = l.take_deltas();
+        assert_eq!(d.len(), 1);
+        assert_eq!((d[0].key, d[0].count, d[0].block), (key, 2, None));
+        assert!(l.take_deltas().is_empty(), "taken once");
+        l.give_back(&d);
+        assert_eq!(l.take_deltas()[0].count, 2, "given back");
+        // Other nodes counted 7 more: 9 in all, so the 10th is the last allowed.
+        l.apply_total(key, l.today(), 9);
+        l.apply_total(key, l.today(), 3);
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(l.admit(a), Ok(()));
+        clock.advance(Duration::from_secs(1));
+        let denial = l.admit(a).expect_err("quota spent");
+        assert_eq!(denial.reason, Reason::Quota);
+        let d = l.take_deltas();
+        let block = d[0].block.expect("block");
+        assert_eq!(block.until, MIDNIGHT + DAY_SECS);
+        assert_eq!(block.blocks_in_window, 1);
+        // A block another node started applies here.
+        let b = ip("198.51.100.1");
+        l.apply_block(l.key(b), block);
+        assert_eq!(l.admit(b).map_err(|d| d.reason), Err(Reason::Blocked));
+        // Counts of another day are ignored.
+        let c = ip("203.0.113.1");
+        l.apply_total(l.key(c), l.today() - 1, 100);
+        assert_eq!(l.admit(c), Ok(()));
     }
 
     #[test]

@@ -37,6 +37,11 @@ pub(crate) struct Entry {
     pub(crate) window_start: u32,
     /// Days blocked within the window.
     pub(crate) blocks_in_window: u32,
+    /// Queries of `day` counted here and not yet added to the cluster's total (a cluster
+    /// shares budgets through PostgreSQL, [`crate::db::harvest`]).
+    pub(crate) pending: u32,
+    /// A block started here that the cluster has not been told of yet.
+    pub(crate) block_pending: bool,
 }
 
 struct Shard {
@@ -135,6 +140,16 @@ impl Table {
         self.shard(key).map.get(key).map(f)
     }
 
+    /// Run `f` on every entry (the cluster sync collects and clears what is pending).
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&NetKey, &mut Entry)) {
+        for s in &self.shards {
+            let mut shard = s.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            for (k, e) in shard.map.iter_mut() {
+                f(k, e);
+            }
+        }
+    }
+
     /// Drop every entry that a fresh client would look like: not blocked, nothing counted today,
     /// and its rate bucket full again.
     pub(crate) fn sweep(&self, now: u64, today: u32) -> usize {
@@ -144,6 +159,8 @@ impl Table {
             let before = shard.map.len();
             shard.map.retain(|_, e| {
                 let blocked = e.blocked_until > now;
+                // (An entry with counts not yet sent to the cluster was counted today, or is
+                // blocked, so it is kept until the next sync.)
                 let counted_today = e.day == today && e.count > 0;
                 let bucket_busy = e.tat.is_some_and(|t| t > now);
                 blocked || counted_today || bucket_busy

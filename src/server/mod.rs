@@ -227,6 +227,13 @@ impl Server {
         if let Some(db) = &state.database {
             tasks.spawn(Arc::clone(db).follow(shutdown.clone()));
         }
+        if let Some(d) = settings.database.as_ref().filter(|d| d.shared_budget) {
+            tasks.spawn(crate::db::harvest::follow(
+                Arc::clone(&state),
+                d.url.clone(),
+                shutdown.clone(),
+            ));
+        }
         if let Some(url) = state
             .authority
             .as_ref()

@@ -277,3 +277,48 @@ fn a_revocation_in_the_database_reaches_every_node_within_seconds() {
     // Every disclosure before the revocation is in the one chain.
     assert!(ok(&["audit", "verify", "--database", &db.url]).starts_with("ok: "));
 }
+
+/// The harvesting budget shared by the cluster: a client spends half its daily quota on one
+/// node and half on the other, and is then refused by both; a node started afterwards refuses
+/// it too (the counts and the block are in the database).
+#[test]
+fn the_daily_quota_is_one_budget_for_the_cluster() {
+    let Some(db) = imported("the_daily_quota_is_one_budget_for_the_cluster") else {
+        return;
+    };
+    let toml = "[database]\nshared_budget = true\n\
+                [limits]\nrate_per_second = 100\nburst = 100\ndaily_quota = 10\n";
+    let a = node(&db, toml);
+    let b = node(&db, toml);
+    let status = |n: &Server| n.get("/domain/nic.example").status;
+    for _ in 0..5 {
+        assert_eq!(status(&a), 200);
+    }
+    // Past two syncs: B knows A's five.
+    std::thread::sleep(Duration::from_millis(2500));
+    for _ in 0..5 {
+        assert_eq!(status(&b), 200);
+    }
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(status(&a), 429, "A counts B's five");
+    assert_eq!(status(&b), 429, "B refuses too");
+    let total: u32 = db
+        .value("SELECT sum(count) FROM harvest_counts")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!(total >= 10, "{total}");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        db.value("SELECT count(*) FROM harvest_blocks WHERE network = '127.0.0.1'")
+            .as_deref(),
+        Some("1")
+    );
+    // A node restarted (a new process on the same database) refuses it after its first sync.
+    drop(a);
+    let c = node(&db, toml);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(status(&c), 429, "the restarted node knows the block");
+    // Another client is not affected.
+    let other = c.get_from("127.0.0.2", "/domain/nic.example", &[]);
+    assert_eq!(other.status, 200);
+}
