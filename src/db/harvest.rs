@@ -216,7 +216,7 @@ pub async fn follow(state: Arc<crate::state::State>, url: String, shutdown: Canc
             let newest = tokio::time::timeout(SYNC * 5, sync_once(c, limiter, &deltas, since))
                 .await
                 .unwrap_or_else(|_| Err(DbError::Io("the harvesting sync timed out".into())))?;
-            if rounds % 600 == 0 {
+            if rounds.is_multiple_of(600) {
                 clean(c, limiter).await?;
             }
             Ok::<_, DbError>(newest)

@@ -391,11 +391,11 @@ where
     }
 
     /// Limiter time to Unix seconds, and back (0 for a time before the limiter started).
-    fn to_unix(&self, t: u64) -> u64 {
+    fn time_to_unix(&self, t: u64) -> u64 {
         self.epoch_at_start + t / NANOS_PER_SEC
     }
 
-    fn from_unix(&self, unix: u64) -> u64 {
+    fn unix_to_time(&self, unix: u64) -> u64 {
         unix.saturating_sub(self.epoch_at_start)
             .saturating_mul(NANOS_PER_SEC)
     }
@@ -408,7 +408,7 @@ where
         self.table.for_each(|key, e| {
             let count = if e.day == today { e.pending } else { 0 };
             let block = e.block_pending.then(|| Block {
-                until: self.to_unix(e.blocked_until),
+                until: self.time_to_unix(e.blocked_until),
                 window_start: e.window_start,
                 blocks_in_window: e.blocks_in_window,
             });
@@ -462,7 +462,7 @@ where
     /// later than the one known here; the escalation count only grows.
     pub fn apply_block(&self, key: NetKey, block: Block) {
         let now = self.now();
-        let until = self.from_unix(block.until);
+        let until = self.unix_to_time(block.until);
         if until <= now && block.blocks_in_window == 0 {
             return;
         }
