@@ -102,6 +102,24 @@ pub async fn revoke(client: &mut Client, id: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// One read of the table on the kept connection (made if there is none); a connection that
+/// failed is dropped.
+async fn fetch(client: &mut Option<Client>, url: &str) -> Result<Vec<Credential>, String> {
+    let c = match client.take() {
+        Some(c) if !c.is_closed() => c,
+        _ => super::connect(url).await.map_err(|e| e.to_string())?,
+    };
+    let c = client.insert(c);
+    // Bounded: a hanging database must not keep an old set in place.
+    let r = tokio::time::timeout(REFRESH, read(c))
+        .await
+        .unwrap_or_else(|_| Err("reading the credentials timed out".into()));
+    if r.is_err() {
+        *client = None;
+    }
+    r
+}
+
 /// Keep the node's credentials in step with the table until shutdown: read them at once, then
 /// every [`REFRESH`]. A failed refresh installs an empty set (see the module documentation).
 pub async fn follow(state: Arc<crate::state::State>, url: String, shutdown: CancellationToken) {
@@ -117,18 +135,14 @@ pub async fn follow(state: Arc<crate::state::State>, url: String, shutdown: Canc
         let Some(authority) = state.authority.as_ref() else {
             return;
         };
-        let result = async {
-            let c = match client.take() {
-                Some(c) if !c.is_closed() => c,
-                _ => super::connect(&url).await.map_err(|e| e.to_string())?,
-            };
-            let c = client.insert(c);
-            // Bounded: a hanging database must not keep an old set in place.
-            tokio::time::timeout(REFRESH, read(c))
-                .await
-                .unwrap_or_else(|_| Err("reading the credentials timed out".into()))
+        // A kept connection the server ended since (a restart, `pg_terminate_backend`) is
+        // found out only when used: then the read is tried at once on a new one.
+        let reused = client.as_ref().is_some_and(|c| !c.is_closed());
+        let mut result = fetch(&mut client, &url).await;
+        if result.is_err() && reused {
+            client = None;
+            result = fetch(&mut client, &url).await;
         }
-        .await;
         match result {
             Ok(list) => {
                 if failing {

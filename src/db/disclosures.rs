@@ -24,10 +24,35 @@ use crate::registry::Timestamp;
 /// # Errors
 /// The entry is not committed (or not known to be): nothing may be disclosed.
 pub async fn append(client: &mut Client, disclosure: &log::Disclosure) -> Result<Entry, DbError> {
+    append_or_not_begun(client, disclosure)
+        .await
+        .map_err(|e| match e {
+            Attempt::NotBegun(e) | Attempt::Failed(e) => e,
+        })
+}
+
+/// How an append failed: before its transaction began (nothing can have been written: safe to
+/// try again on a new connection), or later.
+enum Attempt {
+    NotBegun(DbError),
+    Failed(DbError),
+}
+
+async fn append_or_not_begun(
+    client: &mut Client,
+    disclosure: &log::Disclosure,
+) -> Result<Entry, Attempt> {
     let tx = client
         .transaction()
         .await
-        .map_err(|e| DbError::sql("cannot start a transaction", &e))?;
+        .map_err(|e| Attempt::NotBegun(DbError::sql("cannot start a transaction", &e)))?;
+    append_in(tx, disclosure).await.map_err(Attempt::Failed)
+}
+
+async fn append_in(
+    tx: tokio_postgres::Transaction<'_>,
+    disclosure: &log::Disclosure,
+) -> Result<Entry, DbError> {
     // Durable on the server (and its synchronous standbys) before the answer leaves, whatever
     // the role's or database's default.
     tx.batch_execute("SET LOCAL synchronous_commit = on")
@@ -259,26 +284,44 @@ fn writer(url: &str, jobs: &Receiver<Job>) {
         if job.reply.is_closed() {
             continue;
         }
-        let result = rt.block_on(async {
-            let c = match client.take() {
-                Some(c) if !c.is_closed() => c,
-                _ => super::connect(url).await?,
-            };
-            let c = client.insert(c);
-            let r = tokio::time::timeout(log::APPEND_TIMEOUT, append(c, &job.disclosure))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(DbError::Io(format!(
-                        "the entry was not committed within {} s",
-                        log::APPEND_TIMEOUT.as_secs()
-                    )))
-                });
-            if r.is_err() {
-                // A connection that failed once is not reused: the next entry gets a new one.
-                client = None;
+        // The timeout is made inside the runtime: its timer needs the runtime's clock.
+        let append = async {
+            // An idle connection that the server ended (a restart, `pg_terminate_backend`)
+            // is found out only when used: then the transaction did not even begin, and
+            // the entry is tried once more on a new connection.
+            for attempt in 0..2 {
+                let c = match client.take() {
+                    Some(c) if !c.is_closed() => c,
+                    _ => super::connect(url).await?,
+                };
+                let c = client.insert(c);
+                match append_or_not_begun(c, &job.disclosure).await {
+                    Ok(entry) => return Ok(entry),
+                    Err(Attempt::NotBegun(e)) => {
+                        client = None;
+                        if attempt == 1 {
+                            return Err(e);
+                        }
+                    }
+                    Err(Attempt::Failed(e)) => {
+                        // A connection that failed once is not reused.
+                        client = None;
+                        return Err(e);
+                    }
+                }
             }
-            r
-        });
+            Err(DbError::Io("no attempt left".into()))
+        };
+        let result = rt
+            .block_on(async { tokio::time::timeout(log::APPEND_TIMEOUT, append).await })
+            .unwrap_or_else(|_| {
+                // Cut off mid-transaction: the connection's state is unknown, so not reused.
+                client = None;
+                Err(DbError::Io(format!(
+                    "the entry was not committed within {} s",
+                    log::APPEND_TIMEOUT.as_secs()
+                )))
+            });
         let result = match result {
             Ok(entry) => {
                 tracing::info!(seq = entry.seq, head = %entry.hash, "disclosure recorded");

@@ -189,6 +189,37 @@ async fn clean(client: &Client, limiter: &crate::limit::Limiter) -> Result<(), D
     Ok(())
 }
 
+/// One sync on the kept connection (made if there is none); a connection that failed is
+/// dropped.
+async fn sync_on(
+    client: &mut Option<Client>,
+    url: &str,
+    limiter: &crate::limit::Limiter,
+    deltas: &[Delta],
+    since: i64,
+    rounds: u64,
+) -> Result<i64, DbError> {
+    let c = match client.take() {
+        Some(c) if !c.is_closed() => c,
+        _ => super::connect(url).await?,
+    };
+    let c = client.insert(c);
+    let r = async {
+        let newest = tokio::time::timeout(SYNC * 5, sync_once(c, limiter, deltas, since))
+            .await
+            .unwrap_or_else(|_| Err(DbError::Io("the harvesting sync timed out".into())))?;
+        if rounds.is_multiple_of(600) {
+            clean(c, limiter).await?;
+        }
+        Ok(newest)
+    }
+    .await;
+    if r.is_err() {
+        *client = None;
+    }
+    r
+}
+
 /// Sync the node's budget with the cluster every [`SYNC`] until shutdown (the first at once,
 /// so a restarted node knows the blocks and counts of the day right away).
 pub async fn follow(state: Arc<crate::state::State>, url: String, shutdown: CancellationToken) {
@@ -207,21 +238,14 @@ pub async fn follow(state: Arc<crate::state::State>, url: String, shutdown: Canc
         let limiter = &state.limiter;
         let deltas = limiter.take_deltas();
         let since = seen[0];
-        let result = async {
-            let c = match client.take() {
-                Some(c) if !c.is_closed() => c,
-                _ => super::connect(&url).await?,
-            };
-            let c = client.insert(c);
-            let newest = tokio::time::timeout(SYNC * 5, sync_once(c, limiter, &deltas, since))
-                .await
-                .unwrap_or_else(|_| Err(DbError::Io("the harvesting sync timed out".into())))?;
-            if rounds.is_multiple_of(600) {
-                clean(c, limiter).await?;
-            }
-            Ok::<_, DbError>(newest)
+        // A kept connection the server ended since is found out only when used: then the
+        // sync is tried at once on a new one (a failed one wrote nothing: it is one
+        // transaction).
+        let reused = client.as_ref().is_some_and(|c| !c.is_closed());
+        let mut result = sync_on(&mut client, &url, limiter, &deltas, since, rounds).await;
+        if result.is_err() && reused {
+            result = sync_on(&mut client, &url, limiter, &deltas, since, rounds).await;
         }
-        .await;
         rounds += 1;
         match result {
             Ok(newest) => {

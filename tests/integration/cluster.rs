@@ -322,3 +322,56 @@ fn the_daily_quota_is_one_budget_for_the_cluster() {
     let other = c.get_from("127.0.0.2", "/domain/nic.example", &[]);
     assert_eq!(other.status, 200);
 }
+
+/// Every connection of a node terminated (`pg_terminate_backend`): the next disclosure is
+/// recorded on a new connection and answered, without a restart; the credentials' next refresh
+/// does not lose them; and the chain stays whole.
+#[test]
+fn disclosures_recover_when_every_connection_is_terminated() {
+    let Some(db) = imported("disclosures_recover_when_every_connection_is_terminated") else {
+        return;
+    };
+    let out = ok(&[
+        "authority",
+        "add",
+        "--database",
+        &db.url,
+        "--authority",
+        "Cluster Police",
+        "--jurisdiction",
+        "CH",
+        "--contact",
+        "desk@police.example",
+        "--purposes",
+        "criminal-investigation",
+        "--expires",
+        "2099-01-01",
+    ]);
+    let token = out
+        .lines()
+        .find_map(|l| l.strip_prefix("secret (shown once, store it safely): "))
+        .expect("token")
+        .to_string();
+    let toml = "[authority]\ncredentials_database = true\nlog_database = true\n";
+    let n = node(&db, toml);
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    while disclose(n.addr, &token).0 != 200 {
+        assert!(std::time::Instant::now() < until, "never accepted");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let killed = db.value(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    );
+    assert!(
+        killed.is_some_and(|k| k.parse::<u32>().unwrap_or(0) >= 2),
+        "terminated"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(disclose(n.addr, &token).0, 200, "recovered at once");
+    // Past the credentials' next refresh, which found its connection ended too.
+    std::thread::sleep(Duration::from_millis(5500));
+    assert_eq!(disclose(n.addr, &token).0, 200, "credentials kept");
+    let out = ok(&["audit", "verify", "--database", &db.url]);
+    assert!(out.starts_with("ok: 3 disclosure(s)"), "{out}");
+}
