@@ -196,7 +196,7 @@ impl Source {
         match self {
             Self::File(p) => log::verify_file(p),
             Self::Database(url) => super::db::block_on(async {
-                let mut client = crate::db::connect(url).await.map_err(|e| e.to_string())?;
+                let mut client = super::db::connect_current(url).await?;
                 crate::db::disclosures::read(&mut client)
                     .await
                     .map(|(_, v)| v)
@@ -424,7 +424,7 @@ pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
                     &crate::authority::transparency::store::before_prune,
                 )?,
                 Source::Database(url) => super::db::block_on(async {
-                    let mut client = crate::db::connect(&url).await.map_err(|e| e.to_string())?;
+                    let mut client = super::db::connect_current(&url).await?;
                     crate::db::disclosures::prune(&mut client, &before, &now).await
                 })?,
             };
@@ -439,9 +439,7 @@ pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
         }
         AuditCommand::Export { database, file } => {
             let (data, v) = super::db::block_on(async {
-                let mut client = crate::db::connect(&database)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let mut client = super::db::connect_current(&database).await?;
                 crate::db::disclosures::read(&mut client).await
             })?;
             let mut tmp = file.as_os_str().to_owned();

@@ -96,7 +96,7 @@ pub fn run(cmd: AuthorityCommand, out: &mut impl Write) -> Result<(), String> {
                 Store::Database(url) => {
                     let (cred, token) = credentials::issue(new).map_err(|e| e.to_string())?;
                     super::db::block_on(async {
-                        let client = crate::db::connect(&url).await.map_err(|e| e.to_string())?;
+                        let client = super::db::connect_current(&url).await?;
                         crate::db::credentials::insert(&client, &cred).await
                     })?;
                     (cred, token)
@@ -127,8 +127,7 @@ pub fn run(cmd: AuthorityCommand, out: &mut impl Write) -> Result<(), String> {
                 }
                 Store::Database(url) => {
                     super::db::block_on(async {
-                        let mut client =
-                            crate::db::connect(&url).await.map_err(|e| e.to_string())?;
+                        let mut client = super::db::connect_current(&url).await?;
                         crate::db::credentials::revoke(&mut client, &id).await
                     })?;
                     writeln!(
@@ -148,7 +147,7 @@ pub fn run(cmd: AuthorityCommand, out: &mut impl Write) -> Result<(), String> {
             let list = match store(path, database)? {
                 Store::File(path) => credentials::read(&path).map_err(|e| e.to_string())?,
                 Store::Database(url) => super::db::block_on(async {
-                    let client = crate::db::connect(&url).await.map_err(|e| e.to_string())?;
+                    let client = super::db::connect_current(&url).await?;
                     crate::db::credentials::read(&client).await
                 })?,
             };

@@ -95,6 +95,20 @@ fn str(e: DbError) -> String {
 
 /// The database tools run on a runtime of their own, on this thread: one connection, one
 /// statement at a time.
+/// Connect for a command that uses the cluster's tables (`audit … --database`, `authority …
+/// --database`), after checking that the schema is the one this rddsd knows: an unmigrated
+/// database gets "run `rddsd db migrate` first", not a missing table.
+///
+/// # Errors
+/// A connection failure or a schema of another version, for the terminal.
+pub(crate) async fn connect_current(url: &str) -> Result<tokio_postgres::Client, String> {
+    let client = db::connect(url).await.map_err(|e| e.to_string())?;
+    db::migrate::require_current(&client)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(client)
+}
+
 pub(crate) fn block_on<T>(
     f: impl std::future::Future<Output = Result<T, String>>,
 ) -> Result<T, String> {

@@ -337,10 +337,60 @@ fn writer(url: &str, jobs: &Receiver<Job>) {
 mod tests {
     use super::*;
 
+    fn chain(n: u64) -> (Vec<u8>, Vec<String>) {
+        let (mut prev, mut data, mut hashes) = (log::GENESIS.to_string(), Vec::new(), Vec::new());
+        for seq in 1..=n {
+            let (e, line) = Entry {
+                seq,
+                time: "2026-01-01T00:00:00Z".into(),
+                disclosure: Some(log::Disclosure {
+                    request_id: format!("r{seq}"),
+                    authority: "Test Police".into(),
+                    credential_id: "c1".into(),
+                    client: "192.0.2.1".into(),
+                    purpose: "court-order".into(),
+                    legal_basis: "Order 1".into(),
+                    case_reference: "C-1".into(),
+                    query: "/authority/domain/x.example".into(),
+                    objects: vec![],
+                    disclosed: vec![],
+                    response_sha256: "0".repeat(64),
+                    jurisdiction: None,
+                    withheld_until: None,
+                }),
+                checkpoint: None,
+                salt: None,
+                prev: prev.clone(),
+                hash: String::new(),
+            }
+            .sealed();
+            prev = e.hash.clone();
+            hashes.push(e.hash);
+            data.extend_from_slice(&line);
+        }
+        (data, hashes)
+    }
+
     #[test]
     fn a_chain_that_ends_before_the_head_is_refused() {
         assert!(check(b"", 1, log::GENESIS).is_ok());
         let e = check(b"", 2, &"ab".repeat(32)).expect_err("cut");
         assert!(e.contains("removed from its end"), "{e}");
+        let (data, hashes) = chain(3);
+        let v = check(&data, 4, &hashes[2]).expect("whole");
+        assert_eq!(v.disclosures(), 3);
+        // The newest row deleted: the chain itself still verifies, the head row does not agree.
+        let two = data
+            .split_inclusive(|b| *b == b'\n')
+            .take(2)
+            .flatten()
+            .copied()
+            .collect::<Vec<u8>>();
+        assert!(log::verify_bytes(&two).is_ok());
+        let e = check(&two, 4, &hashes[2]).expect_err("cut");
+        assert!(
+            e.contains("ends at seq 2") && e.contains("says seq 3"),
+            "{e}"
+        );
     }
 }

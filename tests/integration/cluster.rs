@@ -375,3 +375,39 @@ fn disclosures_recover_when_every_connection_is_terminated() {
     let out = ok(&["audit", "verify", "--database", &db.url]);
     assert!(out.starts_with("ok: 3 disclosure(s)"), "{out}");
 }
+
+/// The cluster commands on a database without the schema say what to do, and change nothing.
+#[test]
+fn cluster_commands_need_the_current_schema() {
+    let Some(db) = TestDb::fresh("cluster_commands_need_the_current_schema") else {
+        return;
+    };
+    for args in [
+        vec!["audit", "verify", "--database", &db.url],
+        vec![
+            "audit",
+            "prune",
+            "--database",
+            &db.url,
+            "--before",
+            "2020-01-01",
+        ],
+        vec!["authority", "list", "--database", &db.url],
+        vec![
+            "authority",
+            "revoke",
+            "--database",
+            &db.url,
+            "0123456789abcdef",
+        ],
+    ] {
+        let (good, msg) = run(&args);
+        assert!(
+            !good && msg.contains("run `rddsd db migrate` first"),
+            "{args:?}: {msg}"
+        );
+        assert!(!msg.contains(&db.url), "the URL is not printed: {msg}");
+    }
+    let (good, msg) = run(&["audit", "verify"]);
+    assert!(!good && msg.contains("<LOG>"), "{msg}");
+}
