@@ -680,7 +680,8 @@ fn resolve_authority(a: AuthoritySection) -> Result<Option<AuthoritySettings>, C
         jwks_refresh_secs,
         claim_purposes,
     } = a;
-    let federation = resolve_federation(issuer, clock_skew_secs, jwks_refresh_secs, claim_purposes)?;
+    let federation =
+        resolve_federation(issuer, clock_skew_secs, jwks_refresh_secs, claim_purposes)?;
     let transparency = resolve_transparency(
         signing_key,
         checkpoint_every,
@@ -795,7 +796,12 @@ fn resolve_federation(
         };
         let algorithms = algorithms
             .filter(|a| !a.is_empty())
-            .ok_or_else(|| bad(format!("{} is required (e.g. [\"ES256\"])", at("algorithms"))))?
+            .ok_or_else(|| {
+                bad(format!(
+                    "{} is required (e.g. [\"ES256\"])",
+                    at("algorithms")
+                ))
+            })?
             .iter()
             .map(|a| Alg::parse(a).map_err(|m| bad(format!("{}: {m}", at("algorithms")))))
             .collect::<Result<Vec<_>, _>>()?;

@@ -106,10 +106,13 @@ impl Alg {
                 "{s:?} is an HMAC algorithm: a shared secret, which an identity provider's public key would become; only asymmetric algorithms are accepted"
             ));
         }
-        Self::ALL.into_iter().find(|a| a.name() == s).ok_or_else(|| {
-            let known: Vec<&str> = Self::ALL.iter().map(|a| a.name()).collect();
-            format!("unknown algorithm {s:?}; one of {}", known.join(", "))
-        })
+        Self::ALL
+            .into_iter()
+            .find(|a| a.name() == s)
+            .ok_or_else(|| {
+                let known: Vec<&str> = Self::ALL.iter().map(|a| a.name()).collect();
+                format!("unknown algorithm {s:?}; one of {}", known.join(", "))
+            })
     }
 
     fn jwt(self) -> Algorithm {
@@ -409,10 +412,7 @@ impl Federation {
         let alg = Alg::of(header.alg)
             .filter(|a| issuer.settings.algorithms.contains(a))
             .ok_or(Invalid("algorithm not pinned for this issuer"))?;
-        let key = self
-            .key(issuer, kid)
-            .await
-            .ok_or(Invalid("unknown key"))?;
+        let key = self.key(issuer, kid).await.ok_or(Invalid("unknown key"))?;
         if !alg.fits(&key.params) || key.alg.is_some_and(|a| a != header.alg) {
             return Err(Invalid("key does not fit the algorithm"));
         }
