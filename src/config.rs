@@ -1028,6 +1028,16 @@ credentials = "/etc/rddsd/credentials.jsonl"
 log = "/var/lib/rddsd/disclosures.jsonl"
 rate_per_minute = 30
 burst = 5
+clock_skew_secs = 30
+
+[[authority.issuer]]
+name = "Federal Police Portal"
+issuer = "https://idp.police.example"
+audience = "rdap.nic.example"
+jwks_file = "/etc/rddsd/police.jwks.json"
+algorithms = ["ES256", "EdDSA"]
+purposes = ["criminal-investigation"]
+jurisdiction = "DE"
 
 [data]
 dir = "/var/lib/rddsd"
@@ -1074,6 +1084,7 @@ max_connections = 100
     fn unknown_keys_in_every_table_are_refused() {
         for table in [
             "[authority]",
+            "[[authority.issuer]]",
             "[limits]",
             "[admin]",
             "[rdap]",
@@ -1104,6 +1115,100 @@ max_connections = 100
         let file = ConfigFile::parse("c.toml", "").expect("parses");
         let s = Settings::resolve(file, Overrides::default()).expect("resolves");
         assert_eq!(s.shrink, ShrinkGuard::default());
+    }
+
+    #[test]
+    fn issuers_are_checked_strictly() {
+        let s = Settings::resolve(
+            ConfigFile::parse("c.toml", FULL).expect("parses"),
+            Overrides::default(),
+        )
+        .expect("resolves");
+        let f = s.authority.and_then(|a| a.federation).expect("federation");
+        assert_eq!(f.issuers.len(), 1);
+        assert_eq!(f.clock_skew, Duration::from_secs(30));
+        assert_eq!(f.jwks_refresh, Duration::from_secs(60));
+        assert!(f
+            .claim_purposes
+            .iter()
+            .any(|(k, _)| k == "criminalInvestigationAndDNSAbuseMitigation"));
+        let issuer = "[[authority.issuer]]\nname = \"P\"\nissuer = \"https://idp.example\"\naudience = \"a\"\njwks_file = \"/j\"\nalgorithms = [\"ES256\"]\npurposes = [\"court-order\"]\njurisdiction = \"XX\"\n";
+        let resolve = |extra: &str, issuer: &str| {
+            let text =
+                format!("[authority]\ncredentials = \"/c\"\nlog = \"/l\"\n{extra}\n{issuer}");
+            ConfigFile::parse("c.toml", &text)
+                .map_err(|e| e.to_string())
+                .and_then(|f| Settings::resolve(f, Overrides::default()).map_err(|e| e.to_string()))
+        };
+        assert!(resolve("", issuer).is_ok());
+        let table = resolve(
+            "[authority.claim_purposes]\nlawEnforcement = [\"court-order\"]\n",
+            issuer,
+        )
+        .expect("claim table")
+        .authority
+        .and_then(|a| a.federation)
+        .expect("federation")
+        .claim_purposes;
+        assert_eq!(
+            table,
+            vec![(
+                "lawEnforcement".to_string(),
+                vec![crate::authority::Purpose::CourtOrder]
+            )]
+        );
+        for (extra, change, needle) in [
+            ("", ("[\"ES256\"]", "[\"HS256\"]"), "HMAC"),
+            ("", ("[\"ES256\"]", "[\"none\"]"), "never accepted"),
+            (
+                "",
+                ("[\"ES256\"]", "[]"),
+                "issuer[0].algorithms is required",
+            ),
+            (
+                "",
+                ("audience = \"a\"\n", ""),
+                "issuer[0].audience is required",
+            ),
+            (
+                "",
+                (
+                    "jwks_file = \"/j\"",
+                    "jwks_url = \"https://idp.example/jwks\"",
+                ),
+                "jwks_url",
+            ),
+            (
+                "",
+                (
+                    "jwks_file = \"/j\"",
+                    "jwks_file = \"/j\"\njwks_url = \"http://i/\"",
+                ),
+                "exactly one",
+            ),
+            (
+                "",
+                ("[\"court-order\"]", "[\"curiosity\"]"),
+                "unknown purpose",
+            ),
+            (
+                "",
+                ("https://idp.example", "idp.example"),
+                "not an issuer URL",
+            ),
+            ("clock_skew_secs = 301", ("", ""), "clock_skew_secs"),
+            ("jwks_refresh_secs = 0", ("", ""), "jwks_refresh_secs"),
+        ] {
+            let e = resolve(extra, &issuer.replace(change.0, change.1)).expect_err(needle);
+            assert!(e.contains(needle), "{needle}: {e}");
+        }
+        let twice = format!("{issuer}{issuer}");
+        assert!(resolve("", &twice)
+            .expect_err("twice")
+            .contains("listed twice"));
+        assert!(resolve("clock_skew_secs = 5", "")
+            .expect_err("no issuer")
+            .contains("[[authority.issuer]]"));
     }
 
     #[test]
