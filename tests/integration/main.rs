@@ -8,6 +8,7 @@ mod pgdb;
 mod authority;
 mod data;
 mod deltas;
+mod federation;
 mod hardening;
 mod lifecycle;
 mod limits;
