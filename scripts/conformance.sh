@@ -7,6 +7,11 @@
 # and ::1), a throw-away self-signed certificate, and rddsd listening on 127.0.0.1 and [::1].
 # Exit status: 0 when every object passes with no warning and no error (-C warning -g gtld).
 #
+# With DATABASE_URL set (a PostgreSQL server URL; the database named in it is only used to
+# connect), the same run serves from the PostgreSQL backend instead: a fresh database is created,
+# migrated and loaded with the demo registry (`rddsd db migrate`, `rddsd db import`), served with
+# `rddsd serve --database`, and dropped at the end.
+#
 # One tester bug is skipped, by check code and only where it is wrong: rdap-test 0.0.30 reports
 # check 100 (`rdap_conformance_missing`, "RFC 9083 requires 'rdapConformance' on the root
 # object") for any entity nested in a top-level entity, because it compares the parent's type
@@ -22,8 +27,29 @@ PORT=${PORT:-18443}
 DNS_PORT=${DNS_PORT:-15353}
 work=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+db_url=
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ -n "$db_url" ]; then
+    psql -q "$DATABASE_URL" -c "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" >/dev/null 2>&1 || true
+  fi
+  rm -rf "$work"
+}
 trap cleanup EXIT
+serve_from=()
+backend="the embedded demo registry"
+if [ -n "${DATABASE_URL:-}" ]; then
+  command -v psql >/dev/null || { echo "conformance: DATABASE_URL needs psql"; exit 1; }
+  db_name="rddsd_conformance_$$"
+  psql -q "$DATABASE_URL" -c "CREATE DATABASE $db_name" >/dev/null
+  # The same server and credentials, the fresh database.
+  db_url=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$DATABASE_URL" "$db_name")
+  "$RDDSD" db migrate --database "$db_url" >/dev/null
+  "$RDDSD" db import --database "$db_url" fixtures/registry >/dev/null
+  serve_from=(--database "$db_url")
+  backend="PostgreSQL (the demo registry imported)"
+fi
 
 command -v rdap-test >/dev/null || { echo "conformance: rdap-test not installed (cargo install icann-rdap-cli --version 0.0.30 --locked)"; exit 1; }
 
@@ -34,7 +60,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 # The tester is monitoring: allowlisted, as operators do for ICANN's probes.
 printf '[limits]\nallow = ["127.0.0.0/8", "::1/128"]\n[whois]\nlisten = []\n[admin]\nlisten = []\n' >"$work/rddsd.toml"
 python3 scripts/dns-stub.py "$DNS_PORT" & pids+=($!)
-"$RDDSD" serve --config "$work/rddsd.toml" --rdap-listen "127.0.0.1:$PORT" --rdap-listen "[::1]:$PORT" \
+"$RDDSD" serve --config "$work/rddsd.toml" "${serve_from[@]}" --rdap-listen "127.0.0.1:$PORT" --rdap-listen "[::1]:$PORT" \
   --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" \
   --base-url "https://rdap.nic.example:$PORT/" >"$work/out" 2>"$work/log" & pids+=($!)
 for _ in $(seq 50); do grep -q "listening on https://\[::1\]" "$work/out" 2>/dev/null && break; sleep 0.1; done
@@ -110,5 +136,5 @@ for q in $queries; do
     echo "$out" | filter_skipped "$skip" | head -20 || true
   fi
 done
-echo "conformance: $((total - fails)) passed, $fails failed (rdap-test -C warning -g gtld, $total queries, IPv4+IPv6, HTTPS)"
+echo "conformance: $((total - fails)) passed, $fails failed (rdap-test -C warning -g gtld, $total queries, IPv4+IPv6, HTTPS; served from $backend)"
 [ "$fails" -eq 0 ]

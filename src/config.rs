@@ -176,6 +176,36 @@ pub struct AuthoritySection {
     pub witnesses: Option<Vec<WitnessSection>>,
     /// Transparency: credential ids that may fetch any receipt.
     pub auditors: Option<Vec<String>>,
+    /// Federated credentials (RFC 9560): the trusted identity providers, `[[authority.issuer]]`.
+    pub issuer: Option<Vec<IssuerSection>>,
+    /// Clock skew allowed on a JWT's `exp` and `nbf`, in seconds.
+    pub clock_skew_secs: Option<u64>,
+    /// Least seconds between two JWKS refreshes of one issuer.
+    pub jwks_refresh_secs: Option<u64>,
+    /// `rdap_allowed_purposes` value → rddsd purposes; replaces the built-in table.
+    pub claim_purposes: Option<std::collections::BTreeMap<String, Vec<String>>>,
+}
+
+/// One `[[authority.issuer]]`: an identity provider whose JWTs are authority credentials.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerSection {
+    /// The authority name recorded with each disclosure.
+    pub name: Option<String>,
+    /// The `iss` value, exactly as in the tokens.
+    pub issuer: Option<String>,
+    /// The `aud` value tokens must carry.
+    pub audience: Option<String>,
+    /// A JWKS file ...
+    pub jwks_file: Option<PathBuf>,
+    /// ... or an `http://` URL serving it.
+    pub jwks_url: Option<String>,
+    /// Algorithms its tokens may use (`RS256`, `ES256`, `EdDSA`, …).
+    pub algorithms: Option<Vec<String>>,
+    /// Purposes its officers may state at most.
+    pub purposes: Option<Vec<String>>,
+    /// Jurisdiction label.
+    pub jurisdiction: Option<String>,
 }
 
 /// One `[[authority.witnesses]]` entry: `dir` (a file drop), or `url` and `key` (C2SP
@@ -837,7 +867,13 @@ fn resolve_authority(
         checkpoint_interval_secs,
         witnesses,
         auditors,
+        issuer,
+        clock_skew_secs,
+        jwks_refresh_secs,
+        claim_purposes,
     } = a;
+    let federation =
+        resolve_federation(issuer, clock_skew_secs, jwks_refresh_secs, claim_purposes)?;
     let transparency = resolve_transparency(
         signing_key,
         checkpoint_every,
@@ -900,11 +936,149 @@ fn resolve_authority(
             rate_per_minute: nonzero("rate_per_minute", rate_per_minute, 60)?,
             burst: nonzero("burst", burst, 10)?,
             transparency,
+            federation,
         })),
         _ => Err(ConfigError::Invalid(
             "authority.credentials (or credentials_database) and authority.log (or log_database) must be set together".into(),
         )),
     }
+}
+
+/// The most trusted identity providers.
+pub const MAX_ISSUERS: usize = 32;
+
+/// Federation settings (RFC 9560): every issuer complete and unambiguous, every value bounded.
+fn resolve_federation(
+    issuers: Option<Vec<IssuerSection>>,
+    skew: Option<u64>,
+    refresh: Option<u64>,
+    claims: Option<std::collections::BTreeMap<String, Vec<String>>>,
+) -> Result<Option<crate::authority::federation::FederationSettings>, ConfigError> {
+    use crate::authority::federation::{
+        default_claim_purposes, Alg, FederationSettings, IssuerSettings, JwksSource,
+    };
+    use crate::authority::Purpose;
+    let Some(issuers) = issuers.filter(|i| !i.is_empty()) else {
+        if skew.is_some() || refresh.is_some() || claims.is_some() {
+            return Err(ConfigError::Invalid(
+                "authority.clock_skew_secs, jwks_refresh_secs and claim_purposes need at least one [[authority.issuer]]".into(),
+            ));
+        }
+        return Ok(None);
+    };
+    if issuers.len() > MAX_ISSUERS {
+        return Err(ConfigError::Invalid(format!(
+            "authority.issuer: at most {MAX_ISSUERS}"
+        )));
+    }
+    let bad = |msg: String| ConfigError::Invalid(msg);
+    let purposes = |key: &str, list: Vec<String>| -> Result<Vec<Purpose>, ConfigError> {
+        list.iter()
+            .map(|p| {
+                Purpose::parse(p).ok_or_else(|| {
+                    let known: Vec<&str> = Purpose::ALL.iter().map(|p| p.key()).collect();
+                    bad(format!(
+                        "{key}: unknown purpose {p:?}; one of {}",
+                        known.join(", ")
+                    ))
+                })
+            })
+            .collect()
+    };
+    let text = |key: String, v: Option<String>| -> Result<String, ConfigError> {
+        let v = v.ok_or_else(|| bad(format!("{key} is required")))?;
+        crate::registry::validate::text(&v, 200).map_err(|m| bad(format!("{key}: {m}")))?;
+        Ok(v)
+    };
+    let mut out: Vec<IssuerSettings> = Vec::with_capacity(issuers.len());
+    for (i, section) in issuers.into_iter().enumerate() {
+        let at = |k: &str| format!("authority.issuer[{i}].{k}");
+        let IssuerSection {
+            name,
+            issuer,
+            audience,
+            jwks_file,
+            jwks_url,
+            algorithms,
+            purposes: allowed,
+            jurisdiction,
+        } = section;
+        let iss = text(at("issuer"), issuer)?;
+        if !(iss.starts_with("https://") || iss.starts_with("http://")) {
+            return Err(bad(format!(
+                "{}: {iss:?} is not an issuer URL (https://…)",
+                at("issuer")
+            )));
+        }
+        if out.iter().any(|o| o.iss == iss) {
+            return Err(bad(format!("{}: {iss:?} is listed twice", at("issuer"))));
+        }
+        let jwks = match (jwks_file, jwks_url) {
+            (Some(f), None) => JwksSource::File(f),
+            (None, Some(u)) if u.starts_with("http://") && u.len() <= 2048 => JwksSource::Url(u),
+            (None, Some(u)) => {
+                return Err(bad(format!(
+                    "{}: {u:?} is not an http:// URL (for https, keep the JWKS in jwks_file)",
+                    at("jwks_url")
+                )))
+            }
+            _ => {
+                return Err(bad(format!(
+                    "authority.issuer[{i}]: give exactly one of jwks_file and jwks_url"
+                )))
+            }
+        };
+        let algorithms = algorithms
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| {
+                bad(format!(
+                    "{} is required (e.g. [\"ES256\"])",
+                    at("algorithms")
+                ))
+            })?
+            .iter()
+            .map(|a| Alg::parse(a).map_err(|m| bad(format!("{}: {m}", at("algorithms")))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let allowed = allowed
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| bad(format!("{} is required", at("purposes"))))?;
+        out.push(IssuerSettings {
+            name: text(at("name"), name)?,
+            audience: text(at("audience"), audience)?,
+            jurisdiction: text(at("jurisdiction"), jurisdiction)?,
+            purposes: purposes(&at("purposes"), allowed)?,
+            iss,
+            jwks,
+            algorithms,
+        });
+    }
+    let claim_purposes = match claims {
+        None => default_claim_purposes(),
+        Some(table) => {
+            if table.len() > 256 {
+                return Err(bad("authority.claim_purposes: at most 256 values".into()));
+            }
+            table
+                .into_iter()
+                .map(|(k, v)| {
+                    let p = purposes(&format!("authority.claim_purposes.{k}"), v)?;
+                    Ok((k, p))
+                })
+                .collect::<Result<Vec<_>, ConfigError>>()?
+        }
+    };
+    Ok(Some(FederationSettings {
+        issuers: out,
+        clock_skew: Duration::from_secs(bounded("authority.clock_skew_secs", skew, 60, 0, 300)?),
+        jwks_refresh: Duration::from_secs(bounded(
+            "authority.jwks_refresh_secs",
+            refresh,
+            60,
+            1,
+            86_400,
+        )?),
+        claim_purposes,
+    }))
 }
 
 /// Transparency settings (issue #14); every value bounded like the others.
@@ -1088,6 +1262,16 @@ credentials = "/etc/rddsd/credentials.jsonl"
 log = "/var/lib/rddsd/disclosures.jsonl"
 rate_per_minute = 30
 burst = 5
+clock_skew_secs = 30
+
+[[authority.issuer]]
+name = "Federal Police Portal"
+issuer = "https://idp.police.example"
+audience = "rdap.nic.example"
+jwks_file = "/etc/rddsd/police.jwks.json"
+algorithms = ["ES256", "EdDSA"]
+purposes = ["criminal-investigation"]
+jurisdiction = "DE"
 
 [data]
 dir = "/var/lib/rddsd"
@@ -1137,6 +1321,7 @@ max_connections = 100
     fn unknown_keys_in_every_table_are_refused() {
         for table in [
             "[authority]",
+            "[[authority.issuer]]",
             "[limits]",
             "[admin]",
             "[rdap]",
@@ -1267,6 +1452,100 @@ max_connections = 100
             let e = resolve(&text).expect_err(needle);
             assert!(e.contains(needle), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn issuers_are_checked_strictly() {
+        let s = Settings::resolve(
+            ConfigFile::parse("c.toml", FULL).expect("parses"),
+            Overrides::default(),
+        )
+        .expect("resolves");
+        let f = s.authority.and_then(|a| a.federation).expect("federation");
+        assert_eq!(f.issuers.len(), 1);
+        assert_eq!(f.clock_skew, Duration::from_secs(30));
+        assert_eq!(f.jwks_refresh, Duration::from_secs(60));
+        assert!(f
+            .claim_purposes
+            .iter()
+            .any(|(k, _)| k == "criminalInvestigationAndDNSAbuseMitigation"));
+        let issuer = "[[authority.issuer]]\nname = \"P\"\nissuer = \"https://idp.example\"\naudience = \"a\"\njwks_file = \"/j\"\nalgorithms = [\"ES256\"]\npurposes = [\"court-order\"]\njurisdiction = \"XX\"\n";
+        let resolve = |extra: &str, issuer: &str| {
+            let text =
+                format!("[authority]\ncredentials = \"/c\"\nlog = \"/l\"\n{extra}\n{issuer}");
+            ConfigFile::parse("c.toml", &text)
+                .map_err(|e| e.to_string())
+                .and_then(|f| Settings::resolve(f, Overrides::default()).map_err(|e| e.to_string()))
+        };
+        assert!(resolve("", issuer).is_ok());
+        let table = resolve(
+            "[authority.claim_purposes]\nlawEnforcement = [\"court-order\"]\n",
+            issuer,
+        )
+        .expect("claim table")
+        .authority
+        .and_then(|a| a.federation)
+        .expect("federation")
+        .claim_purposes;
+        assert_eq!(
+            table,
+            vec![(
+                "lawEnforcement".to_string(),
+                vec![crate::authority::Purpose::CourtOrder]
+            )]
+        );
+        for (extra, change, needle) in [
+            ("", ("[\"ES256\"]", "[\"HS256\"]"), "HMAC"),
+            ("", ("[\"ES256\"]", "[\"none\"]"), "never accepted"),
+            (
+                "",
+                ("[\"ES256\"]", "[]"),
+                "issuer[0].algorithms is required",
+            ),
+            (
+                "",
+                ("audience = \"a\"\n", ""),
+                "issuer[0].audience is required",
+            ),
+            (
+                "",
+                (
+                    "jwks_file = \"/j\"",
+                    "jwks_url = \"https://idp.example/jwks\"",
+                ),
+                "jwks_url",
+            ),
+            (
+                "",
+                (
+                    "jwks_file = \"/j\"",
+                    "jwks_file = \"/j\"\njwks_url = \"http://i/\"",
+                ),
+                "exactly one",
+            ),
+            (
+                "",
+                ("[\"court-order\"]", "[\"curiosity\"]"),
+                "unknown purpose",
+            ),
+            (
+                "",
+                ("https://idp.example", "idp.example"),
+                "not an issuer URL",
+            ),
+            ("clock_skew_secs = 301", ("", ""), "clock_skew_secs"),
+            ("jwks_refresh_secs = 0", ("", ""), "jwks_refresh_secs"),
+        ] {
+            let e = resolve(extra, &issuer.replace(change.0, change.1)).expect_err(needle);
+            assert!(e.contains(needle), "{needle}: {e}");
+        }
+        let twice = format!("{issuer}{issuer}");
+        assert!(resolve("", &twice)
+            .expect_err("twice")
+            .contains("listed twice"));
+        assert!(resolve("clock_skew_secs = 5", "")
+            .expect_err("no issuer")
+            .contains("[[authority.issuer]]"));
     }
 
     #[test]

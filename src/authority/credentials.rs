@@ -84,6 +84,9 @@ pub enum CredentialsError {
     /// A command's input is refused (names the flag), or the change cannot be made.
     #[error("{0}")]
     Input(String),
+    /// The federated issuers cannot be set up (an unreadable JWKS file, say).
+    #[error("{0}")]
+    Federation(String),
     /// No secure randomness for an id or a secret.
     #[error("no secure randomness available: {0}")]
     NoRandomness(String),

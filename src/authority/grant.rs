@@ -56,6 +56,25 @@ impl Purpose {
     }
 }
 
+/// Which kind of credential authenticated a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// A bearer credential issued by this registry (`rddsd authority add`).
+    Registry,
+    /// A JWT from a trusted identity provider (RFC 9560).
+    Jwt,
+}
+
+impl CredentialKind {
+    /// The name recorded in the disclosure log (`credentialKind`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Registry => "registry",
+            Self::Jwt => "jwt",
+        }
+    }
+}
+
 /// Permission to see non-public data for one request: who, for what, on which legal basis,
 /// and the request id its disclosure-log entry will carry.
 #[derive(Debug)]
@@ -70,6 +89,9 @@ pub struct Grant {
     path: String,
     jurisdiction: String,
     withheld_until: Option<crate::registry::Timestamp>,
+    kind: CredentialKind,
+    issuer: Option<String>,
+    subject: Option<String>,
 }
 
 /// The parts of a grant, given to [`Grant::issue`] by the authority module.
@@ -84,6 +106,9 @@ pub(super) struct GrantParts {
     pub(super) path: String,
     pub(super) jurisdiction: String,
     pub(super) withheld_until: Option<crate::registry::Timestamp>,
+    pub(super) kind: CredentialKind,
+    pub(super) issuer: Option<String>,
+    pub(super) subject: Option<String>,
 }
 
 impl Grant {
@@ -100,6 +125,9 @@ impl Grant {
             path: p.path,
             jurisdiction: p.jurisdiction,
             withheld_until: p.withheld_until,
+            kind: p.kind,
+            issuer: p.issuer,
+            subject: p.subject,
         }
     }
 
@@ -117,6 +145,9 @@ impl Grant {
             path: "/test".into(),
             jurisdiction: "XX".into(),
             withheld_until: None,
+            kind: CredentialKind::Registry,
+            issuer: None,
+            subject: None,
         })
     }
 
@@ -160,5 +191,17 @@ impl Grant {
     /// concerns, if it asked (validated: in the future, within [`super::route::MAX_WITHHOLD_DAYS`]).
     pub fn withheld_until(&self) -> Option<crate::registry::Timestamp> {
         self.withheld_until
+    }
+    /// Which kind of credential authenticated the request.
+    pub fn credential_kind(&self) -> CredentialKind {
+        self.kind
+    }
+    /// The identity provider (`iss`) of a federated credential.
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+    /// The officer (`sub`) of a federated credential, as the identity provider names them.
+    pub fn subject(&self) -> Option<&str> {
+        self.subject.as_deref()
     }
 }

@@ -98,6 +98,17 @@ pub struct Disclosure {
     /// (and in entries written before it existed, which therefore hash and verify as before).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withheld_until: Option<String>,
+    /// Which kind of credential was used: `registry` (issued by `rddsd authority add`) or `jwt`
+    /// (from a trusted identity provider, RFC 9560). Absent in entries written before it was
+    /// recorded (all of which used registry credentials), which therefore verify as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_kind: Option<String>,
+    /// For a `jwt` credential: the identity provider (`iss`). Never the token itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// For a `jwt` credential: the officer as the identity provider names them (`sub`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
 }
 
 /// What a prune removed. The checkpoint entry stands in for the last removed entry: it carries
@@ -1152,6 +1163,9 @@ mod tests {
             response_sha256: sha256_hex(b"body"),
             jurisdiction: None,
             withheld_until: None,
+            credential_kind: None,
+            issuer: None,
+            subject: None,
         }
     }
 

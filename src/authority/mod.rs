@@ -3,6 +3,7 @@
 //! of it leaves.
 
 pub mod credentials;
+pub mod federation;
 pub mod grant;
 pub mod log;
 pub mod report;

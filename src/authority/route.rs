@@ -7,12 +7,15 @@
 //! applied before any of them by the HTTP layer):
 //! 1. the client network's budget of failed authentications — otherwise 429, before the token
 //!    is even looked at, so guessing stops once the budget is spent;
-//! 2. a valid credential (`Authorization: Bearer`) — otherwise 401 with `WWW-Authenticate`,
-//!    the same whether or not the object exists, because nothing is looked up yet; the failure
-//!    is charged to the client network;
+//! 2. a valid credential (`Authorization: Bearer`): a registry credential, or a JWT from a
+//!    trusted identity provider ([`super::federation`]) — otherwise 401 with
+//!    `WWW-Authenticate`, the same whether or not the object exists, because nothing is looked
+//!    up yet; the failure is charged to the client network;
 //! 3. the credential's own rate limit — otherwise 429;
 //! 4. a stated purpose, legal basis and case reference — otherwise 400 (403 if the purpose is
-//!    not one the credential was issued for);
+//!    not one the credential was issued for, or, for a JWT, not one its
+//!    `rdap_allowed_purposes` claim and its issuer allow); a do-not-track request
+//!    (`farv1_dnt=true`) — 403, because every disclosure is logged;
 //! 5. a writable disclosure log — otherwise 503;
 //!
 //! Then, outside this module: the lookup with the grant's view (404 if absent) and rendering;
@@ -34,7 +37,8 @@ use governor::state::keyed::HashMapStateStore;
 use governor::{Quota, RateLimiter};
 
 use super::credentials::{AuthFailure, Credentials};
-use super::grant::{Grant, GrantParts, Purpose};
+use super::federation::{looks_like_jwt, Federation, FederationSettings, JwtFailure};
+use super::grant::{CredentialKind, Grant, GrantParts, Purpose};
 use super::log::{sha256_hex, DisclosedContact, Disclosure, DisclosureLog, APPEND_TIMEOUT};
 use crate::limit::client::NetKey;
 use crate::registry::Timestamp;
@@ -58,6 +62,8 @@ pub struct AuthoritySettings {
     pub burst: NonZeroU32,
     /// Transparency (Merkle tree, signed checkpoints, receipts), when a signing key is set.
     pub transparency: Option<crate::authority::transparency::TlogSettings>,
+    /// Federated credentials (RFC 9560), when issuers are configured.
+    pub federation: Option<FederationSettings>,
 }
 
 /// The longest statement field accepted.
@@ -269,6 +275,34 @@ pub struct Authority {
     transparency: Option<Arc<super::transparency::store::Shared>>,
     limiter: CredentialLimiter,
     failures: FailureMeter,
+    /// Trusted identity providers, when configured.
+    federation: Option<Federation>,
+}
+
+/// Who a request was authenticated as, whatever the kind of credential.
+#[derive(Debug, Clone)]
+struct Principal {
+    id: String,
+    authority: String,
+    jurisdiction: String,
+    purposes: Vec<Purpose>,
+    kind: CredentialKind,
+    issuer: Option<String>,
+    subject: Option<String>,
+}
+
+/// The do-not-track request parameter of RFC 9560 (`farv1_dnt=true`).
+pub const DNT_PARAM: &str = "farv1_dnt";
+
+/// Whether the request asks not to be tracked. Any value but `false` counts as asking: a
+/// request that might mean it is not served as if it did not.
+pub fn asks_dnt(query: Option<&str>) -> bool {
+    query.is_some_and(|q| {
+        q.split('&').any(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            k == DNT_PARAM && !v.eq_ignore_ascii_case("false")
+        })
+    })
 }
 
 /// One authority request, owned, so the answer can wait for the log without borrowing the
@@ -310,6 +344,8 @@ pub enum AuthorityRefusal {
     BadWithhold(String),
     /// The purpose is not one the credential was issued for (403).
     PurposeNotAllowed,
+    /// The request asks not to be tracked (`farv1_dnt`), which a disclosure cannot be (403).
+    DoNotTrack,
     /// The disclosure log cannot be written (503).
     LogUnavailable,
     /// No secure randomness for the request id (503).
@@ -336,7 +372,14 @@ impl Authority {
             None => super::transparency::open_log(&settings.log, settings.transparency.clone()),
         };
         let quota = Quota::per_minute(settings.rate_per_minute).allow_burst(settings.burst);
+        let federation = settings
+            .federation
+            .as_ref()
+            .map(Federation::new)
+            .transpose()
+            .map_err(super::credentials::CredentialsError::Federation)?;
         Ok(Self {
+            federation,
             credentials: ArcSwap::from_pointee(credentials),
             log,
             limiter: RateLimiter::hashmap(quota),
@@ -392,14 +435,19 @@ impl Authority {
     ///
     /// # Errors
     /// The refusal; nothing was looked up and nothing is logged.
-    pub fn authorize(&self, req: &AuthorityRequest) -> Result<Grant, AuthorityRefusal> {
-        let creds = self.credentials();
-        let cred = self.authenticate(&creds, req)?;
+    pub async fn authorize(&self, req: &AuthorityRequest) -> Result<Grant, AuthorityRefusal> {
+        let cred = self.authenticate(req).await?;
         let header = |name: &str| req.headers.get(name).map(|v| v.as_bytes().to_vec());
         let st = statement(header, req.query_string.as_deref())
             .map_err(|StatementError(why)| AuthorityRefusal::BadStatement(why))?;
         let withheld_until = withhold_until(header, req.query_string.as_deref(), Timestamp::now())
             .map_err(|StatementError(why)| AuthorityRefusal::BadWithhold(why))?;
+        // RFC 9560 lets a client ask that its queries not be tracked (`farv1_dnt`, allowed by
+        // the `rdap_dnt_allowed` claim). A disclosure of personal data is always logged, so
+        // such a request gets nothing rather than an answer that breaks what it asked.
+        if asks_dnt(req.query_string.as_deref()) {
+            return Err(AuthorityRefusal::DoNotTrack);
+        }
         if !cred.purposes.contains(&st.purpose) {
             return Err(AuthorityRefusal::PurposeNotAllowed);
         }
@@ -412,25 +460,24 @@ impl Authority {
         })?;
         Ok(Grant::issue(GrantParts {
             purpose: st.purpose,
-            credential_id: cred.id.clone(),
-            authority: cred.authority.clone(),
+            credential_id: cred.id,
+            authority: cred.authority,
             legal_basis: st.legal_basis,
             case_reference: st.case_reference,
             request_id,
             client: req.client.to_string(),
             path: req.path.clone(),
-            jurisdiction: cred.jurisdiction.clone(),
+            jurisdiction: cred.jurisdiction,
             withheld_until,
+            kind: cred.kind,
+            issuer: cred.issuer,
+            subject: cred.subject,
         }))
     }
 
     /// The first checks of every authority request (disclosures and receipts alike): the
     /// client network's failure budget, a valid credential, the credential's rate limit.
-    fn authenticate<'c>(
-        &self,
-        creds: &'c Credentials,
-        req: &AuthorityRequest,
-    ) -> Result<&'c super::credentials::Credential, AuthorityRefusal> {
+    async fn authenticate(&self, req: &AuthorityRequest) -> Result<Principal, AuthorityRefusal> {
         let now = Instant::now();
         if let Some(wait) = self.failures.refused(req.client_key, now) {
             return Err(AuthorityRefusal::FailureBudget { retry_after: wait });
@@ -439,7 +486,7 @@ impl Authority {
             .headers
             .get(hyper::header::AUTHORIZATION)
             .map(hyper::header::HeaderValue::as_bytes);
-        let cred = match creds.authenticate(authorization, &Timestamp::now()) {
+        let cred = match self.principal(authorization).await {
             Ok(c) => c,
             Err(failure) => {
                 // Presenting no token is not a guess; any presented token that fails is.
@@ -456,6 +503,47 @@ impl Authority {
         Ok(cred)
     }
 
+    /// The credential behind an `Authorization` header: a JWT goes to the trusted issuers
+    /// (when configured), anything else to the registry's credentials.
+    async fn principal(&self, authorization: Option<&[u8]>) -> Result<Principal, AuthFailure> {
+        if let (Some(federation), Some(token)) = (&self.federation, bearer(authorization)) {
+            if looks_like_jwt(token) {
+                return match federation.verify(token).await {
+                    Ok(id) => Ok(Principal {
+                        id: id.id,
+                        authority: id.authority,
+                        jurisdiction: id.jurisdiction,
+                        purposes: id.purposes,
+                        kind: CredentialKind::Jwt,
+                        issuer: Some(id.issuer),
+                        subject: Some(id.subject),
+                    }),
+                    Err(JwtFailure::Expired) => Err(AuthFailure::Expired),
+                    Err(JwtFailure::Invalid(why)) => {
+                        tracing::debug!(why, "JWT refused");
+                        Err(AuthFailure::Invalid)
+                    }
+                };
+            }
+        }
+        let creds = self.credentials();
+        let c = creds.authenticate(authorization, &Timestamp::now())?;
+        Ok(Principal {
+            id: c.id.clone(),
+            authority: c.authority.clone(),
+            jurisdiction: c.jurisdiction.clone(),
+            purposes: c.purposes.clone(),
+            kind: CredentialKind::Registry,
+            issuer: None,
+            subject: None,
+        })
+    }
+
+    /// The trusted identity providers, when configured.
+    pub fn federation(&self) -> Option<&Federation> {
+        self.federation.as_ref()
+    }
+
     /// Transparency: the log's shared view (checkpoints, proofs), when configured.
     pub fn transparency(&self) -> Option<Arc<super::transparency::store::Shared>> {
         self.transparency.clone()
@@ -467,13 +555,12 @@ impl Authority {
     ///
     /// # Errors
     /// The authentication refusal.
-    pub fn receipt(
+    pub async fn receipt(
         &self,
         req: &AuthorityRequest,
         index: &str,
     ) -> Result<crate::authority::transparency::serve::Answer, AuthorityRefusal> {
-        let creds = self.credentials();
-        let cred = self.authenticate(&creds, req)?;
+        let cred = self.authenticate(req).await?;
         let Some(shared) = self.transparency() else {
             return Err(AuthorityRefusal::NoTransparency);
         };
@@ -511,6 +598,9 @@ impl Authority {
             response_sha256: sha256_hex(body),
             jurisdiction: Some(grant.jurisdiction().to_string()),
             withheld_until: grant.withheld_until().map(|t| t.text().to_string()),
+            credential_kind: Some(grant.credential_kind().key().to_string()),
+            issuer: grant.issuer().map(str::to_string),
+            subject: grant.subject().map(str::to_string),
         };
         match self.log.append(record, APPEND_TIMEOUT).await {
             Ok(entry) => Ok(self
@@ -523,6 +613,24 @@ impl Authority {
             }
         }
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer(authorization: Option<&[u8]>) -> Option<&str> {
+    let text = std::str::from_utf8(authorization?).ok()?;
+    let (scheme, token) = text.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Whether a request carries `Authorization: Bearer …`: on the public lookup paths such a
+/// request is an authority request (RFC 9560 clients send their token there).
+pub fn has_bearer(headers: &hyper::HeaderMap) -> bool {
+    bearer(
+        headers
+            .get(hyper::header::AUTHORIZATION)
+            .map(hyper::header::HeaderValue::as_bytes),
+    )
+    .is_some()
 }
 
 fn random_id() -> Result<String, String> {

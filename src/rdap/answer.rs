@@ -369,6 +369,12 @@ impl Answer {
                 "This credential was not issued for the stated purpose.",
                 "purpose-not-allowed",
             ),
+            AuthorityRefusal::DoNotTrack => Self::error(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "This server records every disclosure of non-public data in its disclosure log and does not support do-not-track (farv1_dnt); nothing was disclosed. Send the request without farv1_dnt.",
+                "dnt-refused",
+            ),
             AuthorityRefusal::LogUnavailable => Self::error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Service Unavailable",

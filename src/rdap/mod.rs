@@ -45,6 +45,8 @@ pub struct RdapConfig {
     pub port43: Option<String>,
     /// Terms of service URL.
     pub terms_url: String,
+    /// Federated authentication (RFC 9560), when identity providers are trusted.
+    pub farv1: Option<render::Farv1>,
 }
 
 impl RdapConfig {
@@ -62,6 +64,7 @@ impl RdapConfig {
             origin,
             port43,
             terms_url,
+            farv1: None,
         }
     }
 }
@@ -124,6 +127,7 @@ pub fn context<'a>(
         db_updated: data.snapshot.updated(),
         request_url,
         disclosure: None,
+        farv1: cfg.farv1.as_ref(),
     }
 }
 
@@ -380,6 +384,24 @@ async fn handle_db<B>(
     answer.into_http(req.method() == hyper::Method::HEAD)
 }
 
+/// A lookup on a public path (`/domain/…`, `/nameserver/…`, `/entity/…`) that carries
+/// `Authorization: Bearer`, on a server with the authority route: RFC 9560 clients send their
+/// token on the ordinary paths, so it is answered exactly as on `/authority/…` (same checks,
+/// same log, never the public cache), and a bad token gets 401, never a silent public answer.
+/// Without a token, or without the authority route, the request stays public.
+fn public_with_token<B>(state: &State, cfg: &RdapConfig, req: &Request<B>) -> Option<Query> {
+    if state.authority.is_none()
+        || !host_ok(req)
+        || !crate::authority::route::has_bearer(req.headers())
+    {
+        return None;
+    }
+    match router::route(req.method().as_str(), req.uri().path(), &cfg.prefix) {
+        Route::Query(q @ (Query::Domain(_) | Query::Nameserver(_) | Query::Entity(_))) => Some(q),
+        _ => None,
+    }
+}
+
 /// RFC 9112 §3.2: an HTTP/1.1 request carries exactly one Host header (HTTP/1.0 may omit it).
 fn host_ok<B>(req: &Request<B>) -> bool {
     let hosts = req.headers().get_all(hyper::header::HOST).iter().count();
@@ -474,13 +496,13 @@ async fn authority_outcome(
     let query = match ask {
         AuthorityAsk::Disclose(q) => q,
         AuthorityAsk::Receipt(index) => {
-            return match authority.receipt(&request, index) {
+            return match authority.receipt(&request, index).await {
                 Ok(receipt) => Outcome::Receipt(receipt),
                 Err(refusal) => Outcome::AuthorityRefused(refusal),
             }
         }
     };
-    let grant = match authority.authorize(&request) {
+    let grant = match authority.authorize(&request).await {
         Ok(g) => g,
         Err(refusal) => return Outcome::AuthorityRefused(refusal),
     };
@@ -511,6 +533,8 @@ async fn authority_outcome(
             db_updated: &updated,
             ..context(cfg, &data, Some(&url))
         };
+        // (`farv1` joins rdapConformance of an authority answer when issuers are configured:
+        // `ctx.farv1` comes from the service config.)
         let Some(body) = render_resolved(&resolved, &ctx) else {
             return Outcome::NotFound { authority: true };
         };
@@ -582,7 +606,7 @@ pub fn service(
         let ask = match (route, receipt) {
             (Some(Route::Authority(q)), _) => Some(AuthorityAsk::Disclose(q)),
             (Some(_), Some(index)) => Some(AuthorityAsk::Receipt(index)),
-            _ => None,
+            _ => public_with_token(&state, &cfg, &req).map(AuthorityAsk::Disclose),
         };
         match ask {
             Some(ask) => {

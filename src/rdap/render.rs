@@ -21,6 +21,16 @@ pub const CONFORMANCE: [&str; 3] = [
     "icann_rdap_technical_implementation_guide_1",
 ];
 
+/// The federated authentication extension identifier (RFC 9560).
+pub const FARV1_EXTENSION: &str = "farv1";
+
+/// What `/help` says of federated authentication (RFC 9560 §4.1), when issuers are configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Farv1 {
+    /// The trusted identity providers: `iss` and name.
+    pub providers: Vec<(String, String)>,
+}
+
 /// The `redacted` extension identifier (RFC 9537).
 pub const REDACTED_EXTENSION: &str = "redacted";
 
@@ -53,6 +63,9 @@ pub struct Context<'a> {
     /// On the authority route: the grant the answer discloses under. Its notice goes last in
     /// `notices`, telling the authority what it received and under which statement.
     pub disclosure: Option<&'a Grant>,
+    /// Federated authentication (RFC 9560), when the server trusts identity providers: `/help`
+    /// describes it and authority answers list `farv1` in `rdapConformance`.
+    pub farv1: Option<&'a Farv1>,
 }
 
 impl Context<'_> {
@@ -571,12 +584,23 @@ impl Top {
 
     /// Finish with the notices (`notices` writes them; an authority's disclosure notice goes
     /// last) and any redactions.
+    /// Add an extension identifier to `rdapConformance`.
+    fn add_extension(&mut self, id: &str) {
+        let at = self.conformance_end;
+        let text = format!(",\"{id}\"");
+        self.w.out.splice(at..at, text.bytes());
+        self.conformance_end += text.len();
+    }
+
     fn end(
         mut self,
         ctx: &Context<'_>,
         notices: impl FnOnce(&mut Json),
         red: &Redactions,
     ) -> Vec<u8> {
+        if ctx.disclosure.is_some() && ctx.farv1.is_some() {
+            self.add_extension(FARV1_EXTENSION);
+        }
         let w = &mut self.w;
         w.key("notices");
         w.begin_array();
@@ -1147,7 +1171,12 @@ pub fn contact(view: &ContactView<'_>, ctx: &Context<'_>) -> Vec<u8> {
 pub fn help(ctx: &Context<'_>) -> Vec<u8> {
     let url = [ctx.base_url, "help"];
     let query_url = ctx.query_url(&url);
-    Top::begin(OBJECT_CAPACITY).end(
+    let mut top = Top::begin(OBJECT_CAPACITY);
+    if let Some(farv1) = ctx.farv1 {
+        top.add_extension(FARV1_EXTENSION);
+        openidc_configuration(&mut top.w, farv1);
+    }
+    top.end(
         ctx,
         |w| {
             terms_notice(w, ctx, query_url);
@@ -1165,6 +1194,32 @@ pub fn help(ctx: &Context<'_>) -> Vec<u8> {
         },
         &Redactions::default(),
     )
+}
+
+/// `farv1_openidcConfiguration` (RFC 9560 §4.1). rddsd takes tokens only (no session login,
+/// so no end-user identifier or issuer discovery, no token refresh), and never honours
+/// do-not-track, because every disclosure is logged.
+fn openidc_configuration(w: &mut Json, farv1: &Farv1) {
+    w.key("farv1_openidcConfiguration");
+    w.begin_object();
+    w.key("dntSupported");
+    w.bool(false);
+    w.key("endUserIdentifierDiscoverySupported");
+    w.bool(false);
+    w.key("issuerIdentifierSupported");
+    w.bool(false);
+    w.key("implicitTokenRefreshSupported");
+    w.bool(false);
+    w.key("openidcProviders");
+    w.begin_array();
+    for (iss, name) in &farv1.providers {
+        w.begin_object();
+        w.member("iss", iss);
+        w.member("name", name);
+        w.end_object();
+    }
+    w.end_array();
+    w.end_object();
 }
 
 /// The start of an RFC 9083 §6 error body: conformance, code, title and description.

@@ -101,11 +101,20 @@ impl Server {
             (None, Some(a)) => format!("{scheme}://{a}/"),
             (None, None) => format!("{scheme}://localhost/"),
         };
-        let rdap_cfg = Arc::new(RdapConfig::new(
+        let mut rdap_cfg = RdapConfig::new(
             base_url,
             settings.port43.clone(),
             settings.terms_url.clone(),
-        ));
+        );
+        // `/help` names the trusted identity providers (RFC 9560) when there are any.
+        rdap_cfg.farv1 = state
+            .authority
+            .as_ref()
+            .and_then(|a| a.federation())
+            .map(|f| crate::rdap::render::Farv1 {
+                providers: f.providers(),
+            });
+        let rdap_cfg = Arc::new(rdap_cfg);
         Ok(Self {
             state,
             rdap_cfg,

@@ -9,6 +9,7 @@ mod authority;
 mod cluster;
 mod data;
 mod deltas;
+mod federation;
 mod hardening;
 mod lifecycle;
 mod limits;

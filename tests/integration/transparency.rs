@@ -385,6 +385,9 @@ fn disclosure(n: u32) -> Disclosure {
         response_sha256: "0".repeat(64),
         jurisdiction: None,
         withheld_until: None,
+        credential_kind: None,
+        issuer: None,
+        subject: None,
     }
 }
 
