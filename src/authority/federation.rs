@@ -567,22 +567,10 @@ async fn fetch_jwks(url: &str) -> Result<Vec<u8>, String> {
 
 async fn fetch_jwks_inner(url: &str) -> Result<Vec<u8>, String> {
     use http_body_util::{BodyExt, Empty, Limited};
-    use hyper_util::rt::TokioIo;
-    let uri: hyper::Uri = url.parse().map_err(|_| format!("not a URL: {url}"))?;
-    if uri.scheme_str() != Some("http") {
-        return Err("only http:// JWKS URLs are fetched".into());
-    }
-    let host = uri.host().ok_or("the URL has no host")?;
-    let port = uri.port_u16().unwrap_or(80);
-    let stream = tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port))
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| format!("handshake: {e}"))?;
-    tokio::spawn(conn);
+    let (mut sender, uri, authority) =
+        super::http::connect::<Empty<bytes::Bytes>>(url, "only http:// JWKS URLs are fetched")
+            .await?;
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
-    let authority = uri.authority().map_or("", |a| a.as_str());
     let req = hyper::Request::get(path)
         .header(hyper::header::HOST, authority)
         .header(hyper::header::ACCEPT, "application/json")

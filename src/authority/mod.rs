@@ -5,6 +5,7 @@
 pub mod credentials;
 pub mod federation;
 pub mod grant;
+mod http;
 pub mod log;
 pub mod report;
 pub mod route;

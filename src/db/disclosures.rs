@@ -127,18 +127,7 @@ pub async fn read_raw(client: &mut Client) -> Result<(Vec<u8>, u64, String), DbE
     let head: String = row
         .try_get(1)
         .map_err(|e| DbError::sql("cannot read the disclosure log head", &e))?;
-    let rows = tx
-        .query("SELECT line FROM disclosure_log ORDER BY seq", &[])
-        .await
-        .map_err(|e| DbError::sql("cannot read the disclosure log", &e))?;
-    let mut data = Vec::new();
-    for r in &rows {
-        let line: &str = r
-            .try_get(0)
-            .map_err(|e| DbError::sql("cannot read the disclosure log", &e))?;
-        data.extend_from_slice(line.as_bytes());
-        data.push(b'\n');
-    }
+    let data = log_lines(&tx).await?;
     tx.commit()
         .await
         .map_err(|e| DbError::sql("cannot end the read", &e))?;
@@ -156,6 +145,24 @@ pub async fn read(client: &mut Client) -> Result<(Vec<u8>, Verified), String> {
 }
 
 /// Verify the log's bytes and compare their end with the head row.
+/// Every entry of the log in seq order, as the file form holds them (one line each), for the
+/// file verifier.
+async fn log_lines(tx: &tokio_postgres::Transaction<'_>) -> Result<Vec<u8>, DbError> {
+    let rows = tx
+        .query("SELECT line FROM disclosure_log ORDER BY seq", &[])
+        .await
+        .map_err(|e| DbError::sql("cannot read the disclosure log", &e))?;
+    let mut data = Vec::new();
+    for r in &rows {
+        let line: &str = r
+            .try_get(0)
+            .map_err(|e| DbError::sql("cannot read the disclosure log", &e))?;
+        data.extend_from_slice(line.as_bytes());
+        data.push(b'\n');
+    }
+    Ok(data)
+}
+
 fn check(data: &[u8], next_seq: u64, head: &str) -> Result<Verified, String> {
     let v = log::verify_bytes(data).map_err(|e| format!("disclosure log in the database: {e}"))?;
     if v.head != head || v.next_seq != next_seq {
@@ -202,18 +209,7 @@ pub async fn prune(
         .map_err(sql("cannot lock the disclosure log head"))?;
     let next_seq: i64 = row.try_get(0).map_err(sql("cannot read the head"))?;
     let head: String = row.try_get(1).map_err(sql("cannot read the head"))?;
-    let rows = tx
-        .query("SELECT line FROM disclosure_log ORDER BY seq", &[])
-        .await
-        .map_err(sql("cannot read the disclosure log"))?;
-    let mut data = Vec::new();
-    for r in &rows {
-        let line: &str = r
-            .try_get(0)
-            .map_err(sql("cannot read the disclosure log"))?;
-        data.extend_from_slice(line.as_bytes());
-        data.push(b'\n');
-    }
+    let data = log_lines(&tx).await.map_err(|e| e.to_string())?;
     let v = check(&data, u64::try_from(next_seq).unwrap_or(0), &head)?;
     let first = usize::from(v.checkpoint().is_some());
     let total = (v.entries.len() - first) as u64;
@@ -239,18 +235,7 @@ pub async fn prune(
     .map_err(sql("cannot insert the checkpoint"))?;
     // The same check as the file prune's before it replaces the file: the rest still verifies
     // and ends at the same head.
-    let rows = tx
-        .query("SELECT line FROM disclosure_log ORDER BY seq", &[])
-        .await
-        .map_err(sql("cannot read the disclosure log"))?;
-    let mut after = Vec::new();
-    for r in &rows {
-        let l: &str = r
-            .try_get(0)
-            .map_err(sql("cannot read the disclosure log"))?;
-        after.extend_from_slice(l.as_bytes());
-        after.push(b'\n');
-    }
+    let after = log_lines(&tx).await.map_err(|e| e.to_string())?;
     check(&after, v.next_seq, &v.head)
         .map_err(|e| format!("prune produced a log that does not verify ({e}); log unchanged"))?;
     tx.commit().await.map_err(sql("cannot commit the prune"))?;

@@ -31,6 +31,30 @@ fn ok(args: &[&str]) -> String {
 }
 
 /// A migrated database holding the demo registry, or `None` (skipped).
+/// Issue a credential for criminal investigations in the database with the CLI; its token.
+fn issue_police_credential(db: &TestDb) -> String {
+    let out = ok(&[
+        "authority",
+        "add",
+        "--database",
+        &db.url,
+        "--authority",
+        "Cluster Police",
+        "--jurisdiction",
+        "CH",
+        "--contact",
+        "desk@police.example",
+        "--purposes",
+        "criminal-investigation",
+        "--expires",
+        "2099-01-01",
+    ]);
+    out.lines()
+        .find_map(|l| l.strip_prefix("secret (shown once, store it safely): "))
+        .expect("token")
+        .to_string()
+}
+
 fn imported(test: &str) -> Option<TestDb> {
     let db = TestDb::fresh(test)?;
     ok(&["db", "migrate", "--database", &db.url]);
@@ -212,27 +236,7 @@ fn a_revocation_in_the_database_reaches_every_node_within_seconds() {
     let Some(db) = imported("a_revocation_in_the_database_reaches_every_node") else {
         return;
     };
-    let out = ok(&[
-        "authority",
-        "add",
-        "--database",
-        &db.url,
-        "--authority",
-        "Cluster Police",
-        "--jurisdiction",
-        "CH",
-        "--contact",
-        "desk@police.example",
-        "--purposes",
-        "criminal-investigation",
-        "--expires",
-        "2099-01-01",
-    ]);
-    let token = out
-        .lines()
-        .find_map(|l| l.strip_prefix("secret (shown once, store it safely): "))
-        .expect("token")
-        .to_string();
+    let token = issue_police_credential(&db);
     let id = token.split('_').nth(1).expect("id").to_string();
     let stored = db
         .value("SELECT credential::text FROM authority_credentials")
@@ -331,27 +335,7 @@ fn disclosures_recover_when_every_connection_is_terminated() {
     let Some(db) = imported("disclosures_recover_when_every_connection_is_terminated") else {
         return;
     };
-    let out = ok(&[
-        "authority",
-        "add",
-        "--database",
-        &db.url,
-        "--authority",
-        "Cluster Police",
-        "--jurisdiction",
-        "CH",
-        "--contact",
-        "desk@police.example",
-        "--purposes",
-        "criminal-investigation",
-        "--expires",
-        "2099-01-01",
-    ]);
-    let token = out
-        .lines()
-        .find_map(|l| l.strip_prefix("secret (shown once, store it safely): "))
-        .expect("token")
-        .to_string();
+    let token = issue_police_credential(&db);
     let toml = "[authority]\ncredentials_database = true\nlog_database = true\n";
     let n = node(&db, toml);
     let until = std::time::Instant::now() + Duration::from_secs(10);

@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper_util::rt::TokioIo;
 
 use super::note::verify_cosignature;
 use super::published::{store_cosignature, Published, StoredCosignature};
@@ -169,24 +168,10 @@ async fn push(
 }
 
 async fn post(url: &str, body: String) -> Result<(u16, String), String> {
-    let uri: hyper::Uri = url.parse().map_err(|_| format!("not a URL: {url}"))?;
-    if uri.scheme_str() != Some("http") {
-        return Err("only http:// witnesses are supported".into());
-    }
-    let host = uri.host().ok_or("the URL has no host")?;
-    let port = uri.port_u16().unwrap_or(80);
-    let stream = tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port))
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| format!("handshake: {e}"))?;
-    tokio::spawn(conn);
+    let (mut sender, uri, authority) =
+        crate::authority::http::connect::<Full<Bytes>>(url, "only http:// witnesses are supported")
+            .await?;
     let path = format!("{}/add-checkpoint", uri.path().trim_end_matches('/'));
-    let authority = uri
-        .authority()
-        .map(|a| a.as_str().to_string())
-        .unwrap_or_default();
     let req = hyper::Request::post(path)
         .header(hyper::header::HOST, authority)
         .header(hyper::header::CONTENT_TYPE, "text/plain")

@@ -22,7 +22,8 @@ use super::{LoadErrors, Loader, Origin};
 /// what changed, not two full copies of the data.
 #[derive(Default)]
 pub(super) struct Kept {
-    previous: Option<Snapshot>,
+    /// Shared by every worker's set: one `Arc`, not a clone of the indexes per chunk.
+    previous: Option<Arc<Snapshot>>,
     revision: Revision,
     registrars: Vec<(Origin, Arc<Stored<Registrar>>)>,
     contacts: Vec<(Origin, Arc<Stored<Contact>>)>,
@@ -39,7 +40,7 @@ impl Kept {
     pub(super) fn over(previous: Option<&Snapshot>) -> Self {
         Self {
             revision: previous.map_or(0, |p| p.revision() + 1),
-            previous: previous.cloned(),
+            previous: previous.cloned().map(Arc::new),
             ..Self::default()
         }
     }
@@ -138,11 +139,12 @@ fn roid_origin<'a>(kept: &'a Kept, key: &str) -> Option<&'a Origin> {
         })
 }
 
-/// "already used at FILE:LINE", or without a place if it cannot be found (it always can).
-fn at(what: &str, first: Option<&Origin>) -> String {
+/// "… at FILE:LINE" naming the first occurrence, or without a place if it cannot be found (it
+/// always can).
+fn at(message: &str, first: Option<&Origin>) -> String {
     match first {
-        Some(o) => format!("{what} is already used at {}:{}", o.file, o.line),
-        None => format!("{what} is already used"),
+        Some(o) => format!("{message} at {}:{}", o.file, o.line),
+        None => message.to_string(),
     }
 }
 
@@ -189,7 +191,7 @@ impl Loader {
                     &o.file,
                     o.line,
                     "ianaId",
-                    at("this IANA ID", first.map(|(o, _)| o)),
+                    at("this IANA ID is already used", first.map(|(o, _)| o)),
                     Some(r.iana_id.to_string()),
                 );
                 continue;
@@ -213,7 +215,7 @@ impl Loader {
                     &o.file,
                     o.line,
                     "roid",
-                    at("this ROID", roid_origin(&kept, &key)),
+                    at("this ROID is already used", roid_origin(&kept, &key)),
                     Some(c.roid.as_str().to_string()),
                 );
                 continue;
@@ -239,7 +241,7 @@ impl Loader {
                     &o.file,
                     o.line,
                     "roid",
-                    at("this ROID", roid_origin(&kept, &key)),
+                    at("this ROID is already used", roid_origin(&kept, &key)),
                     Some(h.roid.as_str().to_string()),
                 );
             } else {
@@ -248,10 +250,7 @@ impl Loader {
             }
             if snap.hosts.contains_key(h.name.ascii()) {
                 let first = kept.hosts.iter().find(|(_, x)| x.name == h.name);
-                let msg = match first {
-                    Some((f, _)) => format!("this host is already listed at {}:{}", f.file, f.line),
-                    None => "this host is already listed".into(),
-                };
+                let msg = at("this host is already listed", first.map(|(f, _)| f));
                 self.error_v(&o.file, o.line, "name", msg, Some(h.name.to_string()));
             } else {
                 snap.hosts.insert(
@@ -293,7 +292,7 @@ impl Loader {
                     &o.file,
                     o.line,
                     "roid",
-                    at("this ROID", roid_origin(&kept, &key)),
+                    at("this ROID is already used", roid_origin(&kept, &key)),
                     Some(d.roid.as_str().to_string()),
                 );
             } else {
@@ -303,12 +302,7 @@ impl Loader {
             let duplicate = snap.domains.contains_key(d.name.ascii());
             if duplicate {
                 let first = kept.domains.iter().find(|(_, x)| x.name == d.name);
-                let msg = match first {
-                    Some((f, _)) => {
-                        format!("this domain is already listed at {}:{}", f.file, f.line)
-                    }
-                    None => "this domain is already listed".into(),
-                };
+                let msg = at("this domain is already listed", first.map(|(f, _)| f));
                 self.error_v(&o.file, o.line, "name", msg, Some(d.name.to_string()));
             }
             if registration_zone(&snap.tlds, &d.name).is_none() {
