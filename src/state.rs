@@ -261,6 +261,32 @@ enum Hole {
 pub const DB_UPDATED_PLACEHOLDER: crate::registry::Timestamp =
     crate::registry::Timestamp::from_unix(-62_167_219_200);
 
+/// The searchers for a URL placeholder and for [`DB_UPDATED_PLACEHOLDER`]. Building one costs
+/// as much as a search of a whole answer, so those of the process's own URL placeholder (the
+/// only one the server uses) are built once; another placeholder gets its own.
+fn finders(
+    url_placeholder: &str,
+) -> (
+    std::borrow::Cow<'static, memchr::memmem::Finder<'static>>,
+    &'static memchr::memmem::Finder<'static>,
+) {
+    use memchr::memmem::Finder;
+    use std::borrow::Cow;
+    use std::sync::OnceLock;
+    static UPDATED: OnceLock<Finder<'static>> = OnceLock::new();
+    static URL: OnceLock<(String, Finder<'static>)> = OnceLock::new();
+    let updated =
+        UPDATED.get_or_init(|| Finder::new(DB_UPDATED_PLACEHOLDER.text().as_bytes()).into_owned());
+    let own = crate::rdap::request_url_placeholder();
+    let (text, finder) =
+        URL.get_or_init(|| (own.to_string(), Finder::new(own.as_bytes()).into_owned()));
+    if text == url_placeholder {
+        (Cow::Borrowed(finder), updated)
+    } else {
+        (Cow::Owned(Finder::new(url_placeholder.as_bytes()).into_owned()), updated)
+    }
+}
+
 /// A rendered public answer as cached: the body with holes where each client's request URL
 /// goes, and where the data's update time goes, with the records it was rendered from. The
 /// holes are found once, when the answer is cached, so a cache hit only copies the body with
@@ -286,14 +312,14 @@ impl CachedBody {
         rendered_at: crate::registry::store::Revision,
         deps: Vec<Dep>,
     ) -> Self {
-        let updated = DB_UPDATED_PLACEHOLDER.text();
         let mut holes = Vec::new();
-        for (needle, hole) in [
-            (url_placeholder.as_bytes(), Hole::RequestUrl),
-            (updated.as_bytes(), Hole::DbUpdated),
+        let (url_finder, updated_finder) = finders(url_placeholder);
+        for (finder, hole) in [
+            (&*url_finder, Hole::RequestUrl),
+            (updated_finder, Hole::DbUpdated),
         ] {
-            // memmem (SIMD), not a window-by-window compare: this runs on every cache miss.
-            holes.extend(memchr::memmem::find_iter(&bytes, needle).map(|at| (at, hole)));
+            // memmem (SIMD), not a window-by-window compare: this runs on every answer cached.
+            holes.extend(finder.find_iter(&bytes).map(|at| (at, hole)));
         }
         holes.sort_unstable_by_key(|(at, _)| *at);
         Self {

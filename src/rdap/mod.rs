@@ -87,7 +87,7 @@ pub fn request_url(cfg: &RdapConfig, uri: &hyper::Uri) -> String {
 /// The text rendered into cached public bodies where the request URL goes. It carries a
 /// per-process random nonce, so registration data (which never contains it) cannot forge a
 /// splice point, and it is plain ASCII that JSON serialisation leaves as is.
-fn request_url_placeholder() -> &'static str {
+pub(crate) fn request_url_placeholder() -> &'static str {
     static PLACEHOLDER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     PLACEHOLDER.get_or_init(|| {
         let mut nonce = [0u8; 16];
