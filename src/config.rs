@@ -198,8 +198,10 @@ pub struct IssuerSection {
     pub audience: Option<String>,
     /// A JWKS file ...
     pub jwks_file: Option<PathBuf>,
-    /// ... or an `http://` URL serving it.
+    /// ... or an `http://` or `https://` URL serving it.
     pub jwks_url: Option<String>,
+    /// For an `https://` `jwks_url`: PEM CA certificates that replace the system's roots.
+    pub jwks_ca_file: Option<PathBuf>,
     /// Algorithms its tokens may use (`RS256`, `ES256`, `EdDSA`, …).
     pub algorithms: Option<Vec<String>>,
     /// Purposes its officers may state at most.
@@ -215,10 +217,12 @@ pub struct IssuerSection {
 pub struct WitnessSection {
     /// Directory to drop `checkpoint` into.
     pub dir: Option<PathBuf>,
-    /// Witness base URL (`http://`).
+    /// Witness base URL (`http://` or `https://`).
     pub url: Option<String>,
     /// The witness's verifier key (note format).
     pub key: Option<String>,
+    /// For an `https://` `url`: PEM CA certificates that replace the system's roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// `[admin]`: the operator listener (Prometheus `/metrics`, `/healthz`).
@@ -999,6 +1003,7 @@ fn resolve_federation(
             audience,
             jwks_file,
             jwks_url,
+            jwks_ca_file,
             algorithms,
             purposes: allowed,
             jurisdiction,
@@ -1014,13 +1019,23 @@ fn resolve_federation(
             return Err(bad(format!("{}: {iss:?} is listed twice", at("issuer"))));
         }
         let jwks = match (jwks_file, jwks_url) {
-            (Some(f), None) => JwksSource::File(f),
-            (None, Some(u)) if u.starts_with("http://") && u.len() <= 2048 => JwksSource::Url(u),
-            (None, Some(u)) => {
-                return Err(bad(format!(
-                    "{}: {u:?} is not an http:// URL (for https, keep the JWKS in jwks_file)",
-                    at("jwks_url")
-                )))
+            (Some(f), None) => {
+                if jwks_ca_file.is_some() {
+                    return Err(bad(format!(
+                        "{}: only with an https:// jwks_url",
+                        at("jwks_ca_file")
+                    )));
+                }
+                JwksSource::File(f)
+            }
+            (None, Some(url)) => {
+                if url.len() > 2048 {
+                    return Err(bad(format!("{}: longer than 2048 bytes", at("jwks_url"))));
+                }
+                crate::authority::http::check_url(&url)
+                    .map_err(|m| bad(format!("{}: {m}", at("jwks_url"))))?;
+                let roots = trust_roots(&at("jwks_ca_file"), jwks_ca_file, &url)?;
+                JwksSource::Url { url, roots }
             }
             _ => {
                 return Err(bad(format!(
@@ -1081,6 +1096,26 @@ fn resolve_federation(
     }))
 }
 
+/// The roots an outgoing `https://` URL is verified with: the CA file under `key` when given
+/// (read now, so a bad one stops the start with the key named), else the system's. A CA file
+/// for an `http://` URL would be ignored, so it is refused rather than trusted to do something.
+fn trust_roots(
+    key: &str,
+    ca_file: Option<PathBuf>,
+    url: &str,
+) -> Result<crate::authority::TrustRoots, ConfigError> {
+    let Some(path) = ca_file else {
+        return Ok(crate::authority::TrustRoots::System);
+    };
+    if !url.starts_with("https://") {
+        return Err(ConfigError::Invalid(format!(
+            "{key}: only for an https:// URL"
+        )));
+    }
+    crate::authority::TrustRoots::from_pem_file(&path)
+        .map_err(|e| ConfigError::Invalid(format!("{key}: {}: {e}", path.display())))
+}
+
 /// Transparency settings (issue #14); every value bounded like the others.
 fn resolve_transparency(
     key: Option<PathBuf>,
@@ -1109,17 +1144,25 @@ fn resolve_transparency(
     let witnesses = witnesses
         .into_iter()
         .enumerate()
-        .map(|(i, w)| match (w.dir, w.url, w.key) {
-            (Some(dir), None, None) => Ok(crate::authority::transparency::WitnessTarget::Dir(dir)),
-            (None, Some(url), Some(key)) if url.starts_with("http://") => {
-                crate::authority::transparency::note::parse_witness_key(&key).map_err(|e| {
-                    ConfigError::Invalid(format!("authority.witnesses[{i}].key: {e}"))
-                })?;
-                Ok(crate::authority::transparency::WitnessTarget::Http { url, key })
+        .map(|(i, w)| {
+            let at = |k: &str| format!("authority.witnesses[{i}].{k}");
+            match (w.dir, w.url, w.key, w.ca_file) {
+                (Some(dir), None, None, None) => {
+                    Ok(crate::authority::transparency::WitnessTarget::Dir(dir))
+                }
+                (None, Some(url), Some(key), ca_file) if url.len() <= 2048 => {
+                    crate::authority::http::check_url(&url)
+                        .map_err(|e| ConfigError::Invalid(format!("{}: {e}", at("url"))))?;
+                    crate::authority::transparency::note::parse_witness_key(&key)
+                        .map_err(|e| ConfigError::Invalid(format!("{}: {e}", at("key"))))?;
+                    let roots = trust_roots(&at("ca_file"), ca_file, &url)?;
+                    Ok(crate::authority::transparency::WitnessTarget::Http { url, key, roots })
+                }
+                _ => Err(ConfigError::Invalid(format!(
+                    "authority.witnesses[{i}]: give either dir, or url (http:// or https://, \
+                     at most 2048 bytes) and key, with ca_file only for https"
+                ))),
             }
-            _ => Err(ConfigError::Invalid(format!(
-                "authority.witnesses[{i}]: give either dir, or url (http://) and key"
-            ))),
         })
         .collect::<Result<Vec<_>, _>>()?;
     let auditors = auditors.unwrap_or_default();
@@ -1511,9 +1554,38 @@ max_connections = 100
                 "",
                 (
                     "jwks_file = \"/j\"",
-                    "jwks_url = \"https://idp.example/jwks\"",
+                    "jwks_url = \"ftp://idp.example/jwks\"",
                 ),
-                "jwks_url",
+                "issuer[0].jwks_url: \"ftp://idp.example/jwks\" is not an http:// or https:// URL",
+            ),
+            (
+                "",
+                (
+                    "jwks_file = \"/j\"",
+                    "jwks_url = \"https:///jwks\"",
+                ),
+                "issuer[0].jwks_url: \"https:///jwks\"",
+            ),
+            (
+                "",
+                (
+                    "jwks_file = \"/j\"",
+                    "jwks_url = \"https://idp.example/jwks\"\njwks_ca_file = \"/nonexistent/ca.pem\"",
+                ),
+                "authority.issuer[0].jwks_ca_file: /nonexistent/ca.pem: I/O error: No such file",
+            ),
+            (
+                "",
+                (
+                    "jwks_file = \"/j\"",
+                    "jwks_url = \"http://idp.example/jwks\"\njwks_ca_file = \"/ca.pem\"",
+                ),
+                "authority.issuer[0].jwks_ca_file: only for an https:// URL",
+            ),
+            (
+                "",
+                ("jwks_file = \"/j\"", "jwks_file = \"/j\"\njwks_ca_file = \"/ca.pem\""),
+                "authority.issuer[0].jwks_ca_file: only with an https:// jwks_url",
             ),
             (
                 "",
@@ -1549,6 +1621,47 @@ max_connections = 100
     }
 
     #[test]
+    fn a_jwks_ca_file_is_read_with_the_config_and_must_hold_a_certificate() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let resolve = |url: &str, ca: Option<&Path>| {
+            let ca = ca.map(|p| format!("jwks_ca_file = {:?}\n", p.display().to_string()));
+            let text = format!(
+                "[authority]\ncredentials = \"/c\"\nlog = \"/l\"\n[[authority.issuer]]\nname = \"P\"\nissuer = \"https://idp.example\"\naudience = \"a\"\njwks_url = {url:?}\n{}algorithms = [\"ES256\"]\npurposes = [\"court-order\"]\njurisdiction = \"XX\"\n",
+                ca.unwrap_or_default()
+            );
+            ConfigFile::parse("c.toml", &text)
+                .map_err(|e| e.to_string())
+                .and_then(|f| Settings::resolve(f, Overrides::default()).map_err(|e| e.to_string()))
+        };
+        // Without a CA file an https:// JWKS is verified against the system's roots.
+        let s = resolve("https://idp.example/jwks", None).expect("system roots");
+        let f = s.authority.and_then(|a| a.federation).expect("federation");
+        assert_eq!(
+            f.issuers[0].jwks,
+            crate::authority::federation::JwksSource::Url {
+                url: "https://idp.example/jwks".into(),
+                roots: crate::authority::TrustRoots::System
+            }
+        );
+        // A file that is there but holds no certificate is refused with the key and the file.
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "# no certificate here\n").expect("write");
+        let e = resolve("https://idp.example/jwks", Some(&empty)).expect_err("empty");
+        assert!(
+            e.contains("authority.issuer[0].jwks_ca_file")
+                && e.contains(&empty.display().to_string())
+                && e.contains("no certificate"),
+            "{e}"
+        );
+        let missing = dir.path().join("missing.pem");
+        let e = resolve("https://idp.example/jwks", Some(&missing)).expect_err("missing");
+        assert!(
+            e.contains("authority.issuer[0].jwks_ca_file") && e.contains("No such file"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn transparency_settings_are_bounded_and_need_a_key() {
         let base = "[authority]\ncredentials = \"/c\"\nlog = \"/l\"\n";
         let resolve = |extra: &str| {
@@ -1558,6 +1671,28 @@ max_connections = 100
         };
         let s = resolve("signing_key = \"/k\"\n").expect("defaults");
         let t = s.authority.and_then(|a| a.transparency).expect("on");
+        let (_, wvk) =
+            crate::authority::transparency::note::generate_witness("w.example").expect("key");
+        // An https:// witness without a ca_file is verified against the system's roots.
+        let s = resolve(&format!(
+            "signing_key = \"/k\"\nwitnesses = [{{ url = \"https://w.example/\", key = {wvk:?} }}]\n"
+        ))
+        .expect("https witness");
+        let w = s
+            .authority
+            .and_then(|a| a.transparency)
+            .expect("on")
+            .witnesses;
+        assert!(
+            matches!(
+                &w[..],
+                [crate::authority::transparency::WitnessTarget::Http {
+                    roots: crate::authority::TrustRoots::System,
+                    ..
+                }]
+            ),
+            "{w:?}"
+        );
         assert_eq!(
             (t.checkpoint_every, t.checkpoint_interval),
             (256, Duration::from_secs(60))
@@ -1587,6 +1722,22 @@ max_connections = 100
             (
                 "signing_key = \"/k\"\nwitnesses = [{ dir = \"/d\", url = \"http://w/\" }]\n",
                 "witnesses[0]",
+            ),
+            (
+                "signing_key = \"/k\"\nwitnesses = [{ dir = \"/d\", ca_file = \"/ca.pem\" }]\n",
+                "witnesses[0]",
+            ),
+            (
+                &format!("signing_key = \"/k\"\nwitnesses = [{{ url = \"ftp://w/\", key = {wvk:?} }}]\n"),
+                "witnesses[0].url: \"ftp://w/\" is not an http:// or https:// URL",
+            ),
+            (
+                &format!("signing_key = \"/k\"\nwitnesses = [{{ url = \"http://w/\", key = {wvk:?}, ca_file = \"/ca.pem\" }}]\n"),
+                "witnesses[0].ca_file: only for an https:// URL",
+            ),
+            (
+                &format!("signing_key = \"/k\"\nwitnesses = [{{ url = \"https://w/\", key = {wvk:?}, ca_file = \"/nonexistent/ca.pem\" }}]\n"),
+                "witnesses[0].ca_file: /nonexistent/ca.pem: I/O error: No such file",
             ),
         ] {
             let e = resolve(extra).expect_err(extra);

@@ -283,7 +283,10 @@ fn finders(
     if text == url_placeholder {
         (Cow::Borrowed(finder), updated)
     } else {
-        (Cow::Owned(Finder::new(url_placeholder.as_bytes()).into_owned()), updated)
+        (
+            Cow::Owned(Finder::new(url_placeholder.as_bytes()).into_owned()),
+            updated,
+        )
     }
 }
 

@@ -29,6 +29,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
 use super::grant::Purpose;
+use super::http::Endpoint;
 use super::log::sha256_hex;
 
 /// The longest token looked at (bytes); longer ones are refused before any parsing.
@@ -155,8 +156,14 @@ impl Alg {
 pub enum JwksSource {
     /// A JWKS file, read at start and again (rate-limited) when a token names an unknown key.
     File(PathBuf),
-    /// An `http://` URL, fetched when needed (first use, unknown key), rate-limited.
-    Url(String),
+    /// An `http://` or `https://` URL, fetched when needed (first use, unknown key),
+    /// rate-limited.
+    Url {
+        /// The URL.
+        url: String,
+        /// What an `https://` URL's certificate must lead to (`jwks_ca_file`, or the system's).
+        roots: super::TrustRoots,
+    },
 }
 
 /// One trusted issuer, resolved from `[[authority.issuer]]`.
@@ -255,6 +262,8 @@ struct Key {
 
 struct IssuerState {
     settings: IssuerSettings,
+    /// Where a `jwks_url` is fetched from, prepared at start (`None` for a `jwks_file`).
+    endpoint: Option<Endpoint>,
     keys: ArcSwap<HashMap<String, Arc<Key>>>,
     /// When the JWKS was last loaded or a load was last tried (`None`: never).
     last_load: Mutex<Option<Instant>>,
@@ -351,15 +360,24 @@ struct Claims {
 
 impl Federation {
     /// Set up the issuers; JWKS files are read now (an unreadable one is an error), URLs on
-    /// first use.
+    /// first use, with their TLS setup made now.
     ///
     /// # Errors
-    /// A JWKS file that cannot be read or has no usable key, naming the file.
+    /// A JWKS file that cannot be read or has no usable key, naming the file; an `https://`
+    /// URL without trust roots (an empty system store).
     pub fn new(settings: &FederationSettings) -> Result<Self, String> {
         let mut issuers = Vec::with_capacity(settings.issuers.len());
         for s in &settings.issuers {
+            let endpoint = match &s.jwks {
+                JwksSource::File(_) => None,
+                JwksSource::Url { url, roots } => Some(
+                    Endpoint::new(url, roots)
+                        .map_err(|e| format!("issuer {}: jwks_url: {e}", s.iss))?,
+                ),
+            };
             let state = IssuerState {
                 settings: s.clone(),
+                endpoint,
                 keys: ArcSwap::from_pointee(HashMap::new()),
                 last_load: Mutex::new(None),
                 loads: AtomicU64::new(0),
@@ -520,11 +538,13 @@ impl Federation {
         }
         issuer.loads.fetch_add(1, Ordering::Relaxed);
         let s = &issuer.settings;
-        let loaded = match &s.jwks {
-            JwksSource::File(path) => read_jwks_file(path, &s.algorithms),
-            JwksSource::Url(url) => fetch_jwks(url)
+        let loaded = match (&s.jwks, &issuer.endpoint) {
+            (JwksSource::File(path), _) => read_jwks_file(path, &s.algorithms),
+            (JwksSource::Url { .. }, Some(endpoint)) => fetch_jwks(endpoint)
                 .await
                 .and_then(|b| parse_jwks(&b, &s.algorithms)),
+            // `new` prepares an endpoint for every URL; kept as an error, not a panic.
+            (JwksSource::Url { .. }, None) => Err("no endpoint prepared".into()),
         };
         match loaded {
             Ok(keys) => {
@@ -558,19 +578,18 @@ fn read_jwks_file(
     parse_jwks(&bytes, algorithms)
 }
 
-/// GET a JWKS over `http://`, within [`FETCH_TIMEOUT`] and [`MAX_JWKS_BYTES`].
-async fn fetch_jwks(url: &str) -> Result<Vec<u8>, String> {
-    tokio::time::timeout(FETCH_TIMEOUT, fetch_jwks_inner(url))
+/// GET a JWKS over `http://` or `https://`, within [`FETCH_TIMEOUT`] (connection, TLS
+/// handshake and answer together) and [`MAX_JWKS_BYTES`].
+async fn fetch_jwks(endpoint: &Endpoint) -> Result<Vec<u8>, String> {
+    tokio::time::timeout(FETCH_TIMEOUT, fetch_jwks_inner(endpoint))
         .await
         .map_err(|_| format!("no answer within {} s", FETCH_TIMEOUT.as_secs()))?
 }
 
-async fn fetch_jwks_inner(url: &str) -> Result<Vec<u8>, String> {
+async fn fetch_jwks_inner(endpoint: &Endpoint) -> Result<Vec<u8>, String> {
     use http_body_util::{BodyExt, Empty, Limited};
-    let (mut sender, uri, authority) =
-        super::http::connect::<Empty<bytes::Bytes>>(url, "only http:// JWKS URLs are fetched")
-            .await?;
-    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let (mut sender, authority) = endpoint.connect::<Empty<bytes::Bytes>>().await?;
+    let path = endpoint.uri().path_and_query().map_or("/", |p| p.as_str());
     let req = hyper::Request::get(path)
         .header(hyper::header::HOST, authority)
         .header(hyper::header::ACCEPT, "application/json")

@@ -5,7 +5,7 @@
 pub mod credentials;
 pub mod federation;
 pub mod grant;
-mod http;
+pub(crate) mod http;
 pub mod log;
 pub mod report;
 pub mod route;
@@ -14,4 +14,5 @@ pub mod subject;
 pub mod transparency;
 
 pub use grant::{Grant, Purpose};
+pub use http::TrustRoots;
 pub use route::{Authority, AuthoritySettings};

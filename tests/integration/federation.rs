@@ -1,7 +1,8 @@
 //! Federated authority credentials (RFC 9560) end to end: a test identity provider with keys
 //! made at test time (Ed25519 and P-256 by ring, RSA by `openssl genpkey`), its JWKS served on
 //! loopback by a tiny HTTP server that counts fetches, tokens presented to the real server on
-//! the authority route and on the public lookup paths, the disclosure log read back.
+//! the authority route and on the public lookup paths, the disclosure log read back; the JWKS
+//! also over `https://`, behind a TLS front with a certificate made at test time.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -15,6 +16,7 @@ use ring::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair, ECDSA_P256_SHA256_F
 use serde_json::json;
 
 use crate::harness::{Resp, Server};
+use crate::tls_front::{self, Handshake, TlsFront};
 
 const ISS_A: &str = "http://idp-a.police.example";
 const ISS_B: &str = "https://idp-b.justice.example";
@@ -145,6 +147,7 @@ fn rsa_key(dir: &Path) -> Option<(EncodingKey, Vec<u8>)> {
 
 /// A one-file HTTP server on loopback serving `body`, counting the requests it answers.
 struct JwksServer {
+    addr: std::net::SocketAddr,
     url: String,
     hits: Arc<AtomicUsize>,
 }
@@ -152,7 +155,8 @@ struct JwksServer {
 impl JwksServer {
     fn start(body: String) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let url = format!("http://{}/jwks.json", listener.local_addr().expect("addr"));
+        let addr = listener.local_addr().expect("addr");
+        let url = format!("http://{addr}/jwks.json");
         let hits = Arc::new(AtomicUsize::new(0));
         let counted = Arc::clone(&hits);
         std::thread::spawn(move || {
@@ -168,7 +172,7 @@ impl JwksServer {
                 );
             }
         });
-        Self { url, hits }
+        Self { addr, url, hits }
     }
 }
 
@@ -183,9 +187,22 @@ struct Fixture {
 
 impl Fixture {
     fn new(jwks_refresh_secs: u64) -> Self {
+        Self::serving(jwks_refresh_secs, |_, jwks| {
+            (format!("jwks_url = \"{}\"", jwks.url), String::new())
+        })
+    }
+
+    /// A fixture whose issuer A gets its JWKS as `issuer_a` says: given the temporary directory
+    /// and the plain JWKS server (serving issuer A's document), the `jwks_…` lines of issuer A
+    /// and any further `[[authority.issuer]]` tables.
+    fn serving(
+        jwks_refresh_secs: u64,
+        issuer_a: impl FnOnce(&Path, &JwksServer) -> (String, String),
+    ) -> Self {
         let dir = tempfile::tempdir().expect("tmp");
         let idp = Idp::new(dir.path());
         let jwks = JwksServer::start(idp.jwks_a.clone());
+        let (jwks_a, more_issuers) = issuer_a(dir.path(), &jwks);
         let jwks_b = dir.path().join("idp-b.jwks.json");
         std::fs::write(&jwks_b, &idp.jwks_b).expect("jwks b");
         let log = dir.path().join("disclosures.jsonl");
@@ -201,7 +218,7 @@ jwks_refresh_secs = {jwks_refresh_secs}
 name = "Federal Police Portal"
 issuer = "{ISS_A}"
 audience = "{AUD}"
-jwks_url = "{url}"
+{jwks_a}
 algorithms = ["EdDSA", "ES256"]
 purposes = ["criminal-investigation", "cybersecurity-incident"]
 jurisdiction = "DE"
@@ -214,8 +231,9 @@ jwks_file = {jwks_b:?}
 algorithms = ["RS256"]
 purposes = ["court-order", "criminal-investigation"]
 jurisdiction = "FR"
+
+{more_issuers}
 "#,
-            url = jwks.url,
         );
         let srv = Server::with_config(&config, &[]);
         Self {
@@ -579,4 +597,154 @@ fn an_unknown_kid_refreshes_the_jwks_once_the_interval_has_passed() {
         first + 1,
         "refreshed after the interval"
     );
+}
+
+/// Issuer A's JWKS over `https://`: the plain JWKS server behind a TLS front with a
+/// certificate made now, trusted through `jwks_ca_file`. A second issuer reaches the same
+/// front by the name `localhost`, which is sent as SNI.
+#[test]
+fn a_jwks_over_https_trusted_through_the_ca_file_authorises_the_token() {
+    const ISS_F: &str = "https://idp-f.example";
+    let mut front = None;
+    let fx = Fixture::serving(3600, |dir, jwks| {
+        let cert = tls_front::self_signed(dir, "idp", "IP:127.0.0.1,DNS:localhost");
+        let f = TlsFront::start(&cert, jwks.addr);
+        let port = f.addr.port();
+        front = Some(f);
+        (
+            format!(
+                "jwks_url = \"https://127.0.0.1:{port}/jwks.json\"\njwks_ca_file = {:?}",
+                cert.cert
+            ),
+            format!(
+                r#"[[authority.issuer]]
+name = "Localhost Portal"
+issuer = "{ISS_F}"
+audience = "{AUD}"
+jwks_url = "https://localhost:{port}/jwks.json"
+jwks_ca_file = {:?}
+algorithms = ["EdDSA"]
+purposes = ["criminal-investigation"]
+jurisdiction = "NL"
+"#,
+                cert.cert
+            ),
+        )
+    });
+    let front = front.expect("front");
+    let token = fx.idp.ed(&claims(ISS_A, CRIMINAL));
+    let r = fx.ask(&format!("/authority{DOMAIN}"), &token, STATEMENT);
+    assert_eq!(r.status, 200, "{}\n{}", body(&r), fx.srv.log());
+    assert!(body(&r).contains(PERSONAL), "the purpose's fields");
+    assert_eq!(fx.entries().len(), 1, "one log entry");
+    assert_eq!(
+        fx.jwks.hits.load(Ordering::SeqCst),
+        1,
+        "fetched through TLS"
+    );
+    // An IP address is checked against the certificate but not sent as SNI; HTTP/1.1 is
+    // agreed by ALPN.
+    let first = Handshake {
+        sni: None,
+        alpn: Some("http/1.1".into()),
+    };
+    assert_eq!(front.handshakes(), vec![first.clone()]);
+    let token_f = fx.idp.ed(&claims(ISS_F, CRIMINAL));
+    let r = fx.ask(&format!("/authority{DOMAIN}"), &token_f, STATEMENT);
+    assert_eq!(r.status, 200, "{}\n{}", body(&r), fx.srv.log());
+    assert_eq!(fx.entries()[1]["disclosure"]["issuer"], ISS_F);
+    assert_eq!(
+        front.handshakes(),
+        vec![
+            first,
+            Handshake {
+                sni: Some("localhost".into()),
+                alpn: Some("http/1.1".into()),
+            }
+        ]
+    );
+}
+
+/// The same JWKS behind TLS, but with roots that do not vouch for it: another self-signed
+/// certificate as `jwks_ca_file`, the system's roots (no `jwks_ca_file`), and a trusted
+/// certificate for another name. No key is loaded, so valid tokens are refused; the fetch
+/// failure is logged, the tokens are not.
+#[test]
+fn a_jwks_server_its_issuers_roots_do_not_vouch_for_gets_no_token_accepted() {
+    const ISS_C: &str = "https://idp-c.example";
+    const ISS_D: &str = "https://idp-d.example";
+    let fx = Fixture::serving(3600, |dir, jwks| {
+        let served = tls_front::self_signed(dir, "idp", "IP:127.0.0.1,DNS:localhost");
+        let other = tls_front::self_signed(dir, "other", "IP:127.0.0.1,DNS:localhost");
+        let elsewhere = tls_front::self_signed(dir, "elsewhere", "DNS:idp.test");
+        let port = TlsFront::start(&served, jwks.addr).addr.port();
+        let port_d = TlsFront::start(&elsewhere, jwks.addr).addr.port();
+        let issuer = |iss: &str, url: &str, ca: Option<&Path>| {
+            let ca = ca.map_or(String::new(), |p| format!("jwks_ca_file = {p:?}\n"));
+            format!(
+                "[[authority.issuer]]\nname = \"{iss}\"\nissuer = \"{iss}\"\naudience = \"{AUD}\"\njwks_url = \"{url}\"\n{ca}algorithms = [\"EdDSA\"]\npurposes = [\"criminal-investigation\"]\njurisdiction = \"XX\"\n"
+            )
+        };
+        let url = format!("https://127.0.0.1:{port}/jwks.json");
+        (
+            format!("jwks_url = \"{url}\"\njwks_ca_file = {:?}", other.cert),
+            format!(
+                "{}\n{}",
+                issuer(ISS_C, &url, None),
+                issuer(
+                    ISS_D,
+                    &format!("https://127.0.0.1:{port_d}/jwks.json"),
+                    Some(&elsewhere.cert)
+                ),
+            ),
+        )
+    });
+    let mut tokens = Vec::new();
+    for (i, iss) in [ISS_A, ISS_C, ISS_D].into_iter().enumerate() {
+        let token = fx.idp.ed(&claims(iss, CRIMINAL));
+        // Each from its own network, so the failed-authentication budget never answers first.
+        let r = fx.ask_from(
+            &format!("127.{}.3.1", 100 + i),
+            &format!("/authority{DOMAIN}"),
+            &token,
+            STATEMENT,
+        );
+        assert_eq!(r.status, 401, "{iss}: {}", body(&r));
+        assert!(!body(&r).contains(PERSONAL), "{iss}: no data");
+        let www = r.header("www-authenticate").unwrap_or_default();
+        assert!(www.starts_with("Bearer"), "{iss}: {www}");
+        tokens.push(token);
+    }
+    assert!(fx.entries().is_empty(), "no log entry");
+    assert_eq!(
+        fx.jwks.hits.load(Ordering::SeqCst),
+        0,
+        "no request got past a refused certificate"
+    );
+    assert!(
+        fx.srv.wait_log_count("JWKS not loaded", 3),
+        "{}",
+        fx.srv.log()
+    );
+    let log = fx.srv.log();
+    let refusal = |iss: &str| {
+        log.lines()
+            .find(|l| l.contains("JWKS not loaded") && l.contains(iss))
+            .unwrap_or_else(|| panic!("{iss}: no refusal logged in\n{log}"))
+            .to_string()
+    };
+    for iss in [ISS_A, ISS_C] {
+        let line = refusal(iss);
+        assert!(line.contains("invalid peer certificate"), "{line}");
+    }
+    let line = refusal(ISS_D);
+    assert!(line.contains("not valid for name"), "{line}");
+    for token in &tokens {
+        let (_, rest) = token.split_once('.').expect("jwt");
+        let (payload, signature) = rest.split_once('.').expect("jwt");
+        assert!(
+            !log.contains(payload) && !log.contains(signature),
+            "the token is never logged"
+        );
+    }
 }

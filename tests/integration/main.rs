@@ -4,6 +4,7 @@
 
 mod harness;
 mod pgdb;
+mod tls_front;
 
 mod authority;
 mod cluster;

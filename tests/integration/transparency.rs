@@ -1,6 +1,7 @@
 //! Transparency (issue #14) end to end: keys from the real CLI, receipts fetched over real
-//! sockets and verified offline, a witness served on loopback, a rewritten history caught
-//! against an older checkpoint, forged checkpoints refused, and prune then verify.
+//! sockets and verified offline, a witness served on loopback (also over https), a rewritten
+//! history caught against an older checkpoint, forged checkpoints refused, and prune then
+//! verify.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -12,6 +13,7 @@ use rddsd::authority::log::{DisclosedContact, Disclosure, Entry, GENESIS};
 use rddsd::authority::transparency::{note, receipt, tree, TlogSettings};
 
 use crate::harness::{rddsd, Server};
+use crate::tls_front::{self, TlsFront};
 
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8")
@@ -339,6 +341,53 @@ fn checkpoints_go_to_witnesses_and_their_cosignatures_are_stored() {
         std::fs::read(drop_dir.join("checkpoint")).expect("drop"),
         latest
     );
+}
+
+/// A witness over `https://`: the same witness behind a TLS front with a certificate made now.
+/// With `ca_file` naming that certificate it cosigns; listed again without `ca_file`, the
+/// system's roots do not vouch for it, and that push fails (logged) without holding up the other.
+#[test]
+fn checkpoints_reach_a_witness_over_https_it_is_trusted_for() {
+    let fx = Fx::new();
+    let (_a, token) = fx.issue("Police A");
+    let (url, wvk, cosigned) = spawn_witness(fx.keys());
+    let backend: std::net::SocketAddr = url
+        .strip_prefix("http://")
+        .and_then(|u| u.strip_suffix("/w"))
+        .and_then(|a| a.parse().ok())
+        .expect("witness address");
+    let cert = tls_front::self_signed(fx.dir.path(), "witness", "IP:127.0.0.1");
+    let front = TlsFront::start(&cert, backend);
+    let https = format!("https://{}/w", front.addr);
+    let srv = Server::with_config(
+        &fx.config(&format!(
+            "checkpoint_every = 1\nwitnesses = [{{ url = {https:?}, key = {wvk:?}, ca_file = {:?} }}, {{ url = {https:?}, key = {wvk:?} }}]",
+            s(&cert.cert)
+        )),
+        &[],
+    );
+    assert_eq!(disclose(&srv, &token, "A-1").status, 200);
+    let size = cosigned
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the witness cosigned over https");
+    assert_eq!(size, 1);
+    assert!(srv.wait_log("checkpoint cosigned"), "{}", srv.log());
+    assert!(
+        srv.wait_log("witness did not cosign the checkpoint"),
+        "{}",
+        srv.log()
+    );
+    let log = srv.log();
+    let refused = log
+        .lines()
+        .find(|l| l.contains("witness did not cosign"))
+        .expect("refusal line");
+    assert!(refused.contains("invalid peer certificate"), "{refused}");
+    let stored =
+        std::fs::read_to_string(rddsd::authority::transparency::cosignatures_path(&fx.log))
+            .expect("cosignatures");
+    assert_eq!(stored.lines().count(), 1, "{stored}");
+    assert_eq!(front.handshakes().len(), 1, "one handshake completed");
 }
 
 /// Rewrite entry `seq` of a log consistently: new content, a re-hashed chain from there on and

@@ -37,10 +37,12 @@ pub enum WitnessTarget {
     /// Sent with the C2SP tlog-witness protocol (`POST <url>/add-checkpoint`); its
     /// cosignatures are verified with `key` and stored.
     Http {
-        /// Base URL (`http://host:port/path`).
+        /// Base URL (`http://host:port/path` or `https://…`).
         url: String,
         /// The witness's verifier key (note format).
         key: String,
+        /// What an `https://` witness's certificate must lead to (`ca_file`, or the system's).
+        roots: crate::authority::TrustRoots,
     },
 }
 

@@ -6,8 +6,8 @@
 //!   with `old <size>`, the consistency proof from that size (base64 lines), a blank line and the
 //!   signed checkpoint. A `200` carries cosignature lines, which are verified with the witness's
 //!   key and stored in `LOG.cosignatures`; a `409` carries the size the witness already has, and
-//!   the push is retried once from there. Plain `http://` only (a witness behind TLS needs a
-//!   local forwarder).
+//!   the push is retried once from there. `http://` or `https://` (verified against the
+//!   witness's `ca_file` or the system's roots; see `authority::http`).
 
 use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender};
@@ -21,6 +21,7 @@ use super::note::verify_cosignature;
 use super::published::{store_cosignature, Published, StoredCosignature};
 use super::store::Shared;
 use super::WitnessTarget;
+use crate::authority::http::Endpoint;
 
 /// Time allowed for one witness request.
 pub const WITNESS_TIMEOUT: Duration = Duration::from_secs(10);
@@ -35,6 +36,7 @@ pub fn spawn(
 ) -> Option<SyncSender<Published>> {
     let (tx, rx) = std::sync::mpsc::sync_channel(16);
     let log = log.to_path_buf();
+    let targets = prepare(targets);
     let started = std::thread::Builder::new()
         .name("tlog-witness".into())
         .spawn(move || run(&log, &targets, &shared, &rx));
@@ -47,7 +49,40 @@ pub fn spawn(
     }
 }
 
-fn run(log: &Path, targets: &[WitnessTarget], shared: &Shared, rx: &Receiver<Published>) {
+/// A witness ready to be spoken to: an HTTP one's URL parsed and its TLS setup built once.
+enum Target {
+    Dir(std::path::PathBuf),
+    Http {
+        url: String,
+        key: String,
+        // Boxed: a prepared URL and TLS setup are ten times the size of a directory path.
+        endpoint: Box<Endpoint>,
+    },
+}
+
+/// The targets that can be used; an HTTP witness whose endpoint cannot be prepared (an empty
+/// system trust store) is logged and left out, like any witness failure: the log goes on.
+fn prepare(targets: Vec<WitnessTarget>) -> Vec<Target> {
+    targets
+        .into_iter()
+        .filter_map(|t| match t {
+            WitnessTarget::Dir(dir) => Some(Target::Dir(dir)),
+            WitnessTarget::Http { url, key, roots } => match Endpoint::new(&url, &roots) {
+                Ok(endpoint) => Some(Target::Http {
+                    url,
+                    key,
+                    endpoint: Box::new(endpoint),
+                }),
+                Err(e) => {
+                    tracing::error!(witness = %url, error = %e, "witness unusable; checkpoints are not pushed to it");
+                    None
+                }
+            },
+        })
+        .collect()
+}
+
+fn run(log: &Path, targets: &[Target], shared: &Shared, rx: &Receiver<Published>) {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -67,15 +102,15 @@ fn run(log: &Path, targets: &[WitnessTarget], shared: &Shared, rx: &Receiver<Pub
         }
         for (target, old) in targets.iter().zip(known.iter_mut()) {
             match target {
-                WitnessTarget::Dir(dir) => {
+                Target::Dir(dir) => {
                     if let Err(e) =
                         super::store::replace_file(&dir.join("checkpoint"), cp.note.as_bytes())
                     {
                         tracing::warn!(error = %e, "checkpoint not dropped for the witness");
                     }
                 }
-                WitnessTarget::Http { url, key } => {
-                    match rt.block_on(push(url, key, old, &cp, shared)) {
+                Target::Http { url, key, endpoint } => {
+                    match rt.block_on(push(endpoint, key, old, &cp, shared)) {
                         Ok(lines) => {
                             for signature in lines {
                                 let stored = StoredCosignature {
@@ -113,7 +148,7 @@ pub fn add_checkpoint_body(old: u64, proof: &[super::tree::Hash], note: &str) ->
 
 /// Push one checkpoint; on success, the verified cosignature lines.
 async fn push(
-    url: &str,
+    endpoint: &Endpoint,
     key: &str,
     old: &mut u64,
     cp: &Published,
@@ -128,7 +163,7 @@ async fn push(
         let from = (*old).min(cp.size);
         let proof = shared.consistency(from, cp.size)?;
         let body = add_checkpoint_body(from, &proof, &cp.note);
-        let (status, answer) = tokio::time::timeout(WITNESS_TIMEOUT, post(url, body))
+        let (status, answer) = tokio::time::timeout(WITNESS_TIMEOUT, post(endpoint, body))
             .await
             .map_err(|_| format!("no answer within {} s", WITNESS_TIMEOUT.as_secs()))??;
         match status {
@@ -167,11 +202,14 @@ async fn push(
     Err("the witness kept refusing the old size".into())
 }
 
-async fn post(url: &str, body: String) -> Result<(u16, String), String> {
-    let (mut sender, uri, authority) =
-        crate::authority::http::connect::<Full<Bytes>>(url, "only http:// witnesses are supported")
-            .await?;
-    let path = format!("{}/add-checkpoint", uri.path().trim_end_matches('/'));
+/// One `add-checkpoint` request; the caller bounds its time (connection, TLS handshake and
+/// answer together).
+async fn post(endpoint: &Endpoint, body: String) -> Result<(u16, String), String> {
+    let (mut sender, authority) = endpoint.connect::<Full<Bytes>>().await?;
+    let path = format!(
+        "{}/add-checkpoint",
+        endpoint.uri().path().trim_end_matches('/')
+    );
     let req = hyper::Request::post(path)
         .header(hyper::header::HOST, authority)
         .header(hyper::header::CONTENT_TYPE, "text/plain")
