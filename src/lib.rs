@@ -54,6 +54,7 @@ pub mod registry;
 #[cfg(test)]
 mod render_oracle;
 pub mod resolve;
+pub mod search;
 pub mod server;
 pub mod state;
 pub mod store;

@@ -270,6 +270,27 @@ impl Snapshot {
             .and_then(|id| self.registrar(*id))
     }
 
+    /// Visit every domain, in no particular order (authority searches; no allocation).
+    pub fn for_each_domain<'s>(&'s self, visit: &mut dyn FnMut(&'s Domain)) {
+        for d in self.domains.values() {
+            visit(&d.value);
+        }
+    }
+
+    /// Visit every host, in no particular order (authority searches).
+    pub fn for_each_host<'s>(&'s self, visit: &mut dyn FnMut(&'s Host)) {
+        for h in self.hosts.values() {
+            visit(&h.host.value);
+        }
+    }
+
+    /// Visit every contact with its roles, in no particular order (authority searches).
+    pub fn for_each_contact<'s>(&'s self, visit: &mut dyn FnMut(&'s Contact, ContactRoles)) {
+        for e in self.contacts.values() {
+            visit(&e.contact.value, e.roles());
+        }
+    }
+
     /// Every domain, sorted by name (tests and tools; not a public query).
     pub fn domains(&self) -> Vec<&Domain> {
         let mut v: Vec<&Domain> = self.domains.values().map(|d| &d.value).collect();
