@@ -1446,6 +1446,46 @@ max_connections = 100
     }
 
     #[test]
+    fn search_settings_default_and_fit_the_burst() {
+        let resolve = |extra: &str| {
+            ConfigFile::parse(
+                "c.toml",
+                &format!("[authority]\ncredentials = \"/c\"\nlog = \"/l\"\n{extra}"),
+            )
+            .map_err(|e| e.to_string())
+            .and_then(|f| Settings::resolve(f, Overrides::default()).map_err(|e| e.to_string()))
+            .map(|s| s.authority.expect("authority").search)
+        };
+        let d = resolve("").expect("defaults");
+        assert_eq!(
+            (d.limits.page_size, d.limits.max_results, d.cost.get()),
+            (25, 500, 5)
+        );
+        // A burst below the default cost lowers the default to the burst.
+        assert_eq!(resolve("burst = 3\n").expect("small burst").cost.get(), 3);
+        let s = resolve("search_page_size = 10\nsearch_max_results = 10\nsearch_cost = 10\n")
+            .expect("all at their limits");
+        assert_eq!((s.limits.page_size, s.cost.get()), (10, 10));
+        for (extra, needle) in [
+            ("search_cost = 11\n", "at most authority.burst = 10"),
+            (
+                "search_page_size = 50\nsearch_max_results = 40\n",
+                "at least authority.search_page_size",
+            ),
+            (
+                "search_page_size = 0\n",
+                "search_page_size = 0 is out of range",
+            ),
+            ("search_page_size = 101\n", "out of range"),
+            ("search_max_results = 10001\n", "out of range"),
+            ("search_cost = 0\n", "out of range"),
+        ] {
+            let e = resolve(extra).expect_err(extra);
+            assert!(e.contains(needle), "{extra}: {e}");
+        }
+    }
+
+    #[test]
     fn a_log_in_the_database_needs_the_postgres_backend_and_no_file() {
         let resolve = |text: &str| {
             ConfigFile::parse("c.toml", text)
