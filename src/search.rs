@@ -107,13 +107,22 @@ pub enum TextPattern {
     Prefix(String),
 }
 
+/// Whether `text`, folded on the fly (no allocation per record), equals the folded `pattern`.
+fn folded_eq(text: &str, pattern: &str) -> bool {
+    text.chars()
+        .flat_map(char::to_lowercase)
+        .eq(pattern.chars())
+}
+
 impl TextPattern {
     /// Whether a field's text matches (case folded on the fly, without allocating).
     pub fn matches(&self, text: &str) -> bool {
-        let mut folded = text.chars().flat_map(char::to_lowercase);
         match self {
-            Self::Exact(p) => folded.eq(p.chars()),
-            Self::Prefix(p) => p.chars().all(|c| folded.next() == Some(c)),
+            Self::Exact(p) => folded_eq(text, p),
+            Self::Prefix(p) => {
+                let mut folded = text.chars().flat_map(char::to_lowercase);
+                p.chars().all(|c| folded.next() == Some(c))
+            }
         }
     }
 
@@ -158,7 +167,7 @@ impl ContactMatch {
         match self {
             Self::Handle(h) => c.roid.as_str().eq_ignore_ascii_case(h.as_str()),
             Self::Name(p) => p.matches(c.name()),
-            Self::Email(e) => TextPattern::Exact(e.clone()).matches(c.email()),
+            Self::Email(e) => folded_eq(c.email(), e),
         }
     }
 
@@ -518,9 +527,9 @@ pub fn run<'a, S: Store + ?Sized>(
                         pager.offer(Cow::Borrowed(h.name.ascii()), h);
                     }
                 }
-                NamePattern::Prefix { .. } => store.for_each_host(&mut |h| {
-                    if p.matches(h.name.ascii()) {
-                        pager.offer(Cow::Borrowed(h.name.ascii()), h);
+                NamePattern::Prefix { .. } => store.for_each_host(&mut |name, h| {
+                    if p.matches(name) {
+                        pager.offer(Cow::Borrowed(name), h);
                     }
                 }),
             }
@@ -584,9 +593,9 @@ fn domains_named<'a, S: Store + ?Sized>(
                 pager.offer(Cow::Borrowed(d.name.ascii()), d);
             }
         }
-        NamePattern::Prefix { .. } => store.for_each_domain(&mut |d| {
-            if pattern.matches(d.name.ascii()) {
-                pager.offer(Cow::Borrowed(d.name.ascii()), d);
+        NamePattern::Prefix { .. } => store.for_each_domain(&mut |name, d| {
+            if pattern.matches(name) {
+                pager.offer(Cow::Borrowed(name), d);
             }
         }),
     }
@@ -634,18 +643,18 @@ fn domains_of<'a, S: Store + ?Sized>(
     let field = by.field();
     let want_registrant = role != Some(Role::Technical);
     let want_technical = role != Some(Role::Registrant);
-    // The matching contacts by canonical ROID, per role their field is shown in.
-    let mut as_registrant: HashSet<String> = HashSet::new();
-    let mut as_technical: HashSet<String> = HashSet::new();
+    // The matching contacts, per role their field is shown in.
+    let mut as_registrant = Handles::default();
+    let mut as_technical = Handles::default();
     let mut note = |c: &Contact, roles: ContactRoles| {
         if !by.matches(c) {
             return;
         }
         if want_registrant && roles.registrant && shows(&rules.registrant, field, c) {
-            as_registrant.insert(Roid::key(c.roid.as_str()));
+            as_registrant.insert(c.roid.as_str());
         }
         if want_technical && roles.technical && shows(&rules.technical, field, c) {
-            as_technical.insert(Roid::key(c.roid.as_str()));
+            as_technical.insert(c.roid.as_str());
         }
     };
     match by {
@@ -662,16 +671,47 @@ fn domains_of<'a, S: Store + ?Sized>(
     if as_registrant.is_empty() && as_technical.is_empty() {
         return pager.sorted();
     }
-    let holds = |set: &HashSet<String>, r: &Option<Roid>| {
-        r.as_ref()
-            .is_some_and(|r| set.contains(r.shared_key().as_ref()))
-    };
-    store.for_each_domain(&mut |d| {
-        if holds(&as_registrant, &d.registrant) || holds(&as_technical, &d.tech) {
-            pager.offer(Cow::Borrowed(d.name.ascii()), d);
+    store.for_each_domain(&mut |name, d| {
+        if as_registrant.holds(d.registrant.as_ref()) || as_technical.holds(d.tech.as_ref()) {
+            pager.offer(Cow::Borrowed(name), d);
         }
     });
     pager.sorted()
+}
+
+/// Contact handles to find in domain records, matched without regard to ASCII case, as ROIDs
+/// are. The lengths are checked first: a domain's reference knows its length without its text
+/// being read, so most domains of a scan are passed over without touching the ROID's memory.
+#[derive(Default)]
+struct Handles {
+    /// Canonical (upper-case) ROIDs.
+    keys: HashSet<String>,
+    /// Their lengths in bytes.
+    lengths: HashSet<usize>,
+}
+
+impl Handles {
+    fn insert(&mut self, roid: &str) {
+        self.lengths.insert(roid.len());
+        self.keys.insert(Roid::key(roid));
+    }
+
+    fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    fn holds(&self, r: Option<&Roid>) -> bool {
+        let Some(r) = r else { return false };
+        let text = r.as_str();
+        if !self.lengths.contains(&text.len()) {
+            return false;
+        }
+        if text.bytes().any(|b| b.is_ascii_lowercase()) {
+            self.keys.contains(&Roid::key(text))
+        } else {
+            self.keys.contains(text)
+        }
+    }
 }
 
 #[cfg(test)]

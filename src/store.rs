@@ -31,11 +31,12 @@ pub trait Store {
     fn registrar_by_name(&self, name: &str) -> Option<&Registrar>;
     /// When the data was last updated (RDAP `last update of RDAP database`).
     fn updated(&self) -> &Timestamp;
-    /// Every domain, in no particular order: the scan behind an authority search
-    /// ([`crate::search`]), never a public query.
-    fn for_each_domain<'s>(&'s self, visit: &mut dyn FnMut(&'s Domain));
-    /// Every host, in no particular order (authority searches only).
-    fn for_each_host<'s>(&'s self, visit: &mut dyn FnMut(&'s Host));
+    /// Every domain with its A-label name, in no particular order: the scan behind an
+    /// authority search ([`crate::search`]), never a public query. The name comes from the
+    /// index, so a scan that matches names reads a record only when its name matches.
+    fn for_each_domain<'s>(&'s self, visit: &mut dyn FnMut(&'s str, &'s Domain));
+    /// Every host with its A-label name, in no particular order (authority searches only).
+    fn for_each_host<'s>(&'s self, visit: &mut dyn FnMut(&'s str, &'s Host));
     /// Every contact with the roles it holds, in no particular order (authority searches
     /// only).
     fn for_each_contact<'s>(&'s self, visit: &mut dyn FnMut(&'s Contact, ContactRoles));
@@ -63,10 +64,10 @@ impl Store for Snapshot {
     fn updated(&self) -> &Timestamp {
         Snapshot::updated(self)
     }
-    fn for_each_domain<'s>(&'s self, visit: &mut dyn FnMut(&'s Domain)) {
+    fn for_each_domain<'s>(&'s self, visit: &mut dyn FnMut(&'s str, &'s Domain)) {
         Snapshot::for_each_domain(self, visit);
     }
-    fn for_each_host<'s>(&'s self, visit: &mut dyn FnMut(&'s Host)) {
+    fn for_each_host<'s>(&'s self, visit: &mut dyn FnMut(&'s str, &'s Host)) {
         Snapshot::for_each_host(self, visit);
     }
     fn for_each_contact<'s>(&'s self, visit: &mut dyn FnMut(&'s Contact, ContactRoles)) {

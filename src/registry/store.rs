@@ -270,17 +270,18 @@ impl Snapshot {
             .and_then(|id| self.registrar(*id))
     }
 
-    /// Visit every domain, in no particular order (authority searches; no allocation).
-    pub fn for_each_domain<'s>(&'s self, visit: &mut dyn FnMut(&'s Domain)) {
-        for d in self.domains.values() {
-            visit(&d.value);
+    /// Visit every domain with its name (the index key), in no particular order (authority
+    /// searches; no allocation, and the record itself is not read unless `visit` reads it).
+    pub fn for_each_domain<'s>(&'s self, visit: &mut dyn FnMut(&'s str, &'s Domain)) {
+        for (name, d) in self.domains.iter() {
+            visit(name, &d.value);
         }
     }
 
-    /// Visit every host, in no particular order (authority searches).
-    pub fn for_each_host<'s>(&'s self, visit: &mut dyn FnMut(&'s Host)) {
-        for h in self.hosts.values() {
-            visit(&h.host.value);
+    /// Visit every host with its name, in no particular order (authority searches).
+    pub fn for_each_host<'s>(&'s self, visit: &mut dyn FnMut(&'s str, &'s Host)) {
+        for (name, h) in self.hosts.iter() {
+            visit(name, &h.host.value);
         }
     }
 
