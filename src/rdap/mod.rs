@@ -599,6 +599,10 @@ async fn authority_outcome(
 /// credential's rate limit), then the policy's word on the purpose, then one page found,
 /// rendered with the grant's view, recorded, and answered. Every answer is recorded, an empty
 /// one too: the log shows what was searched for even when nothing was found.
+///
+/// A search of the in-memory store reads every record of a kind (up to a second for a
+/// million domains), so finding and rendering run on the blocking pool, never on a runtime
+/// worker that public requests share.
 async fn search_outcome(
     state: &State,
     cfg: &RdapConfig,
@@ -612,15 +616,15 @@ async fn search_outcome(
         Ok(g) => g,
         Err(refusal) => return Outcome::AuthorityRefused(refusal),
     };
-    {
-        let data = state.current();
-        if !data.policy.allows_search(grant.purpose()) {
-            return Outcome::AuthorityRefused(
-                crate::authority::route::AuthorityRefusal::SearchNotAllowed(
-                    data.policy.search_purposes(),
-                ),
-            );
-        }
+    // One generation for the whole answer: the policy that allows the search is the one that
+    // decides what it finds and shows.
+    let data = state.current();
+    if !data.policy.allows_search(grant.purpose()) {
+        return Outcome::AuthorityRefused(
+            crate::authority::route::AuthorityRefusal::SearchNotAllowed(
+                data.policy.search_purposes(),
+            ),
+        );
     }
     let limits = settings.limits;
     // With the PostgreSQL backend, the page's candidates are read first (with how many
@@ -629,10 +633,9 @@ async fn search_outcome(
     let fetched = match &state.database {
         None => None,
         Some(db) => {
-            let data = state.current();
-            let rules = data.policy.rules(Audience::Authority(&grant)).clone();
+            let rules = data.policy.rules(Audience::Authority(&grant));
             match db
-                .fetch_search(&search.search, search.after.as_deref(), &rules, limits)
+                .fetch_search(&search.search, search.after.as_deref(), rules, limits)
                 .await
             {
                 Ok(set) => Some(set),
@@ -645,53 +648,32 @@ async fn search_outcome(
             }
         }
     };
-    let (body, objects, disclosed) = {
-        let data = state.current();
-        let (store, before_known) = match &fetched {
-            Some((set, before)) => (set, *before),
-            None => (&data.snapshot, None),
-        };
-        let updated = state.updated(&data);
-        let rules = data.policy.rules(Audience::Authority(&grant));
-        let found = crate::search::run(
-            store,
-            rules,
-            &search.search,
-            search.after.as_deref(),
-            before_known,
-            limits,
-        );
-        let url = request_url(cfg, &parts.uri);
-        let ctx = render::Context {
-            disclosure: Some(&grant),
-            db_updated: &updated,
-            ..context(cfg, &data, Some(&url))
-        };
-        let (objects_json, objects, disclosed) =
-            found_objects(store, &data.policy, &grant, &found, &ctx);
-        let next = found.next_key().map(|k| {
-            results::next_url(
-                &cfg.origin,
-                parts.uri.path(),
-                parts.uri.query(),
-                &crate::search::encode_cursor(&search.search, &k),
-            )
-        });
-        let page = results::Page {
-            kind: search.search.kind(),
-            reverse: search.search.is_reverse(),
-            objects: objects_json,
-            page_number: found.page_number(limits.page_size),
-            next,
-            truncated: found.truncated,
-            max_results: limits.max_results,
-        };
-        let Ok(body) = results::render(&page, &ctx) else {
+    let ask = SearchPage {
+        updated: state.updated(&data),
+        data,
+        fetched,
+        cfg: cfg.clone(),
+        uri: parts.uri.clone(),
+        search: search.clone(),
+        limits,
+    };
+    // The grant goes to the blocking task and comes back with the page, for the log entry.
+    let task = tokio::task::spawn_blocking(move || {
+        let page = ask.answer(&grant);
+        (grant, page)
+    });
+    let (grant, page) = match task.await {
+        Ok((grant, Some(page))) => (grant, page),
+        Ok((_, None)) => {
             tracing::error!("a search answer could not be assembled; nothing disclosed");
             return Outcome::BadData { authority: true };
-        };
-        (Bytes::from(body), objects, disclosed)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "a search did not finish; nothing disclosed");
+            return Outcome::BadData { authority: true };
+        }
     };
+    let (body, objects, disclosed) = page;
     match authority.record(&grant, objects, disclosed, &body).await {
         Ok(log_leaf) => Outcome::Disclosed {
             body,
@@ -699,6 +681,75 @@ async fn search_outcome(
             log_leaf,
         },
         Err(_) => Outcome::NotRecorded,
+    }
+}
+
+/// Everything one search page is found and rendered from, owned, for the blocking pool.
+struct SearchPage {
+    /// The generation the search was allowed in.
+    data: Arc<Generation>,
+    /// With the PostgreSQL backend: the page's records and the matches before the cursor.
+    fetched: Option<(crate::registry::Snapshot, Option<usize>)>,
+    /// `last update of RDAP database`.
+    updated: crate::registry::Timestamp,
+    cfg: RdapConfig,
+    uri: hyper::Uri,
+    search: router::SearchRequest,
+    limits: crate::search::Limits,
+}
+
+impl SearchPage {
+    /// The answer's body, the objects it names and the contacts' disclosed fields; `None` if
+    /// the body could not be assembled.
+    fn answer(
+        &self,
+        grant: &crate::authority::Grant,
+    ) -> Option<(
+        Bytes,
+        Vec<String>,
+        Vec<crate::authority::log::DisclosedContact>,
+    )> {
+        let (store, before_known) = match &self.fetched {
+            Some((set, before)) => (set, *before),
+            None => (&self.data.snapshot, None),
+        };
+        let search = &self.search.search;
+        let rules = self.data.policy.rules(Audience::Authority(grant));
+        let found = crate::search::run(
+            store,
+            rules,
+            search,
+            self.search.after.as_deref(),
+            before_known,
+            self.limits,
+        );
+        let url = request_url(&self.cfg, &self.uri);
+        let ctx = render::Context {
+            disclosure: Some(grant),
+            db_updated: &self.updated,
+            ..context(&self.cfg, &self.data, Some(&url))
+        };
+        let (objects_json, objects, disclosed) =
+            found_objects(store, &self.data.policy, grant, &found, &ctx);
+        let next = found.next_key().map(|k| {
+            results::next_url(
+                &self.cfg.origin,
+                self.uri.path(),
+                self.uri.query(),
+                &crate::search::encode_cursor(search, &k),
+            )
+        });
+        let page = results::Page {
+            kind: search.kind(),
+            reverse: search.is_reverse(),
+            objects: objects_json,
+            page_number: found.page_number(self.limits.page_size),
+            next,
+            truncated: found.truncated,
+            max_results: self.limits.max_results,
+        };
+        let body = results::render(&page, &ctx).ok()?;
+        Some((Bytes::from(body), objects, disclosed))
     }
 }
 
