@@ -769,6 +769,38 @@ mod tests {
         ));
     }
 
+    proptest::proptest! {
+        /// Query strings shaped like searches never panic, and whatever parses holds a valid
+        /// pattern: a prefix of at least two characters, lower-case, and a cursor that is
+        /// a result key of that very search.
+        #[test]
+        fn search_shaped_query_strings_are_safe(
+            form in "(domains|nameservers|entities|domains/reverse_search/entity)",
+            key in "(name|ip|fn|handle|email|role|cursor|nsIp)",
+            value in "[a-zA-Z0-9.*%@_\\-+=&é]{0,40}",
+            cursor in "[A-Za-z0-9_\\-=%]{0,40}",
+        ) {
+            let q = format!("{key}={value}&cursor={cursor}");
+            match route_request("GET", &format!("/authority/{form}"), Some(&q), "") {
+                Route::AuthoritySearch(r) => {
+                    if let Search::Domains(NamePattern::Prefix { prefix, .. })
+                    | Search::Nameservers(NamePattern::Prefix { prefix, .. }) = &r.search
+                    {
+                        proptest::prop_assert!(prefix.len() >= MIN_LITERAL);
+                        proptest::prop_assert_eq!(prefix, &prefix.to_ascii_lowercase());
+                    }
+                    if let Some(after) = &r.after {
+                        let c = crate::search::encode_cursor(&r.search, after);
+                        let decoded = crate::search::decode_cursor(&r.search, &c);
+                        proptest::prop_assert_eq!(decoded.as_deref(), Ok(after.as_str()));
+                    }
+                }
+                Route::Refused(_) => {}
+                other => proptest::prop_assert!(false, "{:?}", other),
+            }
+        }
+    }
+
     #[test]
     fn not_a_domain_invalid_is_a_valid_name() {
         // RP24: /domain/not-a-domain.invalid must give 404, so it must route as a lookup.
