@@ -10,7 +10,11 @@
 //! The authority route (`/authority/…`) takes the same steps with two more around resolve: the
 //! authority module checks the credential and the statement and issues the [`Grant`](crate::authority::Grant) that
 //! authorises the view, and the answer leaves only after its disclosure-log entry is durable.
-//! It never touches the public budget or the public cache.
+//! It never touches the public budget or the public cache. A search there (`/authority/domains?…`,
+//! the RFC 9536 reverse search, or a public search path with a bearer token) takes the same
+//! steps at a higher cost of the credential's rate limit, only for a purpose the policy lets
+//! search; its page is found by [`crate::search`] on the blocking pool and gathered by
+//! [`results`], and each page is one log entry.
 
 pub mod answer;
 pub mod render;
