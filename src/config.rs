@@ -166,6 +166,12 @@ pub struct AuthoritySection {
     pub rate_per_minute: Option<u32>,
     /// Burst per credential.
     pub burst: Option<u32>,
+    /// Searches: objects per page.
+    pub search_page_size: Option<u32>,
+    /// Searches: objects one search returns over all its pages at most.
+    pub search_max_results: Option<u32>,
+    /// Searches: requests of the credential's rate limit one search page costs.
+    pub search_cost: Option<u32>,
     /// Transparency: the checkpoint signer key file (`rddsd audit keygen`); off when unset.
     pub signing_key: Option<PathBuf>,
     /// Transparency: checkpoint once this many entries are uncovered ...
@@ -866,6 +872,9 @@ fn resolve_authority(
         credentials_database,
         rate_per_minute,
         burst,
+        search_page_size,
+        search_max_results,
+        search_cost,
         signing_key,
         checkpoint_every,
         checkpoint_interval_secs,
@@ -930,6 +939,8 @@ fn resolve_authority(
     // An empty path stands for "no file": only with the log (credentials) in the database.
     let log = log.or_else(|| log_database.as_ref().map(|_| PathBuf::new()));
     let credentials = credentials.or_else(|| credentials_database.as_ref().map(|_| PathBuf::new()));
+    let burst = nonzero("burst", burst, 10)?;
+    let search = resolve_search(search_page_size, search_max_results, search_cost, burst)?;
     match (credentials, log) {
         (None, None) => Ok(None),
         (Some(credentials), Some(log)) => Ok(Some(AuthoritySettings {
@@ -938,7 +949,8 @@ fn resolve_authority(
             log,
             log_database,
             rate_per_minute: nonzero("rate_per_minute", rate_per_minute, 60)?,
-            burst: nonzero("burst", burst, 10)?,
+            burst,
+            search,
             transparency,
             federation,
         })),
@@ -946,6 +958,39 @@ fn resolve_authority(
             "authority.credentials (or credentials_database) and authority.log (or log_database) must be set together".into(),
         )),
     }
+}
+
+/// Searches on the authority route: page size and cap, bounded so one answer stays a few
+/// megabytes at most; the cost in requests of the credential's limit, which must fit in its
+/// burst (a cost above the burst could never be paid).
+fn resolve_search(
+    page_size: Option<u32>,
+    max_results: Option<u32>,
+    cost: Option<u32>,
+    burst: NonZeroU32,
+) -> Result<crate::authority::route::SearchSettings, ConfigError> {
+    let page_size = bounded("authority.search_page_size", page_size, 25, 1, 100)?;
+    let max_results = bounded("authority.search_max_results", max_results, 500, 1, 10_000)?;
+    if max_results < page_size {
+        return Err(ConfigError::Invalid(format!(
+            "authority.search_max_results = {max_results} must be at least authority.search_page_size = {page_size}"
+        )));
+    }
+    let default_cost = 5.min(burst.get());
+    let cost = bounded("authority.search_cost", cost, default_cost, 1, 1_000_000)?;
+    let Some(cost) = NonZeroU32::new(cost).filter(|c| *c <= burst) else {
+        return Err(ConfigError::Invalid(format!(
+            "authority.search_cost = {cost} must be at most authority.burst = {burst}: a search costing more than the burst could never be made"
+        )));
+    };
+    Ok(crate::authority::route::SearchSettings {
+        limits: crate::search::Limits {
+            // Both bounded above, so they fit any usize.
+            page_size: usize::try_from(page_size).unwrap_or(25),
+            max_results: usize::try_from(max_results).unwrap_or(500),
+        },
+        cost,
+    })
 }
 
 /// The most trusted identity providers.
@@ -1444,6 +1489,46 @@ max_connections = 100
     }
 
     #[test]
+    fn search_settings_default_and_fit_the_burst() {
+        let resolve = |extra: &str| {
+            ConfigFile::parse(
+                "c.toml",
+                &format!("[authority]\ncredentials = \"/c\"\nlog = \"/l\"\n{extra}"),
+            )
+            .map_err(|e| e.to_string())
+            .and_then(|f| Settings::resolve(f, Overrides::default()).map_err(|e| e.to_string()))
+            .map(|s| s.authority.expect("authority").search)
+        };
+        let d = resolve("").expect("defaults");
+        assert_eq!(
+            (d.limits.page_size, d.limits.max_results, d.cost.get()),
+            (25, 500, 5)
+        );
+        // A burst below the default cost lowers the default to the burst.
+        assert_eq!(resolve("burst = 3\n").expect("small burst").cost.get(), 3);
+        let s = resolve("search_page_size = 10\nsearch_max_results = 10\nsearch_cost = 10\n")
+            .expect("all at their limits");
+        assert_eq!((s.limits.page_size, s.cost.get()), (10, 10));
+        for (extra, needle) in [
+            ("search_cost = 11\n", "at most authority.burst = 10"),
+            (
+                "search_page_size = 50\nsearch_max_results = 40\n",
+                "at least authority.search_page_size",
+            ),
+            (
+                "search_page_size = 0\n",
+                "search_page_size = 0 is out of range",
+            ),
+            ("search_page_size = 101\n", "out of range"),
+            ("search_max_results = 10001\n", "out of range"),
+            ("search_cost = 0\n", "out of range"),
+        ] {
+            let e = resolve(extra).expect_err(extra);
+            assert!(e.contains(needle), "{extra}: {e}");
+        }
+    }
+
+    #[test]
     fn a_log_in_the_database_needs_the_postgres_backend_and_no_file() {
         let resolve = |text: &str| {
             ConfigFile::parse("c.toml", text)
@@ -1765,6 +1850,9 @@ max_connections = 100
             ("limits", "escalation_window_days"),
             ("limits", "max_tracked_clients"),
             ("authority", "rate_per_minute"),
+            ("authority", "search_page_size"),
+            ("authority", "search_max_results"),
+            ("authority", "search_cost"),
         ] {
             let mut text = format!("[{table}]\n{key} = 9223372036854775807\n");
             if table == "authority" {

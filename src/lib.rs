@@ -33,10 +33,11 @@
 //! - [`telemetry`]: logging that never blocks or fails a request; privacy-safe log fields.
 //! - [`tls`], [`files`]: HTTPS with rustls; atomic file replacement.
 //! - [`authority::transparency`]: the disclosure log's Merkle tree, signed checkpoints, receipts, witnesses.
+//! - [`search`]: the authority route's searches (RFC 9082 §3.2, RFC 9536 reverse search).
 //!
 //! # Non-features
-//! RDAP searches and IP/ASN lookups (501: searches are a harvesting channel), RDAP
-//! redirects/bootstrap.
+//! Public RDAP searches (501: searches are a harvesting channel; authorities search on the
+//! authority route), IP/ASN lookups (501), RDAP redirects/bootstrap.
 
 pub mod admin;
 pub mod authority;
@@ -54,6 +55,7 @@ pub mod registry;
 #[cfg(test)]
 mod render_oracle;
 pub mod resolve;
+pub mod search;
 pub mod server;
 pub mod state;
 pub mod store;

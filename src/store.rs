@@ -5,7 +5,9 @@
 //! the policy. Records are returned by reference for the lifetime of the borrow, so a store
 //! that fetches records on demand answers from an owned set it fetched for the query (which
 //! itself implements `Store`); views then borrow from that set exactly as they borrow from the
-//! snapshot.
+//! snapshot. Authority searches ([`crate::search`]) read through the same boundary: the
+//! snapshot is scanned, and the database backend fetches the page's candidates by SQL into
+//! such a set, which is then searched the same way.
 
 use std::net::IpAddr;
 
@@ -29,6 +31,15 @@ pub trait Store {
     fn registrar_by_name(&self, name: &str) -> Option<&Registrar>;
     /// When the data was last updated (RDAP `last update of RDAP database`).
     fn updated(&self) -> &Timestamp;
+    /// Every domain with its A-label name, in no particular order: the scan behind an
+    /// authority search ([`crate::search`]), never a public query. The name comes from the
+    /// index, so a scan that matches names reads a record only when its name matches.
+    fn for_each_domain<'s>(&'s self, visit: &mut dyn FnMut(&'s str, &'s Domain));
+    /// Every host with its A-label name, in no particular order (authority searches only).
+    fn for_each_host<'s>(&'s self, visit: &mut dyn FnMut(&'s str, &'s Host));
+    /// Every contact with the roles it holds, in no particular order (authority searches
+    /// only).
+    fn for_each_contact<'s>(&'s self, visit: &mut dyn FnMut(&'s Contact, ContactRoles));
 }
 
 impl Store for Snapshot {
@@ -52,5 +63,14 @@ impl Store for Snapshot {
     }
     fn updated(&self) -> &Timestamp {
         Snapshot::updated(self)
+    }
+    fn for_each_domain<'s>(&'s self, visit: &mut dyn FnMut(&'s str, &'s Domain)) {
+        Snapshot::for_each_domain(self, visit);
+    }
+    fn for_each_host<'s>(&'s self, visit: &mut dyn FnMut(&'s str, &'s Host)) {
+        Snapshot::for_each_host(self, visit);
+    }
+    fn for_each_contact<'s>(&'s self, visit: &mut dyn FnMut(&'s Contact, ContactRoles)) {
+        Snapshot::for_each_contact(self, visit);
     }
 }

@@ -60,10 +60,22 @@ pub struct AuthoritySettings {
     pub rate_per_minute: NonZeroU32,
     /// Burst per credential.
     pub burst: NonZeroU32,
+    /// Searches on the authority route.
+    pub search: SearchSettings,
     /// Transparency (Merkle tree, signed checkpoints, receipts), when a signing key is set.
     pub transparency: Option<crate::authority::transparency::TlogSettings>,
     /// Federated credentials (RFC 9560), when issuers are configured.
     pub federation: Option<FederationSettings>,
+}
+
+/// `[authority]` search settings, resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchSettings {
+    /// Page size and the cap on results per search.
+    pub limits: crate::search::Limits,
+    /// What one search page costs of the credential's rate limit, in requests (a lookup costs
+    /// one): a page reads and discloses up to a page of objects, not one.
+    pub cost: NonZeroU32,
 }
 
 /// The longest statement field accepted.
@@ -344,6 +356,9 @@ pub enum AuthorityRefusal {
     BadWithhold(String),
     /// The purpose is not one the credential was issued for (403).
     PurposeNotAllowed,
+    /// A search, for a purpose the policy does not let search (403). The purposes that may
+    /// search, for the answer.
+    SearchNotAllowed(Vec<Purpose>),
     /// The request asks not to be tracked (`farv1_dnt`), which a disclosure cannot be (403).
     DoNotTrack,
     /// The disclosure log cannot be written (503).
@@ -433,10 +448,17 @@ impl Authority {
     /// limit, the statement, the purpose, the log. On success the [`Grant`] that authorises the
     /// purpose's view and carries what the log entry must record. Synchronous and cheap.
     ///
+    /// `cost`: how many requests of the credential's rate limit this one counts as (one for
+    /// a lookup, [`SearchSettings::cost`] for a search page).
+    ///
     /// # Errors
     /// The refusal; nothing was looked up and nothing is logged.
-    pub async fn authorize(&self, req: &AuthorityRequest) -> Result<Grant, AuthorityRefusal> {
-        let cred = self.authenticate(req).await?;
+    pub async fn authorize(
+        &self,
+        req: &AuthorityRequest,
+        cost: NonZeroU32,
+    ) -> Result<Grant, AuthorityRefusal> {
+        let cred = self.authenticate(req, cost).await?;
         let header = |name: &str| req.headers.get(name).map(|v| v.as_bytes().to_vec());
         let st = statement(header, req.query_string.as_deref())
             .map_err(|StatementError(why)| AuthorityRefusal::BadStatement(why))?;
@@ -477,7 +499,11 @@ impl Authority {
 
     /// The first checks of every authority request (disclosures and receipts alike): the
     /// client network's failure budget, a valid credential, the credential's rate limit.
-    async fn authenticate(&self, req: &AuthorityRequest) -> Result<Principal, AuthorityRefusal> {
+    async fn authenticate(
+        &self,
+        req: &AuthorityRequest,
+        cost: NonZeroU32,
+    ) -> Result<Principal, AuthorityRefusal> {
         let now = Instant::now();
         if let Some(wait) = self.failures.refused(req.client_key, now) {
             return Err(AuthorityRefusal::FailureBudget { retry_after: wait });
@@ -496,9 +522,19 @@ impl Authority {
                 return Err(AuthorityRefusal::Unauthenticated(failure));
             }
         };
-        if let Err(nu) = self.limiter.check_key(&cred.id) {
-            let wait = nu.wait_time_from(governor::clock::Clock::now(&DefaultClock::default()));
-            return Err(AuthorityRefusal::CredentialRate { retry_after: wait });
+        match self.limiter.check_key_n(&cred.id, cost) {
+            Ok(Ok(())) => {}
+            Ok(Err(nu)) => {
+                let wait = nu.wait_time_from(governor::clock::Clock::now(&DefaultClock::default()));
+                return Err(AuthorityRefusal::CredentialRate { retry_after: wait });
+            }
+            // A cost above the burst can never be paid; the config refuses one, so this is
+            // only a safe answer should it happen anyway.
+            Err(_) => {
+                return Err(AuthorityRefusal::CredentialRate {
+                    retry_after: Duration::from_secs(60),
+                })
+            }
         }
         Ok(cred)
     }
@@ -539,6 +575,11 @@ impl Authority {
         })
     }
 
+    /// The search settings.
+    pub fn search_settings(&self) -> SearchSettings {
+        self.settings.search
+    }
+
     /// The trusted identity providers, when configured.
     pub fn federation(&self) -> Option<&Federation> {
         self.federation.as_ref()
@@ -560,7 +601,7 @@ impl Authority {
         req: &AuthorityRequest,
         index: &str,
     ) -> Result<crate::authority::transparency::serve::Answer, AuthorityRefusal> {
-        let cred = self.authenticate(req).await?;
+        let cred = self.authenticate(req, NonZeroU32::MIN).await?;
         let Some(shared) = self.transparency() else {
             return Err(AuthorityRefusal::NoTransparency);
         };

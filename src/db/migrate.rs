@@ -38,6 +38,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "cluster",
         sql: include_str!("../../schema/postgres/0003_cluster.sql"),
     },
+    Migration {
+        version: 4,
+        name: "search",
+        sql: include_str!("../../schema/postgres/0004_search.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.

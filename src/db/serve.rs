@@ -52,6 +52,8 @@ use crate::registry::store::{Dep, Revision};
 use crate::registry::{ContactRoles, Snapshot, Timestamp};
 use crate::state::CachedBody;
 
+mod search;
+
 /// How long one connection attempt may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// The longest wait between two connection attempts.
@@ -417,19 +419,25 @@ impl Database {
         let rows = match result {
             Ok(rows) => rows,
             Err(e) => {
-                self.failures.fetch_add(1, Ordering::Relaxed);
-                // While the node knows it lost the database (logged once, by the listener),
-                // every request failing is expected: keep them out of the warnings.
-                if self.is_up() {
-                    tracing::warn!(kind = query.kind(), error = %e, "lookup not read from the database");
-                } else {
-                    tracing::debug!(kind = query.kind(), error = %e, "lookup not read from the database");
-                }
+                self.unreadable(query.kind(), &e);
                 return Err(e);
             }
         };
+        self.set_of(query.kind(), tlds, updated, &rows)
+            .map(|s| (s, epoch))
+    }
+
+    /// The rows of a lookup or search (table, key, JSON line, and a contact's roles), checked
+    /// into a snapshot of their own.
+    fn set_of(
+        &self,
+        kind: &'static str,
+        tlds: Vec<String>,
+        updated: Timestamp,
+        rows: &[tokio_postgres::Row],
+    ) -> Result<Snapshot, FetchError> {
         let mut owned = Vec::with_capacity(rows.len());
-        for row in &rows {
+        for row in rows {
             let (Ok(table), Ok(key), Ok(line), Ok(r), Ok(t)) = (
                 row.try_get::<_, &str>(0),
                 row.try_get::<_, &str>(1),
@@ -437,7 +445,7 @@ impl Database {
                 row.try_get::<_, bool>(3),
                 row.try_get::<_, bool>(4),
             ) else {
-                return Err(self.bad(query, vec!["a row of the lookup could not be read".into()]));
+                return Err(self.bad(kind, vec!["a row of the lookup could not be read".into()]));
             };
             owned.push(FetchedLine {
                 table,
@@ -449,17 +457,27 @@ impl Database {
                 },
             });
         }
-        fetched_snapshot(tlds, updated, &owned)
-            .map(|s| (s, epoch))
-            .map_err(|errors| self.bad(query, errors))
+        fetched_snapshot(tlds, updated, &owned).map_err(|errors| self.bad(kind, errors))
     }
 
-    fn bad(&self, query: &Query, errors: Vec<String>) -> FetchError {
+    fn bad(&self, kind: &'static str, errors: Vec<String>) -> FetchError {
         self.failures.fetch_add(1, Ordering::Relaxed);
         for e in &errors {
-            tracing::error!(kind = query.kind(), error = %e, "a record in the database breaks the data rules; answered 500 (run rddsd check --database)");
+            tracing::error!(kind, error = %e, "a record in the database breaks the data rules; answered 500 (run rddsd check --database)");
         }
         FetchError::BadData(errors)
+    }
+
+    /// A lookup or search that could not be read: counted, and logged as a warning while the
+    /// node follows the database (while it knows it lost it, every request failing is
+    /// expected and logged once, by the listener).
+    fn unreadable(&self, kind: &'static str, e: &FetchError) {
+        self.failures.fetch_add(1, Ordering::Relaxed);
+        if self.is_up() {
+            tracing::warn!(kind, error = %e, "lookup not read from the database");
+        } else {
+            tracing::debug!(kind, error = %e, "lookup not read from the database");
+        }
     }
 
     /// Run the query's statement. A pooled connection can have ended unnoticed (the server
@@ -490,6 +508,25 @@ impl Database {
         let result = self.read_with(&mut taken, query).await;
         *ended = taken.ended;
         result
+    }
+
+    /// Run an unprepared statement (a search: rare, one of many shapes, so not worth a
+    /// prepared statement on every connection), with [`Self::read`]'s one retry.
+    async fn read_sql(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<tokio_postgres::Row>, FetchError> {
+        let mut taken = self.take().await?;
+        let reused = taken.reused;
+        match self.run(&mut taken, sql, params).await {
+            Err(FetchError::Unavailable(_)) if reused && taken.ended => {
+                drop(taken);
+                let mut fresh = self.take_fresh().await?;
+                self.run(&mut fresh, sql, params).await
+            }
+            outcome => outcome,
+        }
     }
 
     async fn read_with(
@@ -539,12 +576,15 @@ impl Database {
         self.run(taken, &statement, &params).await
     }
 
-    async fn run(
+    async fn run<T>(
         &self,
         taken: &mut Taken<'_>,
-        statement: &Statement,
+        statement: &T,
         params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<tokio_postgres::Row>, FetchError> {
+    ) -> Result<Vec<tokio_postgres::Row>, FetchError>
+    where
+        T: tokio_postgres::ToStatement + Sync + ?Sized,
+    {
         let Some(conn) = taken.conn.as_ref() else {
             return Err(FetchError::Unavailable("no connection".into()));
         };

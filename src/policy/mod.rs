@@ -37,7 +37,8 @@ pub enum Rule {
 }
 
 impl Rule {
-    fn key(self) -> &'static str {
+    /// The name used in policy files (and by the database backend's search statements).
+    pub fn key(self) -> &'static str {
         match self {
             Self::Publish => "publish",
             Self::Consent => "consent",
@@ -97,6 +98,9 @@ pub struct Policy {
     pub public: AudienceRules,
     /// Per disclosure purpose (indexed by [`Purpose`]): fields an authenticated authority sees.
     purposes: Vec<AudienceRules>,
+    /// Per disclosure purpose (indexed by [`Purpose`]): whether it may search on the authority
+    /// route (`search = true` in its `[purpose.<name>]` table; false when left out).
+    searches: Vec<bool>,
 }
 
 pub use crate::authority::grant::Purpose;
@@ -145,6 +149,9 @@ struct RawPurpose {
     registrant: Vec<ContactField>,
     #[serde(default)]
     technical: Vec<ContactField>,
+    /// Searches on the authority route: off unless a purpose says so.
+    #[serde(default)]
+    search: bool,
 }
 
 #[derive(Deserialize)]
@@ -326,6 +333,7 @@ impl Policy {
         // A purpose shows the listed fields; everything else as the public sees it. A purpose
         // the file leaves out discloses nothing beyond the public view.
         let mut purposes = vec![public.clone(); Purpose::ALL.len()];
+        let mut searches = vec![false; Purpose::ALL.len()];
         for (name, spanned) in &raw.purpose {
             let line = line_of(text, spanned.span().start);
             let Some(p) = Purpose::parse(name) else {
@@ -349,8 +357,31 @@ impl Policy {
                 registrant: widen(&public.registrant, &rp.registrant),
                 technical: widen(&public.technical, &rp.technical),
             };
+            searches[p as usize] = rp.search;
         }
-        Ok(Self { public, purposes })
+        Ok(Self {
+            public,
+            purposes,
+            searches,
+        })
+    }
+
+    /// Whether a purpose may search on the authority route (RFC 9082 searches and RFC 9536
+    /// reverse search). Lookups are allowed for every purpose a credential holds; searches
+    /// reach many people at once, so only the purposes the policy names may make them.
+    pub fn allows_search(&self, purpose: Purpose) -> bool {
+        self.searches
+            .get(purpose as usize)
+            .copied()
+            .unwrap_or(false)
+    }
+
+    /// The purposes that may search, in their fixed order.
+    pub fn search_purposes(&self) -> Vec<Purpose> {
+        Purpose::ALL
+            .into_iter()
+            .filter(|p| self.allows_search(*p))
+            .collect()
     }
 
     /// The rules of an audience.
@@ -400,6 +431,24 @@ mod tests {
             ))),
             &minimal.public
         );
+        // Searches: only the law-enforcement purposes of the shipped file; none by default.
+        assert_eq!(
+            p.search_purposes(),
+            vec![Purpose::CriminalInvestigation, Purpose::UrgentThreatToLife]
+        );
+        assert!(minimal.search_purposes().is_empty());
+        let searching = Policy::parse(
+            "s",
+            "version = 1\n[public]\n[purpose.court-order]\nsearch = true\n",
+        )
+        .expect("search key parses");
+        assert!(searching.allows_search(Purpose::CourtOrder));
+        assert!(!searching.allows_search(Purpose::CriminalInvestigation));
+        assert!(Policy::parse(
+            "s",
+            "version = 1\n[public]\n[purpose.court-order]\nsearch = 1\n"
+        )
+        .is_err());
         let bad = "version = 1\n[public]\n[purpose.curiosity]\nregistrant = [\"name\"]\n";
         let e = Policy::parse("p.toml", bad).expect_err("unknown purpose");
         assert!(

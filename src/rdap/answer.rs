@@ -369,6 +369,18 @@ impl Answer {
                 "This credential was not issued for the stated purpose.",
                 "purpose-not-allowed",
             ),
+            AuthorityRefusal::SearchNotAllowed(purposes) => {
+                let allowed: Vec<&str> = purposes.iter().map(|p| p.key()).collect();
+                let why = if allowed.is_empty() {
+                    "Searches are not allowed for the stated purpose: this registry's policy allows searches for no purpose. Nothing was searched.".to_string()
+                } else {
+                    format!(
+                        "Searches are not allowed for the stated purpose: this registry's policy allows them for {} only. Nothing was searched; lookups of single objects remain available.",
+                        allowed.join(", ")
+                    )
+                };
+                Self::error(StatusCode::FORBIDDEN, "Forbidden", &why, "search-not-allowed")
+            }
             AuthorityRefusal::DoNotTrack => Self::error(
                 StatusCode::FORBIDDEN,
                 "Forbidden",

@@ -10,10 +10,15 @@
 //! The authority route (`/authority/…`) takes the same steps with two more around resolve: the
 //! authority module checks the credential and the statement and issues the [`Grant`](crate::authority::Grant) that
 //! authorises the view, and the answer leaves only after its disclosure-log entry is durable.
-//! It never touches the public budget or the public cache.
+//! It never touches the public budget or the public cache. A search there (`/authority/domains?…`,
+//! the RFC 9536 reverse search, or a public search path with a bearer token) takes the same
+//! steps at a higher cost of the credential's rate limit, only for a purpose the policy lets
+//! search; its page is found by [`crate::search`] on the blocking pool and gathered by
+//! [`results`], and each page is one log entry.
 
 pub mod answer;
 pub mod render;
+pub mod results;
 pub mod router;
 
 use std::net::{IpAddr, SocketAddr};
@@ -47,6 +52,8 @@ pub struct RdapConfig {
     pub terms_url: String,
     /// Federated authentication (RFC 9560), when identity providers are trusted.
     pub farv1: Option<render::Farv1>,
+    /// Searches are offered on the authority route (it is configured): `/help` says so.
+    pub searches: bool,
 }
 
 impl RdapConfig {
@@ -65,6 +72,7 @@ impl RdapConfig {
             port43,
             terms_url,
             farv1: None,
+            searches: false,
         }
     }
 }
@@ -128,6 +136,7 @@ pub fn context<'a>(
         request_url,
         disclosure: None,
         farv1: cfg.farv1.as_ref(),
+        searches: cfg.searches,
     }
 }
 
@@ -307,7 +316,12 @@ fn admit_and_route<B>(state: &State, cfg: &RdapConfig, req: &Request<B>, client:
         return Routed::Limited(denial);
     }
     let route = if host_ok(req) {
-        router::route(req.method().as_str(), req.uri().path(), &cfg.prefix)
+        router::route_request(
+            req.method().as_str(),
+            req.uri().path(),
+            req.uri().query(),
+            &cfg.prefix,
+        )
     } else {
         Route::Refused(Refusal::BadRequest(
             "an HTTP/1.1 request needs exactly one Host header (RFC 9112 section 3.2)",
@@ -318,7 +332,9 @@ fn admit_and_route<B>(state: &State, cfg: &RdapConfig, req: &Request<B>, client:
         Route::Refused(r) => Routed::Done(Outcome::Refused(r), "refused"),
         // The service sends authority paths elsewhere; one that arrives here had no valid
         // Host, which the router case above already refused.
-        Route::Authority(_) => Routed::Done(Outcome::Refused(Refusal::UnknownPath), "refused"),
+        Route::Authority(_) | Route::AuthoritySearch(_) => {
+            Routed::Done(Outcome::Refused(Refusal::UnknownPath), "refused")
+        }
         Route::Query(q) => Routed::Query(q),
     }
 }
@@ -384,20 +400,34 @@ async fn handle_db<B>(
     answer.into_http(req.method() == hyper::Method::HEAD)
 }
 
-/// A lookup on a public path (`/domain/…`, `/nameserver/…`, `/entity/…`) that carries
-/// `Authorization: Bearer`, on a server with the authority route: RFC 9560 clients send their
-/// token on the ordinary paths, so it is answered exactly as on `/authority/…` (same checks,
-/// same log, never the public cache), and a bad token gets 401, never a silent public answer.
-/// Without a token, or without the authority route, the request stays public.
-fn public_with_token<B>(state: &State, cfg: &RdapConfig, req: &Request<B>) -> Option<Query> {
+/// A lookup on a public path (`/domain/…`, `/nameserver/…`, `/entity/…`), or a search
+/// (`/domains?…`, `/domains/reverse_search/entity?…`, …), that carries `Authorization: Bearer`,
+/// on a server with the authority route: RFC 9560 clients send their token on the ordinary
+/// paths, so it is answered exactly as on `/authority/…` (same checks, same log, searches only
+/// for the purposes allowed to search, never the public cache), and a bad token gets 401,
+/// never a silent public answer. Without a token, or without the authority route, the request
+/// stays public (and a search gets 501).
+fn public_with_token<B>(state: &State, cfg: &RdapConfig, req: &Request<B>) -> Option<AuthorityAsk> {
     if state.authority.is_none()
         || !host_ok(req)
         || !crate::authority::route::has_bearer(req.headers())
     {
         return None;
     }
+    if !matches!(req.method().as_str(), "GET" | "HEAD") {
+        return None;
+    }
+    if let Some(search) = router::public_search(req.uri().path(), req.uri().query(), &cfg.prefix) {
+        return Some(match search {
+            Ok(s) => AuthorityAsk::Search(s),
+            // Told as on the authority route (a public search would only hear 501).
+            Err(refusal) => AuthorityAsk::Malformed(refusal),
+        });
+    }
     match router::route(req.method().as_str(), req.uri().path(), &cfg.prefix) {
-        Route::Query(q @ (Query::Domain(_) | Query::Nameserver(_) | Query::Entity(_))) => Some(q),
+        Route::Query(q @ (Query::Domain(_) | Query::Nameserver(_) | Query::Entity(_))) => {
+            Some(AuthorityAsk::Disclose(q))
+        }
         _ => None,
     }
 }
@@ -463,6 +493,11 @@ async fn authority_response(
 enum AuthorityAsk {
     /// A lookup with disclosure.
     Disclose(Query),
+    /// A search with disclosure.
+    Search(router::SearchRequest),
+    /// A search with a token on a public path that is malformed: refused as the authority
+    /// route would refuse it, before any check.
+    Malformed(Refusal),
     /// The receipt of an earlier disclosure, by leaf index.
     Receipt(String),
 }
@@ -486,8 +521,14 @@ async fn authority_outcome(
     if parts.method != hyper::Method::GET {
         return Outcome::AuthorityMethod;
     }
+    // A search's log entry records what was searched for: the path with its query string
+    // (the router bounds both).
+    let path = match (ask, parts.uri.query()) {
+        (AuthorityAsk::Search(_), Some(q)) => format!("{}?{q}", parts.uri.path()),
+        _ => parts.uri.path().to_string(),
+    };
     let request = crate::authority::route::AuthorityRequest {
-        path: parts.uri.path().to_string(),
+        path,
         query_string: parts.uri.query().map(str::to_string),
         client,
         client_key: state.limiter.key(client),
@@ -495,6 +536,10 @@ async fn authority_outcome(
     };
     let query = match ask {
         AuthorityAsk::Disclose(q) => q,
+        AuthorityAsk::Search(search) => {
+            return search_outcome(state, cfg, parts, authority, &request, search).await
+        }
+        AuthorityAsk::Malformed(refusal) => return Outcome::Refused(refusal.clone()),
         AuthorityAsk::Receipt(index) => {
             return match authority.receipt(&request, index).await {
                 Ok(receipt) => Outcome::Receipt(receipt),
@@ -502,7 +547,10 @@ async fn authority_outcome(
             }
         }
     };
-    let grant = match authority.authorize(&request).await {
+    let grant = match authority
+        .authorize(&request, std::num::NonZeroU32::MIN)
+        .await
+    {
         Ok(g) => g,
         Err(refusal) => return Outcome::AuthorityRefused(refusal),
     };
@@ -549,6 +597,233 @@ async fn authority_outcome(
         },
         Err(_) => Outcome::NotRecorded,
     }
+}
+
+/// A search on the authority route: the same checks as a lookup (at the search's cost of the
+/// credential's rate limit), then the policy's word on the purpose, then one page found,
+/// rendered with the grant's view, recorded, and answered. Every answer is recorded, an empty
+/// one too: the log shows what was searched for even when nothing was found.
+///
+/// A search of the in-memory store reads every record of a kind (up to a second for a
+/// million domains), so finding and rendering run on the blocking pool, never on a runtime
+/// worker that public requests share.
+async fn search_outcome(
+    state: &State,
+    cfg: &RdapConfig,
+    parts: &hyper::http::request::Parts,
+    authority: &crate::authority::Authority,
+    request: &crate::authority::route::AuthorityRequest,
+    search: &router::SearchRequest,
+) -> Outcome<'static> {
+    let settings = authority.search_settings();
+    let grant = match authority.authorize(request, settings.cost).await {
+        Ok(g) => g,
+        Err(refusal) => return Outcome::AuthorityRefused(refusal),
+    };
+    // One generation for the whole answer: the policy that allows the search is the one that
+    // decides what it finds and shows.
+    let data = state.current();
+    if !data.policy.allows_search(grant.purpose()) {
+        return Outcome::AuthorityRefused(
+            crate::authority::route::AuthorityRefusal::SearchNotAllowed(
+                data.policy.search_purposes(),
+            ),
+        );
+    }
+    let limits = settings.limits;
+    // With the PostgreSQL backend, the page's candidates are read first (with how many
+    // matches precede the cursor); if they cannot be, nothing is disclosed (and nothing
+    // logged).
+    let fetched = match &state.database {
+        None => None,
+        Some(db) => {
+            let rules = data.policy.rules(Audience::Authority(&grant));
+            match db
+                .fetch_search(&search.search, search.after.as_deref(), rules, limits)
+                .await
+            {
+                Ok(set) => Some(set),
+                Err(crate::db::serve::FetchError::Unavailable(_)) => {
+                    return Outcome::Unavailable { authority: true }
+                }
+                Err(crate::db::serve::FetchError::BadData(_)) => {
+                    return Outcome::BadData { authority: true }
+                }
+            }
+        }
+    };
+    let ask = SearchPage {
+        updated: state.updated(&data),
+        data,
+        fetched,
+        cfg: cfg.clone(),
+        uri: parts.uri.clone(),
+        search: search.clone(),
+        limits,
+    };
+    // The grant goes to the blocking task and comes back with the page, for the log entry.
+    let task = tokio::task::spawn_blocking(move || {
+        let page = ask.answer(&grant);
+        (grant, page)
+    });
+    let (grant, page) = match task.await {
+        Ok((grant, Some(page))) => (grant, page),
+        Ok((_, None)) => {
+            tracing::error!("a search answer could not be assembled; nothing disclosed");
+            return Outcome::BadData { authority: true };
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "a search did not finish; nothing disclosed");
+            return Outcome::BadData { authority: true };
+        }
+    };
+    let (body, objects, disclosed) = page;
+    match authority.record(&grant, objects, disclosed, &body).await {
+        Ok(log_leaf) => Outcome::Disclosed {
+            body,
+            request_id: grant.request_id().to_string(),
+            log_leaf,
+        },
+        Err(_) => Outcome::NotRecorded,
+    }
+}
+
+/// Everything one search page is found and rendered from, owned, for the blocking pool.
+struct SearchPage {
+    /// The generation the search was allowed in.
+    data: Arc<Generation>,
+    /// With the PostgreSQL backend: the page's records and the matches before the cursor.
+    fetched: Option<(crate::registry::Snapshot, Option<usize>)>,
+    /// `last update of RDAP database`.
+    updated: crate::registry::Timestamp,
+    cfg: RdapConfig,
+    uri: hyper::Uri,
+    search: router::SearchRequest,
+    limits: crate::search::Limits,
+}
+
+impl SearchPage {
+    /// The answer's body, the objects it names and the contacts' disclosed fields; `None` if
+    /// the body could not be assembled.
+    fn answer(
+        &self,
+        grant: &crate::authority::Grant,
+    ) -> Option<(
+        Bytes,
+        Vec<String>,
+        Vec<crate::authority::log::DisclosedContact>,
+    )> {
+        let (store, before_known) = match &self.fetched {
+            Some((set, before)) => (set, *before),
+            None => (&self.data.snapshot, None),
+        };
+        let search = &self.search.search;
+        let rules = self.data.policy.rules(Audience::Authority(grant));
+        let found = crate::search::run(
+            store,
+            rules,
+            search,
+            self.search.after.as_deref(),
+            before_known,
+            self.limits,
+        );
+        let url = request_url(&self.cfg, &self.uri);
+        let ctx = render::Context {
+            disclosure: Some(grant),
+            db_updated: &self.updated,
+            ..context(&self.cfg, &self.data, Some(&url))
+        };
+        let (objects_json, objects, disclosed) =
+            found_objects(store, &self.data.policy, grant, &found, &ctx);
+        let next = found.next_key().map(|k| {
+            results::next_url(
+                &self.cfg.origin,
+                self.uri.path(),
+                self.uri.query(),
+                &crate::search::encode_cursor(search, &k),
+            )
+        });
+        let page = results::Page {
+            kind: search.kind(),
+            reverse: search.is_reverse(),
+            objects: objects_json,
+            page_number: found.page_number(self.limits.page_size),
+            next,
+            truncated: found.truncated,
+            max_results: self.limits.max_results,
+        };
+        let body = results::render(&page, &ctx).ok()?;
+        Some((Bytes::from(body), objects, disclosed))
+    }
+}
+
+/// The page's objects, each rendered as its own authority lookup, and what the log must record
+/// of them: every object, and per contact the non-public fields that left (the resolver's
+/// disclosure of each object, as for a lookup), each named once.
+fn found_objects(
+    store: &crate::registry::Snapshot,
+    policy: &crate::policy::Policy,
+    grant: &crate::authority::Grant,
+    found: &crate::search::Found<'_>,
+    ctx: &render::Context<'_>,
+) -> (
+    Vec<Vec<u8>>,
+    Vec<String>,
+    Vec<crate::authority::log::DisclosedContact>,
+) {
+    use crate::query::{ContactHandle, EntityHandle};
+    use crate::search::Hits;
+    let audience = Audience::Authority(grant);
+    let mut bodies = Vec::with_capacity(found.hits.len());
+    let mut queries = Vec::with_capacity(found.hits.len());
+    match &found.hits {
+        Hits::Domains(domains) => {
+            for d in domains {
+                // The loader guarantees the registrar exists; a domain without a view would
+                // be left out of both the answer and the log.
+                if let Some(view) = policy.domain_view(audience, store, d) {
+                    bodies.push(render::domain(&view, ctx));
+                    queries.push(Query::Domain(d.name.clone()));
+                }
+            }
+        }
+        Hits::Nameservers(hosts) => {
+            for h in hosts {
+                bodies.push(render::nameserver(
+                    &policy.host_view(audience, store, h),
+                    ctx,
+                ));
+                queries.push(Query::Nameserver(h.name.clone()));
+            }
+        }
+        Hits::Entities(contacts) => {
+            for (c, roles) in contacts {
+                bodies.push(render::contact(
+                    &policy.contact_view(audience, c, *roles),
+                    ctx,
+                ));
+                queries.push(Query::Entity(EntityHandle::Contact(ContactHandle::new(
+                    &c.roid,
+                ))));
+            }
+        }
+    }
+    let mut objects: Vec<String> = Vec::new();
+    let mut disclosed: Vec<crate::authority::log::DisclosedContact> = Vec::new();
+    for q in &queries {
+        let (o, d) = crate::resolve::disclosure(store, policy, q, grant);
+        for object in o {
+            if !objects.contains(&object) {
+                objects.push(object);
+            }
+        }
+        for contact in d {
+            if !disclosed.contains(&contact) {
+                disclosed.push(contact);
+            }
+        }
+    }
+    (bodies, objects, disclosed)
 }
 
 /// What the service returns. Public answers from memory (the JSON Lines backend) are computed
@@ -601,12 +876,19 @@ pub fn service(
         let receipt = authority_path
             .then(|| router::receipt_index(req.uri().path(), &cfg.prefix).map(str::to_string))
             .flatten();
-        let route = authority_path
-            .then(|| router::route(req.method().as_str(), req.uri().path(), &cfg.prefix));
+        let route = authority_path.then(|| {
+            router::route_request(
+                req.method().as_str(),
+                req.uri().path(),
+                req.uri().query(),
+                &cfg.prefix,
+            )
+        });
         let ask = match (route, receipt) {
             (Some(Route::Authority(q)), _) => Some(AuthorityAsk::Disclose(q)),
+            (Some(Route::AuthoritySearch(s)), _) => Some(AuthorityAsk::Search(s)),
             (Some(_), Some(index)) => Some(AuthorityAsk::Receipt(index)),
-            _ => public_with_token(&state, &cfg, &req).map(AuthorityAsk::Disclose),
+            _ => public_with_token(&state, &cfg, &req),
         };
         match ask {
             Some(ask) => {

@@ -34,6 +34,16 @@ pub struct Farv1 {
 /// The `redacted` extension identifier (RFC 9537).
 pub const REDACTED_EXTENSION: &str = "redacted";
 
+/// The reverse search extension identifier (RFC 9536).
+pub const REVERSE_SEARCH_EXTENSION: &str = "reverse_search";
+
+/// The sorting and paging extension identifier (RFC 8977): search answers come in pages with a
+/// `cursor` (their order is fixed; `sort` is not offered).
+pub const PAGING_EXTENSION: &str = "sorting_and_paging";
+
+/// The RFC 9536 properties a reverse search of domains by their contacts takes.
+pub const REVERSE_SEARCH_PROPERTIES: [&str; 4] = ["fn", "handle", "email", "role"];
+
 const RDAP_JSON: &str = "application/rdap+json";
 
 /// What a buffer starts with, sized so typical answers of each kind never grow it (a domain of
@@ -66,6 +76,9 @@ pub struct Context<'a> {
     /// Federated authentication (RFC 9560), when the server trusts identity providers: `/help`
     /// describes it and authority answers list `farv1` in `rdapConformance`.
     pub farv1: Option<&'a Farv1>,
+    /// Whether the server offers searches on its authority route: `/help` announces them
+    /// (RFC 9536 `reverse_search`, RFC 8977 `sorting_and_paging`).
+    pub searches: bool,
 }
 
 impl Context<'_> {
@@ -1176,24 +1189,69 @@ pub fn help(ctx: &Context<'_>) -> Vec<u8> {
         top.add_extension(FARV1_EXTENSION);
         openidc_configuration(&mut top.w, farv1);
     }
+    if ctx.searches {
+        top.add_extension(PAGING_EXTENSION);
+        top.add_extension(REVERSE_SEARCH_EXTENSION);
+        reverse_search_properties(&mut top.w);
+    }
+    let searches: &[&str] = if ctx.searches {
+        &[
+            "Searches are offered only on the authority route (/authority/…, or with an authority's bearer token), for the purposes the registry's policy allows to search, in pages of a fixed size followed by their \"next\" link (RFC 8977 cursor); on the public paths they answer HTTP 501:",
+            "/domains?name=<name or pattern such as exam* or exam*.example>, /nameservers?name=<pattern>, /nameservers?ip=<address>, /entities?fn=<name or Name*>, /entities?handle=<ROID>, /domains/reverse_search/entity?handle=|fn=|email=<value>[&role=registrant|technical] (RFC 9536).",
+            "IP or AS number lookups are not offered (HTTP 501).",
+        ]
+    } else {
+        &["Searches and IP or AS number lookups are not offered (HTTP 501)."]
+    };
     top.end(
         ctx,
         |w| {
             terms_notice(w, ctx, query_url);
-            notice(
-                w,
-                "Service",
-                &[
-                    "This service answers RDAP lookups for the domains, nameservers and registrars of this registry:",
-                    "/domain/<name> (A-label or U-label), /nameserver/<name>, /entity/<IANA Registrar ID>, /entity/<contact ROID>, /help.",
-                    "Searches and IP or AS number lookups are not offered (HTTP 501).",
-                    "Personal data of registrants is redacted according to the ICANN Registration Data Policy; the \"redacted\" member (RFC 9537) lists what was withheld.",
-                ],
-                |w| link(w, query_url, "self", &url, RDAP_JSON),
-            );
+            let mut lines = vec![
+                "This service answers RDAP lookups for the domains, nameservers and registrars of this registry:",
+                "/domain/<name> (A-label or U-label), /nameserver/<name>, /entity/<IANA Registrar ID>, /entity/<contact ROID>, /help.",
+            ];
+            lines.extend_from_slice(searches);
+            lines.push("Personal data of registrants is redacted according to the ICANN Registration Data Policy; the \"redacted\" member (RFC 9537) lists what was withheld.");
+            notice(w, "Service", &lines, |w| {
+                link(w, query_url, "self", &url, RDAP_JSON)
+            });
         },
         &Redactions::default(),
     )
+}
+
+/// `reverse_search_properties` (RFC 9536 §4): the domain searches by contact property.
+fn reverse_search_properties(w: &mut Json) {
+    w.key("reverse_search_properties");
+    w.begin_array();
+    for property in REVERSE_SEARCH_PROPERTIES {
+        w.begin_object();
+        w.member("searchableResourceType", "domains");
+        w.member("relatedResourceType", "entity");
+        w.member("property", property);
+        w.end_object();
+    }
+    w.end_array();
+}
+
+/// The `notices` array of a search answer: the terms of service, for domain results the
+/// status codes and inaccuracy notices every domain answer carries (RP24), and last the
+/// disclosure notice of the grant.
+pub fn search_notices(ctx: &Context<'_>, domains: bool) -> Vec<u8> {
+    let url = [ctx.request_url.unwrap_or(ctx.base_url)];
+    let mut w = Json::with_capacity(OBJECT_CAPACITY);
+    w.begin_array();
+    terms_notice(&mut w, ctx, &url);
+    if domains {
+        status_codes_notice(&mut w, &url);
+        inaccuracy_notice(&mut w, &url);
+    }
+    if let Some(grant) = ctx.disclosure {
+        disclosure_notice(&mut w, grant);
+    }
+    w.end_array();
+    w.out
 }
 
 /// `farv1_openidcConfiguration` (RFC 9560 §4.1). rddsd takes tokens only (no session login,

@@ -270,6 +270,28 @@ impl Snapshot {
             .and_then(|id| self.registrar(*id))
     }
 
+    /// Visit every domain with its name (the index key), in no particular order (authority
+    /// searches; no allocation, and the record itself is not read unless `visit` reads it).
+    pub fn for_each_domain<'s>(&'s self, visit: &mut dyn FnMut(&'s str, &'s Domain)) {
+        for (name, d) in self.domains.iter() {
+            visit(name, &d.value);
+        }
+    }
+
+    /// Visit every host with its name, in no particular order (authority searches).
+    pub fn for_each_host<'s>(&'s self, visit: &mut dyn FnMut(&'s str, &'s Host)) {
+        for (name, h) in self.hosts.iter() {
+            visit(name, &h.host.value);
+        }
+    }
+
+    /// Visit every contact with its roles, in no particular order (authority searches).
+    pub fn for_each_contact<'s>(&'s self, visit: &mut dyn FnMut(&'s Contact, ContactRoles)) {
+        for e in self.contacts.values() {
+            visit(&e.contact.value, e.roles());
+        }
+    }
+
     /// Every domain, sorted by name (tests and tools; not a public query).
     pub fn domains(&self) -> Vec<&Domain> {
         let mut v: Vec<&Domain> = self.domains.values().map(|d| &d.value).collect();

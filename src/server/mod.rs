@@ -114,6 +114,8 @@ impl Server {
             .map(|f| crate::rdap::render::Farv1 {
                 providers: f.providers(),
             });
+        // Searches exist on the authority route only, so `/help` announces them only with it.
+        rdap_cfg.searches = state.authority.is_some();
         let rdap_cfg = Arc::new(rdap_cfg);
         Ok(Self {
             state,

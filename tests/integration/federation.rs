@@ -748,3 +748,45 @@ fn a_jwks_server_its_issuers_roots_do_not_vouch_for_gets_no_token_accepted() {
         );
     }
 }
+
+/// RFC 9560 clients search on the ordinary paths too: a valid token on a public search path
+/// gets the authority route's answer and log entry, and only for a purpose allowed to search.
+#[test]
+fn a_token_on_a_public_search_path_searches_as_the_authority_route_does() {
+    let fx = Fixture::new(3600);
+    let token = fx.idp.ed(&claims(ISS_A, CRIMINAL));
+    let path = "/domains/reverse_search/entity?handle=C101-EXAMPLE";
+    // Without a token, the public search path is still refused.
+    assert_eq!(fx.srv.get(path).status, 501);
+    let r = fx.ask(path, &token, STATEMENT);
+    assert_eq!(r.status, 200, "{}", body(&r));
+    assert!(body(&r).contains(PERSONAL));
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let conformance = r.json()["rdapConformance"].to_string();
+    for id in ["farv1", "reverse_search", "sorting_and_paging"] {
+        assert!(conformance.contains(id), "{id} in {conformance}");
+    }
+    let entries = fx.entries();
+    assert_eq!(entries.len(), 1);
+    let d = &entries[0]["disclosure"];
+    assert_eq!(d["query"], path);
+    assert_eq!(d["credentialKind"], "jwt");
+    assert_eq!(d["issuer"], ISS_A);
+    assert!(d["objects"].to_string().contains("domain:D1002-EXAMPLE"));
+    // The issuer allows cybersecurity incidents, the policy does not let them search.
+    let cyber = [
+        ("RDDS-Purpose", "cybersecurity-incident"),
+        ("RDDS-Legal-Basis", "NIS2 Art. 23"),
+        ("RDDS-Case-Reference", "CSIRT-7"),
+    ];
+    let r = fx.ask(path, &token, &cyber);
+    assert_eq!(r.status, 403, "{}", body(&r));
+    assert!(!body(&r).contains(PERSONAL));
+    assert_eq!(fx.entries().len(), 1, "the refused search left no entry");
+    // An expired token on a search path: 401, nothing searched.
+    let mut expired = claims(ISS_A, CRIMINAL);
+    expired["exp"] = json!(now() - 3600);
+    let r = fx.ask_from("127.3.0.2", path, &fx.idp.ed(&expired), STATEMENT);
+    assert_eq!(r.status, 401);
+    assert_eq!(fx.entries().len(), 1);
+}

@@ -21,6 +21,7 @@ mod privacy;
 mod profile;
 mod rdap;
 mod schema;
+mod search;
 mod subject;
 mod transparency;
 mod whois;

@@ -96,16 +96,16 @@ fn migrate_twice_is_a_no_op() {
     let first = ok(&["db", "migrate", "--database", &db.url]);
     assert_eq!(
         first,
-        "applied 0001_registration_data\napplied 0002_serving\napplied 0003_cluster\nschema at version 3\n"
+        "applied 0001_registration_data\napplied 0002_serving\napplied 0003_cluster\napplied 0004_search\nschema at version 4\n"
     );
     // The second run takes its URL from the environment.
     let (ok2, second, err) = run(&["db", "migrate"], &[("RDDSD_DATABASE_URL", &db.url)]);
     assert!(ok2, "{second}{err}");
-    assert_eq!(second, "schema already at version 3: nothing to do\n");
+    assert_eq!(second, "schema already at version 4: nothing to do\n");
     assert_eq!(
         db.value("SELECT string_agg(version || ' ' || name, ',' ORDER BY version) FROM schema_migrations")
             .as_deref(),
-        Some("1 registration_data,2 serving,3 cluster")
+        Some("1 registration_data,2 serving,3 cluster,4 search")
     );
 }
 
@@ -142,8 +142,8 @@ fn parallel_first_migrations_apply_once() {
         );
     }
     assert!(
-        outs.iter().all(|o| o.ends_with("schema at version 3\n")
-            || o.ends_with("schema already at version 3: nothing to do\n")),
+        outs.iter().all(|o| o.ends_with("schema at version 4\n")
+            || o.ends_with("schema already at version 4: nothing to do\n")),
         "{outs:?}"
     );
 }
@@ -153,13 +153,13 @@ fn a_newer_schema_is_refused() {
     let Some(db) = migrated("a_newer_schema_is_refused") else {
         return;
     };
-    db.sql("INSERT INTO schema_migrations (version, name) VALUES (4, 'from_the_future')")
+    db.sql("INSERT INTO schema_migrations (version, name) VALUES (5, 'from_the_future')")
         .expect("insert");
     let (ok, out, err) = run(&["db", "migrate", "--database", &db.url], &[]);
     assert!(!ok, "{out}");
     assert!(
         err.contains(
-            "the database schema is at version 4, newer than this rddsd knows (version 3)"
+            "the database schema is at version 5, newer than this rddsd knows (version 4)"
         ),
         "{err}"
     );
@@ -175,9 +175,9 @@ fn a_newer_schema_is_refused() {
         ],
         &[],
     );
-    assert!(!ok && err.contains("version 4"), "{err}");
+    assert!(!ok && err.contains("version 5"), "{err}");
     let (ok, _, err) = run(&["check", "--database", &db.url], &[]);
-    assert!(!ok && err.contains("version 4"), "{err}");
+    assert!(!ok && err.contains("version 5"), "{err}");
     assert_eq!(
         db.value("SELECT count(*) FROM domains").as_deref(),
         Some("0")
@@ -185,7 +185,7 @@ fn a_newer_schema_is_refused() {
     assert_eq!(
         db.value("SELECT count(*) FROM schema_migrations")
             .as_deref(),
-        Some("4")
+        Some("5")
     );
 }
 
@@ -923,4 +923,145 @@ fn a_slow_database_is_503_within_the_statement_timeout_and_stalls_nothing() {
         assert!(std::time::Instant::now() < until, "never answered again");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Searches on the authority route read the database through their own statements, and answer
+/// exactly as the JSON Lines backend does: the same objects in the same order, the same pages
+/// and cursors, the same truncation, the same log entries. Both backends run a policy that
+/// also lets consumer protection search, which sees no technical contact field: the SQL must
+/// leave out exactly the contacts the in-memory search leaves out.
+#[test]
+fn searches_from_the_database_answer_as_from_memory() {
+    let Some(db) = imported("searches_from_the_database_answer_as_from_memory") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let creds = dir.path().join("credentials.jsonl");
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        rddsd::policy::DEFAULT_POLICY.replace(
+            "[purpose.consumer-protection]\n",
+            "[purpose.consumer-protection]\nsearch = true\n",
+        ),
+    )
+    .expect("policy");
+    let (_, token) = crate::harness::issue_credential(
+        &creds,
+        "Example Police",
+        "criminal-investigation,consumer-protection",
+    );
+    let config = |log: &str| {
+        format!(
+            "[authority]\ncredentials = {:?}\nlog = {:?}\nrate_per_minute = 60000\nburst = 1000\nsearch_page_size = 2\nsearch_max_results = 5\n",
+            creds.to_str().expect("utf-8"),
+            dir.path().join(log).to_str().expect("utf-8"),
+        )
+    };
+    let policy_flag = policy.to_str().expect("utf-8");
+    let mem = crate::harness::Server::with_config(
+        &config("mem.jsonl"),
+        &["--base-url", BASE, "--policy", policy_flag],
+    );
+    let pg = crate::harness::Server::with_config(
+        &config("pg.jsonl"),
+        &[
+            "--base-url",
+            BASE,
+            "--database",
+            &db.url,
+            "--policy",
+            policy_flag,
+        ],
+    );
+    let bearer = format!("Bearer {token}");
+    let statement = |purpose: &'static str| {
+        vec![
+            ("Authorization", bearer.clone()),
+            ("RDDS-Purpose", purpose.to_string()),
+            ("RDDS-Legal-Basis", "Basis 1".to_string()),
+            ("RDDS-Case-Reference", "PG-SEARCH".to_string()),
+        ]
+    };
+    // An answer without its notices (the disclosure notice names the request id).
+    let comparable = |r: &crate::harness::Resp| {
+        let mut v = r.json();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("notices");
+        }
+        v
+    };
+    let mut pages = 0;
+    for purpose in ["criminal-investigation", "consumer-protection"] {
+        let headers = statement(purpose);
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        for first in [
+            "/authority/domains?name=xn--*",
+            "/authority/domains?name=KA*",
+            "/authority/domains?name=xn--c*.example",
+            "/authority/domains?name=caf%C3%A9.example",
+            "/authority/domains?name=zz*",
+            "/authority/nameservers?name=ns1.*",
+            "/authority/nameservers?ip=198.51.100.53",
+            "/authority/entities?fn=aure*",
+            "/authority/entities?fn=Quintessa%20Ballantyne",
+            "/authority/entities?fn=r*",
+            "/authority/entities?fn=re*",
+            "/authority/entities?handle=c203-example",
+            "/authority/domains/reverse_search/entity?handle=C101-EXAMPLE",
+            "/authority/domains/reverse_search/entity?handle=C201-EXAMPLE",
+            "/authority/domains/reverse_search/entity?fn=Bartholomew*&role=registrant",
+            "/authority/domains/reverse_search/entity?fn=piotr*",
+            "/authority/domains/reverse_search/entity?email=quintessa.b%40hostmaster-two.example.org&role=technical",
+            "/authority/domains/reverse_search/entity?email=Aurelie.Vantongeren%40mailbox-one.example.org",
+        ] {
+            let mut path = first.to_string();
+            loop {
+                let want = mem.request("GET", &path, &headers);
+                let got = pg.request("GET", &path, &headers);
+                assert_eq!(got.status, want.status, "{purpose} {path}");
+                assert_eq!(
+                    comparable(&got),
+                    comparable(&want),
+                    "{purpose} {path}"
+                );
+                if want.status == 200 {
+                    pages += 1;
+                }
+                let next = want.json()["paging_metadata"]["links"][0]["href"]
+                    .as_str()
+                    .map(str::to_string);
+                match next {
+                    Some(n) => path = n.strip_prefix("http://rdap.test").expect("base").to_string(),
+                    None => break,
+                }
+            }
+        }
+    }
+    // The same log entries, page for page (their times and request ids aside).
+    let logged = |name: &str| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(dir.path().join(name))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                let e: serde_json::Value = serde_json::from_str(l).expect("json");
+                let d = &e["disclosure"];
+                serde_json::json!([
+                    d["query"],
+                    d["purpose"],
+                    d["objects"],
+                    d["disclosed"],
+                    d["responseSha256"].is_string()
+                ])
+            })
+            .collect()
+    };
+    let (m, p) = (logged("mem.jsonl"), logged("pg.jsonl"));
+    assert_eq!(m.len(), pages);
+    assert_eq!(p, m);
+    assert!(
+        p.iter()
+            .any(|e| e[2].as_array().is_some_and(|o| o.len() > 3)),
+        "some pages disclosed several objects"
+    );
 }

@@ -13,7 +13,8 @@ fn schema_file(name: &str) -> Value {
         .expect("schema is JSON")
 }
 
-fn validator(kind: &str) -> jsonschema::Validator {
+/// A validator for one response kind of the RDAP response schema (`$defs/<kind>`).
+pub fn validator(kind: &str) -> jsonschema::Validator {
     let mut schema = schema_file("rdap-response.schema.json");
     schema["$ref"] = Value::from(format!("#/$defs/{kind}"));
     jsonschema::options()
@@ -22,7 +23,8 @@ fn validator(kind: &str) -> jsonschema::Validator {
         .expect("schema compiles")
 }
 
-fn assert_valid(v: &jsonschema::Validator, doc: &Value, what: &str) {
+/// Fail with every schema error of `doc`.
+pub fn assert_valid(v: &jsonschema::Validator, doc: &Value, what: &str) {
     let errors: Vec<String> = v
         .iter_errors(doc)
         .map(|e| format!("{} at {}", e, e.instance_path()))
