@@ -589,14 +589,7 @@ async fn authority_outcome(
         let (objects, disclosed) = crate::resolve::disclosure(store, &data.policy, query, &grant);
         (Bytes::from(body), objects, disclosed)
     };
-    match authority.record(&grant, objects, disclosed, &body).await {
-        Ok(log_leaf) => Outcome::Disclosed {
-            body,
-            request_id: grant.request_id().to_string(),
-            log_leaf,
-        },
-        Err(_) => Outcome::NotRecorded,
-    }
+    disclose(authority, &grant, objects, disclosed, body).await
 }
 
 /// A search on the authority route: the same checks as a lookup (at the search's cost of the
@@ -678,14 +671,7 @@ async fn search_outcome(
         }
     };
     let (body, objects, disclosed) = page;
-    match authority.record(&grant, objects, disclosed, &body).await {
-        Ok(log_leaf) => Outcome::Disclosed {
-            body,
-            request_id: grant.request_id().to_string(),
-            log_leaf,
-        },
-        Err(_) => Outcome::NotRecorded,
-    }
+    disclose(authority, &grant, objects, disclosed, body).await
 }
 
 /// Everything one search page is found and rendered from, owned, for the blocking pool.
@@ -754,6 +740,25 @@ impl SearchPage {
         };
         let body = results::render(&page, &ctx).ok()?;
         Some((Bytes::from(body), objects, disclosed))
+    }
+}
+
+/// Record a disclosure and only then hand out its answer: the log entry is durable before
+/// any byte leaves (no log, no disclosure: 503).
+async fn disclose(
+    authority: &crate::authority::Authority,
+    grant: &crate::authority::Grant,
+    objects: Vec<String>,
+    disclosed: Vec<crate::authority::log::DisclosedContact>,
+    body: Bytes,
+) -> Outcome<'static> {
+    match authority.record(grant, objects, disclosed, &body).await {
+        Ok(log_leaf) => Outcome::Disclosed {
+            body,
+            request_id: grant.request_id().to_string(),
+            log_leaf,
+        },
+        Err(_) => Outcome::NotRecorded,
     }
 }
 
