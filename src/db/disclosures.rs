@@ -58,19 +58,7 @@ async fn append_in(
     tx.batch_execute("SET LOCAL synchronous_commit = on")
         .await
         .map_err(|e| DbError::sql("cannot set synchronous_commit", &e))?;
-    let row = tx
-        .query_one(
-            "SELECT next_seq, head FROM disclosure_log_head FOR UPDATE",
-            &[],
-        )
-        .await
-        .map_err(|e| DbError::sql("cannot lock the disclosure log head", &e))?;
-    let next_seq: i64 = row
-        .try_get(0)
-        .map_err(|e| DbError::sql("cannot read the disclosure log head", &e))?;
-    let head: String = row
-        .try_get(1)
-        .map_err(|e| DbError::sql("cannot read the disclosure log head", &e))?;
+    let (next_seq, head) = read_head(&tx, true).await?;
     let seq = u64::try_from(next_seq)
         .map_err(|_| DbError::Io(format!("disclosure log head: bad next_seq {next_seq}")))?;
     let (entry, mut line) = Entry {
@@ -117,16 +105,7 @@ pub async fn read_raw(client: &mut Client) -> Result<(Vec<u8>, u64, String), DbE
         .start()
         .await
         .map_err(|e| DbError::sql("cannot start a transaction", &e))?;
-    let row = tx
-        .query_one("SELECT next_seq, head FROM disclosure_log_head", &[])
-        .await
-        .map_err(|e| DbError::sql("cannot read the disclosure log head", &e))?;
-    let next_seq: i64 = row
-        .try_get(0)
-        .map_err(|e| DbError::sql("cannot read the disclosure log head", &e))?;
-    let head: String = row
-        .try_get(1)
-        .map_err(|e| DbError::sql("cannot read the disclosure log head", &e))?;
+    let (next_seq, head) = read_head(&tx, false).await?;
     let data = log_lines(&tx).await?;
     tx.commit()
         .await
@@ -142,6 +121,31 @@ pub async fn read(client: &mut Client) -> Result<(Vec<u8>, Verified), String> {
     let (data, next_seq, head) = read_raw(client).await.map_err(|e| e.to_string())?;
     let v = check(&data, next_seq, &head)?;
     Ok((data, v))
+}
+
+/// The log head: the next sequence number and the hash of the last entry. `lock` takes the
+/// row for the transaction (an append or a prune, which move the head); a read leaves it free.
+async fn read_head(
+    tx: &tokio_postgres::Transaction<'_>,
+    lock: bool,
+) -> Result<(i64, String), DbError> {
+    let (statement, failed) = if lock {
+        (
+            "SELECT next_seq, head FROM disclosure_log_head FOR UPDATE",
+            "cannot lock the disclosure log head",
+        )
+    } else {
+        (
+            "SELECT next_seq, head FROM disclosure_log_head",
+            "cannot read the disclosure log head",
+        )
+    };
+    let row = tx
+        .query_one(statement, &[])
+        .await
+        .map_err(|e| DbError::sql(failed, &e))?;
+    let read = |e| DbError::sql("cannot read the disclosure log head", &e);
+    Ok((row.try_get(0).map_err(read)?, row.try_get(1).map_err(read)?))
 }
 
 /// Verify the log's bytes and compare their end with the head row.
@@ -200,15 +204,7 @@ pub async fn prune(
         .transaction()
         .await
         .map_err(sql("cannot start a transaction"))?;
-    let row = tx
-        .query_one(
-            "SELECT next_seq, head FROM disclosure_log_head FOR UPDATE",
-            &[],
-        )
-        .await
-        .map_err(sql("cannot lock the disclosure log head"))?;
-    let next_seq: i64 = row.try_get(0).map_err(sql("cannot read the head"))?;
-    let head: String = row.try_get(1).map_err(sql("cannot read the head"))?;
+    let (next_seq, head) = read_head(&tx, true).await.map_err(|e| e.to_string())?;
     let data = log_lines(&tx).await.map_err(|e| e.to_string())?;
     let v = check(&data, u64::try_from(next_seq).unwrap_or(0), &head)?;
     let first = usize::from(v.checkpoint().is_some());
