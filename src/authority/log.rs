@@ -892,22 +892,7 @@ impl DisclosureLog {
             None
         });
         let writer = Writer::start(path, Arc::clone(&status), tlog);
-        let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE_DEPTH);
-        let thread = std::thread::Builder::new()
-            .name("disclosure-log".into())
-            .spawn(move || writer.run(rx));
-        let thread = match thread {
-            Ok(t) => Some(t),
-            Err(e) => {
-                status.fail(format!("cannot start the disclosure log writer: {e}"));
-                None
-            }
-        };
-        Self {
-            jobs: Some(tx),
-            status,
-            thread,
-        }
+        Self::spawn("disclosure-log", status, move |rx| writer.run(rx))
     }
 
     /// A log whose entries another writer makes durable (the cluster's log in PostgreSQL,
@@ -917,7 +902,16 @@ impl DisclosureLog {
         name: &str,
         run: impl FnOnce(Receiver<Job>) + Send + 'static,
     ) -> Self {
-        let status = Arc::new(Status::default());
+        Self::spawn(name, Arc::new(Status::default()), run)
+    }
+
+    /// Start the thread that makes entries durable; a thread that cannot start leaves the log
+    /// refusing disclosures, with the reason.
+    fn spawn(
+        name: &str,
+        status: Arc<Status>,
+        run: impl FnOnce(Receiver<Job>) + Send + 'static,
+    ) -> Self {
         let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE_DEPTH);
         let thread = match std::thread::Builder::new()
             .name(name.into())
