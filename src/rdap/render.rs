@@ -50,8 +50,6 @@ const RDAP_JSON: &str = "application/rdap+json";
 /// the demo registry is 5–9 KiB; nameservers and registrars 2–3 KiB).
 const DOMAIN_CAPACITY: usize = 10 * 1024;
 const OBJECT_CAPACITY: usize = 4 * 1024;
-/// A domain answer's RFC 9537 entries (about 200 bytes each, up to ~20 of them).
-const REDACTIONS_CAPACITY: usize = 4 * 1024;
 
 /// Service-wide values every response needs.
 #[derive(Debug, Clone)]
@@ -143,6 +141,13 @@ impl Json {
     #[inline(always)]
     fn end_array(&mut self) {
         self.out.push(b']');
+        self.comma = true;
+    }
+
+    /// A value this module already wrote as JSON text.
+    fn raw(&mut self, json: &[u8]) {
+        self.separate();
+        self.out.extend_from_slice(json);
         self.comma = true;
     }
 
@@ -307,10 +312,101 @@ fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &str {
     std::str::from_utf8(&buf[at..]).unwrap_or("0")
 }
 
-/// RFC 9537 entries collected while rendering one response, as JSON text: they are appended
-/// after the notices, but only known once the contacts are written.
+/// The RFC 9537 entries of one response, in the order they arise while rendering: they are
+/// written after the notices, but only known once the contacts are.
+///
+/// Every entry is one of a fixed set ([`Redaction`]) whose text depends on nothing but which
+/// entry it is, so each is written once per process ([`Redaction::json`]) and an answer only
+/// copies it. The entries are about half the bytes of a public domain answer; writing them
+/// value by value was the largest part of rendering one.
 #[derive(Debug, Default)]
-struct Redactions(Json);
+struct Redactions(Vec<&'static [u8]>);
+
+/// A public domain answer has about 20 entries.
+const REDACTION_ENTRIES: usize = 24;
+
+impl Redactions {
+    fn new() -> Self {
+        Self(Vec::with_capacity(REDACTION_ENTRIES))
+    }
+
+    fn add(&mut self, entry: Redaction) {
+        self.0.push(entry.json());
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// One RFC 9537 entry: the domain's handle, or one part of a contact.
+#[derive(Debug, Clone, Copy)]
+enum Redaction {
+    DomainHandle,
+    Contact(Holder, Part),
+}
+
+impl Redaction {
+    /// The entry as JSON text, written on first use with the same writer as the rest of the
+    /// answer.
+    fn json(self) -> &'static [u8] {
+        static TEXT: std::sync::OnceLock<Texts> = std::sync::OnceLock::new();
+        let texts = TEXT.get_or_init(|| Texts {
+            domain_handle: entry_json(
+                Name::Registered("Registry Domain ID"),
+                Method::Removal,
+                &["$.handle"],
+            ),
+            contacts: Holder::ALL.map(|holder| {
+                Part::ALL.map(|part| {
+                    let (method, path) = part.withheld();
+                    entry_json(
+                        redaction_name(holder, part),
+                        method,
+                        &[holder.entity_path(), path],
+                    )
+                })
+            }),
+        });
+        match self {
+            Self::DomainHandle => &texts.domain_handle,
+            Self::Contact(holder, part) => &texts.contacts[holder as usize][part as usize],
+        }
+    }
+}
+
+/// Every entry's text, by [`Redaction`].
+struct Texts {
+    domain_handle: Box<[u8]>,
+    contacts: [[Box<[u8]>; Part::ALL.len()]; Holder::ALL.len()],
+}
+
+/// One entry's JSON text; `path` is its JSONPath, given as the pieces it is joined from.
+fn entry_json(name: Name, method: Method, path: &[&str]) -> Box<[u8]> {
+    let mut w = Json::with_capacity(256);
+    w.begin_object();
+    w.key("name");
+    w.begin_object();
+    match name {
+        Name::Registered(t) => w.member("type", t),
+        Name::Description(d) => w.member("description", d),
+    }
+    w.end_object();
+    let (path_key, method) = match method {
+        Method::Removal => ("prePath", "removal"),
+        Method::EmptyValue => ("postPath", "emptyValue"),
+    };
+    w.key(path_key);
+    w.text(path);
+    w.member("pathLang", "jsonpath");
+    w.member("method", method);
+    w.key("reason");
+    w.begin_object();
+    w.member("description", "Server policy");
+    w.end_object();
+    w.end_object();
+    w.out.into_boxed_slice()
+}
 
 /// How a withheld value disappears.
 #[derive(Clone, Copy)]
@@ -321,42 +417,6 @@ enum Method {
     EmptyValue,
 }
 
-impl Redactions {
-    fn with_capacity(capacity: usize) -> Self {
-        Self(Json::with_capacity(capacity))
-    }
-
-    /// Add an entry; `path` is its JSONPath, given as the pieces it is joined from.
-    fn add(&mut self, name: Name, method: Method, path: &[&str]) {
-        let w = &mut self.0;
-        w.begin_object();
-        w.key("name");
-        w.begin_object();
-        match name {
-            Name::Registered(t) => w.member("type", t),
-            Name::Description(d) => w.member("description", d),
-        }
-        w.end_object();
-        let (path_key, method) = match method {
-            Method::Removal => ("prePath", "removal"),
-            Method::EmptyValue => ("postPath", "emptyValue"),
-        };
-        w.key(path_key);
-        w.text(path);
-        w.member("pathLang", "jsonpath");
-        w.member("method", method);
-        w.key("reason");
-        w.begin_object();
-        w.member("description", "Server policy");
-        w.end_object();
-        w.end_object();
-    }
-
-    fn is_empty(&self) -> bool {
-        self.0.out.is_empty()
-    }
-}
-
 /// A redaction name: a type from the IANA "redacted name" registry, or a free description for
 /// fields the registry has no name for.
 #[derive(Clone, Copy)]
@@ -365,8 +425,40 @@ enum Name {
     Description(&'static str),
 }
 
+/// Whose contact an entry is about, which says where its entity is in the answer.
+#[derive(Debug, Clone, Copy)]
+enum Holder {
+    /// The registrant of the domain answered.
+    Registrant,
+    /// The technical contact of the domain answered.
+    Technical,
+    /// A contact looked up on its own: the entity is the answer.
+    Standalone,
+}
+
+impl Holder {
+    const ALL: [Self; 3] = [Self::Registrant, Self::Technical, Self::Standalone];
+
+    fn of(role: ViewRole) -> Self {
+        match role {
+            ViewRole::Registrant => Self::Registrant,
+            ViewRole::Technical => Self::Technical,
+            ViewRole::Standalone(_) => Self::Standalone,
+        }
+    }
+
+    /// The JSONPath of the entity in the answer.
+    fn entity_path(self) -> &'static str {
+        match self {
+            Self::Registrant => "$.entities[?(@.roles[0]=='registrant')]",
+            Self::Technical => "$.entities[?(@.roles[0]=='technical')]",
+            Self::Standalone => "$",
+        }
+    }
+}
+
 /// The part of a contact a redaction entry is about.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 enum Part {
     Handle,
     Name,
@@ -383,10 +475,57 @@ enum Part {
     Email,
 }
 
-fn redaction_name(role: ViewRole, part: Part) -> Name {
+/// `concat!` of where a contact's jCard properties are, relative to the entity, and `$path`.
+macro_rules! in_vcard {
+    ($path:literal) => {
+        concat!(".vcardArray[1]", $path)
+    };
+}
+
+impl Part {
+    /// In declaration order, so `part as usize` indexes it.
+    const ALL: [Self; 13] = [
+        Self::Handle,
+        Self::Name,
+        Self::Org,
+        Self::Street,
+        Self::City,
+        Self::Sp,
+        Self::Pc,
+        Self::Address,
+        Self::Phone,
+        Self::PhoneExt,
+        Self::Fax,
+        Self::FaxExt,
+        Self::Email,
+    ];
+
+    /// How the part is withheld, and its JSONPath relative to the entity. The name and the
+    /// address fields keep their place with an empty value (the profile requires `fn` and
+    /// `adr` keeps its shape); everything else is removed. A phone's extension lives inside
+    /// its tel URI, so it goes with the number and shares its path.
+    fn withheld(self) -> (Method, &'static str) {
+        use Method::{EmptyValue, Removal};
+        match self {
+            Self::Handle => (Removal, ".handle"),
+            Self::Name => (EmptyValue, in_vcard!("[?(@[0]=='fn')][3]")),
+            Self::Org => (Removal, in_vcard!("[?(@[0]=='org')]")),
+            Self::Street => (EmptyValue, in_vcard!("[?(@[0]=='adr')][3][:3]")),
+            Self::City => (EmptyValue, in_vcard!("[?(@[0]=='adr')][3][3]")),
+            Self::Sp => (EmptyValue, in_vcard!("[?(@[0]=='adr')][3][4]")),
+            Self::Pc => (EmptyValue, in_vcard!("[?(@[0]=='adr')][3][5]")),
+            Self::Address => (Removal, in_vcard!("[?(@[0]=='adr')]")),
+            Self::Phone | Self::PhoneExt => (Removal, in_vcard!("[?(@[1].type=='voice')]")),
+            Self::Fax | Self::FaxExt => (Removal, in_vcard!("[?(@[1].type=='fax')]")),
+            Self::Email => (Removal, in_vcard!("[?(@[0]=='email')]")),
+        }
+    }
+}
+
+fn redaction_name(holder: Holder, part: Part) -> Name {
     use Name::{Description as D, Registered as R};
-    match role {
-        ViewRole::Registrant => match part {
+    match holder {
+        Holder::Registrant => match part {
             Part::Handle => R("Registry Registrant ID"),
             Part::Name => R("Registrant Name"),
             Part::Org => R("Registrant Organization"),
@@ -401,7 +540,7 @@ fn redaction_name(role: ViewRole, part: Part) -> Name {
             Part::FaxExt => R("Registrant Fax Ext"),
             Part::Email => R("Registrant Email"),
         },
-        ViewRole::Technical => match part {
+        Holder::Technical => match part {
             Part::Handle => R("Registry Tech ID"),
             Part::Name => R("Tech Name"),
             Part::Org => D("Tech Organization"),
@@ -416,7 +555,7 @@ fn redaction_name(role: ViewRole, part: Part) -> Name {
             Part::FaxExt => D("Tech Fax Ext"),
             Part::Email => R("Tech Email"),
         },
-        ViewRole::Standalone(_) => D(match part {
+        Holder::Standalone => D(match part {
             Part::Handle => "Contact ID",
             Part::Name => "Contact Name",
             Part::Org => "Contact Organization",
@@ -625,7 +764,9 @@ impl Top {
         if !red.is_empty() {
             w.key("redacted");
             w.begin_array();
-            w.out.extend_from_slice(&red.0.out);
+            for entry in &red.0 {
+                w.raw(entry);
+            }
             w.end_array();
             let at = self.conformance_end;
             let extension = b",\""
@@ -721,21 +862,12 @@ fn street_value<'s>(w: &mut Json, lines: impl IntoIterator<Item = &'s str>) {
     w.end_array();
 }
 
-/// Where a contact's jCard properties are, relative to the entity.
-const VCARD: &str = ".vcardArray[1]";
-
-/// The members of a contact entity (a lookup adds its own after them). `at` is the JSONPath of the entity
-/// in the final response (e.g. `$.entities[?(@.roles[0]=='registrant')]`, or `$` for a
-/// top-level lookup).
-fn contact_members(
-    w: &mut Json,
-    view: &ContactView<'_>,
-    at: &'static str,
-    base_url: &str,
-    red: &mut Redactions,
-) {
+/// The members of a contact entity (a lookup adds its own after them), and the redaction
+/// entries of what its view withholds.
+fn contact_members(w: &mut Json, view: &ContactView<'_>, base_url: &str, red: &mut Redactions) {
     let role = view.role();
-    let name = |p| redaction_name(role, p);
+    let holder = Holder::of(role);
+    let entry = |part| Redaction::Contact(holder, part);
     let handle = view.handle();
     w.member("objectClassName", "entity");
     if let Field::Shown(h) = handle {
@@ -758,20 +890,12 @@ fn contact_members(
         Field::Shown(n) => text_prop(w, "fn", "text", n),
         _ => {
             text_prop(w, "fn", "text", "");
-            red.add(
-                name(Part::Name),
-                Method::EmptyValue,
-                &[at, VCARD, "[?(@[0]=='fn')][3]"],
-            );
+            red.add(entry(Part::Name));
         }
     }
     match view.org() {
         Field::Shown(o) => text_prop(w, "org", "text", o),
-        Field::Withheld => red.add(
-            name(Part::Org),
-            Method::Removal,
-            &[at, VCARD, "[?(@[0]=='org')]"],
-        ),
+        Field::Withheld => red.add(entry(Part::Org)),
         Field::Absent => {}
     }
     if let Field::Shown(cc) = view.cc() {
@@ -780,58 +904,38 @@ fn contact_members(
             Field::Shown(lines) => street_value(w, lines.iter()),
             Field::Absent => w.string(""),
             Field::Withheld => {
-                red.add(
-                    name(Part::Street),
-                    Method::EmptyValue,
-                    &[at, VCARD, "[?(@[0]=='adr')][3][:3]"],
-                );
+                red.add(entry(Part::Street));
                 w.string("");
             }
         }
-        for (field, part, path) in [
-            (view.city(), Part::City, "[?(@[0]=='adr')][3][3]"),
-            (view.sp(), Part::Sp, "[?(@[0]=='adr')][3][4]"),
-            (view.pc(), Part::Pc, "[?(@[0]=='adr')][3][5]"),
+        for (field, part) in [
+            (view.city(), Part::City),
+            (view.sp(), Part::Sp),
+            (view.pc(), Part::Pc),
         ] {
             match field {
                 Field::Shown(v) => w.string(v),
                 Field::Absent => w.string(""),
                 Field::Withheld => {
-                    red.add(name(part), Method::EmptyValue, &[at, VCARD, path]);
+                    red.add(entry(part));
                     w.string("");
                 }
             }
         }
         end_adr(w);
     } else {
-        red.add(
-            name(Part::Address),
-            Method::Removal,
-            &[at, VCARD, "[?(@[0]=='adr')]"],
-        );
+        red.add(entry(Part::Address));
     }
-    for (field, kind, part, ext, path) in [
-        (
-            view.voice(),
-            "voice",
-            Part::Phone,
-            Part::PhoneExt,
-            "[?(@[1].type=='voice')]",
-        ),
-        (
-            view.fax(),
-            "fax",
-            Part::Fax,
-            Part::FaxExt,
-            "[?(@[1].type=='fax')]",
-        ),
+    for (field, kind, part, ext) in [
+        (view.voice(), "voice", Part::Phone, Part::PhoneExt),
+        (view.fax(), "fax", Part::Fax, Part::FaxExt),
     ] {
         match field {
             Field::Shown(p) => tel(w, kind, p),
             Field::Withheld => {
                 // The extension lives inside the tel URI, so it goes with its number.
-                red.add(name(part), Method::Removal, &[at, VCARD, path]);
-                red.add(name(ext), Method::Removal, &[at, VCARD, path]);
+                red.add(entry(part));
+                red.add(entry(ext));
             }
             // Only an audience allowed to see the field learns that it is absent (the public
             // policy never publishes a phone, so the public sees "withheld" instead): nothing
@@ -842,18 +946,14 @@ fn contact_members(
     match view.email() {
         Field::Shown(e) => text_prop(w, "email", "text", e),
         Field::Absent => {}
-        Field::Withheld => red.add(
-            name(Part::Email),
-            Method::Removal,
-            &[at, VCARD, "[?(@[0]=='email')]"],
-        ),
+        Field::Withheld => red.add(entry(Part::Email)),
     }
     end_vcard(w);
 
     // The handle's entry follows those of the jCard: the order the entries have always had.
     match handle {
         Field::Shown(h) => self_links(w, &[base_url, "entity/", h]),
-        _ => red.add(name(Part::Handle), Method::Removal, &[at, ".handle"]),
+        _ => red.add(entry(Part::Handle)),
     }
 }
 
@@ -1005,16 +1105,12 @@ pub fn domain(view: &DomainView<'_>, ctx: &Context<'_>) -> Vec<u8> {
     let self_url = [ctx.base_url, "domain/", name];
     let query_url = ctx.query_url(&self_url);
     let mut top = Top::begin(DOMAIN_CAPACITY);
-    let mut red = Redactions::with_capacity(REDACTIONS_CAPACITY);
+    let mut red = Redactions::new();
     let w = &mut top.w;
     w.member("objectClassName", "domain");
     match view.handle() {
         Field::Shown(h) => w.member("handle", h),
-        _ => red.add(
-            Name::Registered("Registry Domain ID"),
-            Method::Removal,
-            &["$.handle"],
-        ),
+        _ => red.add(Redaction::DomainHandle),
     }
     name_and_status(w, view.name(), view.statuses().iter().map(|s| s.rdap()));
 
@@ -1078,15 +1174,13 @@ pub fn domain(view: &DomainView<'_>, ctx: &Context<'_>) -> Vec<u8> {
     registrar_members(w, registrar, ctx, false);
     w.end_object();
     if let Some(r) = view.registrant() {
-        let at = "$.entities[?(@.roles[0]=='registrant')]";
         w.begin_object();
-        contact_members(w, r, at, ctx.base_url, &mut red);
+        contact_members(w, r, ctx.base_url, &mut red);
         w.end_object();
     }
     if let Some(t) = view.technical() {
-        let at = "$.entities[?(@.roles[0]=='technical')]";
         w.begin_object();
-        contact_members(w, t, at, ctx.base_url, &mut red);
+        contact_members(w, t, ctx.base_url, &mut red);
         w.end_object();
     }
     w.end_array();
@@ -1166,9 +1260,9 @@ pub fn contact(view: &ContactView<'_>, ctx: &Context<'_>) -> Vec<u8> {
         view.lookup_handle().unwrap_or_default(),
     ];
     let mut top = Top::begin(OBJECT_CAPACITY);
-    let mut red = Redactions::with_capacity(REDACTIONS_CAPACITY);
+    let mut red = Redactions::new();
     let w = &mut top.w;
-    contact_members(w, view, "$", ctx.base_url, &mut red);
+    contact_members(w, view, ctx.base_url, &mut red);
     db_update_events(w, ctx);
     if let Some(p) = ctx.port43 {
         w.member("port43", p);
@@ -1325,6 +1419,45 @@ pub fn limited(status: u16, title: &str, text: &str, retry_after: Option<u64>) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_redaction_entry_is_one_rfc_9537_object_of_its_part() {
+        assert!(Part::ALL.iter().enumerate().all(|(i, p)| *p as usize == i));
+        assert!(Holder::ALL
+            .iter()
+            .enumerate()
+            .all(|(i, h)| *h as usize == i));
+        for holder in Holder::ALL {
+            for part in Part::ALL {
+                let text = Redaction::Contact(holder, part).json();
+                let v: serde_json::Value = serde_json::from_slice(text).expect("one JSON value");
+                let (method, path) = part.withheld();
+                let (path_key, method) = match method {
+                    Method::Removal => ("prePath", "removal"),
+                    Method::EmptyValue => ("postPath", "emptyValue"),
+                };
+                let name = match redaction_name(holder, part) {
+                    Name::Registered(t) => serde_json::json!({ "type": t }),
+                    Name::Description(d) => serde_json::json!({ "description": d }),
+                };
+                assert_eq!(
+                    v,
+                    serde_json::json!({
+                        "name": name,
+                        path_key: format!("{}{path}", holder.entity_path()),
+                        "pathLang": "jsonpath",
+                        "method": method,
+                        "reason": { "description": "Server policy" },
+                    }),
+                    "{holder:?} {part:?}"
+                );
+            }
+        }
+        let v: serde_json::Value =
+            serde_json::from_slice(Redaction::DomainHandle.json()).expect("one JSON value");
+        assert_eq!(v["prePath"], "$.handle");
+        assert_eq!(v["name"]["type"], "Registry Domain ID");
+    }
 
     #[test]
     fn escaping_is_serde_json_escaping() {
