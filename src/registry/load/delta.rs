@@ -418,6 +418,15 @@ impl Problems<'_> {
     }
 }
 
+/// Whether two versions of a domain name the same contacts, hosts and registrar, so the
+/// reference counts of the one hold for the other.
+fn same_references(old: &Domain, new: &Domain) -> bool {
+    old.registrar == new.registrar
+        && old.registrant == new.registrant
+        && old.tech == new.tech
+        && old.nameservers == new.nameservers
+}
+
 impl Snapshot {
     /// The snapshot with `delta` applied, validated as a whole against the result; `self` is
     /// untouched either way.
@@ -460,7 +469,10 @@ impl Snapshot {
         }
 
         // 1. Take out the old version of every changed or deleted domain, with its references,
-        //    while everything it references still exists.
+        //    while everything it references still exists. A changed domain that keeps the same
+        //    references keeps its counts: taking them off and putting them back would copy the
+        //    store shard of every contact, host and registrar it names (most deltas change
+        //    statuses and dates, not contacts), and would mark its contacts' roles as changed.
         let deleted_domains: Vec<&Arc<str>> = delta
             .deletes
             .iter()
@@ -469,13 +481,21 @@ impl Snapshot {
                 _ => None,
             })
             .collect();
-        for name in deleted_domains
-            .iter()
-            .map(|n| n.as_ref())
-            .chain(delta.domains.iter().map(|(_, d)| d.name.ascii()))
-        {
+        for name in deleted_domains.iter().map(|n| n.as_ref()) {
             if let Some(old) = next.domains.remove(name) {
                 next.unreference(&old, rev);
+                next.roids.remove(&old.roid.shared_key());
+            }
+        }
+        let mut counted: HashSet<&str> = HashSet::new();
+        for (_, d) in &delta.domains {
+            let name = d.name.ascii();
+            if let Some(old) = next.domains.remove(name) {
+                if same_references(&old, d) {
+                    counted.insert(name);
+                } else {
+                    next.unreference(&old, rev);
+                }
                 next.roids.remove(&old.roid.shared_key());
             }
         }
@@ -631,7 +651,9 @@ impl Snapshot {
             let key = d.name.ascii_shared().clone();
             next.roids
                 .insert(d.roid.shared_key(), RoidOwner::Domain(key.clone()));
-            next.reference(&d, rev);
+            if !counted.contains(d.name.ascii()) {
+                next.reference(&d, rev);
+            }
             next.domains.insert(key, Stored::new(rev, d));
         }
 
@@ -866,5 +888,88 @@ fn owner_text(owner: &RoidOwner) -> String {
     match owner {
         RoidOwner::Domain(n) => format!("the domain {n}"),
         RoidOwner::Host(n) => format!("the host {n}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::store::Dep;
+
+    const BUCHER: &str = r#"{"kind":"domain","roid":"D1003-EXAMPLE","name":"xn--bcher-kva.example","statuses":["clientTransferProhibited","clientUpdateProhibited"],"created":"2020-05-17T14:22:03Z","updated":"2026-11-27T23:00:00Z","expires":"2028-05-17T14:22:03Z","registrar":1002,"registrant":"REGISTRANT","tech":"C202-EXAMPLE","nameservers":["ns1.dns-provider.example.net","ns2.dns-provider.example.net"]}"#;
+
+    fn demo() -> Snapshot {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/registry");
+        crate::registry::load::load_dir(&dir).expect("the demo registry loads")
+    }
+
+    fn bucher_with_registrant(roid: &str) -> Delta {
+        let text = format!(
+            "{{\"kind\":\"delta\",\"updated\":\"2026-11-28T00:00:00Z\",\"changes\":1}}\n{}\n",
+            BUCHER.replace("REGISTRANT", roid)
+        );
+        parse_delta("test.jsonl", text.as_bytes()).expect("a valid delta")
+    }
+
+    fn counts(s: &Snapshot, roid: &str) -> (u32, u32) {
+        let e = s.contacts.get(Roid::key(roid).as_str()).expect("contact");
+        (e.registrant_of, e.technical_of)
+    }
+
+    #[test]
+    fn a_change_that_keeps_its_references_leaves_their_counts_and_records_alone() {
+        let before = demo();
+        let registrant = before
+            .domains
+            .get("xn--bcher-kva.example")
+            .and_then(|d| d.registrant.clone())
+            .expect("the demo domain has a registrant");
+        let after = before
+            .apply(&bucher_with_registrant(registrant.as_str()))
+            .expect("applies");
+        for roid in [registrant.as_str(), "C202-EXAMPLE"] {
+            assert_eq!(counts(&after, roid), counts(&before, roid), "{roid}");
+            let dep = Dep::Contact(Roid::key(roid).into());
+            assert_eq!(
+                after.since(&dep),
+                before.since(&dep),
+                "{roid} did not change"
+            );
+            // Not even copied: the new generation shares the contact's store shard.
+            let key = Roid::key(roid);
+            assert!(
+                std::ptr::eq(
+                    before.contacts.get(key.as_str()).expect("before"),
+                    after.contacts.get(key.as_str()).expect("after"),
+                ),
+                "{roid}'s shard was copied"
+            );
+        }
+    }
+
+    #[test]
+    fn a_change_of_references_moves_the_counts() {
+        let before = demo();
+        let registrant = before
+            .domains
+            .get("xn--bcher-kva.example")
+            .and_then(|d| d.registrant.clone())
+            .expect("the demo domain has a registrant");
+        let other = if registrant.as_str() == "C101-EXAMPLE" {
+            "C102-EXAMPLE"
+        } else {
+            "C101-EXAMPLE"
+        };
+        let after = before
+            .apply(&bucher_with_registrant(other))
+            .expect("applies");
+        let (was, _) = counts(&before, registrant.as_str());
+        assert_eq!(counts(&after, registrant.as_str()).0, was - 1);
+        let (had, _) = counts(&before, other);
+        assert_eq!(counts(&after, other).0, had + 1);
+        assert_eq!(
+            counts(&after, "C202-EXAMPLE"),
+            counts(&before, "C202-EXAMPLE")
+        );
     }
 }
