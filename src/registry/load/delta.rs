@@ -911,6 +911,13 @@ mod tests {
         parse_delta("test.jsonl", text.as_bytes()).expect("a valid delta")
     }
 
+    fn bucher_registrant(s: &Snapshot) -> Roid {
+        s.domains
+            .get("xn--bcher-kva.example")
+            .and_then(|d| d.registrant.clone())
+            .expect("the demo domain has a registrant")
+    }
+
     fn counts(s: &Snapshot, roid: &str) -> (u32, u32) {
         let e = s.contacts.get(Roid::key(roid).as_str()).expect("contact");
         (e.registrant_of, e.technical_of)
@@ -919,11 +926,7 @@ mod tests {
     #[test]
     fn a_change_that_keeps_its_references_leaves_their_counts_and_records_alone() {
         let before = demo();
-        let registrant = before
-            .domains
-            .get("xn--bcher-kva.example")
-            .and_then(|d| d.registrant.clone())
-            .expect("the demo domain has a registrant");
+        let registrant = bucher_registrant(&before);
         let after = before
             .apply(&bucher_with_registrant(registrant.as_str()))
             .expect("applies");
@@ -950,11 +953,7 @@ mod tests {
     #[test]
     fn a_change_of_references_moves_the_counts() {
         let before = demo();
-        let registrant = before
-            .domains
-            .get("xn--bcher-kva.example")
-            .and_then(|d| d.registrant.clone())
-            .expect("the demo domain has a registrant");
+        let registrant = bucher_registrant(&before);
         let other = if registrant.as_str() == "C101-EXAMPLE" {
             "C102-EXAMPLE"
         } else {
