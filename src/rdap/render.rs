@@ -59,8 +59,8 @@ pub const REVERSE_SEARCH_PROPERTIES: [&str; 4] = ["fn", "handle", "email", "role
 
 const RDAP_JSON: Lit = lit!("application/rdap+json");
 
-/// What a buffer of a nested object starts with (nameservers and registrars are 2–3 KiB).
-const OBJECT_CAPACITY: usize = 4 * 1024;
+/// What the buffer of a search answer's notices starts with (a few notices, under 4 KiB).
+const NOTICES_CAPACITY: usize = 4 * 1024;
 
 /// What a thread's answer buffer starts with, so that typical answers never grow it (a domain
 /// of the demo registry is 5–9 KiB), and the most it keeps between answers (one that a rare
@@ -1417,7 +1417,7 @@ fn reverse_search_properties(w: &mut Json) {
 /// disclosure notice of the grant.
 pub fn search_notices(ctx: &Context<'_>, domains: bool) -> Vec<u8> {
     let url = [ctx.request_url.unwrap_or(ctx.base_url)];
-    let mut w = Json::with_capacity(OBJECT_CAPACITY);
+    let mut w = Json::with_capacity(NOTICES_CAPACITY);
     w.begin_array();
     terms_notice(&mut w, ctx, &url);
     if domains {
