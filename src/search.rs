@@ -363,6 +363,15 @@ impl Hits<'_> {
         self.len() == 0
     }
 
+    /// Keep the first `n` objects.
+    fn truncate(&mut self, n: usize) {
+        match self {
+            Self::Domains(v) => v.truncate(n),
+            Self::Nameservers(v) => v.truncate(n),
+            Self::Entities(v) => v.truncate(n),
+        }
+    }
+
     /// The order key of the last object (the next page's cursor).
     fn last_key(&self) -> Option<String> {
         match self {
@@ -508,16 +517,14 @@ pub fn run<'a, S: Store + ?Sized>(
     limits: Limits,
 ) -> Found<'a> {
     let keep = limits.page_size.saturating_add(1);
-    let (hits, before, fetched) = match search {
+    let (mut hits, before) = match search {
         Search::Domains(p) => {
             let (v, before) = domains_named(store, p, after, keep);
-            let n = v.len();
-            (Hits::Domains(v), before, n)
+            (Hits::Domains(v), before)
         }
         Search::ReverseDomains { by, role } => {
             let (v, before) = domains_of(store, rules, by, *role, after, keep);
-            let n = v.len();
-            (Hits::Domains(v), before, n)
+            (Hits::Domains(v), before)
         }
         Search::Nameservers(p) => {
             let mut pager = Pager::new(after, keep);
@@ -534,8 +541,7 @@ pub fn run<'a, S: Store + ?Sized>(
                 }),
             }
             let (v, before) = pager.sorted();
-            let n = v.len();
-            (Hits::Nameservers(v), before, n)
+            (Hits::Nameservers(v), before)
         }
         Search::NameserversByIp(ip) => {
             let mut pager = Pager::new(after, keep);
@@ -543,35 +549,21 @@ pub fn run<'a, S: Store + ?Sized>(
                 pager.offer(Cow::Borrowed(h.name.ascii()), h);
             }
             let (v, before) = pager.sorted();
-            let n = v.len();
-            (Hits::Nameservers(v), before, n)
+            (Hits::Nameservers(v), before)
         }
         Search::Entities(by) => {
             let (v, before) = contacts_matching(store, rules, by, after, keep);
-            let n = v.len();
-            (Hits::Entities(v), before, n)
+            (Hits::Entities(v), before)
         }
     };
+    let fetched = hits.len();
     let before = before_known.unwrap_or(before);
     let take = limits
         .page_size
         .min(limits.max_results.saturating_sub(before));
     let more = fetched > take;
     let truncated = more && before + take >= limits.max_results;
-    let hits = match hits {
-        Hits::Domains(mut v) => {
-            v.truncate(take);
-            Hits::Domains(v)
-        }
-        Hits::Nameservers(mut v) => {
-            v.truncate(take);
-            Hits::Nameservers(v)
-        }
-        Hits::Entities(mut v) => {
-            v.truncate(take);
-            Hits::Entities(v)
-        }
-    };
+    hits.truncate(take);
     Found {
         hits,
         before,

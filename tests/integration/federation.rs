@@ -247,11 +247,7 @@ jurisdiction = "FR"
     }
 
     fn entries(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("log line is JSON"))
-            .collect()
+        crate::harness::log_entries(&self.log)
     }
 
     fn ask(&self, path: &str, token: &str, statement: &[(&str, &str)]) -> Resp {

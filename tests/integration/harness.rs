@@ -482,3 +482,12 @@ pub fn issue_credential(creds: &Path, authority: &str, purposes: &str) -> (Strin
     let id = token.split('_').nth(1).expect("id").to_string();
     (id, token)
 }
+
+/// The entries of a file disclosure log, one JSON object per line (none while it does not exist).
+pub fn log_entries(log: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("log line is JSON"))
+        .collect()
+}

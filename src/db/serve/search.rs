@@ -150,39 +150,32 @@ impl Database {
     }
 }
 
+/// [`statements`] of a search of one table (`from`, with its alias) by its name column: the
+/// page's names after the cursor, read through `lines`, and the count up to the cursor.
+fn by_name(from: &str, name: &str, lines: &str) -> (String, String) {
+    let cond = name_condition(name);
+    (
+        format!(
+            "WITH m AS (SELECT {name} FROM {from} WHERE {cond} \
+             AND {name} COLLATE \"C\" > $4 ORDER BY {name} COLLATE \"C\" LIMIT $5) \
+             {lines}"
+        ),
+        format!(
+            "SELECT count(*) FROM (SELECT 1 FROM {from} WHERE {cond} \
+             AND {name} COLLATE \"C\" <= $4 LIMIT $5) s"
+        ),
+    )
+}
+
 /// The page statement and the count statement of a pattern search. Both take the same
 /// parameters ([`Params`]), the after-key and the limit last: PostgreSQL infers a statement's
 /// parameters from the ones it names, so the two name the same ones, and the limit is a page
 /// and one for the page, the cap for the count.
 fn statements(search: &Search) -> (String, String) {
     match search {
-        Search::Domains(_) => {
-            let cond = name_condition("d.name");
-            (
-                format!(
-                    "WITH m AS (SELECT d.name FROM domains d WHERE {cond} \
-                     AND d.name COLLATE \"C\" > $4 ORDER BY d.name COLLATE \"C\" LIMIT $5) \
-                     {DOMAIN_LINES}"
-                ),
-                format!(
-                    "SELECT count(*) FROM (SELECT 1 FROM domains d WHERE {cond} \
-                     AND d.name COLLATE \"C\" <= $4 LIMIT $5) s"
-                ),
-            )
-        }
+        Search::Domains(_) => by_name("domains d", "d.name", DOMAIN_LINES),
         Search::Nameservers(_) | Search::NameserversByIp(_) => {
-            let cond = name_condition("h.name");
-            (
-                format!(
-                    "WITH m AS (SELECT h.name FROM hosts h WHERE {cond} \
-                     AND h.name COLLATE \"C\" > $4 ORDER BY h.name COLLATE \"C\" LIMIT $5) \
-                     {HOST_LINES}"
-                ),
-                format!(
-                    "SELECT count(*) FROM (SELECT 1 FROM hosts h WHERE {cond} \
-                     AND h.name COLLATE \"C\" <= $4 LIMIT $5) s"
-                ),
-            )
+            by_name("hosts h", "h.name", HOST_LINES)
         }
         Search::Entities(by) => {
             let cond = contact_condition(by);
