@@ -54,7 +54,7 @@ fn readiness(state: &State) -> (StatusCode, &'static str, String) {
     // The database, like the disclosure log, is shared by every node: losing it must not take
     // the whole pool out of rotation while nodes can answer from their caches (and answer 503,
     // quickly, for the rest).
-    let database = match (g.database_up, state.database.as_ref().and_then(|d| d.lost_for())) {
+    let database = match (g.database_up, state.backend.health().and_then(|h| h.lost_for)) {
         (None, _) => String::new(),
         (Some(true), _) => "database: following changes\n".to_string(),
         (Some(false), Some(lost)) => format!(

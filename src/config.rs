@@ -16,6 +16,11 @@ use serde::Deserialize;
 use crate::authority::AuthoritySettings;
 use crate::limit::LimitSettings;
 
+pub use crate::db::DatabaseSettings;
+pub use crate::server::settings::{RdapConnLimits, Settings};
+pub use crate::state::{ShrinkGuard, DEFAULT_MAX_SHRINK_PERCENT};
+pub use crate::tls::TlsFiles as TlsSection;
+
 /// Default RDAP listen address for the demo run: loopback, unprivileged.
 pub const DEFAULT_RDAP_LISTEN: &str = "127.0.0.1:8080";
 /// Default WHOIS listen address for the demo run: loopback, unprivileged (production: port 43).
@@ -88,16 +93,6 @@ pub struct RdapSection {
     pub max_requests_per_connection: Option<u32>,
     /// Concurrent connections from one client network (keyed like the limiter).
     pub max_per_client: Option<u32>,
-}
-
-/// `[rdap.tls]`: certificate chain and key, PEM files.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsSection {
-    /// Certificate chain (leaf first), PEM.
-    pub cert: PathBuf,
-    /// Private key, PEM (PKCS#8, PKCS#1 or SEC1).
-    pub key: PathBuf,
 }
 
 /// `[whois]`: the port 43 listener.
@@ -296,80 +291,6 @@ pub struct DatabaseSection {
     pub shared_budget: Option<bool>,
 }
 
-/// The PostgreSQL backend's settings, checked.
-#[derive(Clone, PartialEq, Eq)]
-pub struct DatabaseSettings {
-    /// The database URL (may hold a password: never printed).
-    pub url: String,
-    /// Connections per node.
-    pub pool_size: usize,
-    /// Longest a lookup statement may run.
-    pub statement_timeout: Duration,
-    /// Longest a request waits for a connection.
-    pub queue_timeout: Duration,
-    /// How long cached answers outlive the loss of the database.
-    pub max_stale: Duration,
-    /// Whether the harvesting budget is shared with the cluster through the database.
-    pub shared_budget: bool,
-}
-
-impl std::fmt::Debug for DatabaseSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Not the URL: it may carry the password.
-        f.debug_struct("DatabaseSettings")
-            .field("pool_size", &self.pool_size)
-            .field("statement_timeout", &self.statement_timeout)
-            .field("queue_timeout", &self.queue_timeout)
-            .field("max_stale", &self.max_stale)
-            .field("shared_budget", &self.shared_budget)
-            .finish_non_exhaustive()
-    }
-}
-
-impl DatabaseSettings {
-    /// Default connections per node.
-    pub const POOL_SIZE: usize = 8;
-    /// Default statement timeout, in milliseconds.
-    pub const STATEMENT_TIMEOUT_MS: u64 = 2000;
-    /// Default queue timeout, in milliseconds.
-    pub const QUEUE_TIMEOUT_MS: u64 = 1000;
-    /// Default staleness bound during an outage, in seconds.
-    pub const MAX_STALE_SECS: u64 = 300;
-
-    /// The defaults, for `url`.
-    pub fn with_url(url: String) -> Self {
-        Self {
-            url,
-            pool_size: Self::POOL_SIZE,
-            statement_timeout: Duration::from_millis(Self::STATEMENT_TIMEOUT_MS),
-            queue_timeout: Duration::from_millis(Self::QUEUE_TIMEOUT_MS),
-            max_stale: Duration::from_secs(Self::MAX_STALE_SECS),
-            shared_budget: false,
-        }
-    }
-}
-
-/// Default of `[data] max_shrink_percent`.
-pub const DEFAULT_MAX_SHRINK_PERCENT: u8 = 10;
-
-/// The reload shrink guard, from `[data]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ShrinkGuard {
-    /// Largest accepted drop in percent (100: no guard).
-    pub max_shrink_percent: u8,
-    /// Accept any drop this time.
-    pub allow_shrink: bool,
-}
-
-impl Default for ShrinkGuard {
-    fn default() -> Self {
-        Self {
-            max_shrink_percent: DEFAULT_MAX_SHRINK_PERCENT,
-            allow_shrink: false,
-        }
-    }
-}
-
 /// `[service]`: values printed in responses and operational limits.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -412,86 +333,6 @@ pub struct Overrides {
     /// `RDDSD_DATABASE_URL`, read by the binary: the URL when the config chooses the postgres
     /// backend without one. It never chooses the backend by itself.
     pub database_url_env: Option<String>,
-}
-
-/// Resolved settings: every value typed and checked.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// RDAP listen addresses.
-    pub rdap_listen: Vec<SocketAddr>,
-    /// WHOIS listen addresses (empty: no WHOIS).
-    pub whois_listen: Vec<SocketAddr>,
-    /// WHOIS read timeout.
-    pub whois_read_timeout: Duration,
-    /// WHOIS connection cap.
-    pub whois_max_connections: usize,
-    /// WHOIS per-client connection cap.
-    pub whois_max_per_client: u32,
-    /// Harvesting defence.
-    pub limits: LimitSettings,
-    /// Admin listen addresses (empty: none).
-    pub admin_listen: Vec<SocketAddr>,
-    /// The authority route, if configured.
-    pub authority: Option<AuthoritySettings>,
-    /// The config file, if any.
-    pub config_path: Option<PathBuf>,
-    /// HTTPS certificate and key; plain HTTP without.
-    pub tls: Option<TlsSection>,
-    /// Configured base URL; `None` means "derive from the bound address".
-    pub base_url: Option<String>,
-    /// Data directory, or the embedded demo registry.
-    pub data_dir: Option<PathBuf>,
-    /// Policy file, or the embedded default.
-    pub policy: Option<PathBuf>,
-    /// How far a reload may shrink the data set.
-    pub shrink: ShrinkGuard,
-    /// Directory watched for delta files.
-    pub delta_dir: Option<PathBuf>,
-    /// The PostgreSQL backend, when chosen; `None`: JSON Lines.
-    pub database: Option<DatabaseSettings>,
-    /// `port43` host name.
-    pub port43: Option<String>,
-    /// Terms of service URL.
-    pub terms_url: String,
-    /// Drain deadline on shutdown.
-    pub shutdown_grace: Duration,
-    /// RDAP connection cap (all RDAP listeners together).
-    pub max_connections: usize,
-    /// RDAP connection timeouts and per-client bounds.
-    pub rdap_conn: RdapConnLimits,
-    /// Admin connection cap.
-    pub admin_max_connections: usize,
-    /// Log line format.
-    pub log_format: crate::telemetry::LogFormat,
-    /// Log filter.
-    pub log_filter: String,
-}
-
-/// How long and how much one RDAP connection may hold the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RdapConnLimits {
-    /// Time to send a complete request head, and to finish a TLS handshake.
-    pub header_timeout: Duration,
-    /// Time a write may make no progress (a client that never reads).
-    pub write_timeout: Duration,
-    /// Time a read may wait for bytes: bounds idle keep-alive connections.
-    pub keepalive_timeout: Duration,
-    /// Requests on one connection before it is closed.
-    pub max_requests_per_connection: u32,
-    /// Concurrent connections per client network.
-    pub max_per_client: u32,
-}
-
-impl Default for RdapConnLimits {
-    fn default() -> Self {
-        Self {
-            header_timeout: Duration::from_secs(10),
-            write_timeout: Duration::from_secs(10),
-            keepalive_timeout: Duration::from_secs(5),
-            max_requests_per_connection: 100,
-            max_per_client: 32,
-        }
-    }
 }
 
 /// A number from the config, defaulted and checked against its bounds. Every duration and
@@ -543,6 +384,24 @@ pub enum ConfigError {
     /// A value out of its bounds, or keys that do not go together; names the key.
     #[error("{0}")]
     Invalid(String),
+}
+
+/// The config file as a reload reads it again: only `[limits]` and the `[data]` shrink guard
+/// take effect without a restart.
+#[derive(Debug)]
+pub struct ConfigReload(pub PathBuf);
+
+impl crate::state::Reconfigure for ConfigReload {
+    fn reread(
+        &self,
+    ) -> Result<crate::state::Reconfigured, Box<dyn std::error::Error + Send + Sync>> {
+        let file = ConfigFile::load(&self.0)?;
+        let s = Settings::resolve(file, Overrides::default())?;
+        Ok(crate::state::Reconfigured {
+            limits: s.limits,
+            shrink: s.shrink,
+        })
+    }
 }
 
 impl ConfigFile {
@@ -747,6 +606,10 @@ impl Settings {
             },
             limits,
             authority,
+            reconfigure: flags.config_path.clone().map(|p| {
+                std::sync::Arc::new(ConfigReload(p))
+                    as std::sync::Arc<dyn crate::state::Reconfigure>
+            }),
             config_path: flags.config_path,
             admin_listen: if flags.admin_listen.is_empty() {
                 admin_listen.unwrap_or_else(|| vec![default_admin])
@@ -968,7 +831,7 @@ fn resolve_search(
     max_results: Option<u32>,
     cost: Option<u32>,
     burst: NonZeroU32,
-) -> Result<crate::authority::route::SearchSettings, ConfigError> {
+) -> Result<crate::authority::service::SearchSettings, ConfigError> {
     let page_size = bounded("authority.search_page_size", page_size, 25, 1, 100)?;
     let max_results = bounded("authority.search_max_results", max_results, 500, 1, 10_000)?;
     if max_results < page_size {
@@ -983,7 +846,7 @@ fn resolve_search(
             "authority.search_cost = {cost} must be at most authority.burst = {burst}: a search costing more than the burst could never be made"
         )));
     };
-    Ok(crate::authority::route::SearchSettings {
+    Ok(crate::authority::service::SearchSettings {
         limits: crate::search::Limits {
             // Both bounded above, so they fit any usize.
             page_size: usize::try_from(page_size).unwrap_or(25),
@@ -1077,7 +940,7 @@ fn resolve_federation(
                 if url.len() > 2048 {
                     return Err(bad(format!("{}: longer than 2048 bytes", at("jwks_url"))));
                 }
-                crate::authority::http::check_url(&url)
+                crate::authority::https_client::check_url(&url)
                     .map_err(|m| bad(format!("{}: {m}", at("jwks_url"))))?;
                 let roots = trust_roots(&at("jwks_ca_file"), jwks_ca_file, &url)?;
                 JwksSource::Url { url, roots }
@@ -1196,7 +1059,7 @@ fn resolve_transparency(
                     Ok(crate::authority::transparency::WitnessTarget::Dir(dir))
                 }
                 (None, Some(url), Some(key), ca_file) if url.len() <= 2048 => {
-                    crate::authority::http::check_url(&url)
+                    crate::authority::https_client::check_url(&url)
                         .map_err(|e| ConfigError::Invalid(format!("{}: {e}", at("url"))))?;
                     crate::authority::transparency::note::parse_witness_key(&key)
                         .map_err(|e| ConfigError::Invalid(format!("{}: {e}", at("key"))))?;

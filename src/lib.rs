@@ -41,10 +41,11 @@
 
 pub mod admin;
 pub mod authority;
+pub mod backend;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod db;
-pub mod deltas;
 pub mod files;
 pub mod limit;
 pub mod metrics;

@@ -5,8 +5,7 @@
 //! record. For an authority audience it also says what the disclosure log must record
 //! ([`disclosure`]).
 
-use crate::authority::log::DisclosedContact;
-use crate::authority::Grant;
+use crate::policy::access::{DisclosedContact, Grant};
 use crate::policy::{Audience, ContactView, DomainView, HostView, Policy, RegistrarView};
 use crate::query::{EntityHandle, Query};
 use crate::registry::store::Dep;

@@ -709,7 +709,7 @@ impl Handles {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::authority::Grant;
+    use crate::policy::Grant;
     use crate::policy::{Audience, Policy, Purpose};
 
     fn name(p: &str) -> NamePattern {

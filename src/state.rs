@@ -1,5 +1,10 @@
 //! Shared service state: the current data generation (snapshot + policy), swapped atomically on
-//! reload, and the cache of rendered public answers.
+//! reload, the backend its records come from, the answer cache ([`crate::cache`]), the
+//! harvesting defence and the authority service.
+//!
+//! This module sits above the backends' seam and below the protocol front ends: it never names
+//! a backend, a front end or the configuration file (a reload re-reads the configuration
+//! through [`Reconfigure`], which the assembler provides).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -7,13 +12,13 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use bytes::Bytes;
-
-use crate::authority::{Authority, AuthoritySettings};
+use crate::authority::Authority;
+use crate::backend::Backend;
+use crate::cache::{CacheHasher, CacheKey, CachedBody, Doorkeeper};
 use crate::limit::{LimitSettings, Limiter};
 use crate::metrics::Metrics;
 use crate::policy::Policy;
-use crate::registry::store::Dep;
+use crate::registry::load::delta_dir;
 use crate::registry::{load, Snapshot};
 
 /// One generation of everything that decides an answer: the data and the policy, loaded and
@@ -62,6 +67,46 @@ impl Drop for Generation {
     }
 }
 
+/// Default of `[data] max_shrink_percent`.
+pub const DEFAULT_MAX_SHRINK_PERCENT: u8 = 10;
+
+/// The reload shrink guard, from `[data]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShrinkGuard {
+    /// Largest accepted drop in percent (100: no guard).
+    pub max_shrink_percent: u8,
+    /// Accept any drop this time.
+    pub allow_shrink: bool,
+}
+
+impl Default for ShrinkGuard {
+    fn default() -> Self {
+        Self {
+            max_shrink_percent: DEFAULT_MAX_SHRINK_PERCENT,
+            allow_shrink: false,
+        }
+    }
+}
+
+/// What a reload (SIGHUP) takes from the configuration file again.
+#[derive(Debug, Clone)]
+pub struct Reconfigured {
+    /// The harvesting defence's `[limits]`.
+    pub limits: LimitSettings,
+    /// The `[data]` shrink guard.
+    pub shrink: ShrinkGuard,
+}
+
+/// A configuration file a reload reads again. Implemented by `crate::config`, which this
+/// layer does not import.
+pub trait Reconfigure: Send + Sync + std::fmt::Debug {
+    /// Read and resolve the file again.
+    ///
+    /// # Errors
+    /// The file does not read or does not validate; the message names key and line.
+    fn reread(&self) -> Result<Reconfigured, Box<dyn std::error::Error + Send + Sync>>;
+}
+
 /// Where data and policy come from.
 #[derive(Debug, Clone)]
 pub struct Sources {
@@ -69,14 +114,15 @@ pub struct Sources {
     pub data_dir: Option<PathBuf>,
     /// Policy file, or the embedded default.
     pub policy: Option<PathBuf>,
-    /// The config file, whose `[limits]` are re-read on reload.
-    pub config: Option<PathBuf>,
+    /// The config file, whose `[limits]` and `[data]` guard are re-read on reload.
+    pub config: Option<Arc<dyn Reconfigure>>,
     /// The delta directory: deltas in its `applied/` newer than the data are replayed over it
     /// on every load.
     pub delta_dir: Option<PathBuf>,
-    /// The PostgreSQL backend: records are read per query from this database, and a load
-    /// reads the policy only (the generation's snapshot is empty).
-    pub database: Option<Arc<crate::db::serve::Database>>,
+    /// Where records come from. A backend that reads them per query
+    /// ([`Backend::registry_only`]) makes a load read the policy only (the generation's
+    /// snapshot is empty).
+    pub backend: Arc<dyn Backend>,
 }
 
 /// Why a load failed; the message names file, line and field.
@@ -93,7 +139,7 @@ pub enum LoadFailure {
     Authority(#[from] crate::authority::credentials::CredentialsError),
     /// The config file (its `[limits]`) did not validate.
     #[error("config refused: {0}")]
-    Config(#[from] crate::config::ConfigError),
+    Config(Box<dyn std::error::Error + Send + Sync>),
     /// The new data set is much smaller than the one being served: most likely a truncated or
     /// emptied export, not a real change.
     #[error("the new data would shrink the {what} from {before} to {after}, more than [data] max_shrink_percent = {max_percent}; set [data] allow_shrink = true in the config file and send SIGHUP again to accept it")]
@@ -117,11 +163,7 @@ pub type Counts = (usize, usize, usize, usize);
 ///
 /// # Errors
 /// [`LoadFailure::Shrink`] naming the first count that dropped too far.
-pub fn check_shrink(
-    old: Counts,
-    new: Counts,
-    guard: crate::config::ShrinkGuard,
-) -> Result<(), LoadFailure> {
+pub fn check_shrink(old: Counts, new: Counts, guard: ShrinkGuard) -> Result<(), LoadFailure> {
     if guard.allow_shrink {
         return Ok(());
     }
@@ -159,8 +201,7 @@ impl Sources {
             Some(p) => Policy::load(p)?,
             None => Policy::default_policy()?,
         };
-        if let Some(db) = &self.database {
-            let (tlds, updated) = db.registry();
+        if let Some((tlds, updated)) = self.backend.registry_only() {
             let snapshot = load::fetched::empty_snapshot(tlds, updated);
             return Ok(Generation::new(snapshot, policy, generation, generation));
         }
@@ -169,227 +210,11 @@ impl Sources {
             None => load::load_demo()?,
         };
         if let Some(dir) = &self.delta_dir {
-            snapshot = replay_applied(snapshot, dir)?;
+            snapshot = delta_dir::replay_applied(snapshot, dir)?;
         }
         Ok(Generation::new(snapshot, policy, generation, generation))
     }
 }
-
-/// Apply the deltas of `dir/applied/` that are newer than the data, in file-name order, so
-/// a restart or a full reload serves what was served before it. A delta already contained in
-/// the data (its update time not after the data's) is skipped.
-fn replay_applied(mut snapshot: Snapshot, dir: &std::path::Path) -> Result<Snapshot, LoadFailure> {
-    let applied = dir.join(crate::deltas::APPLIED);
-    let Ok(entries) = std::fs::read_dir(&applied) else {
-        return Ok(snapshot);
-    };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .collect();
-    files.sort();
-    for path in files {
-        let delta = load::delta::read_delta(&path)?;
-        if delta.updated <= *snapshot.updated() {
-            continue;
-        }
-        snapshot = snapshot.apply(&delta)?;
-    }
-    Ok(snapshot)
-}
-
-/// Cache key of a rendered public answer: the full load it was rendered in, and the query.
-pub type CacheKey = (u64, crate::query::Query);
-
-/// The answer cache's hasher: foldhash rather than SipHash (which took a few per cent of a
-/// cache miss). Only found objects are cached, so the keys are registry names and handles, not
-/// strings a client can choose to collide; the seed is random per process besides.
-pub type CacheHasher = foldhash::fast::RandomState;
-
-/// Remembers which answers were asked for recently, so that only an answer asked for a second
-/// time is cached. Under a spread of names (a real client population, or a harvester walking
-/// the registry) most answers are asked for once in a long while; caching each of them costs a
-/// copy, a scan for the placeholders and the cache's own bookkeeping, and evicts answers that
-/// are asked for again. A fixed table of hashes: bounded whatever the clients send, and a
-/// collision only means one answer is cached a request early or late.
-pub struct Doorkeeper {
-    slots: Box<[AtomicU64]>,
-    hasher: CacheHasher,
-}
-
-impl Doorkeeper {
-    /// Table slots: 64 Ki hashes (512 KiB), about the answers of the last 64 Ki distinct misses.
-    const SLOTS: usize = 1 << 16;
-
-    fn new() -> Self {
-        Self {
-            slots: (0..Self::SLOTS).map(|_| AtomicU64::new(0)).collect(),
-            hasher: CacheHasher::default(),
-        }
-    }
-
-    /// Whether the answer with this key was asked for recently (since its slot was last taken
-    /// by another); notes it either way.
-    pub fn seen_before(&self, key: &CacheKey) -> bool {
-        use std::hash::BuildHasher as _;
-        let hash = self.hasher.hash_one(key);
-        // The low bits choose the slot; the stored value is never 0, which marks an empty slot.
-        let slot = &self.slots[usize::try_from(hash).unwrap_or(0) & (Self::SLOTS - 1)];
-        let tag = hash | 1;
-        slot.swap(tag, Ordering::Relaxed) == tag
-    }
-}
-
-impl std::fmt::Debug for Doorkeeper {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Doorkeeper").finish_non_exhaustive()
-    }
-}
-
-/// What goes into a hole of a cached body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Hole {
-    /// The client's request URL (RDAP notice and referral link `value`s).
-    RequestUrl,
-    /// The `last update of RDAP database` time, which every delta moves.
-    DbUpdated,
-}
-
-/// The time a cached body is rendered with where `last update of RDAP database` goes: year
-/// 0000, which the loader refuses in data, so it can only be this placeholder.
-pub const DB_UPDATED_PLACEHOLDER: crate::registry::Timestamp =
-    crate::registry::Timestamp::from_unix(-62_167_219_200);
-
-/// The searchers for a URL placeholder and for [`DB_UPDATED_PLACEHOLDER`]. Building one costs
-/// as much as a search of a whole answer, so those of the process's own URL placeholder (the
-/// only one the server uses) are built once; another placeholder gets its own.
-fn finders(
-    url_placeholder: &str,
-) -> (
-    std::borrow::Cow<'static, memchr::memmem::Finder<'static>>,
-    &'static memchr::memmem::Finder<'static>,
-) {
-    use memchr::memmem::Finder;
-    use std::borrow::Cow;
-    use std::sync::OnceLock;
-    static UPDATED: OnceLock<Finder<'static>> = OnceLock::new();
-    static URL: OnceLock<(String, Finder<'static>)> = OnceLock::new();
-    let updated =
-        UPDATED.get_or_init(|| Finder::new(DB_UPDATED_PLACEHOLDER.text().as_bytes()).into_owned());
-    let own = crate::rdap::request_url_placeholder();
-    let (text, finder) =
-        URL.get_or_init(|| (own.to_string(), Finder::new(own.as_bytes()).into_owned()));
-    if text == url_placeholder {
-        (Cow::Borrowed(finder), updated)
-    } else {
-        (
-            Cow::Owned(Finder::new(url_placeholder.as_bytes()).into_owned()),
-            updated,
-        )
-    }
-}
-
-/// A rendered public answer as cached: the body with holes where each client's request URL
-/// goes, and where the data's update time goes, with the records it was rendered from. The
-/// holes are found once, when the answer is cached, so a cache hit only copies the body with
-/// the values in them.
-#[derive(Debug, Clone)]
-pub struct CachedBody {
-    bytes: Bytes,
-    /// Offsets of the placeholders in `bytes`, in order, not overlapping.
-    holes: Arc<[(usize, Hole)]>,
-    url_placeholder_len: usize,
-    /// The data revision it was rendered in.
-    rendered_at: crate::registry::store::Revision,
-    /// The records it was rendered from.
-    deps: Arc<[Dep]>,
-}
-
-impl CachedBody {
-    /// Cache `bytes`, in which `url_placeholder` marks each place the request URL goes and
-    /// [`DB_UPDATED_PLACEHOLDER`] the data's update time; rendered in `rendered_at` from `deps`.
-    pub fn new(
-        bytes: Bytes,
-        url_placeholder: &str,
-        rendered_at: crate::registry::store::Revision,
-        deps: Vec<Dep>,
-    ) -> Self {
-        let mut holes = Vec::new();
-        let (url_finder, updated_finder) = finders(url_placeholder);
-        for (finder, hole) in [
-            (&*url_finder, Hole::RequestUrl),
-            (updated_finder, Hole::DbUpdated),
-        ] {
-            // memmem (SIMD), not a window-by-window compare: this runs on every answer cached.
-            holes.extend(finder.find_iter(&bytes).map(|at| (at, hole)));
-        }
-        holes.sort_unstable_by_key(|(at, _)| *at);
-        Self {
-            bytes,
-            holes: holes.into(),
-            url_placeholder_len: url_placeholder.len(),
-            rendered_at,
-            deps: deps.into(),
-        }
-    }
-
-    /// Whether the body still holds in `snapshot`: none of the records it was rendered from
-    /// changed (or went) since. A delta that changed a domain, one of its contacts, hosts or
-    /// its registrar thus drops exactly the answers that showed them.
-    pub fn valid_in(&self, snapshot: &Snapshot) -> bool {
-        self.deps.iter().all(|d| {
-            snapshot
-                .since(d)
-                .is_some_and(|since| since <= self.rendered_at)
-        })
-    }
-
-    /// The body for one client: `url` (already escaped for a JSON string) and the data's update
-    /// time in their holes.
-    pub fn fill(&self, url: &str, updated: &crate::registry::Timestamp) -> Bytes {
-        if self.holes.is_empty() {
-            return self.bytes.clone();
-        }
-        let updated = updated.text();
-        let mut out = Vec::with_capacity(self.bytes.len() + self.holes.len() * url.len());
-        let mut from = 0;
-        for &(at, hole) in self.holes.iter() {
-            out.extend_from_slice(&self.bytes[from..at]);
-            let (text, len) = match hole {
-                Hole::RequestUrl => (url, self.url_placeholder_len),
-                Hole::DbUpdated => (updated.as_str(), updated.len()),
-            };
-            out.extend_from_slice(text.as_bytes());
-            from = at + len;
-        }
-        out.extend_from_slice(&self.bytes[from..]);
-        Bytes::from(out)
-    }
-
-    /// The data revision (the database backend: the epoch) it was rendered in.
-    pub fn rendered_at(&self) -> crate::registry::store::Revision {
-        self.rendered_at
-    }
-
-    /// The records it was rendered from.
-    pub fn deps(&self) -> &[Dep] {
-        &self.deps
-    }
-
-    /// The cached size, for the cache's byte bound.
-    pub fn len(&self) -> usize {
-        self.bytes.len()
-    }
-
-    /// Whether the body is empty.
-    pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
-    }
-}
-
-/// Upper bound on the bytes the answer cache holds.
-pub const CACHE_MAX_BYTES: u64 = 64 * 1024 * 1024;
 
 /// State shared by every connection.
 pub struct State {
@@ -405,13 +230,13 @@ pub struct State {
     /// Which answers were asked for recently: the cache takes an answer on its second request.
     pub cache_doorkeeper: Doorkeeper,
     /// The harvesting defence, shared by both protocols. Its counts outlive reloads.
-    pub limiter: Limiter,
+    pub limiter: Arc<Limiter>,
     /// Operator counters.
     pub metrics: Metrics,
     /// The authority route, when configured.
-    pub authority: Option<Authority>,
+    pub authority: Option<Arc<Authority>>,
     /// The PostgreSQL backend, when configured: lookups read from it.
-    pub database: Option<Arc<crate::db::serve::Database>>,
+    pub backend: Arc<dyn Backend>,
 }
 
 impl State {
@@ -422,26 +247,20 @@ impl State {
     pub fn new(
         sources: Sources,
         limits: LimitSettings,
-        authority: Option<AuthoritySettings>,
+        authority: Option<Authority>,
     ) -> Result<Self, LoadFailure> {
-        let authority = authority
-            .map(Authority::new)
-            .transpose()
-            .map_err(LoadFailure::from)?;
+        let authority = authority.map(Arc::new);
         let first = sources.load(1, None)?;
-        let database = sources.database.clone();
+        let backend = Arc::clone(&sources.backend);
         Ok(Self {
-            database,
+            backend,
             current: ArcSwap::from_pointee(first),
             sources,
             next_generation: AtomicU64::new(2),
             changing: std::sync::Mutex::new(()),
-            rdap_cache: moka::sync::Cache::builder()
-                .max_capacity(CACHE_MAX_BYTES)
-                .weigher(|_k: &CacheKey, v: &CachedBody| u32::try_from(v.len()).unwrap_or(u32::MAX))
-                .build_with_hasher(CacheHasher::default()),
+            rdap_cache: crate::cache::answers(),
             cache_doorkeeper: Doorkeeper::new(),
-            limiter: Limiter::new(limits),
+            limiter: Arc::new(Limiter::new(limits)),
             metrics: Metrics::default(),
             authority,
         })
@@ -456,30 +275,22 @@ impl State {
     /// `last update of RDAP database`: the data's update time, or with the database backend
     /// the time of the latest change applied.
     pub fn updated(&self, data: &Generation) -> crate::registry::Timestamp {
-        match &self.database {
-            Some(db) => db.updated(),
-            None => *data.snapshot.updated(),
-        }
+        self.backend.updated(&data.snapshot)
     }
 
     /// Values for the metrics exposition that live outside the counters.
     pub fn gauges(&self) -> crate::metrics::Gauges {
         let data = self.current();
+        let health = self.backend.health();
         crate::metrics::Gauges {
             tracked: self.limiter.tracked(),
             generation: data.number,
             data_updated_unix: self.updated(&data).unix(),
-            database_up: self.database.as_ref().map(|d| d.is_up()),
-            database_failures: self
-                .database
-                .as_ref()
-                .map_or(0, |d| d.failures.load(Ordering::Relaxed)),
-            database_changes: self
-                .database
-                .as_ref()
-                .map_or(0, |d| d.changes_applied.load(Ordering::Relaxed)),
+            database_up: health.map(|h| h.up),
+            database_failures: health.map_or(0, |h| h.failures),
+            database_changes: health.map_or(0, |h| h.changes_applied),
             now_unix: crate::registry::Timestamp::now().unix(),
-            disclosure_log_ok: self.authority.as_ref().map(Authority::log_writable),
+            disclosure_log_ok: self.authority.as_deref().map(Authority::log_writable),
             live_generations: Generation::live(),
         }
     }
@@ -515,7 +326,7 @@ impl State {
     ) -> Result<(Arc<Generation>, usize), LoadFailure> {
         let started = std::time::Instant::now();
         let result = (|| {
-            let delta = load::delta::read_delta(path)?;
+            let delta = load::delta_file::read_delta(path)?;
             let _changing = self
                 .changing
                 .lock()
@@ -542,18 +353,16 @@ impl State {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (limits, shrink) = match &self.sources.config {
-            Some(path) => {
-                let file = crate::config::ConfigFile::load(path)?;
-                let s =
-                    crate::config::Settings::resolve(file, crate::config::Overrides::default())?;
-                (Some(s.limits), s.shrink)
+            Some(config) => {
+                let again = config.reread().map_err(LoadFailure::Config)?;
+                (Some(again.limits), again.shrink)
             }
-            None => (None, crate::config::ShrinkGuard::default()),
+            None => (None, ShrinkGuard::default()),
         };
         let credentials = self
             .authority
             .as_ref()
-            .map(Authority::prepare_reload)
+            .map(|a| a.prepare_reload())
             .transpose()
             .map_err(LoadFailure::from)?;
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
@@ -567,7 +376,7 @@ impl State {
         if check_shrink(
             old,
             new,
-            crate::config::ShrinkGuard {
+            ShrinkGuard {
                 allow_shrink: false,
                 ..shrink
             },
@@ -598,7 +407,6 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ShrinkGuard;
 
     fn guard(max: u8) -> ShrinkGuard {
         ShrinkGuard {

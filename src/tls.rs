@@ -6,7 +6,15 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::TlsAcceptor;
 
-use crate::config::TlsSection;
+/// `[rdap.tls]` (or `--tls-cert` and `--tls-key`): certificate chain and key, PEM files.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    /// Certificate chain (leaf first), PEM.
+    pub cert: std::path::PathBuf,
+    /// Private key, PEM (PKCS#8, PKCS#1 or SEC1).
+    pub key: std::path::PathBuf,
+}
 
 /// Why the TLS files cannot be used. Each names the file.
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +56,7 @@ pub enum TlsError {
 ///
 /// # Errors
 /// The file that could not be read or used, and why.
-pub fn acceptor(cfg: &TlsSection) -> Result<TlsAcceptor, TlsError> {
+pub fn acceptor(cfg: &TlsFiles) -> Result<TlsAcceptor, TlsError> {
     let read_certs = |source| TlsError::ReadCertificates {
         path: cfg.cert.clone(),
         source,

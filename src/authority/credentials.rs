@@ -11,7 +11,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
-use super::grant::Purpose;
+use crate::policy::Purpose;
 use crate::registry::Timestamp;
 
 use super::log::sha256_hex;

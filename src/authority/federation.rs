@@ -28,9 +28,9 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, PublicK
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
-use super::grant::Purpose;
-use super::http::Endpoint;
+use super::https_client::Endpoint;
 use super::log::sha256_hex;
+use crate::policy::Purpose;
 
 /// The longest token looked at (bytes); longer ones are refused before any parsing.
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;

@@ -48,17 +48,7 @@ pub const APPEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// than queued behind a stuck disk.
 pub const QUEUE_DEPTH: usize = 64;
 
-/// One contact's disclosed fields.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct DisclosedContact {
-    /// Contact ROID, as the contact object spells it (not as a domain record refers to it).
-    pub roid: String,
-    /// Role in the answer: registrant, technical or contact (an entity lookup).
-    pub role: String,
-    /// Personal fields that went out and are not public.
-    pub fields: Vec<String>,
-}
+pub use crate::policy::access::DisclosedContact;
 
 /// What one disclosure was.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,15 +4,12 @@
 
 pub mod credentials;
 pub mod federation;
-pub mod grant;
-pub(crate) mod http;
+pub(crate) mod https_client;
 pub mod log;
-pub mod report;
-pub mod route;
-pub mod stats;
-pub mod subject;
+pub mod reports;
+pub mod service;
 pub mod transparency;
 
-pub use grant::{Grant, Purpose};
-pub use http::TrustRoots;
-pub use route::{Authority, AuthoritySettings};
+pub use crate::policy::access::{CredentialKind, Grant, Purpose};
+pub use https_client::TrustRoots;
+pub use service::{Authority, AuthoritySettings};

@@ -210,7 +210,7 @@ impl Source {
 /// # Errors
 /// A message for the operator: a log that does not verify names the first bad line.
 pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
-    use crate::authority::report;
+    use crate::authority::reports::report;
     match cmd {
         AuditCommand::Verify {
             log: path,
@@ -389,7 +389,7 @@ pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
             credentials,
             json,
         } => {
-            let by = crate::authority::stats::parse_by(&by)?;
+            let by = crate::authority::reports::stats::parse_by(&by)?;
             let filter = report::Filter {
                 since: since.map(|s| super::cli_date("since", &s)).transpose()?,
                 until: until.map(|s| super::cli_date("until", &s)).transpose()?,
@@ -397,7 +397,7 @@ pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
             };
             let juris = super::subject::jurisdictions(credentials.as_deref())?;
             let v = Source::new(path, database)?.verify()?;
-            let stats = crate::authority::stats::stats(&v.entries, &filter, &by, &juris);
+            let stats = crate::authority::reports::stats::stats(&v.entries, &filter, &by, &juris);
             if json {
                 writeln!(
                     out,
@@ -406,7 +406,8 @@ pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
                 )
                 .map_err(super::io)
             } else {
-                write!(out, "{}", crate::authority::stats::table(&stats)).map_err(super::io)
+                write!(out, "{}", crate::authority::reports::stats::table(&stats))
+                    .map_err(super::io)
             }
         }
         AuditCommand::Prune {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use clap::Subcommand;
 
-use crate::deltas::{APPLIED, REFUSED};
+use crate::registry::load::delta_dir::{APPLIED, REFUSED};
 
 /// Delta subcommands.
 #[derive(Debug, Subcommand)]
@@ -60,7 +60,7 @@ fn apply(config: &Path, file: &Path, wait: u64, out: &mut impl Write) -> Result<
     // The format is checked here, so a typo is reported at once rather than as a refusal; the
     // bytes checked are the bytes placed.
     let bytes = std::fs::read(file).map_err(|e| format!("{}: cannot read: {e}", file.display()))?;
-    let delta = crate::registry::load::delta::parse_delta(&file.display().to_string(), &bytes)
+    let delta = crate::registry::load::delta_file::parse_delta(&file.display().to_string(), &bytes)
         .map_err(|e| e.to_string())?;
     let name = file
         .file_name()
@@ -114,7 +114,7 @@ fn check(data: Option<&Path>, files: &[PathBuf], out: &mut impl Write) -> Result
     }
     .map_err(|e| format!("registration data refused:\n{e}"))?;
     for f in files {
-        let delta = crate::registry::load::delta::read_delta(f).map_err(|e| e.to_string())?;
+        let delta = crate::registry::load::delta_file::read_delta(f).map_err(|e| e.to_string())?;
         let started = Instant::now();
         snapshot = snapshot.apply(&delta).map_err(|e| e.to_string())?;
         writeln!(

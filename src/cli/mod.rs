@@ -6,8 +6,10 @@
 
 pub mod audit;
 pub mod authority;
+pub mod check;
 pub mod db;
 pub mod delta;
+pub mod serve;
 pub mod subject;
 
 /// A date from the command line: `YYYY-MM-DD` (00:00 UTC) or RFC 3339.
@@ -26,4 +28,12 @@ pub fn cli_date(flag: &str, s: &str) -> Result<crate::registry::Timestamp, Strin
 /// A failed write of a report (a closed stdout): said, not panicked.
 fn io(e: std::io::Error) -> String {
     format!("cannot write the report: {e}")
+}
+
+/// Say why a command failed, on stderr, and exit 1. Not `eprintln!`: it panics when stderr is
+/// gone.
+pub fn fail(message: &str) -> std::process::ExitCode {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "rddsd: {message}");
+    std::process::ExitCode::FAILURE
 }

@@ -1,5 +1,5 @@
 //! `rddsd subject report ROID`: the answer to a person's access request
-//! ([`crate::authority::subject`]). Its output holds that person's data, by design.
+//! ([`crate::authority::reports::subject`]). Its output holds that person's data, by design.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -82,7 +82,7 @@ pub fn run(cmd: SubjectCommand, out: &mut impl Write) -> Result<(), String> {
         policy: policy.or_else(|| from_config(|s| s.policy.clone())),
         config: None,
         delta_dir: from_config(|s| s.delta_dir.clone()),
-        database: None,
+        backend: std::sync::Arc::new(crate::backend::InMemory),
     };
     let log = log
         .or_else(|| {
@@ -95,10 +95,10 @@ pub fn run(cmd: SubjectCommand, out: &mut impl Write) -> Result<(), String> {
         .or_else(|| from_config(|s| s.authority.as_ref().map(|a| a.credentials.clone())));
     let generation = sources.load(0, None).map_err(|e| e.to_string())?;
     // An unknown ROID is said at once, before the log is read.
-    let contact =
-        crate::authority::subject::find(&generation.snapshot, &roid).map_err(|e| e.to_string())?;
+    let contact = crate::authority::reports::subject::find(&generation.snapshot, &roid)
+        .map_err(|e| e.to_string())?;
     let verified = crate::authority::log::verify_file(&log)?;
-    let report = crate::authority::subject::report(
+    let report = crate::authority::reports::subject::report(
         &generation.snapshot,
         &generation.policy,
         contact,
@@ -117,7 +117,7 @@ pub fn run(cmd: SubjectCommand, out: &mut impl Write) -> Result<(), String> {
         write!(
             out,
             "{}",
-            crate::authority::subject::text(&report, &log.display().to_string())
+            crate::authority::reports::subject::text(&report, &log.display().to_string())
         )
         .map_err(super::io)
     }

@@ -122,7 +122,11 @@ async fn fetch(client: &mut Option<Client>, url: &str) -> Result<Vec<Credential>
 
 /// Keep the node's credentials in step with the table until shutdown: read them at once, then
 /// every [`REFRESH`]. A failed refresh installs an empty set (see the module documentation).
-pub async fn follow(state: Arc<crate::state::State>, url: String, shutdown: CancellationToken) {
+pub async fn follow(
+    authority: Arc<crate::authority::Authority>,
+    url: String,
+    shutdown: CancellationToken,
+) {
     let mut tick = tokio::time::interval(REFRESH);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut client: Option<Client> = None;
@@ -132,9 +136,6 @@ pub async fn follow(state: Arc<crate::state::State>, url: String, shutdown: Canc
             () = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
-        let Some(authority) = state.authority.as_ref() else {
-            return;
-        };
         // A kept connection the server ended since (a restart, `pg_terminate_backend`) is
         // found out only when used: then the read is tried at once on a new one.
         let reused = client.as_ref().is_some_and(|c| !c.is_closed());

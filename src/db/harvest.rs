@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::DbError;
 use crate::limit::client::NetKey;
-use crate::limit::{Block, Delta};
+use crate::limit::{Block, Delta, Limiter};
 
 /// How often a node syncs its counts with the cluster.
 pub const SYNC: Duration = Duration::from_secs(1);
@@ -222,7 +222,7 @@ async fn sync_on(
 
 /// Sync the node's budget with the cluster every [`SYNC`] until shutdown (the first at once,
 /// so a restarted node knows the blocks and counts of the day right away).
-pub async fn follow(state: Arc<crate::state::State>, url: String, shutdown: CancellationToken) {
+pub async fn follow(limiter: Arc<Limiter>, url: String, shutdown: CancellationToken) {
     let mut tick = tokio::time::interval(SYNC);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut client: Option<Client> = None;
@@ -235,16 +235,15 @@ pub async fn follow(state: Arc<crate::state::State>, url: String, shutdown: Canc
             () = shutdown.cancelled() => break,
             _ = tick.tick() => {}
         }
-        let limiter = &state.limiter;
         let deltas = limiter.take_deltas();
         let since = seen[0];
         // A kept connection the server ended since is found out only when used: then the
         // sync is tried at once on a new one (a failed one wrote nothing: it is one
         // transaction).
         let reused = client.as_ref().is_some_and(|c| !c.is_closed());
-        let mut result = sync_on(&mut client, &url, limiter, &deltas, since, rounds).await;
+        let mut result = sync_on(&mut client, &url, &limiter, &deltas, since, rounds).await;
         if result.is_err() && reused {
-            result = sync_on(&mut client, &url, limiter, &deltas, since, rounds).await;
+            result = sync_on(&mut client, &url, &limiter, &deltas, since, rounds).await;
         }
         rounds += 1;
         match result {
@@ -267,12 +266,11 @@ pub async fn follow(state: Arc<crate::state::State>, url: String, shutdown: Canc
         }
     }
     // Counts of the last second are not lost on a clean shutdown.
-    let deltas = state.limiter.take_deltas();
+    let deltas = limiter.take_deltas();
     if !deltas.is_empty() {
         if let Some(mut c) = client.filter(|c| !c.is_closed()) {
             let _ =
-                tokio::time::timeout(SYNC, sync_once(&mut c, &state.limiter, &deltas, i64::MAX))
-                    .await;
+                tokio::time::timeout(SYNC, sync_once(&mut c, &limiter, &deltas, i64::MAX)).await;
         }
     }
 }

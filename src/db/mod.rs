@@ -28,6 +28,9 @@ pub mod harvest;
 pub mod import;
 pub mod migrate;
 pub mod serve;
+mod settings;
+
+pub use settings::DatabaseSettings;
 
 /// How long a connection attempt may take when the URL sets no `connect_timeout`.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

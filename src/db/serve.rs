@@ -44,13 +44,16 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{AsyncMessage, Client, Config, NoTls, Statement};
 use tokio_util::sync::CancellationToken;
 
+use super::DatabaseSettings;
 use super::{describe, DbError};
-use crate::config::DatabaseSettings;
+use crate::backend::{Backend, Fetch, Found, Health, Records};
+use crate::cache::CachedBody;
+use crate::policy::AudienceRules;
 use crate::query::{EntityHandle, Query};
 use crate::registry::load::fetched::{empty_snapshot, fetched_snapshot, FetchedLine};
 use crate::registry::store::{Dep, Revision};
 use crate::registry::{ContactRoles, Snapshot, Timestamp};
-use crate::state::CachedBody;
+use crate::search::{Limits, Search};
 
 mod search;
 
@@ -73,16 +76,7 @@ const POLL_BATCH: i64 = 10_000;
 /// How far below the newest serial a (re)connection looks for serials not yet committed.
 const GAP_SCAN: i64 = 1_000;
 
-/// Why a lookup could not be answered from the database.
-#[derive(Debug, thiserror::Error)]
-pub enum FetchError {
-    /// The database is unreachable, too slow, or every connection is busy.
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    /// Records broke the data rules; each message names table, key and field.
-    #[error("records refused: {}", .0.join("; "))]
-    BadData(Vec<String>),
-}
+pub use crate::backend::FetchError;
 
 // ===== the lookups =====
 
@@ -894,6 +888,70 @@ struct AbortOnDrop(tokio::task::JoinHandle<()>);
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+/// The PostgreSQL backend behind the seam the front ends use.
+impl Backend for Database {
+    fn in_memory(&self) -> bool {
+        false
+    }
+
+    fn registry_only(&self) -> Option<(Vec<String>, Timestamp)> {
+        Some(self.registry())
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        _snapshot: &'a Snapshot,
+        query: &'a Query,
+    ) -> Fetch<'a, Result<Found<'a>, FetchError>> {
+        Fetch::Pending(Box::pin(async move {
+            let (set, epoch) = Database::fetch(self, query).await?;
+            Ok(Found {
+                records: Records::Fetched(set),
+                revision: epoch,
+                updated: self.updated(),
+            })
+        }))
+    }
+
+    fn fetch_search<'a>(
+        &'a self,
+        search: &'a Search,
+        after: Option<&'a str>,
+        rules: &'a AudienceRules,
+        limits: Limits,
+    ) -> Fetch<'a, Result<Option<(Snapshot, Option<usize>)>, FetchError>> {
+        Fetch::Pending(Box::pin(async move {
+            Database::fetch_search(self, search, after, rules, limits)
+                .await
+                .map(Some)
+        }))
+    }
+
+    fn still_valid(&self, body: &CachedBody, _snapshot: &Snapshot) -> bool {
+        Database::still_valid(self, body)
+    }
+
+    fn updated(&self, _snapshot: &Snapshot) -> Timestamp {
+        Database::updated(self)
+    }
+
+    fn health(&self) -> Option<Health> {
+        Some(Health {
+            up: self.is_up(),
+            lost_for: self.lost_for(),
+            failures: self.failures.load(Ordering::Relaxed),
+            changes_applied: self.changes_applied.load(Ordering::Relaxed),
+        })
+    }
+
+    fn follow(
+        self: Arc<Self>,
+        shutdown: CancellationToken,
+    ) -> Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>> {
+        Some(Box::pin(Database::follow(self, shutdown)))
     }
 }
 

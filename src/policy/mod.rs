@@ -9,6 +9,7 @@
 //! - the registrant's state/province and country are always published (RDP §9.1.4, §9.1.5);
 //! - no personal field is published to the public without the contact's consent.
 
+pub mod access;
 pub mod view;
 
 use std::fmt;
@@ -103,7 +104,7 @@ pub struct Policy {
     searches: Vec<bool>,
 }
 
-pub use crate::authority::grant::Purpose;
+pub use access::{Grant, Purpose};
 
 /// A policy file that cannot be used, with its location.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -416,17 +417,17 @@ mod tests {
         let minimal = Policy::parse("min", "version = 1\n[public]\n").expect("minimal parses");
         assert_eq!(minimal.public, p.public);
         // Purposes widen only what they list.
-        let urgent = p.rules(Audience::Authority(&crate::authority::Grant::for_test(
+        let urgent = p.rules(Audience::Authority(&crate::policy::Grant::for_test(
             Purpose::UrgentThreatToLife,
         )));
         assert_eq!(urgent.registrant.get(ContactField::Email), Rule::Publish);
-        let cyber = p.rules(Audience::Authority(&crate::authority::Grant::for_test(
+        let cyber = p.rules(Audience::Authority(&crate::policy::Grant::for_test(
             Purpose::CybersecurityIncident,
         )));
         assert_eq!(cyber.registrant.get(ContactField::Street), Rule::Consent);
         // A purpose the file leaves out discloses nothing beyond the public view.
         assert_eq!(
-            minimal.rules(Audience::Authority(&crate::authority::Grant::for_test(
+            minimal.rules(Audience::Authority(&crate::policy::Grant::for_test(
                 Purpose::CourtOrder
             ))),
             &minimal.public

@@ -6,7 +6,7 @@
 //! withheld field looks in their protocol (RDAP: `""` or removal plus an RFC 9537 entry; WHOIS:
 //! `REDACTED FOR PRIVACY`), never *whether* a value is shown.
 
-use crate::authority::Grant;
+use super::access::Grant;
 use crate::registry::store::Dep;
 use crate::registry::{
     Contact, ContactField, ContactRoles, DomainName, DomainStatus, DsData, Host, PhoneRef,

@@ -12,7 +12,7 @@ use hyper::{Response, StatusCode};
 use super::render;
 use super::router::Refusal;
 use crate::authority::credentials::AuthFailure;
-use crate::authority::route::AuthorityRefusal;
+use crate::authority::service::AuthorityRefusal;
 use crate::limit::{Denial, LimitSettings, Reason};
 
 /// The RDAP media type (RFC 7480 §4.2).
@@ -75,6 +75,16 @@ pub enum Outcome<'a> {
         /// On the authority route (answered privately).
         authority: bool,
     },
+}
+
+impl Outcome<'_> {
+    /// The one mapping of a backend that could not read the records: 503 (try again) or 500.
+    pub fn unreadable(why: crate::backend::Unreadable, authority: bool) -> Self {
+        match why {
+            crate::backend::Unreadable::Unavailable => Self::Unavailable { authority },
+            crate::backend::Unreadable::BadData => Self::BadData { authority },
+        }
+    }
 }
 
 /// `Retry-After` of a 503 for an unreachable database, in seconds: about the time a node takes

@@ -26,14 +26,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
+use futures_util::FutureExt as _;
 use hyper::header::HeaderValue;
 use hyper::Request;
 
+use crate::cache::{request_url_placeholder, CachedBody};
 use crate::metrics::Protocol;
 use crate::policy::Audience;
 use crate::query::Query;
 use crate::resolve::{resolve, Resolved};
-use crate::state::{CachedBody, Generation, State};
+use crate::state::{Generation, State};
 pub use answer::{Answer, HttpResponse, Outcome, RDAP_MEDIA_TYPE};
 use router::{Refusal, Route};
 
@@ -92,25 +94,6 @@ pub fn request_url(cfg: &RdapConfig, uri: &hyper::Uri) -> String {
     }
 }
 
-/// The text rendered into cached public bodies where the request URL goes. It carries a
-/// per-process random nonce, so registration data (which never contains it) cannot forge a
-/// splice point, and it is plain ASCII that JSON serialisation leaves as is.
-pub(crate) fn request_url_placeholder() -> &'static str {
-    static PLACEHOLDER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    PLACEHOLDER.get_or_init(|| {
-        let mut nonce = [0u8; 16];
-        if getrandom::fill(&mut nonce).is_err() {
-            // No OS randomness: fall back to the clock, still unknowable to data files written
-            // before the process started.
-            let t = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos());
-            nonce = t.to_le_bytes();
-        }
-        format!("rddsd-request-url-{}", hex::encode(nonce))
-    })
-}
-
 /// `text` escaped as the inside of a JSON string, so whatever a client put in its path cannot
 /// leave the string it lands in.
 fn json_string_inside(text: &str) -> String {
@@ -152,14 +135,17 @@ pub fn render_resolved(resolved: &Resolved<'_>, ctx: &render::Context<'_>) -> Op
     }
 }
 
-/// The public answer to a query, for a client that requested `request_url`: from the cache,
-/// or resolved, rendered and cached. Only found objects are cached, so enumeration cannot push
-/// real answers out.
+/// The public answer to a query, for a client that requested `request_url`: from the cache
+/// while the backend says none of its records changed, or read, resolved, rendered and cached.
+/// Only found objects are cached, so enumeration cannot push real answers out. Records that
+/// cannot be read are answered by [`Outcome::unreadable`] (503 or 500).
 ///
 /// The cache holds one body per canonical query, rendered with a placeholder where the request
 /// URL goes (notice and referral link `value`s); each answer splices in its own client's URL,
 /// so no client ever receives another client's request URL, whichever spelling filled the cache.
-pub fn public_answer(
+///
+/// With an in-memory backend nothing here waits: the future is ready on its first poll.
+pub async fn public_answer(
     state: &State,
     data: &Generation,
     cfg: &RdapConfig,
@@ -168,63 +154,28 @@ pub fn public_answer(
 ) -> Outcome<'static> {
     let key = (data.base, query.clone());
     let url = json_string_inside(request_url);
-    let updated = data.snapshot.updated();
+    let backend = &*state.backend;
     // A cached answer serves only while none of the records it was rendered from changed; a
     // stale one is rendered again and replaced below.
     let cached = state
         .rdap_cache
         .get(&key)
-        .filter(|t| t.valid_in(&data.snapshot));
+        .filter(|t| backend.still_valid(t, &data.snapshot));
     state.metrics.cache(cached.is_some());
     if let Some(template) = cached {
         return Outcome::Found {
-            body: template.fill(&url, updated),
+            body: template.fill(&url, &backend.updated(&data.snapshot)),
             cached: true,
         };
     }
-    let fresh = Fresh {
-        store: &data.snapshot,
-        rendered_at: data.snapshot.revision(),
-        updated,
+    let found = match crate::backend::records(backend, &data.snapshot, query).await {
+        Ok(found) => found,
+        Err(unreadable) => return Outcome::unreadable(unreadable, false),
     };
-    render_public(state, data, cfg, &fresh, query, request_url, key, &url)
-}
-
-/// [`public_answer`] with the PostgreSQL backend: a cached answer while the database's changes
-/// have not touched its records (and, with the database lost, within the staleness bound),
-/// else the records read for this query, rendered on the same path. Nothing readable: 503.
-pub async fn public_answer_db(
-    state: &State,
-    data: &Generation,
-    db: &crate::db::serve::Database,
-    cfg: &RdapConfig,
-    query: &Query,
-    request_url: &str,
-) -> Outcome<'static> {
-    let key = (data.base, query.clone());
-    let url = json_string_inside(request_url);
-    let cached = state.rdap_cache.get(&key).filter(|t| db.still_valid(t));
-    state.metrics.cache(cached.is_some());
-    if let Some(template) = cached {
-        return Outcome::Found {
-            body: template.fill(&url, &db.updated()),
-            cached: true,
-        };
-    }
-    let (set, epoch) = match db.fetch(query).await {
-        Ok(fetched) => fetched,
-        Err(crate::db::serve::FetchError::Unavailable(_)) => {
-            return Outcome::Unavailable { authority: false }
-        }
-        Err(crate::db::serve::FetchError::BadData(_)) => {
-            return Outcome::BadData { authority: false }
-        }
-    };
-    let updated = db.updated();
     let fresh = Fresh {
-        store: &set,
-        rendered_at: epoch,
-        updated: &updated,
+        store: &found.records,
+        rendered_at: found.revision,
+        updated: &found.updated,
     };
     render_public(state, data, cfg, &fresh, query, request_url, key, &url)
 }
@@ -248,7 +199,7 @@ fn render_public(
     fresh: &Fresh<'_>,
     query: &Query,
     request_url: &str,
-    key: crate::state::CacheKey,
+    key: crate::cache::CacheKey,
     url: &str,
 ) -> Outcome<'static> {
     let placeholder = request_url_placeholder();
@@ -269,7 +220,7 @@ fn render_public(
         };
     }
     let mut ctx = context(cfg, data, Some(placeholder));
-    ctx.db_updated = &crate::state::DB_UPDATED_PLACEHOLDER;
+    ctx.db_updated = &crate::cache::DB_UPDATED_PLACEHOLDER;
     let Some(body) = render_resolved(&resolved, &ctx) else {
         return Outcome::NotFound { authority: false };
     };
@@ -339,8 +290,9 @@ fn admit_and_route<B>(state: &State, cfg: &RdapConfig, req: &Request<B>, client:
     }
 }
 
-/// Handle one public request. Never fails: every outcome is an HTTP answer.
-pub fn handle<B>(
+/// Handle one public request. Never fails: every outcome is an HTTP answer. With an in-memory
+/// backend the future is ready on its first poll.
+pub async fn handle<B>(
     state: &State,
     cfg: &RdapConfig,
     req: &Request<B>,
@@ -358,45 +310,12 @@ pub fn handle<B>(
         Routed::Done(outcome, kind) => (outcome, kind),
         Routed::Query(q) => {
             let url = request_url(cfg, req.uri());
-            (
-                public_answer(state, &state.current(), cfg, &q, &url),
-                q.kind(),
-            )
+            let data = state.current();
+            (public_answer(state, &data, cfg, &q, &url).await, q.kind())
         }
     };
     let answer = Answer::of(outcome);
     finish(state, client, req.method(), kind, &answer, started);
-    answer.into_http(req.method() == hyper::Method::HEAD)
-}
-
-/// [`handle`] with the PostgreSQL backend, whose lookups wait for the database.
-async fn handle_db<B>(
-    state: Arc<State>,
-    cfg: Arc<RdapConfig>,
-    db: Arc<crate::db::serve::Database>,
-    req: Request<B>,
-    peer: SocketAddr,
-) -> HttpResponse {
-    let started = Instant::now();
-    let client = client_of(&state, req.headers(), peer);
-    let limits;
-    let (outcome, kind) = match admit_and_route(&state, &cfg, &req, client) {
-        Routed::Limited(denial) => {
-            limits = state.limiter.settings();
-            (Outcome::Limited(denial, &limits), "limited")
-        }
-        Routed::Done(outcome, kind) => (outcome, kind),
-        Routed::Query(q) => {
-            let url = request_url(&cfg, req.uri());
-            let data = state.current();
-            (
-                public_answer_db(&state, &data, &db, &cfg, &q, &url).await,
-                q.kind(),
-            )
-        }
-    };
-    let answer = Answer::of(outcome);
-    finish(&state, client, req.method(), kind, &answer, started);
     answer.into_http(req.method() == hyper::Method::HEAD)
 }
 
@@ -410,7 +329,7 @@ async fn handle_db<B>(
 fn public_with_token<B>(state: &State, cfg: &RdapConfig, req: &Request<B>) -> Option<AuthorityAsk> {
     if state.authority.is_none()
         || !host_ok(req)
-        || !crate::authority::route::has_bearer(req.headers())
+        || !crate::authority::service::has_bearer(req.headers())
     {
         return None;
     }
@@ -527,7 +446,7 @@ async fn authority_outcome(
         (AuthorityAsk::Search(_), Some(q)) => format!("{}?{q}", parts.uri.path()),
         _ => parts.uri.path().to_string(),
     };
-    let request = crate::authority::route::AuthorityRequest {
+    let request = crate::authority::service::AuthorityRequest {
         path,
         query_string: parts.uri.query().map(str::to_string),
         client,
@@ -554,26 +473,17 @@ async fn authority_outcome(
         Ok(g) => g,
         Err(refusal) => return Outcome::AuthorityRefused(refusal),
     };
-    // With the PostgreSQL backend, the records are read first; if they cannot be, nothing is
-    // disclosed (and nothing logged).
-    let fetched = match &state.database {
-        None => None,
-        Some(db) => match db.fetch(query).await {
-            Ok((set, _)) => Some(set),
-            Err(crate::db::serve::FetchError::Unavailable(_)) => {
-                return Outcome::Unavailable { authority: true }
-            }
-            Err(crate::db::serve::FetchError::BadData(_)) => {
-                return Outcome::BadData { authority: true }
-            }
-        },
-    };
-    // Resolve, render and work out what leaves, then let go of the data before waiting for
-    // the log: a reload must not wait on a disclosure.
+    // The records are read first; if they cannot be, nothing is disclosed (and nothing
+    // logged). Resolve, render and work out what leaves, then let go of the data before
+    // waiting for the log: a reload must not wait on a disclosure.
     let (body, objects, disclosed) = {
         let data = state.current();
-        let store = fetched.as_ref().unwrap_or(&data.snapshot);
-        let updated = state.updated(&data);
+        let found = match crate::backend::records(&*state.backend, &data.snapshot, query).await {
+            Ok(found) => found,
+            Err(unreadable) => return Outcome::unreadable(unreadable, true),
+        };
+        let store: &crate::registry::Snapshot = &found.records;
+        let updated = found.updated;
         let resolved = resolve(store, &data.policy, query, Audience::Authority(&grant));
         let url = request_url(cfg, &parts.uri);
         let ctx = render::Context {
@@ -605,7 +515,7 @@ async fn search_outcome(
     cfg: &RdapConfig,
     parts: &hyper::http::request::Parts,
     authority: &crate::authority::Authority,
-    request: &crate::authority::route::AuthorityRequest,
+    request: &crate::authority::service::AuthorityRequest,
     search: &router::SearchRequest,
 ) -> Outcome<'static> {
     let settings = authority.search_settings();
@@ -618,32 +528,27 @@ async fn search_outcome(
     let data = state.current();
     if !data.policy.allows_search(grant.purpose()) {
         return Outcome::AuthorityRefused(
-            crate::authority::route::AuthorityRefusal::SearchNotAllowed(
+            crate::authority::service::AuthorityRefusal::SearchNotAllowed(
                 data.policy.search_purposes(),
             ),
         );
     }
     let limits = settings.limits;
-    // With the PostgreSQL backend, the page's candidates are read first (with how many
+    // A backend that reads per query reads the page's candidates first (with how many
     // matches precede the cursor); if they cannot be, nothing is disclosed (and nothing
     // logged).
-    let fetched = match &state.database {
-        None => None,
-        Some(db) => {
-            let rules = data.policy.rules(Audience::Authority(&grant));
-            match db
-                .fetch_search(&search.search, search.after.as_deref(), rules, limits)
-                .await
-            {
-                Ok(set) => Some(set),
-                Err(crate::db::serve::FetchError::Unavailable(_)) => {
-                    return Outcome::Unavailable { authority: true }
-                }
-                Err(crate::db::serve::FetchError::BadData(_)) => {
-                    return Outcome::BadData { authority: true }
-                }
-            }
-        }
+    let rules = data.policy.rules(Audience::Authority(&grant));
+    let fetched = match crate::backend::search_records(
+        &*state.backend,
+        &search.search,
+        search.after.as_deref(),
+        rules,
+        limits,
+    )
+    .await
+    {
+        Ok(fetched) => fetched,
+        Err(unreadable) => return Outcome::unreadable(unreadable, true),
     };
     let ask = SearchPage {
         updated: state.updated(&data),
@@ -678,7 +583,8 @@ async fn search_outcome(
 struct SearchPage {
     /// The generation the search was allowed in.
     data: Arc<Generation>,
-    /// With the PostgreSQL backend: the page's records and the matches before the cursor.
+    /// From a backend that reads per query: the page's records and the matches before the
+    /// cursor; `None`: search the generation's snapshot.
     fetched: Option<(crate::registry::Snapshot, Option<usize>)>,
     /// `last update of RDAP database`.
     updated: crate::registry::Timestamp,
@@ -831,10 +737,10 @@ fn found_objects(
     (bodies, objects, disclosed)
 }
 
-/// What the service returns. Public answers from memory (the JSON Lines backend) are computed
-/// synchronously, so their future is ready at once and costs no allocation; the authority
-/// route, which waits for its log entry, and every answer of the PostgreSQL backend, which may
-/// wait for the database, are boxed futures.
+/// What the service returns. Public answers from an in-memory backend are ready on their
+/// first poll, so they are answered at once and cost no allocation; the authority route,
+/// which waits for its log entry, and every answer of a backend that waits for its store, are
+/// boxed futures.
 pub enum ServiceFuture {
     /// A finished answer (taken on first poll).
     Ready(Option<HttpResponse>),
@@ -906,16 +812,17 @@ pub fn service(
                     peer,
                 )))
             }
-            None => match &state.database {
-                None => ServiceFuture::Ready(Some(handle(&state, &cfg, &req, peer))),
-                Some(db) => ServiceFuture::Pending(Box::pin(handle_db(
-                    Arc::clone(&state),
-                    Arc::clone(&cfg),
-                    Arc::clone(db),
-                    req,
-                    peer,
-                ))),
-            },
+            None => {
+                if state.backend.in_memory() {
+                    if let Some(answer) = handle(&state, &cfg, &req, peer).now_or_never() {
+                        return ServiceFuture::Ready(Some(answer));
+                    }
+                }
+                let (state, cfg) = (Arc::clone(&state), Arc::clone(&cfg));
+                ServiceFuture::Pending(Box::pin(
+                    async move { handle(&state, &cfg, &req, peer).await },
+                ))
+            }
         }
     })
 }

@@ -16,16 +16,20 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+mod delta_watch;
 pub mod fdlimit;
 pub mod io;
+pub mod settings;
 
-use crate::config::{RdapConnLimits, Settings};
+use crate::authority::Authority;
+use crate::backend::{Backend, InMemory};
 use crate::limit::slots::{ClientSlot, ClientSlots};
 use crate::metrics::Listener;
 use crate::metrics::Protocol;
 use crate::rdap::{self, RdapConfig};
 use crate::state::{LoadFailure, Sources, State};
 use crate::whois::WhoisConfig;
+use settings::{RdapConnLimits, Settings};
 
 /// hyper's read buffer, which also bounds the request head (hyper's minimum is 8 KiB).
 const MAX_HEAD_BYTES: usize = 16 * 1024;
@@ -69,22 +73,26 @@ impl Server {
     /// # Errors
     /// Invalid data or policy; an address that cannot be bound; unusable TLS files.
     pub async fn bind(settings: Settings) -> Result<Self, StartError> {
-        let database = match &settings.database {
-            Some(d) => Some(crate::db::serve::Database::open(d.clone()).await?),
-            None => None,
+        // The assembly of the layers: the backend and the disclosure log's adapters are chosen
+        // here, and the layers below only see their traits.
+        let backend: Arc<dyn Backend> = match &settings.database {
+            Some(d) => crate::db::serve::Database::open(d.clone()).await?,
+            None => Arc::new(InMemory),
         };
+        let authority = settings
+            .authority
+            .clone()
+            .map(|a| Authority::new(a, crate::db::disclosures::open))
+            .transpose()
+            .map_err(LoadFailure::from)?;
         let sources = Sources {
             data_dir: settings.data_dir.clone(),
             policy: settings.policy.clone(),
-            config: settings.config_path.clone(),
+            config: settings.reconfigure.clone(),
             delta_dir: settings.delta_dir.clone(),
-            database,
+            backend,
         };
-        let state = Arc::new(State::new(
-            sources,
-            settings.limits.clone(),
-            settings.authority.clone(),
-        )?);
+        let state = Arc::new(State::new(sources, settings.limits.clone(), authority)?);
         let tls = settings
             .tls
             .as_ref()
@@ -235,29 +243,27 @@ impl Server {
             ));
         }
         tasks.spawn(sweep_limiter(Arc::clone(&state), shutdown.clone()));
-        if let Some(db) = &state.database {
-            tasks.spawn(Arc::clone(db).follow(shutdown.clone()));
+        if let Some(follow) = Arc::clone(&state.backend).follow(shutdown.clone()) {
+            tasks.spawn(follow);
         }
         if let Some(d) = settings.database.as_ref().filter(|d| d.shared_budget) {
             tasks.spawn(crate::db::harvest::follow(
-                Arc::clone(&state),
+                Arc::clone(&state.limiter),
                 d.url.clone(),
                 shutdown.clone(),
             ));
         }
-        if let Some(url) = state
-            .authority
-            .as_ref()
-            .and_then(|a| a.credentials_database())
-        {
-            tasks.spawn(crate::db::credentials::follow(
-                Arc::clone(&state),
-                url.to_string(),
-                shutdown.clone(),
-            ));
+        if let Some(authority) = &state.authority {
+            if let Some(url) = authority.credentials_database() {
+                tasks.spawn(crate::db::credentials::follow(
+                    Arc::clone(authority),
+                    url.to_string(),
+                    shutdown.clone(),
+                ));
+            }
         }
         if let Some(dir) = settings.delta_dir.clone() {
-            tasks.spawn(crate::deltas::watch(
+            tasks.spawn(delta_watch::watch(
                 Arc::clone(&state),
                 dir,
                 shutdown.clone(),

@@ -21,7 +21,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
-use crate::db::serve::FetchError;
+use crate::backend::Unreadable;
 use crate::limit::client::{parse_proxy, Proxy};
 use crate::limit::slots::ClientSlots;
 use crate::metrics::Protocol;
@@ -62,8 +62,8 @@ pub fn answer(data: &Generation, query: &Query, terms_url: &str) -> (String, &'s
     )
 }
 
-/// [`answer`] from the records of `store` (the PostgreSQL backend: the set fetched for this
-/// query), with the data's update time `updated`.
+/// [`answer`] from the records of `store` (the generation's snapshot, or the set a backend
+/// read for this query), with the data's update time `updated`.
 pub fn answer_in(
     store: &Snapshot,
     policy: &Policy,
@@ -83,6 +83,14 @@ pub fn answer_in(
         Resolved::Contact(_) | Resolved::NotFound => return (render::not_found(&ctx), "not-found"),
     };
     (text, "found")
+}
+
+/// The one mapping of a backend that could not read the records: a port 43 error line.
+fn unreadable(why: Unreadable) -> (String, &'static str) {
+    match why {
+        Unreadable::Unavailable => (render::UNAVAILABLE_LINE.to_string(), "unavailable"),
+        Unreadable::BadData => (render::BAD_DATA_LINE.to_string(), "bad-data"),
+    }
 }
 
 /// Reads the start of a connection: an optional PROXY protocol header, then one query line,
@@ -236,60 +244,57 @@ pub async fn handle(
         std::borrow::Cow<'static, str>,
         &'static str,
         &'static str,
-    ) = match read {
-        Err(refusal) => (
-            peer.ip(),
-            render::error_line(refusal).into(),
-            "refused",
-            refusal_label(refusal),
-        ),
-        Ok((client, Err(Admission::Busy))) => {
-            state.metrics.busy(Protocol::Whois);
-            (client, render::BUSY_LINE.into(), "refused", "busy")
-        }
-        Ok((client, Err(Admission::Limited(limited)))) => {
-            state.metrics.refused(Protocol::Whois, limited.reason);
-            (
-                client,
-                render::denied_line(&limited).into(),
-                "limited",
-                limited.reason.label(),
-            )
-        }
-        Ok((client, Ok((line, slot)))) => {
-            // Held until the answer is written.
-            held = slot;
-            match parse::parse(&line) {
-                Err(refusal) => (
+    ) =
+        match read {
+            Err(refusal) => (
+                peer.ip(),
+                render::error_line(refusal).into(),
+                "refused",
+                refusal_label(refusal),
+            ),
+            Ok((client, Err(Admission::Busy))) => {
+                state.metrics.busy(Protocol::Whois);
+                (client, render::BUSY_LINE.into(), "refused", "busy")
+            }
+            Ok((client, Err(Admission::Limited(limited)))) => {
+                state.metrics.refused(Protocol::Whois, limited.reason);
+                (
                     client,
-                    render::error_line(refusal).into(),
-                    "refused",
-                    refusal_label(refusal),
-                ),
-                Ok(query) => {
-                    let (text, outcome) = match &state.database {
-                        None => answer(&state.current(), &query, &cfg.terms_url),
-                        Some(db) => match db.fetch(&query).await {
-                            Ok((set, _)) => answer_in(
-                                &set,
-                                &state.current().policy,
-                                &db.updated(),
-                                &query,
-                                &cfg.terms_url,
-                            ),
-                            Err(FetchError::Unavailable(_)) => {
-                                (render::UNAVAILABLE_LINE.to_string(), "unavailable")
-                            }
-                            Err(FetchError::BadData(_)) => {
-                                (render::BAD_DATA_LINE.to_string(), "bad-data")
-                            }
-                        },
-                    };
-                    (client, text.into(), query.kind(), outcome)
+                    render::denied_line(&limited).into(),
+                    "limited",
+                    limited.reason.label(),
+                )
+            }
+            Ok((client, Ok((line, slot)))) => {
+                // Held until the answer is written.
+                held = slot;
+                match parse::parse(&line) {
+                    Err(refusal) => (
+                        client,
+                        render::error_line(refusal).into(),
+                        "refused",
+                        refusal_label(refusal),
+                    ),
+                    Ok(query) => {
+                        let data = state.current();
+                        let (text, outcome) =
+                            match crate::backend::records(&*state.backend, &data.snapshot, &query)
+                                .await
+                            {
+                                Ok(found) => answer_in(
+                                    &found.records,
+                                    &data.policy,
+                                    &found.updated,
+                                    &query,
+                                    &cfg.terms_url,
+                                ),
+                                Err(why) => unreadable(why),
+                            };
+                        (client, text.into(), query.kind(), outcome)
+                    }
                 }
             }
-        }
-    };
+        };
     let _ = tokio::time::timeout(cfg.write_timeout, async {
         stream.write_all(text.as_bytes()).await?;
         stream.shutdown().await

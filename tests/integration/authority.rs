@@ -1000,7 +1000,7 @@ fn the_authority_route_is_denylisted_and_meters_failed_authentication() {
     let wrong = format!("Bearer rdds_{id}_{}", "0".repeat(64));
     let mut bad: Vec<(&str, &str)> = STATEMENT.to_vec();
     bad.push(("Authorization", &wrong));
-    for i in 0..rddsd::authority::route::AUTH_FAILURE_BURST {
+    for i in 0..rddsd::authority::service::AUTH_FAILURE_BURST {
         assert_eq!(
             srv.get_from("127.0.0.5", path, &bad).status,
             401,

@@ -7,7 +7,7 @@
 //!   signed checkpoint. A `200` carries cosignature lines, which are verified with the witness's
 //!   key and stored in `LOG.cosignatures`; a `409` carries the size the witness already has, and
 //!   the push is retried once from there. `http://` or `https://` (verified against the
-//!   witness's `ca_file` or the system's roots; see `authority::http`).
+//!   witness's `ca_file` or the system's roots; see `authority::https_client`).
 
 use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender};
@@ -21,7 +21,7 @@ use super::note::verify_cosignature;
 use super::published::{store_cosignature, Published, StoredCosignature};
 use super::store::Shared;
 use super::WitnessTarget;
-use crate::authority::http::Endpoint;
+use crate::authority::https_client::Endpoint;
 
 /// Time allowed for one witness request.
 pub const WITNESS_TIMEOUT: Duration = Duration::from_secs(10);

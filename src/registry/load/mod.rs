@@ -37,7 +37,8 @@ use super::store::Snapshot;
 
 mod convert;
 mod crossref;
-pub mod delta;
+pub mod delta_dir;
+pub mod delta_file;
 mod demo;
 pub mod fetched;
 mod raw;

@@ -1,4 +1,6 @@
-//! The delta directory: change files dropped in by the registry's export, applied as they come.
+//! The delta directory's bookkeeping: change files dropped in by the registry's export,
+//! applied as they come (the watcher is `crate::server`'s), moved to `applied/` or `refused/`,
+//! and replayed over the full data on every load.
 //!
 //! Once a second the directory is listed; every `*.jsonl` file in it (not in subdirectories) is
 //! read, validated against the data being served and applied as a new generation, in file-name
@@ -12,12 +14,9 @@
 //! header's change count and its missing last line end refuse it as torn.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_util::sync::CancellationToken;
-
-use crate::state::State;
+use crate::registry::{LoadErrors, Snapshot};
 
 /// Subdirectory for applied deltas.
 pub const APPLIED: &str = "applied";
@@ -62,9 +61,15 @@ pub enum Outcome {
 ///
 /// # Errors
 /// The file could not be moved (the directory is not writable): it stays, and is tried again.
-pub fn process(state: &State, dir: &Path, path: &Path) -> std::io::Result<Outcome> {
+/// `apply` applies the file to the data being served and returns the new generation's number
+/// and the number of changes.
+pub fn process<E: std::fmt::Display>(
+    apply: impl FnOnce(&Path) -> Result<(u64, usize), E>,
+    dir: &Path,
+    path: &Path,
+) -> std::io::Result<Outcome> {
     let name = path.file_name().unwrap_or_default();
-    match state.apply_delta(path) {
+    match apply(path) {
         Ok((generation, changes)) => {
             let to = dir.join(APPLIED);
             std::fs::create_dir_all(&to)?;
@@ -72,7 +77,7 @@ pub fn process(state: &State, dir: &Path, path: &Path) -> std::io::Result<Outcom
             std::fs::rename(path, &file)?;
             Ok(Outcome::Applied {
                 file,
-                generation: generation.number,
+                generation,
                 changes,
             })
         }
@@ -97,53 +102,29 @@ pub fn process(state: &State, dir: &Path, path: &Path) -> std::io::Result<Outcom
     }
 }
 
-/// Watch `dir` until shutdown.
-pub async fn watch(state: Arc<State>, dir: PathBuf, shutdown: CancellationToken) {
-    let mut tick = tokio::time::interval(POLL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tick.tick() => {}
+/// Apply the deltas of `dir/applied/` that are newer than the data, in file-name order, so
+/// a restart or a full reload serves what was served before it. A delta already contained in
+/// the data (its update time not after the data's) is skipped.
+///
+/// # Errors
+/// A delta that does not read or apply, naming file, line and field.
+pub fn replay_applied(mut snapshot: Snapshot, dir: &Path) -> Result<Snapshot, LoadErrors> {
+    let applied = dir.join(APPLIED);
+    let Ok(entries) = std::fs::read_dir(&applied) else {
+        return Ok(snapshot);
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    files.sort();
+    for path in files {
+        let delta = super::delta_file::read_delta(&path)?;
+        if delta.updated <= *snapshot.updated() {
+            continue;
         }
-        let st = Arc::clone(&state);
-        let d = dir.clone();
-        // Reading and validating run off the async workers; files of one tick in order.
-        let run = tokio::task::spawn_blocking(move || {
-            let files = match pending(&d) {
-                Ok(f) => f,
-                Err(e) => {
-                    tracing::warn!(dir = %d.display(), error = %e, "cannot list the delta directory");
-                    return;
-                }
-            };
-            for path in files {
-                match process(&st, &d, &path) {
-                    Ok(Outcome::Applied {
-                        file,
-                        generation,
-                        changes,
-                    }) => tracing::info!(
-                        file = %file.display(),
-                        generation,
-                        changes,
-                        "delta applied"
-                    ),
-                    Ok(Outcome::Refused { file, errors }) => tracing::error!(
-                        file = %file.display(),
-                        errors = %errors,
-                        "delta refused; still serving the data before it"
-                    ),
-                    Err(e) => {
-                        tracing::error!(file = %path.display(), error = %e, "cannot move a delta file; will retry");
-                        return;
-                    }
-                }
-            }
-        });
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = run => {}
-        }
+        snapshot = snapshot.apply(&delta)?;
     }
+    Ok(snapshot)
 }

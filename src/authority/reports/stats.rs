@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use super::log::Entry;
 use super::report::Filter;
+use crate::authority::log::Entry;
 
 /// What counts can be grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

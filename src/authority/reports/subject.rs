@@ -11,14 +11,14 @@
 //! answering that person. It never goes to a log.
 //!
 //! A disclosure whose authority asked that it be withheld from the person
-//! ([`super::route::WITHHOLD_HEADER`]) is listed, until its date, only as "withheld until": no
+//! ([`crate::authority::service::WITHHOLD_HEADER`]) is listed, until its date, only as "withheld until": no
 //! time, authority, purpose, legal basis, case reference or fields.
 
 use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::log::{Entry, Verified};
+use crate::authority::log::{Entry, Verified};
 use crate::policy::{Audience, ContactView, Field, Policy};
 use crate::registry::{Contact, ContactField, ContactRoles, PersonType, Snapshot, Timestamp};
 

@@ -38,9 +38,9 @@ use governor::{Quota, RateLimiter};
 
 use super::credentials::{AuthFailure, Credentials};
 use super::federation::{looks_like_jwt, Federation, FederationSettings, JwtFailure};
-use super::grant::{CredentialKind, Grant, GrantParts, Purpose};
 use super::log::{sha256_hex, DisclosedContact, Disclosure, DisclosureLog, APPEND_TIMEOUT};
 use crate::limit::client::NetKey;
+use crate::policy::access::{CredentialKind, Grant, GrantParts, IssueToken, Purpose};
 use crate::registry::Timestamp;
 
 /// `[authority]` settings, resolved.
@@ -280,6 +280,8 @@ impl FailureMeter {
 
 /// The authority side of the server state.
 pub struct Authority {
+    /// The right to issue grants: only this service holds one.
+    issuer: IssueToken,
     settings: AuthoritySettings,
     credentials: ArcSwap<Credentials>,
     log: DisclosureLog,
@@ -370,11 +372,16 @@ pub enum AuthorityRefusal {
 }
 
 impl Authority {
-    /// Load credentials and open the disclosure log.
+    /// Load credentials and open the disclosure log: the file log, or with `log_database` the
+    /// log that `open_database_log` opens at that URL (the PostgreSQL adapter, which this
+    /// layer does not import).
     ///
     /// # Errors
     /// A credentials file that does not validate.
-    pub fn new(settings: AuthoritySettings) -> Result<Self, super::credentials::CredentialsError> {
+    pub fn new(
+        settings: AuthoritySettings,
+        open_database_log: impl FnOnce(&str) -> DisclosureLog,
+    ) -> Result<Self, super::credentials::CredentialsError> {
         // Credentials in the database arrive with the node's first refresh, right after start.
         let credentials = match settings.credentials_database {
             Some(_) => Credentials::default(),
@@ -383,7 +390,7 @@ impl Authority {
         // Transparency (issue #14): the tree beside the log, and its shared view for receipts
         // and the admin URLs. The log itself only knows the `TreeSink` it is given.
         let (log, transparency) = match &settings.log_database {
-            Some(url) => (crate::db::disclosures::open(url), None),
+            Some(url) => (open_database_log(url), None),
             None => super::transparency::open_log(&settings.log, settings.transparency.clone()),
         };
         let quota = Quota::per_minute(settings.rate_per_minute).allow_burst(settings.burst);
@@ -394,6 +401,7 @@ impl Authority {
             .transpose()
             .map_err(super::credentials::CredentialsError::Federation)?;
         Ok(Self {
+            issuer: IssueToken::for_authority_service(),
             federation,
             credentials: ArcSwap::from_pointee(credentials),
             log,
@@ -480,21 +488,24 @@ impl Authority {
             tracing::error!(error = %e, "no request id");
             AuthorityRefusal::NoRandomness
         })?;
-        Ok(Grant::issue(GrantParts {
-            purpose: st.purpose,
-            credential_id: cred.id,
-            authority: cred.authority,
-            legal_basis: st.legal_basis,
-            case_reference: st.case_reference,
-            request_id,
-            client: req.client.to_string(),
-            path: req.path.clone(),
-            jurisdiction: cred.jurisdiction,
-            withheld_until,
-            kind: cred.kind,
-            issuer: cred.issuer,
-            subject: cred.subject,
-        }))
+        Ok(Grant::issue(
+            GrantParts {
+                purpose: st.purpose,
+                credential_id: cred.id,
+                authority: cred.authority,
+                legal_basis: st.legal_basis,
+                case_reference: st.case_reference,
+                request_id,
+                client: req.client.to_string(),
+                path: req.path.clone(),
+                jurisdiction: cred.jurisdiction,
+                withheld_until,
+                kind: cred.kind,
+                issuer: cred.issuer,
+                subject: cred.subject,
+            },
+            &self.issuer,
+        ))
     }
 
     /// The first checks of every authority request (disclosures and receipts alike): the

@@ -1,13 +1,19 @@
-//! The grant: the only value that authorises a view of non-public data.
+//! Access: the purposes an authority may state, and the grant, the only value that
+//! authorises a view of non-public data.
 //!
-//! A [`Grant`] has private fields and no public constructor. The authority module makes one
-//! only after verifying a credential and the requester's statement
-//! ([`super::Authority::authorize`]), and the view builder ([`crate::policy::Audience`]) needs
-//! one to name an authority audience. So no code path, inside or outside this crate, can ask
-//! for an unredacted view without having passed those checks; and the grant carries what the
-//! disclosure log must record about the request.
+//! These types live in the policy layer because the policy decides fields per purpose and the
+//! view builder ([`super::Audience`]) needs a grant to name an authority audience; the
+//! authority *service* (credentials, statements, the disclosure log) sits above this layer and
+//! is the only issuer.
+//!
+//! A [`Grant`] has private fields and no public constructor. It is issued by
+//! [`Grant::issue`], which needs an [`IssueToken`]: outside this crate neither can be named
+//! (the compile-fail tests prove it), and inside it only the authority service makes a token
+//! (`tests/architecture.rs` checks every call site). So no code path can ask for an
+//! unredacted view without having passed the authority service's checks; and the grant
+//! carries what the disclosure log must record about the request.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Why an authority asks for non-public data. Each credential is issued for some of these, and
 /// the policy file says which fields each one discloses (`[purpose.<name>]`).
@@ -94,26 +100,42 @@ pub struct Grant {
     subject: Option<String>,
 }
 
-/// The parts of a grant, given to [`Grant::issue`] by the authority module.
-pub(super) struct GrantParts {
-    pub(super) purpose: Purpose,
-    pub(super) credential_id: String,
-    pub(super) authority: String,
-    pub(super) legal_basis: String,
-    pub(super) case_reference: String,
-    pub(super) request_id: String,
-    pub(super) client: String,
-    pub(super) path: String,
-    pub(super) jurisdiction: String,
-    pub(super) withheld_until: Option<crate::registry::Timestamp>,
-    pub(super) kind: CredentialKind,
-    pub(super) issuer: Option<String>,
-    pub(super) subject: Option<String>,
+/// The authority service's right to issue grants. Made only by the authority service
+/// (`crate::authority::service`), once, when it starts; `tests/architecture.rs` fails if any
+/// other module of the crate names its constructor.
+#[derive(Debug)]
+pub struct IssueToken {
+    _sealed: (),
+}
+
+impl IssueToken {
+    /// The token of the authority service. Call it nowhere else (see the type's doc).
+    pub(crate) fn for_authority_service() -> Self {
+        Self { _sealed: () }
+    }
+}
+
+/// The parts of a grant, given to [`Grant::issue`] by the authority service.
+pub(crate) struct GrantParts {
+    pub(crate) purpose: Purpose,
+    pub(crate) credential_id: String,
+    pub(crate) authority: String,
+    pub(crate) legal_basis: String,
+    pub(crate) case_reference: String,
+    pub(crate) request_id: String,
+    pub(crate) client: String,
+    pub(crate) path: String,
+    pub(crate) jurisdiction: String,
+    pub(crate) withheld_until: Option<crate::registry::Timestamp>,
+    pub(crate) kind: CredentialKind,
+    pub(crate) issuer: Option<String>,
+    pub(crate) subject: Option<String>,
 }
 
 impl Grant {
-    /// Only the authority module issues grants, after its checks.
-    pub(super) fn issue(p: GrantParts) -> Self {
+    /// Only the authority service issues grants, after its checks: it alone holds an
+    /// [`IssueToken`].
+    pub(crate) fn issue(p: GrantParts, _token: &IssueToken) -> Self {
         Self {
             purpose: p.purpose,
             credential_id: p.credential_id,
@@ -134,21 +156,24 @@ impl Grant {
     /// A grant for a unit test of this crate, bypassing the checks.
     #[cfg(test)]
     pub(crate) fn for_test(purpose: Purpose) -> Self {
-        Self::issue(GrantParts {
-            purpose,
-            credential_id: "test".into(),
-            authority: "Test Authority".into(),
-            legal_basis: "test".into(),
-            case_reference: "test".into(),
-            request_id: "0".into(),
-            client: "192.0.2.1".into(),
-            path: "/test".into(),
-            jurisdiction: "XX".into(),
-            withheld_until: None,
-            kind: CredentialKind::Registry,
-            issuer: None,
-            subject: None,
-        })
+        Self::issue(
+            GrantParts {
+                purpose,
+                credential_id: "test".into(),
+                authority: "Test Authority".into(),
+                legal_basis: "test".into(),
+                case_reference: "test".into(),
+                request_id: "0".into(),
+                client: "192.0.2.1".into(),
+                path: "/test".into(),
+                jurisdiction: "XX".into(),
+                withheld_until: None,
+                kind: CredentialKind::Registry,
+                issuer: None,
+                subject: None,
+            },
+            &IssueToken { _sealed: () },
+        )
     }
 
     /// The stated purpose, one the credential was issued for.
@@ -188,7 +213,7 @@ impl Grant {
         &self.jurisdiction
     }
     /// Until when the authority asked that the disclosure be withheld from the person it
-    /// concerns, if it asked (validated: in the future, within [`super::route::MAX_WITHHOLD_DAYS`]).
+    /// concerns, if it asked (validated: in the future, within `crate::authority::service::MAX_WITHHOLD_DAYS`).
     pub fn withheld_until(&self) -> Option<crate::registry::Timestamp> {
         self.withheld_until
     }
@@ -204,4 +229,16 @@ impl Grant {
     pub fn subject(&self) -> Option<&str> {
         self.subject.as_deref()
     }
+}
+
+/// One contact's disclosed fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DisclosedContact {
+    /// Contact ROID, as the contact object spells it (not as a domain record refers to it).
+    pub roid: String,
+    /// Role in the answer: registrant, technical or contact (an entity lookup).
+    pub role: String,
+    /// Personal fields that went out and are not public.
+    pub fields: Vec<String>,
 }

@@ -1,6 +1,6 @@
 //! `rddsd audit report`: who received what, filtered, as a table or JSON. Pure over entries.
 
-use super::log::Entry;
+use crate::authority::log::Entry;
 use crate::registry::Timestamp;
 
 /// Report filters; all given ones must match.
