@@ -98,7 +98,7 @@ pub enum Records<'a> {
     /// The whole registry, in memory.
     Shared(&'a Snapshot),
     /// The records this query needs, read from the store.
-    Fetched(Snapshot),
+    Fetched(Box<Snapshot>),
 }
 
 impl std::ops::Deref for Records<'_> {
@@ -136,6 +136,10 @@ pub struct Health {
     pub changes_applied: u64,
 }
 
+/// The records of one search page read by a backend, and how many matches lie at or before
+/// its cursor when the set cannot count them.
+pub type SearchSet = (Snapshot, Option<usize>);
+
 /// A source of registration records for the front ends.
 pub trait Backend: Send + Sync + fmt::Debug {
     /// Whether every lookup is answered from the generation's snapshot without waiting.
@@ -163,7 +167,7 @@ pub trait Backend: Send + Sync + fmt::Debug {
         after: Option<&'a str>,
         rules: &'a AudienceRules,
         limits: Limits,
-    ) -> Fetch<'a, Result<Option<(Snapshot, Option<usize>)>, FetchError>>;
+    ) -> Fetch<'a, Result<Option<SearchSet>, FetchError>>;
 
     /// Whether a cached answer may still be served: none of its records changed since it was
     /// rendered.
@@ -213,7 +217,7 @@ impl Backend for InMemory {
         _after: Option<&'a str>,
         _rules: &'a AudienceRules,
         _limits: Limits,
-    ) -> Fetch<'a, Result<Option<(Snapshot, Option<usize>)>, FetchError>> {
+    ) -> Fetch<'a, Result<Option<SearchSet>, FetchError>> {
         Fetch::ready(Ok(None))
     }
 
@@ -252,7 +256,7 @@ pub async fn search_records(
     after: Option<&str>,
     rules: &AudienceRules,
     limits: Limits,
-) -> Result<Option<(Snapshot, Option<usize>)>, Unreadable> {
+) -> Result<Option<SearchSet>, Unreadable> {
     backend
         .fetch_search(search, after, rules, limits)
         .await

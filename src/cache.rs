@@ -76,6 +76,12 @@ impl Doorkeeper {
     }
 }
 
+impl Default for Doorkeeper {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl std::fmt::Debug for Doorkeeper {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Doorkeeper").finish_non_exhaustive()

@@ -1,17 +1,23 @@
 //! `rddsd check`: validate registration data and policy (or a PostgreSQL database, or a
 //! configuration file) without serving; exit 1 on any error.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
 
 use super::fail;
+use crate::config::{line_of_key, ConfigFile, Overrides, Settings};
 use crate::state::Sources;
 
 /// `rddsd check` flags.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
+    /// Validate this configuration file (keys, bounds, conflicts) as `rddsd serve --config`
+    /// would read it, naming the key and line of anything wrong, then the data, delta
+    /// directory and policy it names (or its PostgreSQL database). Like `nginx -t`.
+    #[arg(long, short = 'c')]
+    config: Option<PathBuf>,
     /// Directory of registration data (*.jsonl). Default: the bundled demo registry.
     #[arg(long)]
     data: Option<PathBuf>,
@@ -30,6 +36,9 @@ pub struct CheckArgs {
 
 /// Run the check the flags ask for.
 pub fn run(args: CheckArgs) -> ExitCode {
+    if let Some(config) = args.config {
+        return check_config(&config, args.data, args.policy, args.show_values);
+    }
     match (args.data, args.database) {
         (None, Some(url)) => super::db::check(
             &url,
@@ -42,12 +51,78 @@ pub fn run(args: CheckArgs) -> ExitCode {
     }
 }
 
+/// `rddsd check --config FILE`: the file as the server would resolve it, then what it names.
+/// `--data` and `--policy` override the file's, as they do for `rddsd serve`.
+fn check_config(
+    path: &Path,
+    data: Option<PathBuf>,
+    policy: Option<PathBuf>,
+    show_values: bool,
+) -> ExitCode {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => return fail(&format!("{}: cannot read config file: {e}", path.display())),
+    };
+    let file = match ConfigFile::parse(&path.display().to_string(), &text) {
+        Ok(f) => f,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let flags = Overrides {
+        config_path: Some(path.to_path_buf()),
+        data_dir: data,
+        policy,
+        database_url_env: std::env::var("RDDSD_DATABASE_URL").ok(),
+        ..Overrides::default()
+    };
+    let settings = match Settings::resolve(file, flags) {
+        Ok(s) => s,
+        Err(e) => {
+            let message = e.to_string();
+            return match line_of_key(&text, &message) {
+                Some(line) => fail(&format!("{}:{line}: {message}", path.display())),
+                None => fail(&format!("{}: {message}", path.display())),
+            };
+        }
+    };
+    if let Some(files) = &settings.tls {
+        if let Err(e) = crate::tls::acceptor(files) {
+            return fail(&e.to_string());
+        }
+    }
+    println!("ok: {} is valid", path.display());
+    match &settings.database {
+        Some(db) => super::db::check(
+            &db.url,
+            settings.policy.as_deref(),
+            show_values,
+            &mut std::io::stdout(),
+        )
+        .map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS),
+        None => check_sources(
+            settings.data_dir,
+            settings.policy,
+            settings.delta_dir,
+            show_values,
+        ),
+    }
+}
+
 fn check(data: Option<PathBuf>, policy: Option<PathBuf>, show_values: bool) -> ExitCode {
+    check_sources(data, policy, None, show_values)
+}
+
+/// Load data (with the applied deltas of `delta_dir`) and policy as a server start would.
+fn check_sources(
+    data: Option<PathBuf>,
+    policy: Option<PathBuf>,
+    delta_dir: Option<PathBuf>,
+    show_values: bool,
+) -> ExitCode {
     let sources = Sources {
         config: None,
         data_dir: data,
         policy,
-        delta_dir: None,
+        delta_dir,
         backend: std::sync::Arc::new(crate::backend::InMemory),
     };
     match sources.load(0, None) {

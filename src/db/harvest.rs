@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::DbError;
 use crate::limit::client::NetKey;
-use crate::limit::{Block, Delta, Limiter};
+use crate::limit::{Block, Limiter, Unsynced};
 
 /// How often a node syncs its counts with the cluster.
 pub const SYNC: Duration = Duration::from_secs(1);
@@ -46,9 +46,9 @@ struct Batch {
     block_count: Vec<i32>,
 }
 
-fn batch(deltas: &[Delta]) -> Batch {
+fn batch(unsynced: &[Unsynced]) -> Batch {
     let mut b = Batch::default();
-    for d in deltas {
+    for d in unsynced {
         if d.count > 0 {
             b.count_nets.push(d.key.network());
             b.count_days.push(i32::try_from(d.day).unwrap_or(i32::MAX));
@@ -67,15 +67,15 @@ fn batch(deltas: &[Delta]) -> Batch {
     b
 }
 
-/// One sync: send `deltas`, read back what changed after version `since`; the newest version
+/// One sync: send `unsynced`, read back what changed after version `since`; the newest version
 /// seen.
 async fn sync_once(
     client: &mut Client,
     limiter: &crate::limit::Limiter,
-    deltas: &[Delta],
+    unsynced: &[Unsynced],
     since: i64,
 ) -> Result<i64, DbError> {
-    let b = batch(deltas);
+    let b = batch(unsynced);
     let tx = client
         .transaction()
         .await
@@ -195,7 +195,7 @@ async fn sync_on(
     client: &mut Option<Client>,
     url: &str,
     limiter: &crate::limit::Limiter,
-    deltas: &[Delta],
+    unsynced: &[Unsynced],
     since: i64,
     rounds: u64,
 ) -> Result<i64, DbError> {
@@ -205,7 +205,7 @@ async fn sync_on(
     };
     let c = client.insert(c);
     let r = async {
-        let newest = tokio::time::timeout(SYNC * 5, sync_once(c, limiter, deltas, since))
+        let newest = tokio::time::timeout(SYNC * 5, sync_once(c, limiter, unsynced, since))
             .await
             .unwrap_or_else(|_| Err(DbError::Io("the harvesting sync timed out".into())))?;
         if rounds.is_multiple_of(600) {
@@ -235,15 +235,15 @@ pub async fn follow(limiter: Arc<Limiter>, url: String, shutdown: CancellationTo
             () = shutdown.cancelled() => break,
             _ = tick.tick() => {}
         }
-        let deltas = limiter.take_deltas();
+        let unsynced = limiter.take_unsynced();
         let since = seen[0];
         // A kept connection the server ended since is found out only when used: then the
         // sync is tried at once on a new one (a failed one wrote nothing: it is one
         // transaction).
         let reused = client.as_ref().is_some_and(|c| !c.is_closed());
-        let mut result = sync_on(&mut client, &url, &limiter, &deltas, since, rounds).await;
+        let mut result = sync_on(&mut client, &url, &limiter, &unsynced, since, rounds).await;
         if result.is_err() && reused {
-            result = sync_on(&mut client, &url, &limiter, &deltas, since, rounds).await;
+            result = sync_on(&mut client, &url, &limiter, &unsynced, since, rounds).await;
         }
         rounds += 1;
         match result {
@@ -257,7 +257,7 @@ pub async fn follow(limiter: Arc<Limiter>, url: String, shutdown: CancellationTo
             }
             Err(e) => {
                 client = None;
-                limiter.give_back(&deltas);
+                limiter.give_back(&unsynced);
                 if !failing {
                     tracing::warn!(error = %e, "cannot synchronise the harvesting budget with the cluster; each node counts alone meanwhile");
                     failing = true;
@@ -266,11 +266,11 @@ pub async fn follow(limiter: Arc<Limiter>, url: String, shutdown: CancellationTo
         }
     }
     // Counts of the last second are not lost on a clean shutdown.
-    let deltas = limiter.take_deltas();
-    if !deltas.is_empty() {
+    let unsynced = limiter.take_unsynced();
+    if !unsynced.is_empty() {
         if let Some(mut c) = client.filter(|c| !c.is_closed()) {
             let _ =
-                tokio::time::timeout(SYNC, sync_once(&mut c, &limiter, &deltas, i64::MAX)).await;
+                tokio::time::timeout(SYNC, sync_once(&mut c, &limiter, &unsynced, i64::MAX)).await;
         }
     }
 }
@@ -283,13 +283,13 @@ mod tests {
     fn a_batch_holds_counts_and_blocks_by_network() {
         let key = NetKey::of("192.0.2.7".parse().expect("ip"), 24, 64);
         let b = batch(&[
-            Delta {
+            Unsynced {
                 key,
                 day: 20_000,
                 count: 3,
                 block: None,
             },
-            Delta {
+            Unsynced {
                 key,
                 day: 20_000,
                 count: 0,

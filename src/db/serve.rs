@@ -909,7 +909,7 @@ impl Backend for Database {
         Fetch::Pending(Box::pin(async move {
             let (set, epoch) = Database::fetch(self, query).await?;
             Ok(Found {
-                records: Records::Fetched(set),
+                records: Records::Fetched(Box::new(set)),
                 revision: epoch,
                 updated: self.updated(),
             })
@@ -922,7 +922,7 @@ impl Backend for Database {
         after: Option<&'a str>,
         rules: &'a AudienceRules,
         limits: Limits,
-    ) -> Fetch<'a, Result<Option<(Snapshot, Option<usize>)>, FetchError>> {
+    ) -> Fetch<'a, Result<Option<crate::backend::SearchSet>, FetchError>> {
         Fetch::Pending(Box::pin(async move {
             Database::fetch_search(self, search, after, rules, limits)
                 .await

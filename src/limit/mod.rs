@@ -156,7 +156,7 @@ pub struct Block {
 
 /// What a node counted and blocked since its last cluster sync, for one client network.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delta {
+pub struct Unsynced {
     /// The client network.
     pub key: NetKey,
     /// The UTC day of `count`.
@@ -402,7 +402,7 @@ where
 
     /// Cluster budgets: take what was counted and blocked here since the last call (clearing
     /// it), to add to the cluster's shared state. Only today's counts are taken.
-    pub fn take_deltas(&self) -> Vec<Delta> {
+    pub fn take_unsynced(&self) -> Vec<Unsynced> {
         let today = self.today();
         let mut out = Vec::new();
         self.table.for_each(|key, e| {
@@ -415,7 +415,7 @@ where
             e.pending = 0;
             e.block_pending = false;
             if count > 0 || block.is_some() {
-                out.push(Delta {
+                out.push(Unsynced {
                     key: *key,
                     day: today,
                     count,
@@ -426,10 +426,10 @@ where
         out
     }
 
-    /// Cluster budgets: deltas that could not be sent go back, to be sent with the next ones.
-    pub fn give_back(&self, deltas: &[Delta]) {
+    /// Cluster budgets: unsynced that could not be sent go back, to be sent with the next ones.
+    pub fn give_back(&self, unsynced: &[Unsynced]) {
         let now = self.now();
-        for d in deltas {
+        for d in unsynced {
             self.table.with(&d.key, now, |e| {
                 if e.day == d.day {
                     e.pending = e.pending.saturating_add(d.count);
@@ -518,12 +518,12 @@ mod tests {
         let key = l.key(a);
         assert_eq!(l.admit(a), Ok(()));
         assert_eq!(l.admit(a), Ok(()));
-        let d = l.take_deltas();
+        let d = l.take_unsynced();
         assert_eq!(d.len(), 1);
         assert_eq!((d[0].key, d[0].count, d[0].block), (key, 2, None));
-        assert!(l.take_deltas().is_empty(), "taken once");
+        assert!(l.take_unsynced().is_empty(), "taken once");
         l.give_back(&d);
-        assert_eq!(l.take_deltas()[0].count, 2, "given back");
+        assert_eq!(l.take_unsynced()[0].count, 2, "given back");
         // Other nodes counted 7 more: 9 in all, so the 10th is the last allowed.
         l.apply_total(key, l.today(), 9);
         l.apply_total(key, l.today(), 3);
@@ -532,7 +532,7 @@ mod tests {
         clock.advance(Duration::from_secs(1));
         let denial = l.admit(a).expect_err("quota spent");
         assert_eq!(denial.reason, Reason::Quota);
-        let d = l.take_deltas();
+        let d = l.take_unsynced();
         let block = d[0].block.expect("block");
         assert_eq!(block.until, MIDNIGHT + DAY_SECS);
         assert_eq!(block.blocks_in_window, 1);

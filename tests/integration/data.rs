@@ -387,3 +387,50 @@ fn a_reload_that_drops_most_domains_is_refused_unless_allowed() {
     assert_eq!(srv.get("/domain/kite-surfing.example").status, 404);
     assert_eq!(srv.get("/domain/nic.example").status, 200);
 }
+
+/// `rddsd check --config FILE` (like `nginx -t`): an unknown key and a value out of bounds are
+/// named with the file and line; a good file is checked with the data it names; nothing is
+/// served.
+#[test]
+fn check_config_names_the_key_and_line_of_what_is_wrong() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let conf = dir.path().join("rddsd.toml");
+    let write = |text: &str| std::fs::write(&conf, text).expect("write config");
+    let conf_arg = conf.to_str().expect("utf-8 path");
+
+    write("[rdap]\nlisten = [\"127.0.0.1:0\"]\n\n[limits]\nburts = 3\n");
+    let (ok, text) = crate::harness::rddsd(&["check", "--config", conf_arg]);
+    assert!(!ok, "an unknown key fails: {text}");
+    assert!(
+        text.contains(&format!("{conf_arg}:5")),
+        "names file and line: {text}"
+    );
+    assert!(text.contains("burts"), "names the key: {text}");
+
+    write("[service]\nport43 = \"whois.nic.example\"\nmax_connections = 0\n");
+    let (ok, text) = crate::harness::rddsd(&["check", "--config", conf_arg]);
+    assert!(!ok, "a value out of bounds fails: {text}");
+    assert!(
+        text.contains(&format!("{conf_arg}:3: service.max_connections")),
+        "names file, line and key: {text}"
+    );
+
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).expect("mkdir");
+    copy_fixtures(&data);
+    write(&format!(
+        "[data]\ndir = {:?}\n",
+        data.to_str().expect("utf-8")
+    ));
+    let (ok, text) = crate::harness::rddsd(&["check", "--config", conf_arg]);
+    assert!(ok, "a good file and its data pass: {text}");
+    assert!(
+        text.contains("34 domains"),
+        "the data it names was checked: {text}"
+    );
+
+    // The data it names is checked too: a broken record fails the check.
+    std::fs::write(data.join("domains.jsonl"), "{\"not\": \"a domain\"}\n").expect("write");
+    let (ok, text) = crate::harness::rddsd(&["check", "--config", conf_arg]);
+    assert!(!ok, "the data named by the config is checked: {text}");
+}
