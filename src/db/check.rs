@@ -14,7 +14,7 @@ use tokio_postgres::Client;
 
 use super::{DbError, FILES};
 use crate::registry::load::{self, LoadError};
-use crate::registry::{validate, Snapshot};
+use crate::registry::Snapshot;
 
 /// One rule a record breaks: where (table and key), which field, what is wrong.
 #[derive(Clone, PartialEq, Eq)]
@@ -92,15 +92,7 @@ impl fmt::Display for WithValues<'_> {
             write!(f, "{v}")?;
             if let Some(value) = &v.value {
                 // Escape what could forge or reorder terminal lines, as `check --show-values`.
-                f.write_str(" (value: ")?;
-                for c in value.chars() {
-                    if validate::forbidden_char(c) {
-                        write!(f, "\\u{{{:04X}}}", u32::from(c))?;
-                    } else {
-                        write!(f, "{c}")?;
-                    }
-                }
-                f.write_str(")")?;
+                write!(f, " (value: {})", crate::registry::shown::escaped(value))?;
             }
         }
         Ok(())

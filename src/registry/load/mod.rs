@@ -43,7 +43,6 @@ mod demo;
 pub mod fetched;
 mod raw;
 
-use super::validate;
 use convert::Line;
 pub use demo::{load_demo, DEMO_REGISTRY};
 use raw::*;
@@ -122,15 +121,7 @@ impl fmt::Display for WithValues<'_> {
             write!(f, "{e}")?;
             if let Some(v) = &e.value {
                 // Escape what could forge or reorder terminal lines; keep the rest readable.
-                f.write_str(" (value: ")?;
-                for c in v.chars() {
-                    if validate::forbidden_char(c) {
-                        write!(f, "\\u{{{:04X}}}", u32::from(c))?;
-                    } else {
-                        write!(f, "{c}")?;
-                    }
-                }
-                f.write_str(")")?;
+                write!(f, " (value: {})", super::shown::escaped(v))?;
             }
         }
         if self.0 .0.len() >= MAX_ERRORS {
