@@ -87,7 +87,7 @@ pub struct WhoisSection {
     pub max_per_client: Option<u32>,
 }
 
-/// `[limits]`: the harvesting defence. Defaults in [`LimitSettings::default`].
+/// `[limits]`: the harvesting defence. Defaults in [`crate::limit::LimitSettings::default`].
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsSection {

@@ -7,7 +7,7 @@
 //! is the only issuer.
 //!
 //! A [`Grant`] has private fields and no public constructor. It is issued by
-//! [`Grant::issue`], which needs an [`IssueToken`]: outside this crate neither can be named
+//! `Grant::issue`, which needs an [`IssueToken`]: outside this crate neither can be named
 //! (the compile-fail tests prove it), and inside it only the authority service makes a token
 //! (`tests/architecture.rs` checks every call site). So no code path can ask for an
 //! unredacted view without having passed the authority service's checks; and the grant

@@ -5,7 +5,7 @@
 //! Every function here takes views from [`crate::policy`], never registry records with personal
 //! data, so a public response can only contain what the policy cleared.
 //!
-//! Answers are written as JSON text, member by member in wire order, into one buffer ([`Json`]):
+//! Answers are written as JSON text, member by member in wire order, into one buffer (`Json`):
 //! no `serde_json::Value` tree and no string per field, because rendering is most of the cost of
 //! an uncached lookup. The bytes are those `serde_json::to_vec` gave for the tree this module
 //! used to build (compact, serde_json's escaping), which `fixtures/expected/rdap-render/` pins.
