@@ -5,6 +5,8 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+use super::LogError;
+
 /// A file next to the log: `<log><suffix>`.
 pub(super) fn sidecar(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
@@ -33,19 +35,24 @@ pub(super) fn open_lock_file(path: &Path) -> std::io::Result<File> {
 }
 
 /// Take the append/prune lock, waiting for it. Released when the returned file is dropped.
-pub fn append_lock(path: &Path) -> Result<File, String> {
+pub fn append_lock(path: &Path) -> Result<File, LogError> {
     let lock = append_lock_path(path);
-    let f = open_lock_file(&lock).map_err(|e| format!("{}: {e}", lock.display()))?;
+    let f = open_lock_file(&lock).map_err(|e| LogError::io(&lock, e))?;
     match f.try_lock() {
         Ok(()) => return Ok(f),
         Err(std::fs::TryLockError::WouldBlock) => {
             tracing::info!(lock = %lock.display(), "waiting for the disclosure log lock (a prune is running?)");
         }
         Err(std::fs::TryLockError::Error(e)) => {
-            return Err(format!("cannot lock {}: {e}", lock.display()))
+            return Err(LogError::Lock {
+                path: lock,
+                source: e,
+            })
         }
     }
-    f.lock()
-        .map_err(|e| format!("cannot lock {}: {e}", lock.display()))?;
+    f.lock().map_err(|e| LogError::Lock {
+        path: lock.clone(),
+        source: e,
+    })?;
     Ok(f)
 }

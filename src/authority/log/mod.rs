@@ -20,6 +20,7 @@
 //!
 //! A server appends from one dedicated thread; requests hand it their entry through a bounded
 //! channel and wait for the reply with a deadline. Nothing blocking (file lock, fsync) ever runs
+//! on an async worker, and the only state a request reads is atomic.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,6 +31,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 mod entry;
+mod error;
 mod lock;
 mod prune;
 mod verify;
@@ -38,9 +40,10 @@ mod writer;
 use writer::Writer;
 
 pub use entry::{sha256_hex, Checkpoint, Disclosure, Entry};
+pub use error::{LogError, TreeError};
 pub use lock::{append_lock, append_lock_path, writer_lock_path};
 pub use prune::{prune, prune_plan, read_entries, Pruned};
-pub use verify::{verify_bytes, verify_file, ChainError, HeadFound, Verified};
+pub use verify::{verify_bytes, verify_file, ChainError, Fault, HeadFound, Verified};
 
 /// `prev` of the first entry of a log that was never pruned.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -66,18 +69,21 @@ struct Status {
 }
 
 impl Status {
-    fn fail(&self, reason: String) -> String {
+    /// Stop disclosures for `error` (unless they were already stopped); the reason they are
+    /// stopped, as requests are told it.
+    fn fail(&self, error: LogError) -> LogError {
+        let reason = error.to_string();
         if self.broken.set(reason.clone()).is_ok() {
             tracing::error!(reason = %reason, "authority disclosures are disabled until the disclosure log is repaired and the server restarted");
         }
-        self.broken.get().cloned().unwrap_or(reason)
+        LogError::Broken(self.broken.get().cloned().unwrap_or(reason))
     }
 }
 
 /// One entry to append, and where to send the outcome.
 pub(crate) struct Job {
     pub(crate) disclosure: Disclosure,
-    pub(crate) reply: oneshot::Sender<Result<Entry, String>>,
+    pub(crate) reply: oneshot::Sender<Result<Entry, LogError>>,
 }
 
 /// What the writer tells a Merkle tree kept beside the log
@@ -88,12 +94,12 @@ pub trait TreeSink: Send {
     ///
     /// # Errors
     /// A tree that does not match the log.
-    fn sync(&mut self, data: &[u8], v: &Verified) -> Result<(), String>;
+    fn sync(&mut self, data: &[u8], v: &Verified) -> Result<(), TreeError>;
     /// One entry (its exact line, without the newline) is durable in the log.
     ///
     /// # Errors
     /// The tree could not follow; the log then stops disclosing.
-    fn appended(&mut self, seq: u64, line: &[u8]) -> Result<(), String>;
+    fn appended(&mut self, seq: u64, line: &[u8]) -> Result<(), TreeError>;
     /// How long until a checkpoint is due (`None`: nothing to publish).
     fn wait(&self) -> Option<Duration>;
     /// Whether enough entries wait for a checkpoint to publish one now.
@@ -104,7 +110,7 @@ pub trait TreeSink: Send {
 
 /// What `prune` tells a tree kept beside the log before the old entries go: given the log's
 /// path, its bytes and their verification.
-pub type BeforePrune<'a> = &'a dyn Fn(&Path, &[u8], &Verified) -> Result<(), String>;
+pub type BeforePrune<'a> = &'a dyn Fn(&Path, &[u8], &Verified) -> Result<(), TreeError>;
 
 /// The server's handle on the log: a channel to the writer thread and its status.
 pub struct DisclosureLog {
@@ -124,10 +130,10 @@ impl DisclosureLog {
 
     /// [`Self::open`], with a Merkle tree kept beside the log (transparency, issue #14). A
     /// tree that could not be opened (`Err`) opens the log broken.
-    pub fn open_with(path: &Path, tlog: Result<Option<Box<dyn TreeSink>>, String>) -> Self {
+    pub fn open_with(path: &Path, tlog: Result<Option<Box<dyn TreeSink>>, TreeError>) -> Self {
         let status = Arc::new(Status::default());
         let tlog = tlog.unwrap_or_else(|e| {
-            status.fail(format!("transparency: {e}"));
+            status.fail(LogError::TreeOpen(e));
             None
         });
         let writer = Writer::start(path, Arc::clone(&status), tlog);
@@ -158,7 +164,7 @@ impl DisclosureLog {
         {
             Ok(t) => Some(t),
             Err(e) => {
-                status.fail(format!("cannot start the disclosure log writer: {e}"));
+                status.fail(LogError::Thread(e));
                 None
             }
         };
@@ -183,21 +189,16 @@ impl DisclosureLog {
         &self,
         disclosure: Disclosure,
         blocking: bool,
-    ) -> Result<oneshot::Receiver<Result<Entry, String>>, String> {
+    ) -> Result<oneshot::Receiver<Result<Entry, LogError>>, LogError> {
         let (reply, rx) = oneshot::channel();
-        let jobs = self.jobs.as_ref().ok_or("the disclosure log is closed")?;
+        let jobs = self.jobs.as_ref().ok_or(LogError::Closed)?;
         let job = Job { disclosure, reply };
         if blocking {
-            jobs.send(job)
-                .map_err(|_| "the disclosure log writer has stopped".to_string())?;
+            jobs.send(job).map_err(|_| LogError::Stopped)?;
         } else {
             jobs.try_send(job).map_err(|e| match e {
-                TrySendError::Full(_) => {
-                    "the disclosure log writer is busy (queue full)".to_string()
-                }
-                TrySendError::Disconnected(_) => {
-                    "the disclosure log writer has stopped".to_string()
-                }
+                TrySendError::Full(_) => LogError::Busy,
+                TrySendError::Disconnected(_) => LogError::Stopped,
             })?;
         }
         Ok(rx)
@@ -207,15 +208,18 @@ impl DisclosureLog {
     ///
     /// # Errors
     /// Why the entry is not known to be durable; nothing may be disclosed then.
-    pub async fn append(&self, disclosure: Disclosure, timeout: Duration) -> Result<Entry, String> {
+    pub async fn append(
+        &self,
+        disclosure: Disclosure,
+        timeout: Duration,
+    ) -> Result<Entry, LogError> {
         let rx = self.submit(disclosure, false)?;
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err("the disclosure log writer has stopped".into()),
-            Err(_) => Err(format!(
-                "the entry was not durable within {} s (is the log locked by a prune?)",
-                timeout.as_secs()
-            )),
+            Ok(Err(_)) => Err(LogError::Stopped),
+            Err(_) => Err(LogError::Timeout {
+                secs: timeout.as_secs(),
+            }),
         }
     }
 
@@ -224,10 +228,9 @@ impl DisclosureLog {
     ///
     /// # Errors
     /// As [`Self::append`].
-    pub fn append_blocking(&self, disclosure: Disclosure) -> Result<Entry, String> {
+    pub fn append_blocking(&self, disclosure: Disclosure) -> Result<Entry, LogError> {
         let rx = self.submit(disclosure, true)?;
-        rx.blocking_recv()
-            .map_err(|_| "the disclosure log writer has stopped".to_string())?
+        rx.blocking_recv().map_err(|_| LogError::Stopped)?
     }
 
     /// Stop the writer after the queued entries and wait for it, releasing the writer lock.

@@ -6,7 +6,7 @@ use std::path::Path;
 use super::entry::{Checkpoint, Entry};
 use super::lock::{append_lock, sidecar};
 use super::verify::{parse_time, read_regular, verify_bytes, Verified};
-use super::BeforePrune;
+use super::{BeforePrune, LogError};
 use crate::registry::Timestamp;
 
 /// What a prune did.
@@ -33,23 +33,20 @@ pub fn prune(
     before: &Timestamp,
     now: &Timestamp,
     before_prune: BeforePrune<'_>,
-) -> Result<Pruned, String> {
+) -> Result<Pruned, LogError> {
     if before > now {
-        return Err(format!(
-            "--before {} is in the future: a prune only removes entries older than now",
-            before.text()
-        ));
+        return Err(LogError::FutureDate { before: *before });
     }
     // The log must exist and be a regular file before any lock file is created next to it.
-    let mut file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut file = File::open(path).map_err(|e| LogError::io(path, e))?;
     read_regular(&mut file, path)?;
     let _guard = append_lock(path)?;
     // Read again under the lock: a writer may have appended while we waited.
-    let mut file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut file = File::open(path).map_err(|e| LogError::io(path, e))?;
     let data = read_regular(&mut file, path)?;
-    let v = verify_bytes(&data).map_err(|e| format!("{}: {e}", path.display()))?;
+    let v = verify_bytes(&data).map_err(|e| LogError::chain(path, e))?;
     // Transparency: the tree keeps the hashes of the entries about to go.
-    before_prune(path, &data, &v)?;
+    before_prune(path, &data, &v).map_err(LogError::Tree)?;
     let lines: Vec<&[u8]> = data.split(|b| *b == b'\n').collect();
     let first = usize::from(v.checkpoint().is_some());
     let total = (v.entries.len() - first) as u64;
@@ -67,12 +64,8 @@ pub fn prune(
     }
     match verify_bytes(&out) {
         Ok(n) if n.head == v.head && n.next_seq == v.next_seq => {}
-        Ok(_) => return Err("prune would change the log's head; log unchanged".into()),
-        Err(e) => {
-            return Err(format!(
-                "prune produced a log that does not verify ({e}); log unchanged"
-            ))
-        }
+        Ok(_) => return Err(LogError::PruneMovedHead),
+        Err(e) => return Err(LogError::PruneUnverified(e)),
     }
     crate::files::atomic_replace(
         path,
@@ -80,7 +73,7 @@ pub fn prune(
         &out,
         crate::files::PRIVATE,
     )
-    .map_err(|e| format!("prune failed, log unchanged: {e}"))?;
+    .map_err(LogError::PruneReplace)?;
     Ok(Pruned {
         removed: cut as u64,
         kept: total - cut as u64,
@@ -125,8 +118,8 @@ pub fn prune_plan(v: &Verified, before: &Timestamp, now: &Timestamp) -> Option<(
 ///
 /// # Errors
 /// Unreadable or non-regular file, or an unparseable line.
-pub fn read_entries(path: &Path) -> Result<Vec<Entry>, String> {
-    let mut f = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+pub fn read_entries(path: &Path) -> Result<Vec<Entry>, LogError> {
+    let mut f = File::open(path).map_err(|e| LogError::io(path, e))?;
     let data = read_regular(&mut f, path)?;
     let mut out = Vec::new();
     for (i, line) in data.split(|b| *b == b'\n').enumerate() {
@@ -134,8 +127,11 @@ pub fn read_entries(path: &Path) -> Result<Vec<Entry>, String> {
             continue;
         }
         out.push(
-            serde_json::from_slice(line)
-                .map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?,
+            serde_json::from_slice(line).map_err(|source| LogError::Parse {
+                path: path.to_path_buf(),
+                line: i + 1,
+                source,
+            })?,
         );
     }
     Ok(out)
@@ -167,6 +163,7 @@ mod tests {
         assert!(
             prune(&path, &ts("2999-01-01T00:00:00Z"), &now, &|_, _, _| Ok(()))
                 .expect_err("future")
+                .to_string()
                 .contains("future")
         );
         assert_eq!(
@@ -218,6 +215,7 @@ mod tests {
         write_lines(&path, &m);
         assert!(verify_file(&path)
             .expect_err("no checkpoint")
+            .to_string()
             .contains("line 1"));
     }
 }

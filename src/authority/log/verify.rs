@@ -6,7 +6,8 @@ use std::path::Path;
 
 use super::entry::{Checkpoint, Entry};
 use super::lock::append_lock;
-use super::GENESIS;
+use super::{LogError, GENESIS};
+use crate::registry::validate::Invalid;
 use crate::registry::Timestamp;
 
 /// Where and why a log fails verification.
@@ -16,7 +17,95 @@ pub struct ChainError {
     /// 1-based line of the first bad entry.
     pub line: usize,
     /// What is wrong.
-    pub reason: String,
+    pub reason: Fault,
+}
+
+/// What is wrong with the first bad entry of a log.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Fault {
+    /// The last line has no line ending.
+    #[error("torn entry: the last line has no line ending (a write was cut short)")]
+    Torn,
+    /// The line is not an entry.
+    #[error("not a valid log entry: {0}")]
+    NotAnEntry(String),
+    /// The hash does not match the content.
+    #[error("entry seq {seq} was altered: its hash does not match its content")]
+    Altered {
+        /// The entry's seq.
+        seq: u64,
+    },
+    /// A time field that is not RFC 3339.
+    #[error("{field}: {source}")]
+    Time {
+        /// Which field.
+        field: &'static str,
+        /// Why.
+        source: Invalid,
+    },
+    /// A checkpoint after line 1.
+    #[error("a checkpoint may only be the first entry")]
+    CheckpointNotFirst,
+    /// Neither or both of disclosure and checkpoint.
+    #[error("an entry holds exactly one of disclosure or checkpoint")]
+    NotOneKind,
+    /// `prev` is not the previous entry's hash.
+    #[error("chain broken at seq {seq}: prev does not match the hash of the entry before it (an entry was removed, inserted or reordered)")]
+    ChainBroken {
+        /// The entry's seq.
+        seq: u64,
+    },
+    /// A seq that does not follow the previous one.
+    #[error("sequence broken: expected seq {expected}, found {found}")]
+    Sequence {
+        /// The seq that should follow.
+        expected: u64,
+        /// The seq found.
+        found: u64,
+    },
+    /// The first kept entry is older than the checkpoint's prune date.
+    #[error("entry seq {seq} is older than the checkpoint's prune date {before}: the checkpoint does not match the entries it replaced")]
+    OlderThanCheckpoint {
+        /// The entry's seq.
+        seq: u64,
+        /// The prune date.
+        before: String,
+    },
+    /// A checkpoint whose seq is not the last pruned seq.
+    #[error("forged checkpoint: its seq {seq} is not the last pruned seq {through}")]
+    CheckpointSeq {
+        /// The checkpoint entry's seq.
+        seq: u64,
+        /// The seq it says it pruned through.
+        through: u64,
+    },
+    /// A checkpoint whose count does not end at its seq.
+    #[error("forged checkpoint: {count} pruned entries cannot end at seq {through}")]
+    CheckpointCount {
+        /// Entries it says were pruned.
+        count: u64,
+        /// The seq it says it pruned through.
+        through: u64,
+    },
+    /// A checkpoint whose `prev` is not its anchor.
+    #[error("forged checkpoint: prev is not the hash of the last pruned entry")]
+    CheckpointPrev,
+    /// A checkpoint covering an entry not older than its prune date.
+    #[error("forged checkpoint: the last pruned entry ({through}) is not older than the prune date {before}")]
+    CheckpointNotOlder {
+        /// Time of the last pruned entry.
+        through: String,
+        /// The prune date.
+        before: String,
+    },
+    /// A prune date later than the prune.
+    #[error("forged checkpoint: the prune date {before} is later than the prune itself ({at})")]
+    CheckpointLater {
+        /// The prune date.
+        before: String,
+        /// The checkpoint entry's time.
+        at: String,
+    },
 }
 
 /// A verified log: its entries and the state to continue it.
@@ -95,43 +184,43 @@ impl Verified {
     }
 }
 
-pub(super) fn parse_time(s: &str, what: &str) -> Result<Timestamp, String> {
-    crate::registry::validate::datetime(s).map_err(|m| format!("{what}: {m}"))
+pub(super) fn parse_time(s: &str, field: &'static str) -> Result<Timestamp, Fault> {
+    crate::registry::validate::datetime(s).map_err(|source| Fault::Time { field, source })
 }
 
 /// Check a checkpoint entry (line 1) on its own: it may only cover entries older than its prune
 /// date, the prune date may not be later than the prune itself, and it must stand in for the
 /// last removed entry (same seq, `prev` = that entry's hash).
-fn check_checkpoint(entry: &Entry, cp: &Checkpoint) -> Result<Timestamp, String> {
+fn check_checkpoint(entry: &Entry, cp: &Checkpoint) -> Result<Timestamp, Fault> {
     let before = parse_time(&cp.pruned_before, "checkpoint prunedBefore")?;
     let through = parse_time(&cp.pruned_through_time, "checkpoint prunedThroughTime")?;
     let at = parse_time(&entry.time, "checkpoint time")?;
     if cp.pruned_through_seq == 0 || entry.seq != cp.pruned_through_seq {
-        return Err(format!(
-            "forged checkpoint: its seq {} is not the last pruned seq {}",
-            entry.seq, cp.pruned_through_seq
-        ));
+        return Err(Fault::CheckpointSeq {
+            seq: entry.seq,
+            through: cp.pruned_through_seq,
+        });
     }
     if cp.pruned_entries != cp.pruned_through_seq {
-        return Err(format!(
-            "forged checkpoint: {} pruned entries cannot end at seq {}",
-            cp.pruned_entries, cp.pruned_through_seq
-        ));
+        return Err(Fault::CheckpointCount {
+            count: cp.pruned_entries,
+            through: cp.pruned_through_seq,
+        });
     }
     if entry.prev != cp.pruned_through_hash {
-        return Err("forged checkpoint: prev is not the hash of the last pruned entry".into());
+        return Err(Fault::CheckpointPrev);
     }
     if through >= before {
-        return Err(format!(
-            "forged checkpoint: the last pruned entry ({}) is not older than the prune date {}",
-            cp.pruned_through_time, cp.pruned_before
-        ));
+        return Err(Fault::CheckpointNotOlder {
+            through: cp.pruned_through_time.clone(),
+            before: cp.pruned_before.clone(),
+        });
     }
     if before > at {
-        return Err(format!(
-            "forged checkpoint: the prune date {} is later than the prune itself ({})",
-            cp.pruned_before, entry.time
-        ));
+        return Err(Fault::CheckpointLater {
+            before: cp.pruned_before.clone(),
+            at: entry.time.clone(),
+        });
     }
     Ok(before)
 }
@@ -154,7 +243,7 @@ pub fn verify_bytes(data: &[u8]) -> Result<Verified, ChainError> {
     if !lines[complete].is_empty() {
         return Err(ChainError {
             line: complete + 1,
-            reason: "torn entry: the last line has no line ending (a write was cut short)".into(),
+            reason: Fault::Torn,
         });
     }
     // The prune date of a checkpoint: the first kept entry may not be older (a prune cuts the
@@ -162,20 +251,17 @@ pub fn verify_bytes(data: &[u8]) -> Result<Verified, ChainError> {
     let mut pruned_before: Option<Timestamp> = None;
     for (i, raw) in lines[..complete].iter().enumerate() {
         let line = i + 1;
-        let bad = |reason: String| ChainError { line, reason };
+        let bad = |reason: Fault| ChainError { line, reason };
         let entry: Entry =
-            serde_json::from_slice(raw).map_err(|e| bad(format!("not a valid log entry: {e}")))?;
+            serde_json::from_slice(raw).map_err(|e| bad(Fault::NotAnEntry(e.to_string())))?;
         if entry.compute_hash() != entry.hash {
-            return Err(bad(format!(
-                "entry seq {} was altered: its hash does not match its content",
-                entry.seq
-            )));
+            return Err(bad(Fault::Altered { seq: entry.seq }));
         }
         let time = parse_time(&entry.time, "time").map_err(bad)?;
         match (&entry.checkpoint, &entry.disclosure) {
             (Some(cp), None) => {
                 if line != 1 {
-                    return Err(bad("a checkpoint may only be the first entry".into()));
+                    return Err(bad(Fault::CheckpointNotFirst));
                 }
                 pruned_before = Some(check_checkpoint(&entry, cp).map_err(bad)?);
                 out.head = entry.prev.clone();
@@ -184,31 +270,23 @@ pub fn verify_bytes(data: &[u8]) -> Result<Verified, ChainError> {
                 continue;
             }
             (None, Some(_)) => {}
-            _ => {
-                return Err(bad(
-                    "an entry holds exactly one of disclosure or checkpoint".into(),
-                ))
-            }
+            _ => return Err(bad(Fault::NotOneKind)),
         }
         if entry.prev != out.head {
-            return Err(bad(format!(
-                "chain broken at seq {}: prev does not match the hash of the entry before it (an entry was removed, inserted or reordered)",
-                entry.seq
-            )));
+            return Err(bad(Fault::ChainBroken { seq: entry.seq }));
         }
         if entry.seq != out.next_seq {
-            return Err(bad(format!(
-                "sequence broken: expected seq {}, found {}",
-                out.next_seq, entry.seq
-            )));
+            return Err(bad(Fault::Sequence {
+                expected: out.next_seq,
+                found: entry.seq,
+            }));
         }
         if let Some(before) = pruned_before.take() {
             if time < before {
-                return Err(bad(format!(
-                    "entry seq {} is older than the checkpoint's prune date {}: the checkpoint does not match the entries it replaced",
-                    entry.seq,
-                    before.text()
-                )));
+                return Err(bad(Fault::OlderThanCheckpoint {
+                    seq: entry.seq,
+                    before: before.text().to_string(),
+                }));
             }
         }
         out.head = entry.hash.clone();
@@ -220,25 +298,21 @@ pub fn verify_bytes(data: &[u8]) -> Result<Verified, ChainError> {
 
 /// Read all of an open file, refusing anything but a regular file (a directory, a device such
 /// as `/dev/null`, a FIFO): only a regular file can hold a log.
-pub(super) fn read_regular(file: &mut File, path: &Path) -> Result<Vec<u8>, String> {
-    let meta = file
-        .metadata()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+pub(super) fn read_regular(file: &mut File, path: &Path) -> Result<Vec<u8>, LogError> {
+    let meta = file.metadata().map_err(|e| LogError::io(path, e))?;
     if meta.is_dir() {
-        return Err(format!(
-            "{}: is a directory, not a disclosure log",
-            path.display()
-        ));
+        return Err(LogError::Directory {
+            path: path.to_path_buf(),
+        });
     }
     if !meta.is_file() {
-        return Err(format!(
-            "{}: not a regular file, so not a disclosure log",
-            path.display()
-        ));
+        return Err(LogError::NotRegular {
+            path: path.to_path_buf(),
+        });
     }
     let mut data = Vec::new();
     file.read_to_end(&mut data)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(|e| LogError::io(path, e))?;
     Ok(data)
 }
 
@@ -247,8 +321,8 @@ pub(super) fn read_regular(file: &mut File, path: &Path) -> Result<Vec<u8>, Stri
 ///
 /// # Errors
 /// Unreadable or non-regular file, or the first bad entry.
-pub fn verify_file(path: &Path) -> Result<Verified, String> {
-    let mut file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+pub fn verify_file(path: &Path) -> Result<Verified, LogError> {
+    let mut file = File::open(path).map_err(|e| LogError::io(path, e))?;
     read_regular(&mut file, path)?;
     // Read under the append lock when we can, so a running server's append in progress is not
     // mistaken for a torn line; a copy on read-only media is read without it.
@@ -256,10 +330,10 @@ pub fn verify_file(path: &Path) -> Result<Verified, String> {
     // running server's appends (and its authority answers) while it is verified.
     let data = {
         let _guard = append_lock(path).ok();
-        let mut file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut file = File::open(path).map_err(|e| LogError::io(path, e))?;
         read_regular(&mut file, path)?
     };
-    verify_bytes(&data).map_err(|e| format!("{}: {e}", path.display()))
+    verify_bytes(&data).map_err(|e| LogError::chain(path, e))
 }
 
 #[cfg(test)]
@@ -316,11 +390,13 @@ mod tests {
         assert!(verify_file(&missing).is_err(), "missing");
         assert!(verify_file(dir.path())
             .expect_err("directory")
+            .to_string()
             .contains("directory"));
         let null = dir.path().join("null.jsonl");
         std::os::unix::fs::symlink("/dev/null", &null).expect("symlink");
         assert!(verify_file(&null)
             .expect_err("device")
+            .to_string()
             .contains("not a regular file"));
         let empty = dir.path().join("empty.jsonl");
         std::fs::write(&empty, b"").expect("write");
@@ -362,7 +438,7 @@ mod tests {
             cp.hash = cp.compute_hash();
             m[0] = serde_json::to_string(&cp).expect("json");
             write_lines(&path, &m);
-            verify_file(&path).expect_err("forged")
+            verify_file(&path).expect_err("forged").to_string()
         };
         // Claims to cover entries newer than the prune date.
         let e = forge(&|e| {

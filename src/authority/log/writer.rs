@@ -11,14 +11,13 @@ use std::sync::Arc;
 use super::entry::{hex, Entry};
 use super::lock::{append_lock, open_lock_file, writer_lock_path};
 use super::verify::{read_regular, verify_bytes};
-use super::{Job, Status, TreeSink};
+use super::{Job, LogError, Status, TreeSink};
 use crate::registry::Timestamp;
 
 /// 128 random bits, hex: an entry's salt.
-fn salt() -> Result<String, String> {
+fn salt() -> Result<String, LogError> {
     let mut b = [0u8; 16];
-    getrandom::fill(&mut b)
-        .map_err(|e| format!("no secure randomness for the entry's salt: {e}"))?;
+    getrandom::fill(&mut b).map_err(LogError::Randomness)?;
     Ok(hex(&b))
 }
 
@@ -43,25 +42,24 @@ struct OpenLog {
 
 impl OpenLog {
     /// Open (creating if missing) and verify a log. The caller holds the append lock.
-    fn load(path: &Path) -> Result<Self, String> {
+    fn load(path: &Path) -> Result<Self, LogError> {
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
             .create(true)
             .mode(0o600)
             .open(path)
-            .map_err(|e| format!("cannot open disclosure log {}: {e}", path.display()))?;
+            .map_err(|source| LogError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
         // Read through the descriptor we will append to, so what we verify is what we extend.
         let data = read_regular(&mut file, path)?;
-        let v = verify_bytes(&data).map_err(|e| {
-            format!(
-                "disclosure log failed verification: {}: {e}",
-                path.display()
-            )
+        let v = verify_bytes(&data).map_err(|source| LogError::Unverified {
+            path: path.to_path_buf(),
+            source,
         })?;
-        let meta = file
-            .metadata()
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let meta = file.metadata().map_err(|e| LogError::io(path, e))?;
         let last_line = last_line(&data).to_vec();
         Ok(Self {
             file,
@@ -107,15 +105,16 @@ impl Writer {
         // files next to it.
         match std::fs::metadata(path) {
             Ok(m) if !m.is_file() => {
-                w.status.fail(format!(
-                    "disclosure log {} is not a regular file",
-                    path.display()
-                ));
+                w.status.fail(LogError::NotAFile {
+                    path: path.to_path_buf(),
+                });
                 return w;
             }
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                w.status
-                    .fail(format!("disclosure log {}: {e}", path.display()));
+                w.status.fail(LogError::Stat {
+                    path: path.to_path_buf(),
+                    source: e,
+                });
                 return w;
             }
             _ => {}
@@ -128,9 +127,9 @@ impl Writer {
 
     /// Try to become the log's one writer; on success, load and verify the log. `Ok(false)`
     /// when another process is the writer.
-    fn take_ownership(&mut self) -> Result<bool, String> {
+    fn take_ownership(&mut self) -> Result<bool, LogError> {
         let lock_path = writer_lock_path(&self.path);
-        let f = open_lock_file(&lock_path).map_err(|e| format!("{}: {e}", lock_path.display()))?;
+        let f = open_lock_file(&lock_path).map_err(|e| LogError::io(&lock_path, e))?;
         match f.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -140,7 +139,10 @@ impl Writer {
                 return Ok(false);
             }
             Err(std::fs::TryLockError::Error(e)) => {
-                return Err(format!("cannot lock {}: {e}", lock_path.display()))
+                return Err(LogError::Lock {
+                    path: lock_path,
+                    source: e,
+                })
             }
         }
         let _guard = append_lock(&self.path)?;
@@ -181,14 +183,13 @@ impl Writer {
 
     /// Transparency: after the log was (re)loaded, bring the tree up to date with it. The
     /// caller holds the append lock.
-    fn sync_tlog(&mut self) -> Result<(), String> {
+    fn sync_tlog(&mut self) -> Result<(), LogError> {
         let Some(tlog) = self.tlog.as_mut() else {
             return Ok(());
         };
-        let data =
-            std::fs::read(&self.path).map_err(|e| format!("{}: {e}", self.path.display()))?;
-        let v = verify_bytes(&data).map_err(|e| format!("{}: {e}", self.path.display()))?;
-        tlog.sync(&data, &v)
+        let data = std::fs::read(&self.path).map_err(|e| LogError::io(&self.path, e))?;
+        let v = verify_bytes(&data).map_err(|e| LogError::chain(&self.path, e))?;
+        tlog.sync(&data, &v).map_err(LogError::Tree)
     }
 
     /// Transparency: publish a checkpoint when one is due, under the append lock (so a prune
@@ -209,18 +210,14 @@ impl Writer {
     }
 
     /// `None` when the requester gave up before anything was written.
-    fn append(&mut self, job: &Job) -> Option<Result<Entry, String>> {
+    fn append(&mut self, job: &Job) -> Option<Result<Entry, LogError>> {
         if let Some(b) = self.status.broken.get() {
-            return Some(Err(b.clone()));
+            return Some(Err(LogError::Broken(b.clone())));
         }
         if self.owner.is_none() {
             match self.take_ownership() {
                 Ok(true) => {}
-                Ok(false) => {
-                    return Some(Err(
-                        "another rddsd process is writing this disclosure log".into()
-                    ))
-                }
+                Ok(false) => return Some(Err(LogError::Standby)),
                 Err(e) => return Some(Err(self.status.fail(e))),
             }
         }
@@ -235,7 +232,7 @@ impl Writer {
             return Some(Err(self.status.fail(e)));
         }
         let Some(log) = self.log.as_mut() else {
-            return Some(Err(self.status.fail("disclosure log is not open".into())));
+            return Some(Err(self.status.fail(LogError::NotOpen)));
         };
         let salt = match self.tlog.as_ref().map(|_| salt()).transpose() {
             Ok(s) => s,
@@ -262,9 +259,7 @@ impl Writer {
                 .file
                 .set_len(log.len)
                 .and_then(|()| log.file.sync_data());
-            return Some(Err(self
-                .status
-                .fail(format!("disclosure log write failed: {e}"))));
+            return Some(Err(self.status.fail(LogError::Write(e))));
         }
         log.len += line.len() as u64;
         log.head = entry.hash.clone();
@@ -274,7 +269,7 @@ impl Writer {
             // The entry is durable and may be disclosed; a tree that cannot follow stops the
             // next disclosures instead.
             if let Err(e) = tlog.appended(entry.seq, &line[..line.len() - 1]) {
-                self.status.fail(format!("disclosure log tree: {e}"));
+                self.status.fail(LogError::TreeFollow(e));
             }
         }
         if let Some(log) = self.log.as_mut() {
@@ -285,44 +280,40 @@ impl Writer {
 
     /// Before each append (append lock held): is the file at the path still the one we verified
     /// and wrote, and unchanged? A new file is accepted only as a prune of our own chain.
-    fn check_file(&mut self) -> Result<(), String> {
+    fn check_file(&mut self) -> Result<(), LogError> {
         let path = &self.path;
-        let log = self.log.as_ref().ok_or("disclosure log is not open")?;
+        let log = self.log.as_ref().ok_or(LogError::NotOpen)?;
         let at_path = match std::fs::metadata(path) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(format!(
-                    "disclosure log {} was removed or renamed while the server ran",
-                    path.display()
-                ))
+                return Err(LogError::Removed { path: path.clone() })
             }
-            Err(e) => return Err(format!("{}: {e}", path.display())),
+            Err(e) => return Err(LogError::io(path, e)),
         };
         if (at_path.dev(), at_path.ino()) == (log.dev, log.ino) {
             let len = log
                 .file
                 .metadata()
-                .map_err(|e| format!("{}: {e}", path.display()))?
+                .map_err(|e| LogError::io(path, e))?
                 .len();
             if len != log.len {
-                return Err(format!(
-                    "disclosure log {} changed behind the writer: {} bytes expected, {len} found (truncated or written by another program)",
-                    path.display(),
-                    log.len
-                ));
+                return Err(LogError::Resized {
+                    path: path.clone(),
+                    expected: log.len,
+                    found: len,
+                });
             }
             if !log.last_line.is_empty() {
                 let mut tail = vec![0; log.last_line.len()];
                 let at = log.len - tail.len() as u64;
                 log.file
                     .read_exact_at(&mut tail, at)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                    .map_err(|e| LogError::io(path, e))?;
                 if tail != log.last_line {
-                    return Err(format!(
-                        "disclosure log {}: the last entry (seq {}) was altered behind the writer",
-                        path.display(),
-                        log.next_seq - 1
-                    ));
+                    return Err(LogError::TailAltered {
+                        path: path.clone(),
+                        seq: log.next_seq - 1,
+                    });
                 }
             }
             return Ok(());
@@ -330,20 +321,17 @@ impl Writer {
         // Another file at the path: only a prune of this very chain may replace it. Its chain
         // must end exactly at our head, which (hashes chaining back to the checkpoint's anchor)
         // means its kept entries are our tail and its anchor is the entry before the cut.
-        let fresh = OpenLog::load(path).map_err(|e| {
-            format!(
-                "disclosure log {} was replaced while the server ran: {e}",
-                path.display()
-            )
+        let fresh = OpenLog::load(path).map_err(|e| LogError::Replaced {
+            path: path.clone(),
+            source: Box::new(e),
         })?;
         let is_prune = fresh.pruned && fresh.head == log.head && fresh.next_seq == log.next_seq;
         if !is_prune {
-            return Err(format!(
-                "disclosure log {} was replaced while the server ran by a file that is not a prune of its chain (expected head {} at seq {})",
-                path.display(),
-                log.head,
-                log.next_seq.saturating_sub(1)
-            ));
+            return Err(LogError::NotAPrune {
+                path: path.clone(),
+                head: log.head.clone(),
+                seq: log.next_seq.saturating_sub(1),
+            });
         }
         tracing::info!(head = %fresh.head, "disclosure log was pruned; continuing its chain");
         self.log = Some(fresh);
@@ -434,6 +422,7 @@ mod tests {
         assert!(second
             .append_blocking(disclosure(1))
             .expect_err("second writer")
+            .to_string()
             .contains("another rddsd process"));
         assert_eq!(first.append_blocking(disclosure(2)).expect("first").seq, 2);
         first.close();
@@ -473,6 +462,7 @@ mod tests {
         assert!(log
             .append_blocking(disclosure(2))
             .expect_err("foreign")
+            .to_string()
             .contains("not a prune"));
     }
 

@@ -25,7 +25,7 @@ use super::note::LogKey;
 use super::published::{append_line, Published};
 use super::tree::{leaf_hash, Hash, Tree, HASH_LEN};
 use super::{checkpoints_path, latest_path, tree_path, TlogSettings};
-use crate::authority::log::Verified;
+use crate::authority::log::{TreeError, Verified};
 
 /// One line of `LOG.checkpoints`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -527,11 +527,11 @@ impl Tlog {
 
 /// The disclosure log drives the tree through this trait, so the log needs no knowledge of it.
 impl crate::authority::log::TreeSink for Tlog {
-    fn sync(&mut self, data: &[u8], v: &Verified) -> Result<(), String> {
-        Tlog::sync(self, data, v)
+    fn sync(&mut self, data: &[u8], v: &Verified) -> Result<(), TreeError> {
+        Ok(Tlog::sync(self, data, v)?)
     }
-    fn appended(&mut self, seq: u64, line: &[u8]) -> Result<(), String> {
-        Tlog::appended(self, seq, line)
+    fn appended(&mut self, seq: u64, line: &[u8]) -> Result<(), TreeError> {
+        Ok(Tlog::appended(self, seq, line)?)
     }
     fn wait(&self) -> Option<Duration> {
         Tlog::wait(self)
