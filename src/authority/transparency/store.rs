@@ -308,7 +308,7 @@ impl Tlog {
     /// # Errors
     /// The key file cannot be read or is not a log key.
     pub fn open(log_path: &Path, settings: TlogSettings) -> Result<Self, String> {
-        let key = LogKey::load(&settings.key)?;
+        let key = LogKey::load(&settings.key).map_err(|e| e.to_string())?;
         let shared = Arc::new(Shared {
             view: RwLock::new(View::default()),
             verifier_key: key.verifier_key().to_string(),
@@ -511,7 +511,10 @@ impl Tlog {
             .tree
             .root(size)
             .map_err(|e| e.to_string())?;
-        let note = self.key.sign_checkpoint(size, &root)?;
+        let note = self
+            .key
+            .sign_checkpoint(size, &root)
+            .map_err(|e| e.to_string())?;
         append_line(
             &checkpoints_path(&self.log_path),
             &StoredCheckpoint {
