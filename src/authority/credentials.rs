@@ -121,12 +121,12 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
 ///
 /// # Errors
 /// What is wrong, naming the field.
-pub fn parse(line: &str) -> Result<Credential, String> {
-    let c: Credential = serde_json::from_str(line).map_err(|e| e.to_string())?;
-    let check = |field: &str, v: &str| {
+pub fn parse(line: &str) -> Result<Credential, BadCredential> {
+    let c: Credential = serde_json::from_str(line).map_err(BadCredential::Json)?;
+    let check = |field: &'static str, v: &str| {
         crate::registry::validate::datetime(v)
             .map(|_| ())
-            .map_err(|m| format!("field `{field}`: {m}"))
+            .map_err(|source| BadCredential::Date { field, source })
     };
     check("created", &c.created)?;
     check("expires", &c.expires)?;
@@ -134,9 +134,28 @@ pub fn parse(line: &str) -> Result<Credential, String> {
         check("revoked", r)?;
     }
     if c.secret_sha256.len() != 64 || decode_hex(&c.secret_sha256).is_none() {
-        return Err("field `secretSha256`: not a SHA-256 hex digest".into());
+        return Err(BadCredential::SecretHash);
     }
     Ok(c)
+}
+
+/// What is wrong with a stored credential (names the field, never the secret's hash).
+#[derive(Debug, thiserror::Error)]
+pub enum BadCredential {
+    /// Not a credential object.
+    #[error("{0}")]
+    Json(serde_json::Error),
+    /// A date field that is not RFC 3339.
+    #[error("field `{field}`: {source}")]
+    Date {
+        /// The field.
+        field: &'static str,
+        /// Why.
+        source: crate::registry::validate::Invalid,
+    },
+    /// `secretSha256` is not 64 hex digits.
+    #[error("field `secretSha256`: not a SHA-256 hex digest")]
+    SecretHash,
 }
 
 /// Read a credentials file (missing file: none).
@@ -160,7 +179,7 @@ pub fn read(path: &Path) -> Result<Vec<Credential>, CredentialsError> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
     {
-        let c = parse(line).map_err(|m| bad(i + 1, m))?;
+        let c = parse(line).map_err(|m| bad(i + 1, m.to_string()))?;
         if out.iter().any(|o| o.id == c.id) {
             return Err(bad(i + 1, format!("field `id`: {} is listed twice", c.id)));
         }

@@ -38,7 +38,9 @@ use governor::{Quota, RateLimiter};
 
 use super::credentials::{AuthFailure, Credentials};
 use super::federation::{looks_like_jwt, Federation, FederationSettings, JwtFailure};
-use super::log::{sha256_hex, DisclosedContact, Disclosure, DisclosureLog, APPEND_TIMEOUT};
+use super::log::{
+    sha256_hex, DisclosedContact, Disclosure, DisclosureLog, LogError, APPEND_TIMEOUT,
+};
 use crate::limit::client::NetKey;
 use crate::policy::access::{CredentialKind, Grant, GrantParts, IssueToken, Purpose};
 use crate::registry::Timestamp;
@@ -485,7 +487,7 @@ impl Authority {
             return Err(AuthorityRefusal::LogUnavailable);
         }
         let request_id = random_id().map_err(|e| {
-            tracing::error!(error = %e, "no request id");
+            tracing::error!(error = %format_args!("no secure randomness: {e}"), "no request id");
             AuthorityRefusal::NoRandomness
         })?;
         Ok(Grant::issue(
@@ -635,7 +637,7 @@ impl Authority {
         objects: Vec<String>,
         disclosed: Vec<DisclosedContact>,
         body: &[u8],
-    ) -> Result<Option<(u64, String)>, String> {
+    ) -> Result<Option<(u64, String)>, LogError> {
         let record = Disclosure {
             request_id: grant.request_id().to_string(),
             authority: grant.authority().to_string(),
@@ -685,9 +687,9 @@ pub fn has_bearer(headers: &hyper::HeaderMap) -> bool {
     .is_some()
 }
 
-fn random_id() -> Result<String, String> {
+fn random_id() -> Result<String, getrandom::Error> {
     let mut b = [0u8; 12];
-    getrandom::fill(&mut b).map_err(|e| format!("no secure randomness: {e}"))?;
+    getrandom::fill(&mut b)?;
     Ok(hex::encode(b))
 }
 

@@ -194,7 +194,7 @@ impl Source {
 
     fn verify(&self) -> Result<log::Verified, String> {
         match self {
-            Self::File(p) => log::verify_file(p),
+            Self::File(p) => log::verify_file(p).map_err(|e| e.to_string()),
             Self::Database(url) => super::db::block_on(async {
                 let mut client = super::db::connect_current(url).await?;
                 crate::db::disclosures::read(&mut client)
@@ -324,7 +324,7 @@ pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
                 contact,
             };
             let entries = match Source::new(path, database)? {
-                Source::File(path) => log::read_entries(&path)?,
+                Source::File(path) => log::read_entries(&path).map_err(|e| e.to_string())?,
                 src @ Source::Database(_) => src.verify()?.entries,
             };
             let selected = report::select(&entries, &filter);
@@ -418,12 +418,12 @@ pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
             let before = super::cli_date("before", &before)?;
             let now = crate::registry::Timestamp::now();
             let log::Pruned { removed, kept } = match Source::new(path, database)? {
-                Source::File(path) => log::prune(
-                    &path,
-                    &before,
-                    &now,
-                    &crate::authority::transparency::store::before_prune,
-                )?,
+                Source::File(path) => log::prune(&path, &before, &now, &|log, data, v| {
+                    Ok(crate::authority::transparency::store::before_prune(
+                        log, data, v,
+                    )?)
+                })
+                .map_err(|e| e.to_string())?,
                 Source::Database(url) => super::db::block_on(async {
                     let mut client = super::db::connect_current(&url).await?;
                     crate::db::disclosures::prune(&mut client, &before, &now).await

@@ -101,22 +101,23 @@ fn str(e: DbError) -> String {
 ///
 /// # Errors
 /// A connection failure or a schema of another version, for the terminal.
-pub(crate) async fn connect_current(url: &str) -> Result<tokio_postgres::Client, String> {
-    let client = db::connect(url).await.map_err(|e| e.to_string())?;
-    db::migrate::require_current(&client)
-        .await
-        .map_err(|e| e.to_string())?;
+pub(crate) async fn connect_current(url: &str) -> Result<tokio_postgres::Client, DbError> {
+    let client = db::connect(url).await?;
+    db::migrate::require_current(&client).await?;
     Ok(client)
 }
 
-pub(crate) fn block_on<T>(
-    f: impl std::future::Future<Output = Result<T, String>>,
+/// Run `f` to its end on a runtime of this thread; its error, or the runtime's, as the
+/// terminal says it.
+pub(crate) fn block_on<T, E: std::fmt::Display>(
+    f: impl std::future::Future<Output = Result<T, E>>,
 ) -> Result<T, String> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?
         .block_on(f)
+        .map_err(|e| e.to_string())
 }
 
 async fn migrate(database: &str, out: &mut impl Write) -> Result<(), String> {

@@ -97,7 +97,7 @@ pub fn run(cmd: SubjectCommand, out: &mut impl Write) -> Result<(), String> {
     // An unknown ROID is said at once, before the log is read.
     let contact = crate::authority::reports::subject::find(&generation.snapshot, &roid)
         .map_err(|e| e.to_string())?;
-    let verified = crate::authority::log::verify_file(&log)?;
+    let verified = crate::authority::log::verify_file(&log).map_err(|e| e.to_string())?;
     let report = crate::authority::reports::subject::report(
         &generation.snapshot,
         &generation.policy,

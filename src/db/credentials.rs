@@ -14,7 +14,7 @@ use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
 
 use super::DbError;
-use crate::authority::credentials::{self, Credential, Credentials, CredentialsError};
+use crate::authority::credentials::{self, Credential, Credentials};
 use crate::registry::Timestamp;
 
 /// How often a node reads the credentials again: the longest a revocation takes to reach it.
@@ -24,42 +24,70 @@ pub const REFRESH: Duration = Duration::from_secs(5);
 ///
 /// # Errors
 /// A database error, or a row that does not validate.
-pub async fn read(client: &Client) -> Result<Vec<Credential>, String> {
+pub async fn read(client: &Client) -> Result<Vec<Credential>, CredentialRowError> {
+    let sql = |e| DbError::sql("cannot read authority_credentials", &e);
     let rows = client
         .query(
             "SELECT id, credential::text FROM authority_credentials ORDER BY id",
             &[],
         )
         .await
-        .map_err(|e| DbError::sql("cannot read authority_credentials", &e).to_string())?;
+        .map_err(sql)?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
-        let id: &str = r
-            .try_get(0)
-            .map_err(|e| DbError::sql("cannot read authority_credentials", &e).to_string())?;
-        let text: &str = r
-            .try_get(1)
-            .map_err(|e| DbError::sql("cannot read authority_credentials", &e).to_string())?;
+        let id: &str = r.try_get(0).map_err(sql)?;
+        let text: &str = r.try_get(1).map_err(sql)?;
         out.push(
-            credentials::parse(text).map_err(|m| format!("authority_credentials[{id}]: {m}"))?,
+            credentials::parse(text).map_err(|reason| CredentialRowError::Row {
+                id: id.to_string(),
+                reason,
+            })?,
         );
     }
     Ok(out)
+}
+
+/// Why the credentials table could not be read or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialRowError {
+    /// A database error.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// A row that does not validate (named by its id).
+    #[error("authority_credentials[{id}]: {reason}")]
+    Row {
+        /// The credential id.
+        id: String,
+        /// What is wrong.
+        reason: credentials::BadCredential,
+    },
+    /// No credential has the id.
+    #[error("no credential with id {0}")]
+    Unknown(String),
+    /// The credential is revoked already.
+    #[error("credential {0} is already revoked")]
+    AlreadyRevoked(String),
+    /// A credential that does not serialise (cannot happen for plain strings).
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+    /// The read did not finish within [`REFRESH`].
+    #[error("reading the credentials timed out")]
+    Timeout,
 }
 
 /// Store a new credential.
 ///
 /// # Errors
 /// A database error.
-pub async fn insert(client: &Client, cred: &Credential) -> Result<(), String> {
-    let json = serde_json::to_string(cred).map_err(|e| e.to_string())?;
+pub async fn insert(client: &Client, cred: &Credential) -> Result<(), CredentialRowError> {
+    let json = serde_json::to_string(cred)?;
     client
         .execute(
             "INSERT INTO authority_credentials (id, credential) VALUES ($1, $2::text::jsonb)",
             &[&cred.id, &json],
         )
         .await
-        .map_err(|e| DbError::sql("cannot store the credential", &e).to_string())?;
+        .map_err(|e| DbError::sql("cannot store the credential", &e))?;
     Ok(())
 }
 
@@ -67,9 +95,8 @@ pub async fn insert(client: &Client, cred: &Credential) -> Result<(), String> {
 ///
 /// # Errors
 /// Unknown id, already revoked, or a database error.
-pub async fn revoke(client: &mut Client, id: &str) -> Result<(), String> {
-    let sql =
-        |what: &'static str| move |e: tokio_postgres::Error| DbError::sql(what, &e).to_string();
+pub async fn revoke(client: &mut Client, id: &str) -> Result<(), CredentialRowError> {
+    let sql = |what: &'static str| move |e: tokio_postgres::Error| DbError::sql(what, &e);
     let tx = client
         .transaction()
         .await
@@ -81,17 +108,17 @@ pub async fn revoke(client: &mut Client, id: &str) -> Result<(), String> {
         )
         .await
         .map_err(sql("cannot read the credential"))?
-        .ok_or_else(|| {
-            CredentialsError::Input(format!("no credential with id {id}")).to_string()
-        })?;
+        .ok_or_else(|| CredentialRowError::Unknown(id.to_string()))?;
     let text: &str = row.try_get(0).map_err(sql("cannot read the credential"))?;
-    let mut cred =
-        credentials::parse(text).map_err(|m| format!("authority_credentials[{id}]: {m}"))?;
+    let mut cred = credentials::parse(text).map_err(|reason| CredentialRowError::Row {
+        id: id.to_string(),
+        reason,
+    })?;
     if cred.revoked.is_some() {
-        return Err(format!("credential {id} is already revoked"));
+        return Err(CredentialRowError::AlreadyRevoked(id.to_string()));
     }
     cred.revoked = Some(Timestamp::now().text().to_string());
-    let json = serde_json::to_string(&cred).map_err(|e| e.to_string())?;
+    let json = serde_json::to_string(&cred)?;
     tx.execute(
         "UPDATE authority_credentials SET credential = $2::text::jsonb WHERE id = $1",
         &[&id, &json],
@@ -104,16 +131,19 @@ pub async fn revoke(client: &mut Client, id: &str) -> Result<(), String> {
 
 /// One read of the table on the kept connection (made if there is none); a connection that
 /// failed is dropped.
-async fn fetch(client: &mut Option<Client>, url: &str) -> Result<Vec<Credential>, String> {
+async fn fetch(
+    client: &mut Option<Client>,
+    url: &str,
+) -> Result<Vec<Credential>, CredentialRowError> {
     let c = match client.take() {
         Some(c) if !c.is_closed() => c,
-        _ => super::connect(url).await.map_err(|e| e.to_string())?,
+        _ => super::connect(url).await?,
     };
     let c = client.insert(c);
     // Bounded: a hanging database must not keep an old set in place.
     let r = tokio::time::timeout(REFRESH, read(c))
         .await
-        .unwrap_or_else(|_| Err("reading the credentials timed out".into()));
+        .unwrap_or(Err(CredentialRowError::Timeout));
     if r.is_err() {
         *client = None;
     }

@@ -16,8 +16,48 @@ use std::sync::mpsc::Receiver;
 use tokio_postgres::{Client, IsolationLevel};
 
 use super::DbError;
-use crate::authority::log::{self, DisclosureLog, Entry, Job, Pruned, Verified};
+use crate::authority::log::{
+    self, ChainError, DisclosureLog, Entry, Job, LogError, Pruned, Verified,
+};
 use crate::registry::Timestamp;
+
+/// Why the database's disclosure log could not be read, verified or pruned.
+#[derive(Debug, thiserror::Error)]
+pub enum DbLogError {
+    /// A database error.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// The chain does not verify.
+    #[error("disclosure log in the database: {0}")]
+    Chain(ChainError),
+    /// The chain ends before the head row: its newest entries were deleted.
+    #[error("disclosure log in the database: the chain ends at seq {chain_seq} (hash {chain_head}), but the head row says seq {row_seq} (hash {row_head}): entries were removed from its end")]
+    Cut {
+        /// The last seq of the chain.
+        chain_seq: u64,
+        /// The chain's head hash.
+        chain_head: String,
+        /// The last seq the head row names.
+        row_seq: u64,
+        /// The head row's hash.
+        row_head: String,
+    },
+    /// A prune date after now.
+    #[error("--before {} is in the future: a prune only removes entries older than now", before.text())]
+    FutureDate {
+        /// The prune date.
+        before: Timestamp,
+    },
+    /// A checkpoint line that is not UTF-8 (cannot happen for serialised JSON).
+    #[error("a log entry is not UTF-8")]
+    NotUtf8,
+    /// A seq beyond PostgreSQL's `bigint`.
+    #[error("seq out of range")]
+    SeqRange,
+    /// The pruned log does not verify; the transaction is not committed.
+    #[error("prune produced a log that does not verify ({0}); log unchanged")]
+    PruneUnverified(Box<DbLogError>),
+}
 
 /// Append one disclosure to the cluster's chain, committed synchronously.
 ///
@@ -117,8 +157,8 @@ pub async fn read_raw(client: &mut Client) -> Result<(Vec<u8>, u64, String), DbE
 ///
 /// # Errors
 /// A database error, or the first bad entry (its line is its position in seq order).
-pub async fn read(client: &mut Client) -> Result<(Vec<u8>, Verified), String> {
-    let (data, next_seq, head) = read_raw(client).await.map_err(|e| e.to_string())?;
+pub async fn read(client: &mut Client) -> Result<(Vec<u8>, Verified), DbLogError> {
+    let (data, next_seq, head) = read_raw(client).await?;
     let v = check(&data, next_seq, &head)?;
     Ok((data, v))
 }
@@ -167,15 +207,15 @@ async fn log_lines(tx: &tokio_postgres::Transaction<'_>) -> Result<Vec<u8>, DbEr
     Ok(data)
 }
 
-fn check(data: &[u8], next_seq: u64, head: &str) -> Result<Verified, String> {
-    let v = log::verify_bytes(data).map_err(|e| format!("disclosure log in the database: {e}"))?;
+fn check(data: &[u8], next_seq: u64, head: &str) -> Result<Verified, DbLogError> {
+    let v = log::verify_bytes(data).map_err(DbLogError::Chain)?;
     if v.head != head || v.next_seq != next_seq {
-        return Err(format!(
-            "disclosure log in the database: the chain ends at seq {} (hash {}), but the head row says seq {} (hash {head}): entries were removed from its end",
-            v.next_seq - 1,
-            v.head,
-            next_seq.saturating_sub(1)
-        ));
+        return Err(DbLogError::Cut {
+            chain_seq: v.next_seq - 1,
+            chain_head: v.head,
+            row_seq: next_seq.saturating_sub(1),
+            row_head: head.to_string(),
+        });
     }
     Ok(v)
 }
@@ -191,21 +231,17 @@ pub async fn prune(
     client: &mut Client,
     before: &Timestamp,
     now: &Timestamp,
-) -> Result<Pruned, String> {
+) -> Result<Pruned, DbLogError> {
     if before > now {
-        return Err(format!(
-            "--before {} is in the future: a prune only removes entries older than now",
-            before.text()
-        ));
+        return Err(DbLogError::FutureDate { before: *before });
     }
-    let sql =
-        |what: &'static str| move |e: tokio_postgres::Error| DbError::sql(what, &e).to_string();
+    let sql = |what: &'static str| move |e: tokio_postgres::Error| DbError::sql(what, &e);
     let tx = client
         .transaction()
         .await
         .map_err(sql("cannot start a transaction"))?;
-    let (next_seq, head) = read_head(&tx, true).await.map_err(|e| e.to_string())?;
-    let data = log_lines(&tx).await.map_err(|e| e.to_string())?;
+    let (next_seq, head) = read_head(&tx, true).await?;
+    let data = log_lines(&tx).await?;
     let v = check(&data, u64::try_from(next_seq).unwrap_or(0), &head)?;
     let first = usize::from(v.checkpoint().is_some());
     let total = (v.entries.len() - first) as u64;
@@ -217,8 +253,8 @@ pub async fn prune(
     };
     let (checkpoint, mut line) = checkpoint.sealed();
     line.pop();
-    let line = String::from_utf8(line).map_err(|_| "a log entry is not UTF-8".to_string())?;
-    let through = i64::try_from(checkpoint.seq).map_err(|_| "seq out of range".to_string())?;
+    let line = String::from_utf8(line).map_err(|_| DbLogError::NotUtf8)?;
+    let through = i64::try_from(checkpoint.seq).map_err(|_| DbLogError::SeqRange)?;
     // The checkpoint takes the seq of the last removed entry, whose row goes with the others.
     tx.execute("DELETE FROM disclosure_log WHERE seq <= $1", &[&through])
         .await
@@ -231,9 +267,8 @@ pub async fn prune(
     .map_err(sql("cannot insert the checkpoint"))?;
     // The same check as the file prune's before it replaces the file: the rest still verifies
     // and ends at the same head.
-    let after = log_lines(&tx).await.map_err(|e| e.to_string())?;
-    check(&after, v.next_seq, &v.head)
-        .map_err(|e| format!("prune produced a log that does not verify ({e}); log unchanged"))?;
+    let after = log_lines(&tx).await?;
+    check(&after, v.next_seq, &v.head).map_err(|e| DbLogError::PruneUnverified(Box::new(e)))?;
     tx.commit().await.map_err(sql("cannot commit the prune"))?;
     Ok(Pruned {
         removed: cut as u64,
@@ -308,7 +343,7 @@ fn writer(url: &str, jobs: &Receiver<Job>) {
                 tracing::info!(seq = entry.seq, head = %entry.hash, "disclosure recorded");
                 Ok(entry)
             }
-            Err(e) => Err(format!("disclosure log in the database: {e}")),
+            Err(e) => Err(LogError::Database(Box::new(e))),
         };
         let _ = job.reply.send(result);
     }
@@ -358,7 +393,9 @@ mod tests {
     #[test]
     fn a_chain_that_ends_before_the_head_is_refused() {
         assert!(check(b"", 1, log::GENESIS).is_ok());
-        let e = check(b"", 2, &"ab".repeat(32)).expect_err("cut");
+        let e = check(b"", 2, &"ab".repeat(32))
+            .expect_err("cut")
+            .to_string();
         assert!(e.contains("removed from its end"), "{e}");
         let (data, hashes) = chain(3);
         let v = check(&data, 4, &hashes[2]).expect("whole");
@@ -371,7 +408,7 @@ mod tests {
             .copied()
             .collect::<Vec<u8>>();
         assert!(log::verify_bytes(&two).is_ok());
-        let e = check(&two, 4, &hashes[2]).expect_err("cut");
+        let e = check(&two, 4, &hashes[2]).expect_err("cut").to_string();
         assert!(
             e.contains("ends at seq 2") && e.contains("says seq 3"),
             "{e}"

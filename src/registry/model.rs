@@ -8,6 +8,7 @@
 use std::net::IpAddr;
 
 use super::name::DomainName;
+use super::validate::Invalid;
 
 /// A point in time in whole seconds, UTC. Eight bytes: a million domains carry three each, so the
 /// RFC 3339 text both protocols print (`YYYY-MM-DDThh:mm:ssZ`) is formatted when rendered, into
@@ -104,20 +105,17 @@ impl Roid {
     ///
     /// # Errors
     /// A message saying what is wrong with it.
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
         let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
         let Some((local, suffix)) = s.rsplit_once('-') else {
-            return Err("a ROID has the form LOCAL-SUFFIX (RFC 5730)".into());
+            return Err(Invalid::RoidForm);
         };
         let local_ok = (1..=80).contains(&local.len()) && local.chars().all(word);
         let suffix_ok = (1..=8).contains(&suffix.len()) && suffix.chars().all(word);
         if local_ok && suffix_ok {
             Ok(Self(s.into()))
         } else {
-            Err(
-                "a ROID is 1-80 word characters, a hyphen and a 1-8 character suffix (RFC 5730)"
-                    .into(),
-            )
+            Err(Invalid::RoidParts)
         }
     }
 
@@ -706,21 +704,21 @@ impl DomainStatus {
     ///
     /// # Errors
     /// A message naming the conflicting statuses.
-    pub fn check_combination(set: &[Self]) -> Result<(), String> {
+    pub fn check_combination(set: &[Self]) -> Result<(), Invalid> {
         use DomainStatus as S;
         let has = |s: S| set.contains(&s);
         if set.is_empty() {
-            return Err("a domain needs at least one status".into());
+            return Err(Invalid::NoStatus("domain"));
         }
         for (i, s) in set.iter().enumerate() {
             if set[..i].contains(s) {
-                return Err(format!("status {} is listed twice", s.epp()));
+                return Err(Invalid::StatusTwice(s.epp()));
             }
         }
         // RFC 5731 §2.3: `ok` excludes every other EPP status. The RGP statuses (RFC 3915 §3)
         // are a separate `rgpStatus` dimension, so `ok` with `addPeriod` is a normal new domain.
         if has(S::Ok) && set.iter().any(|s| *s != S::Ok && !s.is_rgp()) {
-            return Err("status ok cannot be combined with other EPP statuses (only with RGP statuses such as addPeriod)".into());
+            return Err(Invalid::OkCombined);
         }
         let pending = [
             S::PendingCreate,
@@ -730,7 +728,7 @@ impl DomainStatus {
             S::PendingUpdate,
         ];
         if pending.iter().filter(|p| has(**p)).count() > 1 {
-            return Err("at most one pending* status may be set".into());
+            return Err(Invalid::TwoPending);
         }
         let conflicts = [
             (S::PendingDelete, S::ClientDeleteProhibited),
@@ -744,15 +742,11 @@ impl DomainStatus {
         ];
         for (a, b) in conflicts {
             if has(a) && has(b) {
-                return Err(format!(
-                    "status {} cannot be combined with {}",
-                    a.epp(),
-                    b.epp()
-                ));
+                return Err(Invalid::StatusConflict(a.epp(), b.epp()));
             }
         }
         if (has(S::RedemptionPeriod) || has(S::PendingRestore)) && !has(S::PendingDelete) {
-            return Err("redemptionPeriod and pendingRestore require pendingDelete".into());
+            return Err(Invalid::RedemptionWithoutDelete);
         }
         Ok(())
     }
@@ -763,17 +757,17 @@ impl HostStatus {
     ///
     /// # Errors
     /// A message naming the conflicting statuses.
-    pub fn check_combination(set: &[Self]) -> Result<(), String> {
+    pub fn check_combination(set: &[Self]) -> Result<(), Invalid> {
         if set.is_empty() {
-            return Err("a host needs at least one status".into());
+            return Err(Invalid::NoStatus("host"));
         }
         for (i, s) in set.iter().enumerate() {
             if set[..i].contains(s) {
-                return Err(format!("status {} is listed twice", s.epp()));
+                return Err(Invalid::StatusTwice(s.epp()));
             }
         }
         if set.contains(&Self::Ok) && set.iter().any(|s| !matches!(s, Self::Ok | Self::Linked)) {
-            return Err("status ok can only be combined with linked".into());
+            return Err(Invalid::HostOkCombined);
         }
         Ok(())
     }

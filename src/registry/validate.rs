@@ -8,6 +8,83 @@
 
 use super::model::{Phone, Timestamp};
 
+/// What is wrong with a value of registration data. The text never repeats the value: the loader
+/// attaches file, line and field, and keeps the value apart for `rddsd check --show-values`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Invalid {
+    /// Not an assigned ISO 3166-1 alpha-2 code.
+    #[error("not an ISO 3166-1 alpha-2 country code (upper case)")]
+    CountryCode,
+    /// Not `+CC.NUMBER`.
+    #[error("not an EPP phone number of the form +CC.NUMBER (RFC 5733)")]
+    Phone,
+    /// A phone extension that is not 1 to 10 digits.
+    #[error("a phone extension is 1 to 10 digits")]
+    PhoneExtension,
+    /// Not an e-mail address.
+    #[error("not a valid e-mail address")]
+    Email,
+    /// A URL that is not http(s).
+    #[error("a URL must start with http:// or https://")]
+    UrlScheme,
+    /// A URL without a host, or with white space.
+    #[error("a URL needs a host and no white space")]
+    UrlHost,
+    /// Not an RFC 3339 date-time.
+    #[error("not an RFC 3339 date-time such as 2024-01-31T12:00:00Z")]
+    DateTime,
+    /// A date-time after 9999-12-31T23:59:59Z.
+    #[error("the date lies after the year 9999 in UTC")]
+    AfterYear9999,
+    /// Year 0000.
+    #[error("year 0000 is not a real date")]
+    YearZero,
+    /// Empty (or only white space) text.
+    #[error("must not be empty")]
+    Empty,
+    /// Text longer than allowed.
+    #[error("longer than {max} characters")]
+    TooLong {
+        /// The most characters allowed.
+        max: usize,
+    },
+    /// Text holding a [`forbidden_char`].
+    #[error("holds U+{code:04X} at character {at}: control, line-separator and bidi-control characters are not allowed")]
+    ForbiddenChar {
+        /// The code point.
+        code: u32,
+        /// Its 1-based position, in characters.
+        at: usize,
+    },
+    /// A ROID without a hyphen.
+    #[error("a ROID has the form LOCAL-SUFFIX (RFC 5730)")]
+    RoidForm,
+    /// A ROID whose parts are too long or hold other characters.
+    #[error("a ROID is 1-80 word characters, a hyphen and a 1-8 character suffix (RFC 5730)")]
+    RoidParts,
+    /// An object without a status.
+    #[error("a {0} needs at least one status")]
+    NoStatus(&'static str),
+    /// A status listed twice.
+    #[error("status {0} is listed twice")]
+    StatusTwice(&'static str),
+    /// `ok` with another EPP status (domains).
+    #[error("status ok cannot be combined with other EPP statuses (only with RGP statuses such as addPeriod)")]
+    OkCombined,
+    /// `ok` with anything but `linked` (hosts).
+    #[error("status ok can only be combined with linked")]
+    HostOkCombined,
+    /// More than one `pending*` status.
+    #[error("at most one pending* status may be set")]
+    TwoPending,
+    /// Two statuses that exclude each other.
+    #[error("status {0} cannot be combined with {1}")]
+    StatusConflict(&'static str, &'static str),
+    /// `redemptionPeriod` or `pendingRestore` without `pendingDelete`.
+    #[error("redemptionPeriod and pendingRestore require pendingDelete")]
+    RedemptionWithoutDelete,
+}
+
 /// ISO 3166-1 alpha-2 codes currently assigned (249 entries).
 const ISO_3166_ALPHA2: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO \
 BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER \
@@ -25,11 +102,11 @@ const USER_ASSIGNED_IN_USE: &[&str] = &["XK"];
 ///
 /// # Errors
 /// When the code is not an assigned ISO 3166-1 alpha-2 code (or `XK`).
-pub fn country_code(cc: &str) -> Result<(), String> {
+pub fn country_code(cc: &str) -> Result<(), Invalid> {
     if cc.len() == 2 && (iso_assigned(cc.as_bytes()) || USER_ASSIGNED_IN_USE.contains(&cc)) {
         Ok(())
     } else {
-        Err("not an ISO 3166-1 alpha-2 country code (upper case)".into())
+        Err(Invalid::CountryCode)
     }
 }
 
@@ -55,7 +132,7 @@ fn iso_assigned(cc: &[u8]) -> bool {
 ///
 /// # Errors
 /// When the number or extension is malformed.
-pub fn phone(p: &Phone) -> Result<(), String> {
+pub fn phone(p: &Phone) -> Result<(), Invalid> {
     let ok = p
         .number
         .strip_prefix('+')
@@ -67,11 +144,11 @@ pub fn phone(p: &Phone) -> Result<(), String> {
                 && num.bytes().all(|b| b.is_ascii_digit())
         });
     if !ok {
-        return Err("not an EPP phone number of the form +CC.NUMBER (RFC 5733)".into());
+        return Err(Invalid::Phone);
     }
     if let Some(ext) = &p.ext {
         if ext.is_empty() || ext.len() > 10 || !ext.bytes().all(|b| b.is_ascii_digit()) {
-            return Err("a phone extension is 1 to 10 digits".into());
+            return Err(Invalid::PhoneExtension);
         }
     }
     Ok(())
@@ -82,8 +159,8 @@ pub fn phone(p: &Phone) -> Result<(), String> {
 ///
 /// # Errors
 /// When the address is malformed.
-pub fn email(addr: &str) -> Result<(), String> {
-    let bad = || Err("not a valid e-mail address".to_string());
+pub fn email(addr: &str) -> Result<(), Invalid> {
+    let bad = || Err(Invalid::Email);
     if addr.len() > 254 || addr.chars().any(|c| c.is_whitespace() || forbidden_char(c)) {
         return bad();
     }
@@ -103,11 +180,11 @@ pub fn email(addr: &str) -> Result<(), String> {
 ///
 /// # Errors
 /// When the URL is not http(s) or has no host.
-pub fn http_url(url: &str) -> Result<(), String> {
+pub fn http_url(url: &str) -> Result<(), Invalid> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| "a URL must start with http:// or https://".to_string())?;
+        .ok_or(Invalid::UrlScheme)?;
     let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let host = host.rsplit_once(':').map_or(host, |(h, port)| {
         if port.bytes().all(|b| b.is_ascii_digit()) {
@@ -117,7 +194,7 @@ pub fn http_url(url: &str) -> Result<(), String> {
         }
     });
     if host.is_empty() || url.chars().any(|c| c.is_whitespace() || forbidden_char(c)) {
-        return Err("a URL needs a host and no white space".into());
+        return Err(Invalid::UrlHost);
     }
     Ok(())
 }
@@ -127,17 +204,17 @@ pub fn http_url(url: &str) -> Result<(), String> {
 ///
 /// # Errors
 /// When the text is not RFC 3339, or its year is 0000.
-pub fn datetime(s: &str) -> Result<Timestamp, String> {
+pub fn datetime(s: &str) -> Result<Timestamp, Invalid> {
     let dt = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .map_err(|_| "not an RFC 3339 date-time such as 2024-01-31T12:00:00Z".to_string())?;
+        .map_err(|_| Invalid::DateTime)?;
     // In UTC, which is how it is stored and printed; 9999-12-31T23:59:59-01:00 has no UTC year of
     // four digits and is refused here rather than overflowing later.
     let utc = dt
         .checked_to_offset(time::UtcOffset::UTC)
         .filter(|u| u.year() <= 9999)
-        .ok_or_else(|| "the date lies after the year 9999 in UTC".to_string())?;
+        .ok_or(Invalid::AfterYear9999)?;
     if utc.year() < 1 {
-        return Err("year 0000 is not a real date".into());
+        return Err(Invalid::YearZero);
     }
     Ok(Timestamp::from_datetime(utc))
 }
@@ -168,19 +245,18 @@ pub fn forbidden_char(c: char) -> bool {
 /// # Errors
 /// When the text is empty, too long or holds a [`forbidden_char`]; the message names the code
 /// point (U+XXXX) and its position, never the text.
-pub fn text(s: &str, max: usize) -> Result<(), String> {
+pub fn text(s: &str, max: usize) -> Result<(), Invalid> {
     if s.trim().is_empty() {
-        return Err("must not be empty".into());
+        return Err(Invalid::Empty);
     }
     if s.chars().count() > max {
-        return Err(format!("longer than {max} characters"));
+        return Err(Invalid::TooLong { max });
     }
     if let Some((i, c)) = s.chars().enumerate().find(|(_, c)| forbidden_char(*c)) {
-        return Err(format!(
-            "holds U+{:04X} at character {}: control, line-separator and bidi-control characters are not allowed",
-            u32::from(c),
-            i + 1
-        ));
+        return Err(Invalid::ForbiddenChar {
+            code: u32::from(c),
+            at: i + 1,
+        });
     }
     Ok(())
 }
@@ -270,7 +346,7 @@ mod tests {
         ];
         for c in forged {
             let street = format!("1 Main St{c}Registrant Email: evil@example.com");
-            let err = text(&street, 255).expect_err("refused");
+            let err = text(&street, 255).expect_err("refused").to_string();
             assert!(err.contains(&format!("U+{:04X}", u32::from(c))), "{err}");
             assert!(!err.contains("evil"), "no value in the message: {err}");
             assert!(email(&format!("a{c}b@example.com")).is_err(), "{c:?}");
@@ -290,11 +366,13 @@ mod tests {
             number: "+81 3 1234 5678".into(),
             ext: None,
         };
-        let m = phone(&p).expect_err("refused");
+        let m = phone(&p).expect_err("refused").to_string();
         assert!(!m.contains("1234"), "{m}");
-        let m = country_code("Atlantis").expect_err("refused");
+        let m = country_code("Atlantis").expect_err("refused").to_string();
         assert!(!m.contains("Atlantis"), "{m}");
-        let m = datetime("yesterday at noon").expect_err("refused");
+        let m = datetime("yesterday at noon")
+            .expect_err("refused")
+            .to_string();
         assert!(!m.contains("yesterday"), "{m}");
     }
 }

@@ -24,10 +24,10 @@ pub fn keygen(key: &Path, origin: &str, rotate: bool) -> Result<Vec<String>, Str
             key.display()
         ));
     }
-    let (skey, vkey) = note::generate_log(origin)?;
+    let (skey, vkey) = note::generate_log(origin).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     if exists {
-        let old = note::LogKey::load(key)?;
+        let old = note::LogKey::load(key).map_err(|e| e.to_string())?;
         let id = old
             .verifier_key()
             .split('+')
@@ -98,7 +98,12 @@ pub fn verify(path: &Path, src: &Sources) -> Result<Vec<String>, String> {
         .clone()
         .unwrap_or_else(|| super::checkpoints_path(path));
     let (_, _, tree) = load(path, &tree_file)?;
-    let keys = src.keys.as_deref().map(note::load_verifiers).transpose()?;
+    let keys = src
+        .keys
+        .as_deref()
+        .map(note::load_verifiers)
+        .transpose()
+        .map_err(|e| e.to_string())?;
     let mut out = vec![format!(
         "tree: {} entr{}, root {}",
         tree.size(),
@@ -179,7 +184,7 @@ pub fn consistency(
         .keys
         .as_deref()
         .ok_or("--key PUBLIC_KEYS is required: an unsigned checkpoint proves nothing")?;
-    let keys = note::load_verifiers(keys_path)?;
+    let keys = note::load_verifiers(keys_path).map_err(|e| e.to_string())?;
     let note_bytes =
         std::fs::read(old_checkpoint).map_err(|e| format!("{}: {e}", old_checkpoint.display()))?;
     let old = open_checkpoint(&note_bytes, &keys)
@@ -222,7 +227,7 @@ pub fn consistency(
 /// # Errors
 /// The receipt does not verify.
 pub fn verify_receipt(receipt: &Path, keys: &Path) -> Result<Vec<String>, String> {
-    let keys = note::load_verifiers(keys)?;
+    let keys = note::load_verifiers(keys).map_err(|e| e.to_string())?;
     let bytes = std::fs::read(receipt).map_err(|e| format!("{}: {e}", receipt.display()))?;
     let v =
         super::receipt::verify(&bytes, &keys).map_err(|e| format!("{}: {e}", receipt.display()))?;

@@ -143,7 +143,9 @@ pub fn open_log(
         .as_ref()
         .ok()
         .and_then(|t| t.as_ref().map(store::Tlog::shared));
-    let sink = tlog.map(|t| t.map(|t| Box::new(t) as Box<dyn crate::authority::log::TreeSink>));
+    let sink = tlog
+        .map(|t| t.map(|t| Box::new(t) as Box<dyn crate::authority::log::TreeSink>))
+        .map_err(Into::into);
     (
         crate::authority::log::DisclosureLog::open_with(path, sink),
         shared,

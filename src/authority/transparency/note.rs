@@ -52,18 +52,114 @@ pub fn valid_name(name: &str) -> bool {
     signed_note::is_key_name_valid(name) && !name.chars().any(char::is_control)
 }
 
+/// Why a note key, signed note or cosignature was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum NoteError {
+    /// A key name the note format cannot carry.
+    #[error("{0:?} is not a valid key name: use the log's origin, such as rdap.nic.example/disclosures (no spaces or '+')")]
+    BadName(String),
+    /// No randomness for a new key.
+    #[error("no secure randomness: {0}")]
+    Randomness(getrandom::Error),
+    /// Not a signer key.
+    #[error("not a signer key (expected PRIVATE+KEY+<name>+<id>+<key>)")]
+    NotASigner,
+    /// A signer key whose ID does not match.
+    #[error("signer key: its key ID does not match its name and key")]
+    SignerId,
+    /// The log key is not Ed25519.
+    #[error("the log key must be an Ed25519 note key (type 0x01)")]
+    LogKeyType,
+    /// The note library refused the signer key.
+    #[error("signer key: {0}")]
+    Signer(String),
+    /// A key file that cannot be read.
+    #[error("{}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A key file whose content is refused.
+    #[error("{}: {source}", path.display())]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        source: Box<NoteError>,
+    },
+    /// The note library could not make a note.
+    #[error("{0}")]
+    Sign(String),
+    /// A line that is not a verifier key.
+    #[error("line {line}: not a verifier key: {reason}")]
+    NotAVerifier {
+        /// 1-based line.
+        line: usize,
+        /// The note library's reason.
+        reason: String,
+    },
+    /// No verifier key at all.
+    #[error("no verifier key")]
+    NoVerifier,
+    /// Not a signed note.
+    #[error("not a signed note")]
+    NotANote,
+    /// Signed by none of the keys.
+    #[error("not signed by the log's key (wrong or unknown key)")]
+    Unverified,
+    /// A signature that does not verify.
+    #[error("the signature does not verify: the checkpoint was altered or forged")]
+    BadSignature,
+    /// Another failure of the signature check.
+    #[error("signature check failed: {0}")]
+    SignatureCheck(String),
+    /// A note whose text is not a checkpoint.
+    #[error("not a C2SP checkpoint")]
+    NotACheckpoint,
+    /// A checkpoint whose origin is not its signer.
+    #[error("the checkpoint's origin {0:?} is not the name of the key that signed it")]
+    OriginNotSigner(String),
+    /// A witness key of another type.
+    #[error("a witness key must be a cosignature/v1 key (type 0x04)")]
+    WitnessKeyType,
+    /// Not a witness verifier key.
+    #[error("not a witness verifier key (<name>+<id>+<base64 key>)")]
+    NotAWitnessKey,
+    /// A witness key whose ID does not match.
+    #[error("witness key: its key ID does not match its name and key")]
+    WitnessId,
+    /// A witness key of an unsupported algorithm.
+    #[error("witness key: only cosignature/v1 (0x04) and Ed25519 (0x01) keys")]
+    WitnessAlg,
+    /// Not a signature line.
+    #[error("not a note signature line")]
+    NotASignatureLine,
+    /// A signature by another key.
+    #[error("the signature is by another key")]
+    OtherKey,
+    /// A key type and signature length that do not go together.
+    #[error("unsupported witness key type or signature length")]
+    UnsupportedSignature,
+    /// A signature of the wrong length.
+    #[error("bad signature length")]
+    SignatureLength,
+    /// A witness signature that does not verify.
+    #[error("the witness signature does not verify")]
+    WitnessSignature,
+}
+
 /// A new Ed25519 key pair for `name`: (signer key, verifier key), as note key strings.
 ///
 /// # Errors
 /// An invalid name or no system randomness.
-pub fn generate(name: &str, alg: u8) -> Result<(String, String), String> {
+pub fn generate(name: &str, alg: u8) -> Result<(String, String), NoteError> {
     if !valid_name(name) {
-        return Err(format!(
-            "{name:?} is not a valid key name: use the log's origin, such as rdap.nic.example/disclosures (no spaces or '+')"
-        ));
+        return Err(NoteError::BadName(name.to_string()));
     }
     let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed).map_err(|e| format!("no secure randomness: {e}"))?;
+    getrandom::fill(&mut seed).map_err(NoteError::Randomness)?;
     let sk = SigningKey::from_bytes(&seed);
     let public = [&[alg][..], sk.verifying_key().as_bytes()].concat();
     let private = [&[alg][..], &seed[..]].concat();
@@ -78,7 +174,7 @@ pub fn generate(name: &str, alg: u8) -> Result<(String, String), String> {
 ///
 /// # Errors
 /// A malformed signer key.
-pub fn verifier_key(skey: &str) -> Result<String, String> {
+pub fn verifier_key(skey: &str) -> Result<String, NoteError> {
     let (name, alg, sk) = parse_signer(skey)?;
     let public = [&[alg][..], sk.verifying_key().as_bytes()].concat();
     Ok(format!(
@@ -88,8 +184,8 @@ pub fn verifier_key(skey: &str) -> Result<String, String> {
     ))
 }
 
-fn parse_signer(skey: &str) -> Result<(String, u8, SigningKey), String> {
-    let bad = || "not a signer key (expected PRIVATE+KEY+<name>+<id>+<key>)".to_string();
+fn parse_signer(skey: &str) -> Result<(String, u8, SigningKey), NoteError> {
+    let bad = || NoteError::NotASigner;
     let rest = skey.trim().strip_prefix("PRIVATE+KEY+").ok_or_else(bad)?;
     // The base64 key may itself hold '+': split off the name and ID only.
     let mut parts = rest.splitn(3, '+');
@@ -102,7 +198,7 @@ fn parse_signer(skey: &str) -> Result<(String, u8, SigningKey), String> {
     let sk = SigningKey::from_bytes(&seed);
     let public = [&[alg][..], sk.verifying_key().as_bytes()].concat();
     if !valid_name(name) || u32::from_str_radix(id, 16).ok() != Some(key_id(name, &public)) {
-        return Err("signer key: its key ID does not match its name and key".into());
+        return Err(NoteError::SignerId);
     }
     Ok((name.to_string(), alg, sk))
 }
@@ -127,12 +223,13 @@ impl LogKey {
     ///
     /// # Errors
     /// A malformed key, or one that is not an Ed25519 note key.
-    pub fn parse(skey: &str) -> Result<Self, String> {
+    pub fn parse(skey: &str) -> Result<Self, NoteError> {
         let (name, alg, _) = parse_signer(skey)?;
         if alg != ALG_ED25519 {
-            return Err("the log key must be an Ed25519 note key (type 0x01)".into());
+            return Err(NoteError::LogKeyType);
         }
-        let signer = StandardSigner::new(skey.trim()).map_err(|e| format!("signer key: {e}"))?;
+        let signer =
+            StandardSigner::new(skey.trim()).map_err(|e| NoteError::Signer(e.to_string()))?;
         Ok(Self {
             signer,
             vkey: verifier_key(skey)?,
@@ -144,9 +241,15 @@ impl LogKey {
     ///
     /// # Errors
     /// An unreadable or malformed file, named.
-    pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    pub fn load(path: &Path) -> Result<Self, NoteError> {
+        let text = std::fs::read_to_string(path).map_err(|source| NoteError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|e| NoteError::File {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        })
     }
 
     /// The key name, which is the checkpoints' origin.
@@ -163,11 +266,12 @@ impl LogKey {
     ///
     /// # Errors
     /// Signing failed.
-    pub fn sign_checkpoint(&self, size: u64, root: &Hash) -> Result<String, String> {
+    pub fn sign_checkpoint(&self, size: u64, root: &Hash) -> Result<String, NoteError> {
         let text = checkpoint_text(&self.name, size, root);
-        let mut note = Note::new(text.as_bytes(), &[]).map_err(|e| e.to_string())?;
-        note.add_sigs(&[&self.signer]).map_err(|e| e.to_string())?;
-        String::from_utf8(note.to_bytes()).map_err(|e| e.to_string())
+        let sign = |e: &dyn std::fmt::Display| NoteError::Sign(e.to_string());
+        let mut note = Note::new(text.as_bytes(), &[]).map_err(|e| sign(&e))?;
+        note.add_sigs(&[&self.signer]).map_err(|e| sign(&e))?;
+        String::from_utf8(note.to_bytes()).map_err(|e| sign(&e))
     }
 }
 
@@ -180,7 +284,7 @@ pub fn checkpoint_text(origin: &str, size: u64, root: &Hash) -> String {
 ///
 /// # Errors
 /// A malformed key, with its line.
-pub fn parse_verifiers(text: &str) -> Result<Vec<StandardVerifier>, String> {
+pub fn parse_verifiers(text: &str) -> Result<Vec<StandardVerifier>, NoteError> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -188,12 +292,14 @@ pub fn parse_verifiers(text: &str) -> Result<Vec<StandardVerifier>, String> {
             continue;
         }
         out.push(
-            StandardVerifier::new(line)
-                .map_err(|e| format!("line {}: not a verifier key: {e}", i + 1))?,
+            StandardVerifier::new(line).map_err(|e| NoteError::NotAVerifier {
+                line: i + 1,
+                reason: e.to_string(),
+            })?,
         );
     }
     if out.is_empty() {
-        return Err("no verifier key".into());
+        return Err(NoteError::NoVerifier);
     }
     Ok(out)
 }
@@ -202,9 +308,15 @@ pub fn parse_verifiers(text: &str) -> Result<Vec<StandardVerifier>, String> {
 ///
 /// # Errors
 /// Unreadable file or a malformed key, naming the file and line.
-pub fn load_verifiers(path: &Path) -> Result<Vec<StandardVerifier>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    parse_verifiers(&text).map_err(|e| format!("{}: {e}", path.display()))
+pub fn load_verifiers(path: &Path) -> Result<Vec<StandardVerifier>, NoteError> {
+    let text = std::fs::read_to_string(path).map_err(|source| NoteError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_verifiers(&text).map_err(|e| NoteError::File {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    })
 }
 
 /// Verify a signed checkpoint with the log's public keys and parse it. The origin must be the
@@ -212,29 +324,25 @@ pub fn load_verifiers(path: &Path) -> Result<Vec<StandardVerifier>, String> {
 ///
 /// # Errors
 /// Malformed, unsigned by any of the keys, signed wrongly, or a malformed body.
-pub fn open_checkpoint(note: &[u8], keys: &[StandardVerifier]) -> Result<CheckpointBody, String> {
-    let parsed = Note::from_bytes(note).map_err(|_| "not a signed note".to_string())?;
+pub fn open_checkpoint(
+    note: &[u8],
+    keys: &[StandardVerifier],
+) -> Result<CheckpointBody, NoteError> {
+    let parsed = Note::from_bytes(note).map_err(|_| NoteError::NotANote)?;
     let list = VerifierList::new(
         keys.iter()
             .map(|k| Box::new(k.clone()) as Box<dyn Verifier>)
             .collect(),
     );
     let (verified, _) = parsed.verify(&list).map_err(|e| match e {
-        signed_note::NoteError::UnverifiedNote => {
-            "not signed by the log's key (wrong or unknown key)".to_string()
-        }
-        signed_note::NoteError::InvalidSignature { .. } => {
-            "the signature does not verify: the checkpoint was altered or forged".to_string()
-        }
-        other => format!("signature check failed: {other}"),
+        signed_note::NoteError::UnverifiedNote => NoteError::Unverified,
+        signed_note::NoteError::InvalidSignature { .. } => NoteError::BadSignature,
+        other => NoteError::SignatureCheck(other.to_string()),
     })?;
-    let body = tlog_tiles::Checkpoint::from_bytes(parsed.text())
-        .map_err(|_| "not a C2SP checkpoint".to_string())?;
+    let body =
+        tlog_tiles::Checkpoint::from_bytes(parsed.text()).map_err(|_| NoteError::NotACheckpoint)?;
     if !verified.iter().any(|s| s.name() == body.origin()) {
-        return Err(format!(
-            "the checkpoint's origin {:?} is not the name of the key that signed it",
-            body.origin()
-        ));
+        return Err(NoteError::OriginNotSigner(body.origin().to_string()));
     }
     Ok(CheckpointBody {
         origin: body.origin().to_string(),
@@ -247,10 +355,10 @@ pub fn open_checkpoint(note: &[u8], keys: &[StandardVerifier]) -> Result<Checkpo
 ///
 /// # Errors
 /// Not a signed note holding a checkpoint.
-pub fn peek_checkpoint(note: &[u8]) -> Result<CheckpointBody, String> {
-    let parsed = Note::from_bytes(note).map_err(|_| "not a signed note".to_string())?;
-    let body = tlog_tiles::Checkpoint::from_bytes(parsed.text())
-        .map_err(|_| "not a C2SP checkpoint".to_string())?;
+pub fn peek_checkpoint(note: &[u8]) -> Result<CheckpointBody, NoteError> {
+    let parsed = Note::from_bytes(note).map_err(|_| NoteError::NotANote)?;
+    let body =
+        tlog_tiles::Checkpoint::from_bytes(parsed.text()).map_err(|_| NoteError::NotACheckpoint)?;
     Ok(CheckpointBody {
         origin: body.origin().to_string(),
         size: body.size(),
@@ -270,10 +378,10 @@ impl Cosigner {
     ///
     /// # Errors
     /// A malformed key or another type.
-    pub fn parse(skey: &str) -> Result<Self, String> {
+    pub fn parse(skey: &str) -> Result<Self, NoteError> {
         let (name, alg, key) = parse_signer(skey)?;
         if alg != ALG_COSIGNATURE_V1 {
-            return Err("a witness key must be a cosignature/v1 key (type 0x04)".into());
+            return Err(NoteError::WitnessKeyType);
         }
         let public = [&[alg][..], key.verifying_key().as_bytes()].concat();
         Ok(Self {
@@ -298,7 +406,7 @@ impl Cosigner {
 ///
 /// # Errors
 /// As [`generate`].
-pub fn generate_witness(name: &str) -> Result<(String, String), String> {
+pub fn generate_witness(name: &str) -> Result<(String, String), NoteError> {
     generate(name, ALG_COSIGNATURE_V1)
 }
 
@@ -306,7 +414,7 @@ pub fn generate_witness(name: &str) -> Result<(String, String), String> {
 ///
 /// # Errors
 /// As [`generate`].
-pub fn generate_log(name: &str) -> Result<(String, String), String> {
+pub fn generate_log(name: &str) -> Result<(String, String), NoteError> {
     generate(name, ALG_ED25519)
 }
 
@@ -315,8 +423,8 @@ pub fn generate_log(name: &str) -> Result<(String, String), String> {
 ///
 /// # Errors
 /// A malformed key, a key ID that does not match, or another type.
-pub fn parse_witness_key(vkey: &str) -> Result<(String, u32, u8, VerifyingKey), String> {
-    let bad_key = || "not a witness verifier key (<name>+<id>+<base64 key>)".to_string();
+pub fn parse_witness_key(vkey: &str) -> Result<(String, u32, u8, VerifyingKey), NoteError> {
+    let bad_key = || NoteError::NotAWitnessKey;
     let mut parts = vkey.trim().splitn(3, '+');
     let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(bad_key());
@@ -324,11 +432,11 @@ pub fn parse_witness_key(vkey: &str) -> Result<(String, u32, u8, VerifyingKey), 
     let key = B64.decode(key).map_err(|_| bad_key())?;
     let id = u32::from_str_radix(id, 16).map_err(|_| bad_key())?;
     if !valid_name(name) || id != key_id(name, &key) {
-        return Err("witness key: its key ID does not match its name and key".into());
+        return Err(NoteError::WitnessId);
     }
     let (&alg, public) = key.split_first().ok_or_else(bad_key)?;
     if alg != ALG_COSIGNATURE_V1 && alg != ALG_ED25519 {
-        return Err("witness key: only cosignature/v1 (0x04) and Ed25519 (0x01) keys".into());
+        return Err(NoteError::WitnessAlg);
     }
     let public: [u8; 32] = public.try_into().map_err(|_| bad_key())?;
     let vk = VerifyingKey::from_bytes(&public).map_err(|_| bad_key())?;
@@ -344,12 +452,12 @@ pub fn verify_cosignature(
     witness_vkey: &str,
     checkpoint_text: &str,
     line: &str,
-) -> Result<(), String> {
+) -> Result<(), NoteError> {
     let (name, id, alg, vk) = parse_witness_key(witness_vkey)?;
     let sig = Signature::from_bytes(line.trim_end_matches('\n').as_bytes())
-        .map_err(|_| "not a note signature line".to_string())?;
+        .map_err(|_| NoteError::NotASignatureLine)?;
     if sig.name() != name || sig.id() != id {
-        return Err("the signature is by another key".into());
+        return Err(NoteError::OtherKey);
     }
     let bytes = sig.signature();
     let (msg, ed) = match alg {
@@ -363,13 +471,11 @@ pub fn verify_cosignature(
             )
         }
         ALG_ED25519 if bytes.len() == 64 => (checkpoint_text.to_string(), bytes),
-        _ => return Err("unsupported witness key type or signature length".into()),
+        _ => return Err(NoteError::UnsupportedSignature),
     };
-    let ed: [u8; 64] = ed
-        .try_into()
-        .map_err(|_| "bad signature length".to_string())?;
+    let ed: [u8; 64] = ed.try_into().map_err(|_| NoteError::SignatureLength)?;
     vk.verify(msg.as_bytes(), &ed25519_dalek::Signature::from_bytes(&ed))
-        .map_err(|_| "the witness signature does not verify".to_string())
+        .map_err(|_| NoteError::WitnessSignature)
 }
 
 #[cfg(test)]
@@ -442,18 +548,21 @@ mod tests {
         // Another key of the same name.
         let (_, other) = generate_log("log.example/x").expect("key");
         let e = open_checkpoint(note.as_bytes(), &parse_verifiers(&other).expect("v"))
-            .expect_err("wrong key");
+            .expect_err("wrong key")
+            .to_string();
         assert!(e.contains("not signed by the log's key"), "{e}");
         // Edited size, edited root.
         let e = open_checkpoint(note.replacen("\n7\n", "\n8\n", 1).as_bytes(), &keys)
-            .expect_err("size");
+            .expect_err("size")
+            .to_string();
         assert!(e.contains("altered or forged"), "{e}");
         let other_root = format!("{}", super::super::tree::leaf_hash(b"y"));
         let e = open_checkpoint(
             note.replacen(&format!("{root}"), &other_root, 1).as_bytes(),
             &keys,
         )
-        .expect_err("root");
+        .expect_err("root")
+        .to_string();
         assert!(e.contains("altered or forged"), "{e}");
         assert!(open_checkpoint(b"garbage", &keys).is_err());
         assert!(LogKey::parse("PRIVATE+KEY+x+00000000+AAAA").is_err());

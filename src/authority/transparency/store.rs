@@ -25,7 +25,7 @@ use super::note::LogKey;
 use super::published::{append_line, Published};
 use super::tree::{leaf_hash, Hash, Tree, HASH_LEN};
 use super::{checkpoints_path, latest_path, tree_path, TlogSettings};
-use crate::authority::log::Verified;
+use crate::authority::log::{TreeError, Verified};
 
 /// One line of `LOG.checkpoints`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -308,7 +308,7 @@ impl Tlog {
     /// # Errors
     /// The key file cannot be read or is not a log key.
     pub fn open(log_path: &Path, settings: TlogSettings) -> Result<Self, String> {
-        let key = LogKey::load(&settings.key)?;
+        let key = LogKey::load(&settings.key).map_err(|e| e.to_string())?;
         let shared = Arc::new(Shared {
             view: RwLock::new(View::default()),
             verifier_key: key.verifier_key().to_string(),
@@ -511,7 +511,10 @@ impl Tlog {
             .tree
             .root(size)
             .map_err(|e| e.to_string())?;
-        let note = self.key.sign_checkpoint(size, &root)?;
+        let note = self
+            .key
+            .sign_checkpoint(size, &root)
+            .map_err(|e| e.to_string())?;
         append_line(
             &checkpoints_path(&self.log_path),
             &StoredCheckpoint {
@@ -527,11 +530,11 @@ impl Tlog {
 
 /// The disclosure log drives the tree through this trait, so the log needs no knowledge of it.
 impl crate::authority::log::TreeSink for Tlog {
-    fn sync(&mut self, data: &[u8], v: &Verified) -> Result<(), String> {
-        Tlog::sync(self, data, v)
+    fn sync(&mut self, data: &[u8], v: &Verified) -> Result<(), TreeError> {
+        Ok(Tlog::sync(self, data, v)?)
     }
-    fn appended(&mut self, seq: u64, line: &[u8]) -> Result<(), String> {
-        Tlog::appended(self, seq, line)
+    fn appended(&mut self, seq: u64, line: &[u8]) -> Result<(), TreeError> {
+        Ok(Tlog::appended(self, seq, line)?)
     }
     fn wait(&self) -> Option<Duration> {
         Tlog::wait(self)

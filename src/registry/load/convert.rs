@@ -3,7 +3,7 @@
 
 use super::super::model::*;
 use super::super::name::DomainName;
-use super::super::validate;
+use super::super::validate::{self, Invalid};
 use super::raw::*;
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -18,23 +18,23 @@ pub(super) struct Line<'a> {
 }
 
 impl Line<'_> {
-    fn err(&mut self, field: &str, message: impl Into<String>) {
+    fn err(&mut self, field: &str, message: impl std::fmt::Display) {
         self.loader
-            .error(self.file, self.line, field, message.into());
+            .error(self.file, self.line, field, message.to_string());
     }
 
     /// An error whose cause is a value; the value is kept apart from the message.
-    fn err_v(&mut self, field: &str, message: impl Into<String>, value: &str) {
+    fn err_v(&mut self, field: &str, message: impl std::fmt::Display, value: &str) {
         self.loader.error_v(
             self.file,
             self.line,
             field,
-            message.into(),
+            message.to_string(),
             Some(value.to_string()),
         );
     }
 
-    fn check(&mut self, field: &str, value: &str, result: Result<(), String>) -> bool {
+    fn check(&mut self, field: &str, value: &str, result: Result<(), Invalid>) -> bool {
         match result {
             Ok(()) => true,
             Err(m) => {
@@ -112,7 +112,7 @@ impl Line<'_> {
         raw: &[Cow<'_, str>],
         parse: fn(&str) -> Option<T>,
         what: &str,
-        check: fn(&[T]) -> Result<(), String>,
+        check: fn(&[T]) -> Result<(), Invalid>,
     ) -> Vec<T> {
         let mut out = Vec::new();
         for (i, s) in raw.iter().enumerate() {

@@ -223,7 +223,7 @@ pub fn parse_delta(file: &str, bytes: &[u8]) -> Result<Delta, LoadErrors> {
             match serde_json::from_str::<RawHeader>(text) {
                 Ok(h) => match super::super::validate::datetime(&h.updated) {
                     Ok(t) => header = Some((line, t, h.changes)),
-                    Err(m) => return Err(one(file, line, "updated", m)),
+                    Err(m) => return Err(one(file, line, "updated", m.to_string())),
                 },
                 Err(e) => {
                     return Err(one(
@@ -374,7 +374,7 @@ fn delete_key(d: &RawDelete) -> Result<Key, (&'static str, String)> {
         "contact" => {
             only(has, "roid")?;
             let roid = d.roid.as_deref().unwrap_or_default();
-            let roid = Roid::parse(roid).map_err(|m| ("roid", m))?;
+            let roid = Roid::parse(roid).map_err(|m| ("roid", m.to_string()))?;
             Ok(Key::Contact(Roid::key(roid.as_str())))
         }
         "registrar" => {
