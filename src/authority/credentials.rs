@@ -85,8 +85,8 @@ pub enum CredentialsError {
     #[error("{0}")]
     Input(String),
     /// The federated issuers cannot be set up (an unreadable JWKS file, say).
-    #[error("{0}")]
-    Federation(String),
+    #[error(transparent)]
+    Federation(#[from] super::federation::FederationError),
     /// No secure randomness for an id or a secret.
     #[error("no secure randomness available: {0}")]
     NoRandomness(String),

@@ -66,6 +66,86 @@ pub enum Alg {
     EdDsa,
 }
 
+/// Why a configured algorithm name is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AlgError {
+    /// `none`: an unsigned token.
+    #[error("\"none\" is an unsigned token and is never accepted")]
+    None,
+    /// An HMAC algorithm: a shared secret.
+    #[error("{0:?} is an HMAC algorithm: a shared secret, which an identity provider's public key would become; only asymmetric algorithms are accepted")]
+    Hmac(String),
+    /// A name not in the list.
+    #[error("unknown algorithm {name:?}; one of {known}")]
+    Unknown {
+        /// The name given.
+        name: String,
+        /// The names accepted.
+        known: String,
+    },
+}
+
+/// Why an issuer's keys (its JWKS) could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum JwksError {
+    /// The document is not a JWKS.
+    #[error("not a JWKS document: {0}")]
+    NotJwks(serde_json::Error),
+    /// No key the issuer may use.
+    #[error("no usable key: none with a kid, for signatures, of a type fitting {0}")]
+    NoUsableKey(String),
+    /// The file cannot be read.
+    #[error("{0}")]
+    Read(std::io::Error),
+    /// Larger than [`MAX_JWKS_BYTES`].
+    #[error("larger than {MAX_JWKS_BYTES} bytes")]
+    TooLarge,
+    /// The fetch did not finish within [`FETCH_TIMEOUT`].
+    #[error("no answer within {} s", FETCH_TIMEOUT.as_secs())]
+    Timeout,
+    /// The connection to the URL failed.
+    #[error(transparent)]
+    Http(#[from] super::https_client::HttpError),
+    /// The request could not be built.
+    #[error("{0}")]
+    Request(hyper::http::Error),
+    /// The request failed on the wire.
+    #[error("request: {0}")]
+    Send(hyper::Error),
+    /// An answer other than 2xx.
+    #[error("HTTP {0}")]
+    Status(u16),
+    /// The answer's body could not be read (or was too large).
+    #[error("answer: {0}")]
+    Body(Box<dyn std::error::Error + Send + Sync>),
+    /// A URL issuer without its prepared endpoint (never, as `Federation::new` makes one).
+    #[error("no endpoint prepared")]
+    NoEndpoint,
+}
+
+/// Why the federation could not be set up: an issuer's JWKS file or URL.
+#[derive(Debug, thiserror::Error)]
+pub enum FederationError {
+    /// The `jwks_url` cannot be prepared.
+    #[error("issuer {iss}: jwks_url: {source}")]
+    Url {
+        /// The issuer.
+        iss: String,
+        /// Why.
+        source: super::https_client::HttpError,
+    },
+    /// The `jwks_file` cannot be used.
+    #[error("issuer {iss}: {}: {source}", file.display())]
+    File {
+        /// The issuer.
+        iss: String,
+        /// The file.
+        file: std::path::PathBuf,
+        /// Why.
+        source: JwksError,
+    },
+}
+
 impl Alg {
     const ALL: [Self; 9] = [
         Self::Rs256,
@@ -98,21 +178,22 @@ impl Alg {
     ///
     /// # Errors
     /// `none`, an HMAC algorithm (refused with the reason) or an unknown name.
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, AlgError> {
         if s.eq_ignore_ascii_case("none") {
-            return Err("\"none\" is an unsigned token and is never accepted".into());
+            return Err(AlgError::None);
         }
         if s.to_ascii_uppercase().starts_with("HS") {
-            return Err(format!(
-                "{s:?} is an HMAC algorithm: a shared secret, which an identity provider's public key would become; only asymmetric algorithms are accepted"
-            ));
+            return Err(AlgError::Hmac(s.into()));
         }
         Self::ALL
             .into_iter()
             .find(|a| a.name() == s)
             .ok_or_else(|| {
                 let known: Vec<&str> = Self::ALL.iter().map(|a| a.name()).collect();
-                format!("unknown algorithm {s:?}; one of {}", known.join(", "))
+                AlgError::Unknown {
+                    name: s.into(),
+                    known: known.join(", "),
+                }
             })
     }
 
@@ -298,9 +379,8 @@ pub fn looks_like_jwt(token: &str) -> bool {
 ///
 /// # Errors
 /// Not a JWKS, or no usable key at all.
-fn parse_jwks(bytes: &[u8], algorithms: &[Alg]) -> Result<HashMap<String, Arc<Key>>, String> {
-    let set: JwkSet =
-        serde_json::from_slice(bytes).map_err(|e| format!("not a JWKS document: {e}"))?;
+fn parse_jwks(bytes: &[u8], algorithms: &[Alg]) -> Result<HashMap<String, Arc<Key>>, JwksError> {
+    let set: JwkSet = serde_json::from_slice(bytes).map_err(JwksError::NotJwks)?;
     let mut keys = HashMap::new();
     for jwk in set.keys.iter().take(MAX_KEYS) {
         if let Some(key) = usable(jwk, algorithms) {
@@ -310,13 +390,12 @@ fn parse_jwks(bytes: &[u8], algorithms: &[Alg]) -> Result<HashMap<String, Arc<Ke
         }
     }
     if keys.is_empty() {
-        return Err(format!(
-            "no usable key: none with a kid, for signatures, of a type fitting {}",
+        return Err(JwksError::NoUsableKey(
             algorithms
                 .iter()
                 .map(|a| a.name())
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
         ));
     }
     Ok(keys)
@@ -365,15 +444,17 @@ impl Federation {
     /// # Errors
     /// A JWKS file that cannot be read or has no usable key, naming the file; an `https://`
     /// URL without trust roots (an empty system store).
-    pub fn new(settings: &FederationSettings) -> Result<Self, String> {
+    pub fn new(settings: &FederationSettings) -> Result<Self, FederationError> {
         let mut issuers = Vec::with_capacity(settings.issuers.len());
         for s in &settings.issuers {
             let endpoint = match &s.jwks {
                 JwksSource::File(_) => None,
-                JwksSource::Url { url, roots } => Some(
-                    Endpoint::new(url, roots)
-                        .map_err(|e| format!("issuer {}: jwks_url: {e}", s.iss))?,
-                ),
+                JwksSource::Url { url, roots } => Some(Endpoint::new(url, roots).map_err(
+                    |source| FederationError::Url {
+                        iss: s.iss.clone(),
+                        source,
+                    },
+                )?),
             };
             let state = IssuerState {
                 settings: s.clone(),
@@ -383,8 +464,13 @@ impl Federation {
                 loads: AtomicU64::new(0),
             };
             if let JwksSource::File(path) = &s.jwks {
-                let keys = read_jwks_file(path, &s.algorithms)
-                    .map_err(|e| format!("issuer {}: {}: {e}", s.iss, path.display()))?;
+                let keys = read_jwks_file(path, &s.algorithms).map_err(|source| {
+                    FederationError::File {
+                        iss: s.iss.clone(),
+                        file: path.clone(),
+                        source,
+                    }
+                })?;
                 state.keys.store(Arc::new(keys));
                 *lock(&state.last_load) = Some(Instant::now());
             }
@@ -544,7 +630,7 @@ impl Federation {
                 .await
                 .and_then(|b| parse_jwks(&b, &s.algorithms)),
             // `new` prepares an endpoint for every URL; kept as an error, not a panic.
-            (JwksSource::Url { .. }, None) => Err("no endpoint prepared".into()),
+            (JwksSource::Url { .. }, None) => Err(JwksError::NoEndpoint),
         };
         match loaded {
             Ok(keys) => {
@@ -565,28 +651,28 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 fn read_jwks_file(
     path: &std::path::Path,
     algorithms: &[Alg],
-) -> Result<HashMap<String, Arc<Key>>, String> {
+) -> Result<HashMap<String, Arc<Key>>, JwksError> {
     use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let file = std::fs::File::open(path).map_err(JwksError::Read)?;
     let mut bytes = Vec::new();
     file.take(MAX_JWKS_BYTES as u64 + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| e.to_string())?;
+        .map_err(JwksError::Read)?;
     if bytes.len() > MAX_JWKS_BYTES {
-        return Err(format!("larger than {MAX_JWKS_BYTES} bytes"));
+        return Err(JwksError::TooLarge);
     }
     parse_jwks(&bytes, algorithms)
 }
 
 /// GET a JWKS over `http://` or `https://`, within [`FETCH_TIMEOUT`] (connection, TLS
 /// handshake and answer together) and [`MAX_JWKS_BYTES`].
-async fn fetch_jwks(endpoint: &Endpoint) -> Result<Vec<u8>, String> {
+async fn fetch_jwks(endpoint: &Endpoint) -> Result<Vec<u8>, JwksError> {
     tokio::time::timeout(FETCH_TIMEOUT, fetch_jwks_inner(endpoint))
         .await
-        .map_err(|_| format!("no answer within {} s", FETCH_TIMEOUT.as_secs()))?
+        .map_err(|_| JwksError::Timeout)?
 }
 
-async fn fetch_jwks_inner(endpoint: &Endpoint) -> Result<Vec<u8>, String> {
+async fn fetch_jwks_inner(endpoint: &Endpoint) -> Result<Vec<u8>, JwksError> {
     use http_body_util::{BodyExt, Empty, Limited};
     let (mut sender, authority) = endpoint.connect::<Empty<bytes::Bytes>>().await?;
     let path = endpoint.uri().path_and_query().map_or("/", |p| p.as_str());
@@ -594,18 +680,15 @@ async fn fetch_jwks_inner(endpoint: &Endpoint) -> Result<Vec<u8>, String> {
         .header(hyper::header::HOST, authority)
         .header(hyper::header::ACCEPT, "application/json")
         .body(Empty::<bytes::Bytes>::new())
-        .map_err(|e| e.to_string())?;
-    let resp = sender
-        .send_request(req)
-        .await
-        .map_err(|e| format!("request: {e}"))?;
+        .map_err(JwksError::Request)?;
+    let resp = sender.send_request(req).await.map_err(JwksError::Send)?;
     if !resp.status().is_success() {
-        return Err(format!("HTTP {}", resp.status().as_u16()));
+        return Err(JwksError::Status(resp.status().as_u16()));
     }
     let body = Limited::new(resp.into_body(), MAX_JWKS_BYTES)
         .collect()
         .await
-        .map_err(|e| format!("answer: {e}"))?
+        .map_err(JwksError::Body)?
         .to_bytes();
     Ok(body.to_vec())
 }
@@ -619,7 +702,10 @@ mod tests {
         for bad in ["none", "NONE", "HS256", "hs384", "HS512"] {
             assert!(Alg::parse(bad).is_err(), "{bad}");
         }
-        assert!(Alg::parse("RS1").expect_err("unknown").contains("one of"));
+        assert!(Alg::parse("RS1")
+            .expect_err("unknown")
+            .to_string()
+            .contains("one of"));
         assert_eq!(Alg::parse("EdDSA"), Ok(Alg::EdDsa));
         assert_eq!(Alg::parse("ES256"), Ok(Alg::Es256));
     }

@@ -17,6 +17,66 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::RootCertStore;
 use tokio_rustls::TlsConnector;
 
+/// Why an outgoing request, or the setup of its destination, failed. The text names the URL
+/// or the file; it is logged and shown to the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// A CA file that does not read as PEM.
+    #[error("{0}")]
+    Pem(#[from] rustls::pki_types::pem::Error),
+    /// A CA file without a certificate.
+    #[error("no certificate in it (PEM, -----BEGIN CERTIFICATE-----)")]
+    NoCertificate,
+    /// A certificate that cannot be a trust anchor.
+    #[error("not a usable CA certificate: {0}")]
+    UnusableCa(rustls::Error),
+    /// A CA file whose certificates became unusable.
+    #[error("{}: unusable CA certificates", .0.display())]
+    UnusableCaFile(PathBuf),
+    /// The system's trust store has no usable certificate.
+    #[error(transparent)]
+    NoSystemRoots(#[from] NoSystemRoots),
+    /// Not a URL at all.
+    #[error("{0:?} is not a URL")]
+    NotAUrl(String),
+    /// A scheme other than `http` and `https`.
+    #[error("{0:?} is not an http:// or https:// URL")]
+    Scheme(String),
+    /// A URL without a host.
+    #[error("{0:?} has no host")]
+    NoHost(String),
+    /// A host that cannot be checked against a certificate.
+    #[error("{url:?}: {host:?} cannot be a certificate name: {reason}")]
+    CertificateName {
+        /// The URL.
+        url: String,
+        /// Its host.
+        host: String,
+        /// rustls's reason.
+        reason: String,
+    },
+    /// The TCP connection failed.
+    #[error("connect: {0}")]
+    Connect(std::io::Error),
+    /// The TLS handshake failed (an untrusted or misnamed certificate among the causes).
+    #[error("TLS: {0}")]
+    Tls(std::io::Error),
+    /// The HTTP/1.1 handshake failed.
+    #[error("handshake: {0}")]
+    Handshake(hyper::Error),
+    /// The TLS client could not be set up.
+    #[error("TLS setup: {0}")]
+    TlsSetup(rustls::Error),
+}
+
+/// The system's trust store has no usable certificate (kept once per process, so cloneable).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the system trust store has no usable certificate{why}: install the ca-certificates package, or give a CA file")]
+pub struct NoSystemRoots {
+    /// The first error met reading it, as ` (reason)`, or empty.
+    why: String,
+}
+
 /// The certificates an `https://` peer's chain must lead to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum TrustRoots {
@@ -40,21 +100,17 @@ impl TrustRoots {
     /// # Errors
     /// The file cannot be read, holds no certificate, or holds one that cannot be a trust
     /// anchor; the reason (the caller names the key and the file).
-    pub fn from_pem_file(path: &Path) -> Result<Self, String> {
-        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-            .map_err(|e| e.to_string())?
-            .collect::<Result<_, _>>()
-            .map_err(|e| e.to_string())?;
+    pub fn from_pem_file(path: &Path) -> Result<Self, HttpError> {
+        let certs: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_file_iter(path)?.collect::<Result<_, _>>()?;
         if certs.is_empty() {
-            return Err("no certificate in it (PEM, -----BEGIN CERTIFICATE-----)".into());
+            return Err(HttpError::NoCertificate);
         }
         // Parsed as trust anchors now, so a certificate rustls cannot use is a config error
         // rather than a failure at the first fetch.
         let mut store = RootCertStore::empty();
         for cert in &certs {
-            store
-                .add(cert.clone())
-                .map_err(|e| format!("not a usable CA certificate: {e}"))?;
+            store.add(cert.clone()).map_err(HttpError::UnusableCa)?;
         }
         Ok(Self::File {
             path: path.to_path_buf(),
@@ -62,14 +118,14 @@ impl TrustRoots {
         })
     }
 
-    fn store(&self) -> Result<Arc<RootCertStore>, String> {
+    fn store(&self) -> Result<Arc<RootCertStore>, HttpError> {
         match self {
-            Self::System => system_roots(),
+            Self::System => Ok(system_roots()?),
             Self::File { path, certs } => {
                 let mut store = RootCertStore::empty();
                 let (_, unusable) = store.add_parsable_certificates(certs.iter().cloned());
                 if unusable > 0 || store.is_empty() {
-                    return Err(format!("{}: unusable CA certificates", path.display()));
+                    return Err(HttpError::UnusableCaFile(path.clone()));
                 }
                 Ok(Arc::new(store))
             }
@@ -84,8 +140,8 @@ impl TrustRoots {
 /// the operator controls. Debian's `ca-certificates` brings new roots and distrusts old ones with
 /// security updates, without a rebuild of rddsd, and a CA added with `update-ca-certificates` is
 /// trusted here too.
-fn system_roots() -> Result<Arc<RootCertStore>, String> {
-    static ROOTS: OnceLock<Result<Arc<RootCertStore>, String>> = OnceLock::new();
+fn system_roots() -> Result<Arc<RootCertStore>, NoSystemRoots> {
+    static ROOTS: OnceLock<Result<Arc<RootCertStore>, NoSystemRoots>> = OnceLock::new();
     ROOTS
         .get_or_init(|| {
             let found = rustls_native_certs::load_native_certs();
@@ -99,9 +155,7 @@ fn system_roots() -> Result<Arc<RootCertStore>, String> {
                     .first()
                     .map(|e| format!(" ({e})"))
                     .unwrap_or_default();
-                return Err(format!(
-                    "the system trust store has no usable certificate{why}: install the ca-certificates package, or give a CA file"
-                ));
+                return Err(NoSystemRoots { why });
             }
             Ok(Arc::new(store))
         })
@@ -113,19 +167,19 @@ fn system_roots() -> Result<Arc<RootCertStore>, String> {
 ///
 /// # Errors
 /// Why it is not.
-pub(crate) fn check_url(url: &str) -> Result<(), String> {
+pub(crate) fn check_url(url: &str) -> Result<(), HttpError> {
     parse(url).map(|_| ())
 }
 
-fn parse(url: &str) -> Result<(hyper::Uri, bool), String> {
-    let uri: hyper::Uri = url.parse().map_err(|_| format!("{url:?} is not a URL"))?;
+fn parse(url: &str) -> Result<(hyper::Uri, bool), HttpError> {
+    let uri: hyper::Uri = url.parse().map_err(|_| HttpError::NotAUrl(url.into()))?;
     let tls = match uri.scheme_str() {
         Some("http") => false,
         Some("https") => true,
-        _ => return Err(format!("{url:?} is not an http:// or https:// URL")),
+        _ => return Err(HttpError::Scheme(url.into())),
     };
     if uri.host().is_none_or(str::is_empty) {
-        return Err(format!("{url:?} has no host"));
+        return Err(HttpError::NoHost(url.into()));
     }
     Ok((uri, tls))
 }
@@ -158,7 +212,7 @@ impl Endpoint {
     /// # Errors
     /// A URL [`check_url`] refuses, a host that cannot be a certificate name, or trust roots
     /// that cannot be had (an empty system store).
-    pub(crate) fn new(url: &str, roots: &TrustRoots) -> Result<Self, String> {
+    pub(crate) fn new(url: &str, roots: &TrustRoots) -> Result<Self, HttpError> {
         let (uri, tls) = parse(url)?;
         let host = uri
             .host()
@@ -172,8 +226,12 @@ impl Endpoint {
         let tls = if tls {
             // An IP address is checked against the certificate's IP names and sent without
             // SNI; a DNS name is both checked and sent as SNI (rustls does both).
-            let name = ServerName::try_from(host.clone())
-                .map_err(|e| format!("{url:?}: {host:?} cannot be a certificate name: {e}"))?;
+            let name =
+                ServerName::try_from(host.clone()).map_err(|e| HttpError::CertificateName {
+                    url: url.into(),
+                    host: host.clone(),
+                    reason: e.to_string(),
+                })?;
             Some((connector(roots)?, name))
         } else {
             None
@@ -200,7 +258,7 @@ impl Endpoint {
     /// # Errors
     /// What failed: the connection, the TLS handshake (an untrusted or misnamed certificate
     /// among them) or the HTTP handshake.
-    pub(crate) async fn connect<B>(&self) -> Result<(SendRequest<B>, String), String>
+    pub(crate) async fn connect<B>(&self) -> Result<(SendRequest<B>, String), HttpError>
     where
         B: hyper::body::Body + Send + 'static,
         B::Data: Send,
@@ -208,14 +266,14 @@ impl Endpoint {
     {
         let stream = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
             .await
-            .map_err(|e| format!("connect: {e}"))?;
+            .map_err(HttpError::Connect)?;
         let sender = match &self.tls {
             None => handshake(TokioIo::new(stream)).await?,
             Some((connector, name)) => {
                 let tls = connector
                     .connect(name.clone(), stream)
                     .await
-                    .map_err(|e| format!("TLS: {e}"))?;
+                    .map_err(HttpError::Tls)?;
                 handshake(TokioIo::new(tls)).await?
             }
         };
@@ -223,7 +281,7 @@ impl Endpoint {
     }
 }
 
-async fn handshake<B, I>(io: I) -> Result<SendRequest<B>, String>
+async fn handshake<B, I>(io: I) -> Result<SendRequest<B>, HttpError>
 where
     B: hyper::body::Body + Send + 'static,
     B::Data: Send,
@@ -232,22 +290,29 @@ where
 {
     let (sender, conn) = hyper::client::conn::http1::handshake(io)
         .await
-        .map_err(|e| format!("handshake: {e}"))?;
+        .map_err(HttpError::Handshake)?;
     tokio::spawn(conn);
     Ok(sender)
 }
 
 /// A TLS client setup: TLS 1.2 and 1.3 with ring (as the listener), the given roots, and ALPN
 /// `http/1.1`, the only protocol spoken here.
-fn connector(roots: &TrustRoots) -> Result<TlsConnector, String> {
+fn connector(roots: &TrustRoots) -> Result<TlsConnector, HttpError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup: {e}"))?
+        .map_err(HttpError::TlsSetup)?
         .with_root_certificates(roots.store()?)
         .with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(TlsConnector::from(Arc::new(config)))
+}
+
+/// Callers that still speak in messages (the witness pusher) take the text.
+impl From<HttpError> for String {
+    fn from(e: HttpError) -> Self {
+        e.to_string()
+    }
 }
 
 #[cfg(test)]
@@ -285,11 +350,13 @@ mod tests {
         let missing = dir.path().join("missing.pem");
         assert!(TrustRoots::from_pem_file(&missing)
             .expect_err("missing")
+            .to_string()
             .contains("No such file"));
         let empty = dir.path().join("empty.pem");
         std::fs::write(&empty, "").expect("write");
         assert!(TrustRoots::from_pem_file(&empty)
             .expect_err("empty")
+            .to_string()
             .contains("no certificate"));
         // A private key alone is PEM, but not a certificate.
         let key = dir.path().join("key.pem");
@@ -300,6 +367,7 @@ mod tests {
         .expect("write");
         assert!(TrustRoots::from_pem_file(&key)
             .expect_err("key only")
+            .to_string()
             .contains("no certificate"));
     }
 }

@@ -744,12 +744,12 @@ impl Database {
         }
     }
 
-    async fn follow_once(&self, shutdown: &CancellationToken) -> Result<(), String> {
+    async fn follow_once(&self, shutdown: &CancellationToken) -> Result<(), FollowError> {
         let (client, mut connection) =
             tokio::time::timeout(CONNECT_TIMEOUT, self.config.connect(NoTls))
                 .await
-                .map_err(|_| "connection attempt timed out".to_string())?
-                .map_err(|e| describe(&e))?;
+                .map_err(|_| FollowError::ConnectTimeout)?
+                .map_err(FollowError::sql)?;
         let wake = Arc::new(Notify::new());
         let closed = CancellationToken::new();
         let driver = {
@@ -769,7 +769,7 @@ impl Database {
             })
         };
         let _driver = AbortOnDrop(driver);
-        let sql = |e: tokio_postgres::Error| describe(&e);
+        let sql = FollowError::sql;
         client
             .batch_execute("LISTEN rddsd_changes")
             .await
@@ -810,7 +810,7 @@ impl Database {
             tokio::select! {
                 () = wake.notified() => {}
                 _ = tick.tick() => {}
-                () = closed.cancelled() => return Err("the connection ended".into()),
+                () = closed.cancelled() => return Err(FollowError::Ended),
                 () = shutdown.cancelled() => return Ok(()),
             }
             self.poll(&client, &poll, &registry).await?;
@@ -823,7 +823,7 @@ impl Database {
         client: &Client,
         poll: &Statement,
         registry: &Statement,
-    ) -> Result<(), String> {
+    ) -> Result<(), FollowError> {
         loop {
             let (newest, gaps) = {
                 let mut t = self.tracker.write().unwrap_or_else(PoisonError::into_inner);
@@ -833,7 +833,7 @@ impl Database {
             let rows = client
                 .query(poll, &[&newest, &gaps, &POLL_BATCH])
                 .await
-                .map_err(|e| describe(&e))?;
+                .map_err(FollowError::sql)?;
             let mut reread = false;
             {
                 let mut t = self.tracker.write().unwrap_or_else(PoisonError::into_inner);
@@ -844,7 +844,7 @@ impl Database {
                         row.try_get::<_, Option<&str>>(2),
                         row.try_get::<_, SystemTime>(3),
                     ) else {
-                        return Err("a change row could not be read".into());
+                        return Err(FollowError::BadChangeRow);
                     };
                     if t.apply(serial, kind, key, timestamp(at)) {
                         self.changes_applied.fetch_add(1, Ordering::Relaxed);
@@ -870,16 +870,42 @@ impl Database {
 async fn read_registry(
     client: &Client,
     registry: &Statement,
-) -> Result<(Vec<String>, Timestamp, i64), String> {
+) -> Result<(Vec<String>, Timestamp, i64), FollowError> {
     let row = client
         .query_one(registry, &[])
         .await
-        .map_err(|e| describe(&e))?;
-    let tlds: Vec<String> = row.try_get(0).map_err(|e| describe(&e))?;
-    let updated: Option<SystemTime> = row.try_get(1).map_err(|e| describe(&e))?;
-    let newest: i64 = row.try_get(2).map_err(|e| describe(&e))?;
-    let updated = updated.ok_or("the registry table is empty")?;
+        .map_err(FollowError::sql)?;
+    let tlds: Vec<String> = row.try_get(0).map_err(FollowError::sql)?;
+    let updated: Option<SystemTime> = row.try_get(1).map_err(FollowError::sql)?;
+    let newest: i64 = row.try_get(2).map_err(FollowError::sql)?;
+    let updated = updated.ok_or(FollowError::NoRegistryRow)?;
     Ok((tlds, timestamp(updated), newest))
+}
+
+/// Why the change follower lost the database (logged; it reconnects with backoff).
+#[derive(Debug, thiserror::Error)]
+enum FollowError {
+    /// The connection attempt took longer than [`CONNECT_TIMEOUT`].
+    #[error("connection attempt timed out")]
+    ConnectTimeout,
+    /// PostgreSQL's message, without its detail ([`describe`]).
+    #[error("{0}")]
+    Sql(String),
+    /// The listening connection ended.
+    #[error("the connection ended")]
+    Ended,
+    /// A change row without its columns.
+    #[error("a change row could not be read")]
+    BadChangeRow,
+    /// The registry row is gone.
+    #[error("the registry table is empty")]
+    NoRegistryRow,
+}
+
+impl FollowError {
+    fn sql(e: tokio_postgres::Error) -> Self {
+        Self::Sql(describe(&e))
+    }
 }
 
 /// Aborts a task when dropped: the connection driver ends with the listener that owns it.
