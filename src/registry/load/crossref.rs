@@ -183,6 +183,27 @@ impl Loader {
         );
         let rev = kept.revision;
 
+        self.index_registrars(&mut snap, &kept);
+        self.index_contacts(&mut snap, &kept, rev);
+        // Hosts before domains, so a domain's nameservers are checked (and counted) as it is
+        // indexed; the host rules that need the domains follow them.
+        self.index_hosts(&mut snap, &kept, &failed);
+        self.index_domains(&mut snap, &mut kept, &failed);
+        self.check_internal_hosts(&snap, &kept, &failed);
+        if !self.errors.is_empty() {
+            return Err(LoadErrors(self.errors));
+        }
+        index_addresses(&mut snap, &kept);
+        tracing::debug!(
+            ms = started.elapsed().as_millis(),
+            shared_with_previous = kept.shared,
+            "references checked and indexed"
+        );
+        Ok(snap)
+    }
+
+    /// Registrars by IANA ID and by name; a second use of an IANA ID is an error.
+    fn index_registrars(&mut self, snap: &mut Snapshot, kept: &Kept) {
         for i in 0..kept.registrars.len() {
             let (o, r) = &kept.registrars[i];
             if snap.registrars.contains_key(&r.iana_id) {
@@ -206,7 +227,10 @@ impl Loader {
                 },
             );
         }
+    }
 
+    /// Contacts by ROID; a second use of a ROID is an error.
+    fn index_contacts(&mut self, snap: &mut Snapshot, kept: &Kept, rev: Revision) {
         for i in 0..kept.contacts.len() {
             let (o, c) = &kept.contacts[i];
             let key = c.roid.shared_key();
@@ -215,7 +239,7 @@ impl Loader {
                     &o.file,
                     o.line,
                     "roid",
-                    at("this ROID is already used", roid_origin(&kept, &key)),
+                    at("this ROID is already used", roid_origin(kept, &key)),
                     Some(c.roid.as_str().to_string()),
                 );
                 continue;
@@ -230,9 +254,10 @@ impl Loader {
                 },
             );
         }
+    }
 
-        // Hosts before domains, so a domain's nameservers are checked (and counted) as it is
-        // indexed; the host rules that need the domains follow them.
+    /// Hosts by name, their ROIDs and sponsors; the rules that need only the host.
+    fn index_hosts(&mut self, snap: &mut Snapshot, kept: &Kept, failed: &super::Failed) {
         for i in 0..kept.hosts.len() {
             let (o, h) = &kept.hosts[i];
             let key = h.roid.shared_key();
@@ -241,7 +266,7 @@ impl Loader {
                     &o.file,
                     o.line,
                     "roid",
-                    at("this ROID is already used", roid_origin(&kept, &key)),
+                    at("this ROID is already used", roid_origin(kept, &key)),
                     Some(h.roid.as_str().to_string()),
                 );
             } else {
@@ -283,7 +308,11 @@ impl Loader {
                 );
             }
         }
+    }
 
+    /// Domains by name, their ROIDs, sponsors, contacts' roles and hosts' delegations; the
+    /// domain shares its contacts' ROID text.
+    fn index_domains(&mut self, snap: &mut Snapshot, kept: &mut Kept, failed: &super::Failed) {
         for i in 0..kept.domains.len() {
             let (o, d) = &kept.domains[i];
             let key = d.roid.shared_key();
@@ -292,7 +321,7 @@ impl Loader {
                     &o.file,
                     o.line,
                     "roid",
-                    at("this ROID is already used", roid_origin(&kept, &key)),
+                    at("this ROID is already used", roid_origin(kept, &key)),
                     Some(d.roid.as_str().to_string()),
                 );
             } else {
@@ -384,7 +413,11 @@ impl Loader {
             snap.domains
                 .insert(d.name.ascii_shared().clone(), Arc::clone(d));
         }
+    }
 
+    /// The host rules that need the domains: an internal host's superordinate domain exists,
+    /// and a delegated internal host has glue.
+    fn check_internal_hosts(&mut self, snap: &Snapshot, kept: &Kept, failed: &super::Failed) {
         // The host rules that need the domains.
         for (o, h) in &kept.hosts {
             if !snap.tlds.iter().any(|t| h.name.is_within(t)) {
@@ -430,28 +463,22 @@ impl Loader {
                 );
             }
         }
-        if !self.errors.is_empty() {
-            return Err(LoadErrors(self.errors));
-        }
+    }
+}
 
-        let mut by_ip: HashMap<std::net::IpAddr, Vec<Arc<str>>> = HashMap::new();
-        for (_, h) in &kept.hosts {
-            for ip in &h.addresses {
-                by_ip
-                    .entry(*ip)
-                    .or_default()
-                    .push(h.name.ascii_shared().clone());
-            }
+/// Hosts by address, once every check passed.
+fn index_addresses(snap: &mut Snapshot, kept: &Kept) {
+    let mut by_ip: HashMap<std::net::IpAddr, Vec<Arc<str>>> = HashMap::new();
+    for (_, h) in &kept.hosts {
+        for ip in &h.addresses {
+            by_ip
+                .entry(*ip)
+                .or_default()
+                .push(h.name.ascii_shared().clone());
         }
-        for (ip, names) in by_ip {
-            snap.hosts_by_ip.insert(ip, names.into());
-        }
-        tracing::debug!(
-            ms = started.elapsed().as_millis(),
-            shared_with_previous = kept.shared,
-            "references checked and indexed"
-        );
-        Ok(snap)
+    }
+    for (ip, names) in by_ip {
+        snap.hosts_by_ip.insert(ip, names.into());
     }
 }
 

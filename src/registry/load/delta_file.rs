@@ -450,7 +450,22 @@ impl Snapshot {
         let mut next = self.clone();
         next.revision = rev;
         next.updated = delta.updated;
+        self.check_deletes_exist(&mut p, delta);
+        let (deleted_domains, counted) = next.take_out_domains(delta, rev);
+        next.replace_registrars(delta, rev);
+        next.replace_contacts(&mut p, delta, rev);
+        let carried = next.replace_hosts(&mut p, delta, rev);
+        next.add_domains(&mut p, delta, rev, &counted);
+        next.check_final(&mut p, delta, &carried, &deleted_domains);
+        if p.errors.is_empty() {
+            Ok(next)
+        } else {
+            Err(LoadErrors(p.errors))
+        }
+    }
 
+    /// Every delete names an object of the data being served.
+    fn check_deletes_exist(&self, p: &mut Problems<'_>, delta: &Delta) {
         for (o, key) in &delta.deletes {
             let exists = match key {
                 Key::Domain(n) => self.domains.contains_key(n),
@@ -467,7 +482,16 @@ impl Snapshot {
                 );
             }
         }
+    }
 
+    /// Step 1: the domains the delta deletes, and the changed domains' old versions, taken out;
+    /// returns the deleted names, and the changed domains that keep their counts.
+    fn take_out_domains<'d>(
+        &mut self,
+        delta: &'d Delta,
+        rev: Revision,
+    ) -> (Vec<&'d Arc<str>>, HashSet<&'d str>) {
+        let next = self;
         // 1. Take out the old version of every changed or deleted domain, with its references,
         //    while everything it references still exists. A changed domain that keeps the same
         //    references keeps its counts: taking them off and putting them back would copy the
@@ -499,7 +523,12 @@ impl Snapshot {
                 next.roids.remove(&old.roid.shared_key());
             }
         }
+        (deleted_domains, counted)
+    }
 
+    /// Step 2a: registrars replaced in place, keeping their sponsor counts.
+    fn replace_registrars(&mut self, delta: &Delta, rev: Revision) {
+        let next = self;
         // 2. Registrars, contacts and hosts replaced in place; the counts of references to them
         //    carry over.
         for (_, r) in &delta.registrars {
@@ -522,6 +551,11 @@ impl Snapshot {
                 },
             );
         }
+    }
+
+    /// Step 2b: contacts replaced in place, keeping their role counts.
+    fn replace_contacts(&mut self, p: &mut Problems<'_>, delta: &Delta, rev: Revision) {
+        let next = self;
         for (o, c) in &delta.contacts {
             let key = c.roid.shared_key();
             if let Some(owner) = next.roids.get(&key) {
@@ -546,6 +580,16 @@ impl Snapshot {
                 },
             );
         }
+    }
+
+    /// Step 2c: hosts deleted or replaced; returns the delegations each kept.
+    fn replace_hosts<'d>(
+        &mut self,
+        p: &mut Problems<'_>,
+        delta: &'d Delta,
+        rev: Revision,
+    ) -> HashMap<&'d str, u32> {
+        let next = self;
         let deleted_hosts: HashSet<&str> = delta
             .deletes
             .iter()
@@ -567,7 +611,7 @@ impl Snapshot {
         }
         for (o, h) in &delta.hosts {
             let key = h.name.ascii_shared().clone();
-            next.check_new_roid(&mut p, o, &h.roid);
+            next.check_new_roid(p, o, &h.roid);
             next.roids
                 .insert(h.roid.shared_key(), RoidOwner::Host(key.clone()));
             for ip in &h.addresses {
@@ -597,7 +641,19 @@ impl Snapshot {
                 },
             );
         }
+        carried
+    }
 
+    /// Step 3: the new and changed domains, with their references checked and counted (unless
+    /// `counted` says their counts were kept).
+    fn add_domains(
+        &mut self,
+        p: &mut Problems<'_>,
+        delta: &Delta,
+        rev: Revision,
+        counted: &HashSet<&str>,
+    ) {
+        let next = self;
         // 3. The new domains, with their references.
         for (o, d) in &delta.domains {
             let mut d = d.clone();
@@ -610,7 +666,7 @@ impl Snapshot {
                     Some(d.name.to_string()),
                 );
             }
-            next.check_new_roid(&mut p, o, &d.roid);
+            next.check_new_roid(p, o, &d.roid);
             if !next.registrars.contains_key(&d.registrar) {
                 p.at(
                     o,
@@ -656,10 +712,21 @@ impl Snapshot {
             }
             next.domains.insert(key, Stored::new(rev, d));
         }
+    }
 
+    /// Step 4: the checks that need the final counts and the final set of domains: hosts,
+    /// deletes of what is still referenced, hosts left under a deleted domain.
+    fn check_final(
+        &mut self,
+        p: &mut Problems<'_>,
+        delta: &Delta,
+        carried: &HashMap<&str, u32>,
+        deleted_domains: &[&Arc<str>],
+    ) {
+        let next = self;
         // 4. Checks that need the final counts and the final set of domains.
         for (o, h) in &delta.hosts {
-            next.check_host(&mut p, o, h);
+            next.check_host(p, o, h);
         }
         for (o, k) in &delta.deletes {
             match k {
@@ -739,11 +806,6 @@ impl Snapshot {
                     }
                 }
             }
-        }
-        if p.errors.is_empty() {
-            Ok(next)
-        } else {
-            Err(LoadErrors(p.errors))
         }
     }
 
