@@ -70,6 +70,70 @@ fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
 
+/// The Prometheus text exposition being written: a family's header, then its samples, each
+/// spelled by one helper so no family is written by hand.
+#[derive(Default)]
+struct Exposition {
+    out: String,
+    /// The family the next samples belong to.
+    name: &'static str,
+}
+
+impl Exposition {
+    /// Start a family of `kind` (`counter`, `gauge`, `histogram`).
+    fn family(&mut self, name: &'static str, kind: &str, help: &str) {
+        if self.out.capacity() == 0 {
+            self.out.reserve(16 * 1024);
+        }
+        header(&mut self.out, name, kind, help);
+        self.name = name;
+    }
+
+    /// Start a counter family.
+    fn counter(&mut self, name: &'static str, help: &str) {
+        self.family(name, "counter", help);
+    }
+
+    /// Start a gauge family.
+    fn gauge(&mut self, name: &'static str, help: &str) {
+        self.family(name, "gauge", help);
+    }
+
+    /// The family's one sample, without labels.
+    fn value(&mut self, value: impl std::fmt::Display) {
+        let _ = writeln!(self.out, "{} {value}", self.name);
+    }
+
+    /// A sample with labels (values are the crate's own constants: nothing to escape).
+    fn sample(&mut self, labels: &[(&str, &str)], value: impl std::fmt::Display) {
+        self.out.push_str(self.name);
+        self.out.push('{');
+        for (i, (k, v)) in labels.iter().enumerate() {
+            if i > 0 {
+                self.out.push(',');
+            }
+            let _ = write!(self.out, "{k}=\"{v}\"");
+        }
+        let _ = writeln!(self.out, "}} {value}");
+    }
+}
+
+/// The PostgreSQL backend's families, present only with it.
+fn render_database(e: &mut Exposition, g: &Gauges) {
+    let Some(up) = g.database_up else {
+        return;
+    };
+    e.gauge("rddsd_database_up", "1 while the node follows its PostgreSQL database (listening for changes), 0 while it has lost it.");
+    e.value(u8::from(up));
+    e.counter("rddsd_database_failures_total", "Lookups the database could not answer (unreachable, too slow, every connection busy, or records breaking the data rules).");
+    e.value(g.database_failures);
+    e.counter(
+        "rddsd_database_changes_total",
+        "Change-log rows applied to the answer cache.",
+    );
+    e.value(g.database_changes);
+}
+
 /// A fixed-bucket latency histogram.
 #[derive(Debug, Default)]
 struct Histogram {
@@ -301,47 +365,46 @@ impl Metrics {
 
     /// Prometheus text exposition (format 0.0.4).
     pub fn render(&self, g: &Gauges) -> String {
-        let mut out = String::with_capacity(16 * 1024);
-        header(
-            &mut out,
-            "rddsd_requests_total",
-            "counter",
-            "Requests answered, by protocol.",
-        );
+        let mut e = Exposition::default();
+        self.render_answers(&mut e);
+        self.render_capacity(&mut e, g);
+        self.render_data(&mut e, g);
+        self.render_reloads(&mut e);
+        self.render_disclosures(&mut e, g);
+        render_database(&mut e, g);
+        self.render_process(&mut e);
+        e.out
+    }
+
+    /// Requests, answers by status, latency, refusals and the answer cache.
+    fn render_answers(&self, e: &mut Exposition) {
+        let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        e.counter("rddsd_requests_total", "Requests answered, by protocol.");
         for (p, name) in PROTOCOLS {
-            let _ = writeln!(
-                out,
-                "rddsd_requests_total{{protocol=\"{name}\"}} {}",
-                self.requests[p as usize].load(Ordering::Relaxed)
-            );
+            e.sample(&[("protocol", name)], n(&self.requests[p as usize]));
         }
-        header(
-            &mut out,
+        e.counter(
             "rddsd_responses_total",
-            "counter",
             "Answers by protocol and status (HTTP status for RDAP, outcome for port 43).",
         );
         for (i, status) in RDAP_STATUSES.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "rddsd_responses_total{{protocol=\"rdap\",status=\"{status}\"}} {}",
-                self.rdap_status[i].load(Ordering::Relaxed)
+            let status = status.to_string();
+            e.sample(
+                &[("protocol", "rdap"), ("status", &status)],
+                n(&self.rdap_status[i]),
             );
         }
-        let _ = writeln!(
-            out,
-            "rddsd_responses_total{{protocol=\"rdap\",status=\"other\"}} {}",
-            self.rdap_status[RDAP_STATUSES.len()].load(Ordering::Relaxed)
+        e.sample(
+            &[("protocol", "rdap"), ("status", "other")],
+            n(&self.rdap_status[RDAP_STATUSES.len()]),
         );
         for (i, status) in WHOIS_STATUSES.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "rddsd_responses_total{{protocol=\"whois\",status=\"{status}\"}} {}",
-                self.whois_status[i].load(Ordering::Relaxed)
+            e.sample(
+                &[("protocol", "whois"), ("status", status)],
+                n(&self.whois_status[i]),
             );
         }
-        header(
-            &mut out,
+        e.family(
             "rddsd_request_duration_seconds",
             "histogram",
             "Time from request to answer, by protocol and query kind.",
@@ -350,235 +413,147 @@ impl Metrics {
             for (k, kname) in KINDS.iter().enumerate() {
                 let labels = format!("protocol=\"{pname}\",kind=\"{kname}\"");
                 self.latency[p as usize][k].render(
-                    &mut out,
+                    &mut e.out,
                     "rddsd_request_duration_seconds",
                     &labels,
                 );
             }
         }
-        header(&mut out, "rddsd_refusals_total", "counter", "Requests refused by the harvesting defence or connection caps, by protocol and reason.");
+        e.counter("rddsd_refusals_total", "Requests refused by the harvesting defence or connection caps, by protocol and reason.");
         for (p, name) in PROTOCOLS {
             for (i, reason) in REASONS.iter().enumerate() {
-                let _ = writeln!(
-                    out,
-                    "rddsd_refusals_total{{protocol=\"{name}\",reason=\"{reason}\"}} {}",
-                    self.refusals[p as usize][i].load(Ordering::Relaxed)
+                e.sample(
+                    &[("protocol", name), ("reason", reason)],
+                    n(&self.refusals[p as usize][i]),
                 );
             }
         }
-        header(
-            &mut out,
+        e.counter(
             "rddsd_cache_requests_total",
-            "counter",
             "Public RDAP answers from the rendered-answer cache (hit) or rendered (miss).",
         );
-        let _ = writeln!(
-            out,
-            "rddsd_cache_requests_total{{result=\"hit\"}} {}",
-            self.cache_hits.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "rddsd_cache_requests_total{{result=\"miss\"}} {}",
-            self.cache_misses.load(Ordering::Relaxed)
-        );
-        header(
-            &mut out,
+        e.sample(&[("result", "hit")], n(&self.cache_hits));
+        e.sample(&[("result", "miss")], n(&self.cache_misses));
+    }
+
+    /// The limiter's table and the open connections.
+    fn render_capacity(&self, e: &mut Exposition, g: &Gauges) {
+        e.gauge(
             "rddsd_limiter_clients",
-            "gauge",
             "Client networks tracked by the limiter.",
         );
-        let _ = writeln!(out, "rddsd_limiter_clients {}", g.tracked.0);
-        header(
-            &mut out,
+        e.value(g.tracked.0);
+        e.gauge(
             "rddsd_limiter_capacity",
-            "gauge",
             "Most client networks the limiter tracks (memory bound).",
         );
-        let _ = writeln!(out, "rddsd_limiter_capacity {}", g.tracked.1);
-        header(
-            &mut out,
+        e.value(g.tracked.1);
+        e.gauge(
             "rddsd_open_connections",
-            "gauge",
             "Connections open now, by listener.",
         );
         for (i, name) in LISTENERS.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "rddsd_open_connections{{listener=\"{name}\"}} {}",
-                self.open[i].load(Ordering::Relaxed)
-            );
+            e.sample(&[("listener", name)], self.open[i].load(Ordering::Relaxed));
         }
-        header(
-            &mut out,
+    }
+
+    /// The data served: its generation, deltas, and age.
+    fn render_data(&self, e: &mut Exposition, g: &Gauges) {
+        e.gauge(
             "rddsd_data_generation",
-            "gauge",
             "The data generation being served (1 at start, +1 per successful reload or delta).",
         );
-        let _ = writeln!(out, "rddsd_data_generation {}", g.generation);
-        header(
-            &mut out,
+        e.value(g.generation);
+        e.gauge(
             "rddsd_data_generations_live",
-            "gauge",
             "Data generations in memory: 1, plus older ones still held by requests in flight.",
         );
-        let _ = writeln!(out, "rddsd_data_generations_live {}", g.live_generations);
-        header(
-            &mut out,
-            "rddsd_deltas_total",
-            "counter",
-            "Delta files, by result.",
-        );
+        e.value(g.live_generations);
+        e.counter("rddsd_deltas_total", "Delta files, by result.");
         for (i, result) in ["applied", "refused"].iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "rddsd_deltas_total{{result=\"{result}\"}} {}",
-                self.deltas[i].load(Ordering::Relaxed)
+            e.sample(
+                &[("result", result)],
+                self.deltas[i].load(Ordering::Relaxed),
             );
         }
-        header(
-            &mut out,
+        e.gauge(
             "rddsd_delta_last_duration_seconds",
-            "gauge",
             "How long validating and applying the last applied delta took.",
         );
-        let _ = writeln!(
-            out,
-            "rddsd_delta_last_duration_seconds {}",
-            self.delta_last_duration_micros.load(Ordering::Relaxed) as f64 / 1e6
-        );
-        header(
-            &mut out,
+        e.value(self.delta_last_duration_micros.load(Ordering::Relaxed) as f64 / 1e6);
+        e.gauge(
             "rddsd_data_updated_timestamp_seconds",
-            "gauge",
             "The 'last update of RDAP database' of the data served, Unix time.",
         );
-        let _ = writeln!(
-            out,
-            "rddsd_data_updated_timestamp_seconds {}",
-            g.data_updated_unix
-        );
-        header(
-            &mut out,
+        e.value(g.data_updated_unix);
+        e.gauge(
             "rddsd_data_age_seconds",
-            "gauge",
             "Now minus the 'last update of RDAP database' of the data served.",
         );
-        let _ = writeln!(
-            out,
-            "rddsd_data_age_seconds {}",
-            g.now_unix.saturating_sub(g.data_updated_unix)
-        );
+        e.value(g.now_unix.saturating_sub(g.data_updated_unix));
+    }
+
+    /// Reloads: counts, the last one's result, duration and time.
+    fn render_reloads(&self, e: &mut Exposition) {
         let r = &self.reload;
-        header(
-            &mut out,
-            "rddsd_reloads_total",
-            "counter",
-            "Reloads (SIGHUP), by result.",
-        );
-        let _ = writeln!(
-            out,
-            "rddsd_reloads_total{{result=\"ok\"}} {}",
-            r.ok.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "rddsd_reloads_total{{result=\"refused\"}} {}",
-            r.failed.load(Ordering::Relaxed)
-        );
-        header(
-            &mut out,
+        e.counter("rddsd_reloads_total", "Reloads (SIGHUP), by result.");
+        e.sample(&[("result", "ok")], r.ok.load(Ordering::Relaxed));
+        e.sample(&[("result", "refused")], r.failed.load(Ordering::Relaxed));
+        e.gauge(
             "rddsd_reload_last_success",
-            "gauge",
             "1 if the last reload succeeded, 0 if it was refused, -1 before any reload.",
         );
-        let _ = writeln!(
-            out,
-            "rddsd_reload_last_success {}",
-            r.last_success.load(Ordering::Relaxed)
-        );
-        header(
-            &mut out,
+        e.value(r.last_success.load(Ordering::Relaxed));
+        e.gauge(
             "rddsd_reload_last_duration_seconds",
-            "gauge",
             "How long the last reload took.",
         );
-        let _ = writeln!(
-            out,
-            "rddsd_reload_last_duration_seconds {}",
-            r.last_duration_micros.load(Ordering::Relaxed) as f64 / 1e6
-        );
-        header(
-            &mut out,
+        e.value(r.last_duration_micros.load(Ordering::Relaxed) as f64 / 1e6);
+        e.gauge(
             "rddsd_reload_last_timestamp_seconds",
-            "gauge",
             "When the last reload finished, Unix time (0 before any).",
         );
-        let _ = writeln!(
-            out,
-            "rddsd_reload_last_timestamp_seconds {}",
-            r.last_unix.load(Ordering::Relaxed)
-        );
-        header(
-            &mut out,
+        e.value(r.last_unix.load(Ordering::Relaxed));
+    }
+
+    /// Disclosure-log appends and whether the log is writable.
+    fn render_disclosures(&self, e: &mut Exposition, g: &Gauges) {
+        e.counter(
             "rddsd_disclosures_total",
-            "counter",
             "Disclosure-log appends, by result (a failed append disclosed nothing).",
         );
-        let _ = writeln!(
-            out,
-            "rddsd_disclosures_total{{result=\"recorded\"}} {}",
-            self.disclosures.load(Ordering::Relaxed)
+        e.sample(
+            &[("result", "recorded")],
+            self.disclosures.load(Ordering::Relaxed),
         );
-        let _ = writeln!(
-            out,
-            "rddsd_disclosures_total{{result=\"failed\"}} {}",
-            self.disclosure_failures.load(Ordering::Relaxed)
+        e.sample(
+            &[("result", "failed")],
+            self.disclosure_failures.load(Ordering::Relaxed),
         );
-        header(&mut out, "rddsd_disclosure_log_writable", "gauge", "1 if the disclosure log accepts entries, 0 if disclosures are refused until repair; absent without the authority route.");
+        e.gauge("rddsd_disclosure_log_writable", "1 if the disclosure log accepts entries, 0 if disclosures are refused until repair; absent without the authority route.");
         if let Some(ok) = g.disclosure_log_ok {
-            let _ = writeln!(out, "rddsd_disclosure_log_writable {}", u8::from(ok));
+            e.value(u8::from(ok));
         }
-        if let Some(up) = g.database_up {
-            header(&mut out, "rddsd_database_up", "gauge", "1 while the node follows its PostgreSQL database (listening for changes), 0 while it has lost it.");
-            let _ = writeln!(out, "rddsd_database_up {}", u8::from(up));
-            header(&mut out, "rddsd_database_failures_total", "counter", "Lookups the database could not answer (unreachable, too slow, every connection busy, or records breaking the data rules).");
-            let _ = writeln!(out, "rddsd_database_failures_total {}", g.database_failures);
-            header(
-                &mut out,
-                "rddsd_database_changes_total",
-                "counter",
-                "Change-log rows applied to the answer cache.",
-            );
-            let _ = writeln!(out, "rddsd_database_changes_total {}", g.database_changes);
-        }
-        header(
-            &mut out,
+    }
+
+    /// Accept errors and lost log lines.
+    fn render_process(&self, e: &mut Exposition) {
+        e.counter(
             "rddsd_accept_errors_total",
-            "counter",
             "Failed accepts (e.g. the open-files limit reached).",
         );
-        let _ = writeln!(
-            out,
-            "rddsd_accept_errors_total {}",
-            self.accept_errors.load(Ordering::Relaxed)
-        );
+        e.value(self.accept_errors.load(Ordering::Relaxed));
         let (dropped, failed) = crate::telemetry::log_losses();
-        header(
-            &mut out,
+        e.counter(
             "rddsd_log_lines_dropped_total",
-            "counter",
             "Log lines dropped because the log stream was slower than the server.",
         );
-        let _ = writeln!(out, "rddsd_log_lines_dropped_total {dropped}");
-        header(
-            &mut out,
+        e.value(dropped);
+        e.counter(
             "rddsd_log_write_failures_total",
-            "counter",
             "Log lines lost because writing to the log stream failed (e.g. its reader went away).",
         );
-        let _ = writeln!(out, "rddsd_log_write_failures_total {failed}");
-        out
+        e.value(failed);
     }
 }
 
