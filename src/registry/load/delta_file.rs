@@ -153,23 +153,7 @@ pub fn read_delta(path: &std::path::Path) -> Result<Delta, LoadErrors> {
 /// # Errors
 /// Every problem found, located by file, line and field.
 pub fn parse_delta(file: &str, bytes: &[u8]) -> Result<Delta, LoadErrors> {
-    if bytes.is_empty() {
-        return Err(one(
-            file,
-            0,
-            "",
-            "the file is empty: a delta starts with its header line",
-        ));
-    }
-    if !bytes.ends_with(b"\n") {
-        let lines = bytes.split(|b| *b == b'\n').count();
-        return Err(one(
-            file,
-            lines,
-            "",
-            "the last line has no line end: the file is incomplete (torn); write deltas to a temporary name and rename them into place",
-        ));
-    }
+    check_whole(file, bytes)?;
     let mut loader = Loader::default();
     let shared_file: Arc<str> = file.into();
     let mut header: Option<(usize, Timestamp, u64)> = None;
@@ -180,101 +164,27 @@ pub fn parse_delta(file: &str, bytes: &[u8]) -> Result<Delta, LoadErrors> {
         if loader.full() {
             break;
         }
-        if raw_line.len() > MAX_LINE_BYTES {
-            loader.error(
-                file,
-                line,
-                "",
-                format!("line longer than {MAX_LINE_BYTES} bytes"),
-            );
-            continue;
-        }
-        let bytes = if line == 1 {
-            raw_line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw_line)
-        } else {
-            raw_line
-        };
-        let Ok(text) = std::str::from_utf8(bytes) else {
-            loader.error(file, line, "", "the line is not valid UTF-8".into());
+        let Some(text) = line_text(&mut loader, file, line, raw_line) else {
             continue;
         };
-        let text = text.trim();
         if text.is_empty() {
             continue;
         }
-        #[derive(Deserialize)]
-        struct KindOnly<'a> {
-            #[serde(borrow)]
-            kind: Option<std::borrow::Cow<'a, str>>,
-        }
-        let kind = serde_json::from_str::<KindOnly<'_>>(text)
-            .ok()
-            .and_then(|k| k.kind)
-            .map(|k| k.into_owned());
+        let kind = kind_of(text);
         if header.is_none() {
-            if kind.as_deref() != Some("delta") {
-                return Err(one(
-                    file,
-                    line,
-                    "kind",
-                    "a delta file starts with its header: {\"kind\":\"delta\",\"updated\":\"…\",\"changes\":N}",
-                ));
-            }
-            match serde_json::from_str::<RawHeader>(text) {
-                Ok(h) => match super::super::validate::datetime(&h.updated) {
-                    Ok(t) => header = Some((line, t, h.changes)),
-                    Err(m) => return Err(one(file, line, "updated", m.to_string())),
-                },
-                Err(e) => {
-                    return Err(one(
-                        file,
-                        line,
-                        "",
-                        format!(
-                            "not a delta header: {}",
-                            super::raw::serde_message(&e.to_string())
-                        ),
-                    ))
-                }
-            }
+            let (updated, changes) = parse_header(file, line, kind.as_deref(), text)?;
+            header = Some((line, updated, changes));
             continue;
         }
         change_lines += 1;
-        match kind.as_deref() {
-            Some("delta") => {
-                loader.error(file, line, "kind", "a second delta header".into());
-            }
-            Some("registry") => loader.error(
-                file,
-                line,
-                "kind",
-                "a delta carries no registry record: its header gives the update time".into(),
-            ),
-            Some("delete") => match serde_json::from_str::<RawDelete>(text) {
-                Ok(d) => {
-                    let origin = Origin {
-                        file: shared_file.clone(),
-                        line,
-                    };
-                    match delete_key(&d) {
-                        Ok(key) => deletes.push((origin, key)),
-                        Err((field, message)) => loader.error(file, line, field, message),
-                    }
-                }
-                Err(e) => loader.error(
-                    file,
-                    line,
-                    "",
-                    format!(
-                        "not a delete: {}",
-                        super::raw::serde_message(&e.to_string())
-                    ),
-                ),
-            },
-            // Records (and anything unparseable) take the data files' own path, with its
-            // field checks and messages.
-            _ => loader.add_raw_line(&shared_file, line, text),
-        }
+        change_line(
+            &mut loader,
+            &shared_file,
+            line,
+            kind.as_deref(),
+            text,
+            &mut deletes,
+        );
     }
     let Some((_, updated, declared)) = header else {
         return Err(one(file, 0, "", "no delta header line"));
@@ -301,7 +211,159 @@ pub fn parse_delta(file: &str, bytes: &[u8]) -> Result<Delta, LoadErrors> {
         domains: std::mem::take(&mut loader.domains),
         deletes,
     };
-    // Each object at most once.
+    let errors = each_object_once(&delta);
+    if errors.is_empty() {
+        Ok(delta)
+    } else {
+        Err(LoadErrors(errors))
+    }
+}
+
+/// The whole file's checks: not empty, and not torn (its last line ends).
+fn check_whole(file: &str, bytes: &[u8]) -> Result<(), LoadErrors> {
+    if bytes.is_empty() {
+        return Err(one(
+            file,
+            0,
+            "",
+            "the file is empty: a delta starts with its header line",
+        ));
+    }
+    if !bytes.ends_with(b"\n") {
+        let lines = bytes.split(|b| *b == b'\n').count();
+        return Err(one(
+            file,
+            lines,
+            "",
+            "the last line has no line end: the file is incomplete (torn); write deltas to a temporary name and rename them into place",
+        ));
+    }
+    Ok(())
+}
+
+/// A line's text, trimmed (the first line without a byte order mark); `None` for a line too
+/// long or not UTF-8, reported.
+fn line_text<'b>(
+    loader: &mut Loader,
+    file: &str,
+    line: usize,
+    raw_line: &'b [u8],
+) -> Option<&'b str> {
+    if raw_line.len() > MAX_LINE_BYTES {
+        loader.error(
+            file,
+            line,
+            "",
+            format!("line longer than {MAX_LINE_BYTES} bytes"),
+        );
+        return None;
+    }
+    let bytes = if line == 1 {
+        raw_line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw_line)
+    } else {
+        raw_line
+    };
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        loader.error(file, line, "", "the line is not valid UTF-8".into());
+        return None;
+    };
+    Some(text.trim())
+}
+
+/// The `kind` member of a line, if it has one.
+fn kind_of(text: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct KindOnly<'a> {
+        #[serde(borrow)]
+        kind: Option<std::borrow::Cow<'a, str>>,
+    }
+    serde_json::from_str::<KindOnly<'_>>(text)
+        .ok()
+        .and_then(|k| k.kind)
+        .map(|k| k.into_owned())
+}
+
+/// The header line: its update time and announced change count.
+fn parse_header(
+    file: &str,
+    line: usize,
+    kind: Option<&str>,
+    text: &str,
+) -> Result<(Timestamp, u64), LoadErrors> {
+    if kind != Some("delta") {
+        return Err(one(
+            file,
+            line,
+            "kind",
+            "a delta file starts with its header: {\"kind\":\"delta\",\"updated\":\"…\",\"changes\":N}",
+        ));
+    }
+    match serde_json::from_str::<RawHeader>(text) {
+        Ok(h) => match super::super::validate::datetime(&h.updated) {
+            Ok(t) => Ok((t, h.changes)),
+            Err(m) => Err(one(file, line, "updated", m.to_string())),
+        },
+        Err(e) => Err(one(
+            file,
+            line,
+            "",
+            format!(
+                "not a delta header: {}",
+                super::raw::serde_message(&e.to_string())
+            ),
+        )),
+    }
+}
+
+/// One change line: a delete, a record (through the data files' own path), or an error.
+fn change_line(
+    loader: &mut Loader,
+    shared_file: &Arc<str>,
+    line: usize,
+    kind: Option<&str>,
+    text: &str,
+    deletes: &mut Vec<(Origin, Key)>,
+) {
+    let file: &str = shared_file;
+    match kind {
+        Some("delta") => {
+            loader.error(file, line, "kind", "a second delta header".into());
+        }
+        Some("registry") => loader.error(
+            file,
+            line,
+            "kind",
+            "a delta carries no registry record: its header gives the update time".into(),
+        ),
+        Some("delete") => match serde_json::from_str::<RawDelete>(text) {
+            Ok(d) => {
+                let origin = Origin {
+                    file: shared_file.clone(),
+                    line,
+                };
+                match delete_key(&d) {
+                    Ok(key) => deletes.push((origin, key)),
+                    Err((field, message)) => loader.error(file, line, field, message),
+                }
+            }
+            Err(e) => loader.error(
+                file,
+                line,
+                "",
+                format!(
+                    "not a delete: {}",
+                    super::raw::serde_message(&e.to_string())
+                ),
+            ),
+        },
+        // Records (and anything unparseable) take the data files' own path, with its
+        // field checks and messages.
+        _ => loader.add_raw_line(shared_file, line, text),
+    }
+}
+
+/// A delta is a set: each object at most once. The errors of every object named twice.
+fn each_object_once(delta: &Delta) -> Vec<LoadError> {
     let mut seen: HashMap<Key, usize> = HashMap::new();
     let mut errors = Vec::new();
     let keys = delta
@@ -341,11 +403,7 @@ pub fn parse_delta(file: &str, bytes: &[u8]) -> Result<Delta, LoadErrors> {
             });
         }
     }
-    if errors.is_empty() {
-        Ok(delta)
-    } else {
-        Err(LoadErrors(errors))
-    }
+    errors
 }
 
 fn delete_key(d: &RawDelete) -> Result<Key, (&'static str, String)> {
