@@ -19,7 +19,7 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use tokio_postgres::{Client, Row, Transaction};
 
-use super::{DbError, FILES};
+use super::{tables, DbError, FILES};
 use crate::registry::Timestamp;
 
 /// Lines written, by object kind.
@@ -183,12 +183,8 @@ const REGISTRY: &str = "SELECT r.updated, \
      ARRAY(SELECT tld FROM registry_tlds ORDER BY position) \
      FROM registry r";
 
-const REGISTRARS: &str = "SELECT iana_id, name, url, whois_server, rdap_base_url, abuse_email, \
-     abuse_phone, abuse_phone_ext, street, city, sp, pc, cc, voice, voice_ext, fax, fax_ext, email \
-     FROM registrars ORDER BY iana_id";
-
-const CONTACTS: &str = "SELECT roid, name, org, street, city, sp, pc, cc, voice, voice_ext, fax, \
-     fax_ext, email, person_type, consent FROM contacts ORDER BY roid COLLATE \"C\"";
+// Registrars and contacts are read with the columns import writes (`super::tables`), each
+// value by its column's name.
 
 const HOSTS: &str = "SELECT h.roid, h.name, h.registrar, h.created, h.updated, \
      ARRAY(SELECT address FROM host_addresses a WHERE a.host = h.name ORDER BY position), \
@@ -324,7 +320,7 @@ fn finish(out: std::io::BufWriter<std::fs::File>, file: &Path) -> Result<(), DbE
 /// A column of a row of one of our own queries.
 fn get<'a, T: tokio_postgres::types::FromSql<'a>>(
     row: &'a Row,
-    i: usize,
+    i: impl tokio_postgres::row::RowIndex + std::fmt::Display,
     table: &str,
 ) -> Result<T, DbError> {
     row.try_get(i)
@@ -375,8 +371,14 @@ async fn write_all(tx: &Transaction<'_>, files: &mut Files) -> Result<Counts, Db
                 })
                 .await?
             }
-            "registrars" => rows(tx, REGISTRARS, table, |r| registrar(r, out_ref, &path)).await?,
-            "contacts" => rows(tx, CONTACTS, table, |r| contact(r, out_ref, &path)).await?,
+            "registrars" => {
+                let sql = tables::REGISTRARS.select("iana_id");
+                rows(tx, &sql, table, |r| registrar(r, out_ref, &path)).await?
+            }
+            "contacts" => {
+                let sql = tables::CONTACTS.select("roid COLLATE \"C\"");
+                rows(tx, &sql, table, |r| contact(r, out_ref, &path)).await?
+            }
             "hosts" => rows(tx, HOSTS, table, |r| host(r, out_ref, &path)).await?,
             _ => rows(tx, DOMAINS, table, |r| domain(r, out_ref, &path)).await?,
         };
@@ -394,32 +396,32 @@ async fn write_all(tx: &Transaction<'_>, files: &mut Files) -> Result<Counts, Db
 
 fn registrar(r: &Row, out: &mut impl Write, path: &Path) -> Result<(), DbError> {
     let t = "registrars";
-    let street: Vec<&str> = get(r, 8, t)?;
+    let street: Vec<&str> = get(r, "street", t)?;
     line(
         out,
         path,
         &RegistrarLine {
             kind: "registrar",
-            iana_id: get(r, 0, t)?,
-            name: get(r, 1, t)?,
-            url: get(r, 2, t)?,
-            whois_server: get(r, 3, t)?,
-            rdap_base_url: get(r, 4, t)?,
-            abuse_email: get(r, 5, t)?,
+            iana_id: get(r, "iana_id", t)?,
+            name: get(r, "name", t)?,
+            url: get(r, "url", t)?,
+            whois_server: get(r, "whois_server", t)?,
+            rdap_base_url: get(r, "rdap_base_url", t)?,
+            abuse_email: get(r, "abuse_email", t)?,
             abuse_phone: PhoneLine {
-                number: get(r, 6, t)?,
-                ext: get(r, 7, t)?,
+                number: get(r, "abuse_phone", t)?,
+                ext: get(r, "abuse_phone_ext", t)?,
             },
             address: AddressLine {
                 street,
-                city: get(r, 9, t)?,
-                sp: get(r, 10, t)?,
-                pc: get(r, 11, t)?,
-                cc: get(r, 12, t)?,
+                city: get(r, "city", t)?,
+                sp: get(r, "sp", t)?,
+                pc: get(r, "pc", t)?,
+                cc: get(r, "cc", t)?,
             },
-            voice: phone(get(r, 13, t)?, get(r, 14, t)?),
-            fax: phone(get(r, 15, t)?, get(r, 16, t)?),
-            email: get(r, 17, t)?,
+            voice: phone(get(r, "voice", t)?, get(r, "voice_ext", t)?),
+            fax: phone(get(r, "fax", t)?, get(r, "fax_ext", t)?),
+            email: get(r, "email", t)?,
         },
     )
 }
@@ -431,19 +433,19 @@ fn contact(r: &Row, out: &mut impl Write, path: &Path) -> Result<(), DbError> {
         path,
         &ContactLine {
             kind: "contact",
-            roid: get(r, 0, t)?,
-            name: get(r, 1, t)?,
-            org: get(r, 2, t)?,
-            street: get(r, 3, t)?,
-            city: get(r, 4, t)?,
-            sp: get(r, 5, t)?,
-            pc: get(r, 6, t)?,
-            cc: get(r, 7, t)?,
-            voice: phone(get(r, 8, t)?, get(r, 9, t)?),
-            fax: phone(get(r, 10, t)?, get(r, 11, t)?),
-            email: get(r, 12, t)?,
-            person_type: get(r, 13, t)?,
-            consent: get(r, 14, t)?,
+            roid: get(r, "roid", t)?,
+            name: get(r, "name", t)?,
+            org: get(r, "org", t)?,
+            street: get(r, "street", t)?,
+            city: get(r, "city", t)?,
+            sp: get(r, "sp", t)?,
+            pc: get(r, "pc", t)?,
+            cc: get(r, "cc", t)?,
+            voice: phone(get(r, "voice", t)?, get(r, "voice_ext", t)?),
+            fax: phone(get(r, "fax", t)?, get(r, "fax_ext", t)?),
+            email: get(r, "email", t)?,
+            person_type: get(r, "person_type", t)?,
+            consent: get(r, "consent", t)?,
         },
     )
 }

@@ -14,6 +14,7 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Transaction};
 
+use super::tables;
 use super::DbError;
 use crate::registry::{ContactField, Snapshot, Timestamp};
 
@@ -177,17 +178,13 @@ struct Copy {
 }
 
 impl Copy {
-    async fn start(
-        tx: &Transaction<'_>,
-        table: &'static str,
-        columns: &[(&str, Type)],
-    ) -> Result<Self, DbError> {
-        let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
-        let types: Vec<Type> = columns.iter().map(|(_, t)| t.clone()).collect();
+    async fn start(tx: &Transaction<'_>, spec: &tables::Table) -> Result<Self, DbError> {
+        let table = spec.name;
+        let types: Vec<Type> = spec.columns.iter().map(|(_, t)| t.clone()).collect();
         let sink = tx
             .copy_in(&format!(
                 "COPY {table} ({}) FROM STDIN (FORMAT binary)",
-                names.join(", ")
+                spec.names()
             ))
             .await
             .map_err(|e| DbError::sql(format!("cannot start the copy into {table}"), &e))?;
@@ -223,15 +220,10 @@ fn pos(i: usize) -> i32 {
 }
 
 async fn fill(tx: &Transaction<'_>, snap: &Snapshot) -> Result<Counts, DbError> {
-    let mut c = Copy::start(tx, "registry", &[("updated", Type::TIMESTAMPTZ)]).await?;
+    let mut c = Copy::start(tx, &tables::REGISTRY).await?;
     c.row(&[&system_time(*snap.updated())]).await?;
     c.finish().await?;
-    let mut c = Copy::start(
-        tx,
-        "registry_tlds",
-        &[("tld", Type::TEXT), ("position", Type::INT4)],
-    )
-    .await?;
+    let mut c = Copy::start(tx, &tables::REGISTRY_TLDS).await?;
     for (i, tld) in snap.tlds().iter().enumerate() {
         c.row(&[tld, &pos(i)]).await?;
     }
@@ -245,31 +237,7 @@ async fn fill(tx: &Transaction<'_>, snap: &Snapshot) -> Result<Counts, DbError> 
 }
 
 async fn registrars(tx: &Transaction<'_>, snap: &Snapshot) -> Result<u64, DbError> {
-    let mut c = Copy::start(
-        tx,
-        "registrars",
-        &[
-            ("iana_id", Type::INT8),
-            ("name", Type::TEXT),
-            ("url", Type::TEXT),
-            ("whois_server", Type::TEXT),
-            ("rdap_base_url", Type::TEXT),
-            ("abuse_email", Type::TEXT),
-            ("abuse_phone", Type::TEXT),
-            ("abuse_phone_ext", Type::TEXT),
-            ("street", Type::TEXT_ARRAY),
-            ("city", Type::TEXT),
-            ("sp", Type::TEXT),
-            ("pc", Type::TEXT),
-            ("cc", Type::TEXT),
-            ("voice", Type::TEXT),
-            ("voice_ext", Type::TEXT),
-            ("fax", Type::TEXT),
-            ("fax_ext", Type::TEXT),
-            ("email", Type::TEXT),
-        ],
-    )
-    .await?;
+    let mut c = Copy::start(tx, &tables::REGISTRARS).await?;
     for r in snap.registrars() {
         let a = &r.address;
         c.row(&[
@@ -298,28 +266,7 @@ async fn registrars(tx: &Transaction<'_>, snap: &Snapshot) -> Result<u64, DbErro
 }
 
 async fn contacts(tx: &Transaction<'_>, snap: &Snapshot) -> Result<u64, DbError> {
-    let mut c = Copy::start(
-        tx,
-        "contacts",
-        &[
-            ("roid", Type::TEXT),
-            ("name", Type::TEXT),
-            ("org", Type::TEXT),
-            ("street", Type::TEXT_ARRAY),
-            ("city", Type::TEXT),
-            ("sp", Type::TEXT),
-            ("pc", Type::TEXT),
-            ("cc", Type::TEXT),
-            ("voice", Type::TEXT),
-            ("voice_ext", Type::TEXT),
-            ("fax", Type::TEXT),
-            ("fax_ext", Type::TEXT),
-            ("email", Type::TEXT),
-            ("person_type", Type::TEXT),
-            ("consent", Type::TEXT_ARRAY),
-        ],
-    )
-    .await?;
+    let mut c = Copy::start(tx, &tables::CONTACTS).await?;
     for k in snap.contacts() {
         let street: Vec<&str> = k.street().iter().collect();
         let consent: Vec<&str> = ContactField::ALL
@@ -355,18 +302,7 @@ async fn contacts(tx: &Transaction<'_>, snap: &Snapshot) -> Result<u64, DbError>
 
 async fn hosts(tx: &Transaction<'_>, snap: &Snapshot) -> Result<u64, DbError> {
     let hosts = snap.hosts();
-    let mut c = Copy::start(
-        tx,
-        "hosts",
-        &[
-            ("name", Type::TEXT),
-            ("roid", Type::TEXT),
-            ("registrar", Type::INT8),
-            ("created", Type::TIMESTAMPTZ),
-            ("updated", Type::TIMESTAMPTZ),
-        ],
-    )
-    .await?;
+    let mut c = Copy::start(tx, &tables::HOSTS).await?;
     for h in &hosts {
         c.row(&[
             &h.name.ascii(),
@@ -378,32 +314,14 @@ async fn hosts(tx: &Transaction<'_>, snap: &Snapshot) -> Result<u64, DbError> {
         .await?;
     }
     let n = c.finish().await?;
-    let mut c = Copy::start(
-        tx,
-        "host_addresses",
-        &[
-            ("host", Type::TEXT),
-            ("position", Type::INT4),
-            ("address", Type::INET),
-        ],
-    )
-    .await?;
+    let mut c = Copy::start(tx, &tables::HOST_ADDRESSES).await?;
     for h in &hosts {
         for (i, a) in h.addresses.iter().enumerate() {
             c.row(&[&h.name.ascii(), &pos(i), a]).await?;
         }
     }
     c.finish().await?;
-    let mut c = Copy::start(
-        tx,
-        "host_statuses",
-        &[
-            ("host", Type::TEXT),
-            ("status", Type::TEXT),
-            ("position", Type::INT4),
-        ],
-    )
-    .await?;
+    let mut c = Copy::start(tx, &tables::HOST_STATUSES).await?;
     for h in &hosts {
         for (i, s) in h.statuses.iter().enumerate() {
             c.row(&[&h.name.ascii(), &s.epp(), &pos(i)]).await?;
@@ -415,19 +333,7 @@ async fn hosts(tx: &Transaction<'_>, snap: &Snapshot) -> Result<u64, DbError> {
 
 async fn domains(tx: &Transaction<'_>, snap: &Snapshot) -> Result<u64, DbError> {
     let domains = snap.domains();
-    let mut c = Copy::start(
-        tx,
-        "domains",
-        &[
-            ("name", Type::TEXT),
-            ("roid", Type::TEXT),
-            ("created", Type::TIMESTAMPTZ),
-            ("updated", Type::TIMESTAMPTZ),
-            ("expires", Type::TIMESTAMPTZ),
-            ("registrar", Type::INT8),
-        ],
-    )
-    .await?;
+    let mut c = Copy::start(tx, &tables::DOMAINS).await?;
     for d in &domains {
         c.row(&[
             &d.name.ascii(),
@@ -440,48 +346,21 @@ async fn domains(tx: &Transaction<'_>, snap: &Snapshot) -> Result<u64, DbError> 
         .await?;
     }
     let n = c.finish().await?;
-    let mut c = Copy::start(
-        tx,
-        "domain_statuses",
-        &[
-            ("domain", Type::TEXT),
-            ("status", Type::TEXT),
-            ("position", Type::INT4),
-        ],
-    )
-    .await?;
+    let mut c = Copy::start(tx, &tables::DOMAIN_STATUSES).await?;
     for d in &domains {
         for (i, s) in d.statuses.iter().enumerate() {
             c.row(&[&d.name.ascii(), &s.epp(), &pos(i)]).await?;
         }
     }
     c.finish().await?;
-    let mut c = Copy::start(
-        tx,
-        "domain_nameservers",
-        &[
-            ("domain", Type::TEXT),
-            ("position", Type::INT4),
-            ("host", Type::TEXT),
-        ],
-    )
-    .await?;
+    let mut c = Copy::start(tx, &tables::DOMAIN_NAMESERVERS).await?;
     for d in &domains {
         for (i, ns) in d.nameservers.iter().enumerate() {
             c.row(&[&d.name.ascii(), &pos(i), &ns.ascii()]).await?;
         }
     }
     c.finish().await?;
-    let mut c = Copy::start(
-        tx,
-        "domain_contacts",
-        &[
-            ("domain", Type::TEXT),
-            ("role", Type::TEXT),
-            ("contact", Type::TEXT),
-        ],
-    )
-    .await?;
+    let mut c = Copy::start(tx, &tables::DOMAIN_CONTACTS).await?;
     for d in &domains {
         for (role, roid) in [("registrant", &d.registrant), ("tech", &d.tech)] {
             if let Some(roid) = roid {
@@ -490,19 +369,7 @@ async fn domains(tx: &Transaction<'_>, snap: &Snapshot) -> Result<u64, DbError> 
         }
     }
     c.finish().await?;
-    let mut c = Copy::start(
-        tx,
-        "domain_ds",
-        &[
-            ("domain", Type::TEXT),
-            ("position", Type::INT4),
-            ("key_tag", Type::INT4),
-            ("algorithm", Type::INT2),
-            ("digest_type", Type::INT2),
-            ("digest", Type::TEXT),
-        ],
-    )
-    .await?;
+    let mut c = Copy::start(tx, &tables::DOMAIN_DS).await?;
     for d in &domains {
         for (i, ds) in d.ds.iter().enumerate() {
             c.row(&[

@@ -29,6 +29,7 @@ pub mod import;
 pub mod migrate;
 pub mod serve;
 mod settings;
+mod tables;
 
 pub use settings::DatabaseSettings;
 
