@@ -18,7 +18,7 @@
 # --locked), python3, curl, a release build (cargo build --release). Disk in $TMPDIR: about
 # 0.85 GB for 100,000 domains as icann-rdap-srv files, 0.65 GB for a registry of 1,000,000.
 # Memory: icann-rdap-srv holds 100,000 domains in about
-# 2.7 GiB, so 1,000,000 would not fit; rddsd holds 1,000,000 in about 1.1 GiB (README).
+# 2.7 GiB, so 1,000,000 would not fit; rddsd holds 1,000,000 in about 1.1 GiB (docs/performance.md).
 # Settings: THREADS (2), CONNS (50), DURATION (10s), DOMAINS (100000), BIG_DOMAINS (1000000; 0
 # skips that case), P1/P2 (ports). Loopback only.
 set -euo pipefail

@@ -22,7 +22,7 @@
 //! **Cost.** The in-memory store has no ordered index, so a pattern search reads every record
 //! of its kind once (a reverse search by name or e-mail reads every contact, then every domain)
 //! and keeps only the best `page_size + 1` matches on a heap: linear time, memory bounded by
-//! the page, not by the number of matches. The README gives the measured time for a million
+//! the page, not by the number of matches. docs/performance.md gives the measured time for a million
 //! domains.
 
 use std::borrow::Cow;
