@@ -14,6 +14,7 @@
 //! Time comes from a governor clock, so tests drive days and blocks with `FakeRelativeClock`.
 
 pub mod client;
+pub mod conns;
 pub mod slots;
 mod table;
 
@@ -292,6 +293,14 @@ where
     /// without spending the public budget).
     pub fn is_denied(&self, ip: IpAddr) -> bool {
         client::in_any(&self.active.load().settings.deny, ip)
+    }
+
+    /// Whether `ip` lies in an allowlisted network (`[limits] allow`, and not denylisted): it
+    /// bypasses the budgets and the per-client connection caps of both listeners, but still
+    /// counts toward each listener's total.
+    pub fn is_allowlisted(&self, ip: IpAddr) -> bool {
+        let a = self.active();
+        client::in_any(&a.settings.allow, ip) && !client::in_any(&a.settings.deny, ip)
     }
 
     /// Whether `peer` is a trusted proxy (whose PROXY protocol header is believed).

@@ -389,10 +389,13 @@ struct RdapListener {
 
 impl RdapListener {
     /// The per-client slot for a new connection: `Ok(None)` for a trusted proxy (its clients
-    /// arrive per request in `X-Forwarded-For`, and the limiter meters each of them),
+    /// arrive per request in `X-Forwarded-For`, and the limiter meters each of them) and for
+    /// an allowlisted network,
     /// `Err(())` when the client network already holds its share.
     fn client_slot(&self, ip: std::net::IpAddr) -> Result<Option<ClientSlot>, ()> {
-        if self.state.limiter.is_trusted_proxy(ip) {
+        // Allowlisted networks (monitoring, registrars) are exempt from the per-client cap;
+        // they still count toward the listener's total.
+        if self.state.limiter.is_trusted_proxy(ip) || self.state.limiter.is_allowlisted(ip) {
             return Ok(None);
         }
         let key = self.state.limiter.key(ip);

@@ -214,7 +214,9 @@ pub async fn handle(
         };
         // The per-client cap counts the client the PROXY header names (a trusted proxy's own
         // connections are exempt), by the limiter's network key: one IPv6 /64 is one client.
-        let slot = if from_proxy && !proxied {
+        let slot = if (from_proxy && !proxied) || state.limiter.is_allowlisted(client) {
+            // A proxy's own health check, or an allowlisted network: no per-client cap (the
+            // listener's total still counts it).
             None
         } else {
             let key = state.limiter.key(client);
