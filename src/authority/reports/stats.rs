@@ -46,27 +46,45 @@ impl StatKey {
     }
 }
 
+/// Why a `--by` list was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseByError {
+    /// An empty key (an empty list, or a stray comma).
+    #[error("--by: an empty key in {list:?}; give one or more of {}", known())]
+    EmptyKey {
+        /// The whole list as given.
+        list: String,
+    },
+    /// A key that is not a [`StatKey`].
+    #[error("--by: unknown key {key:?}; known keys: {}", known())]
+    UnknownKey {
+        /// The key as given.
+        key: String,
+    },
+    /// A key given more than once.
+    #[error("--by: {0:?} is given twice")]
+    Repeated(String),
+}
+
 /// Parse `--by`: a comma-separated list of keys, each at most once, in the order to group by.
 ///
 /// # Errors
 /// An empty list, an unknown key (named, with the known ones) or a repeated key.
-pub fn parse_by(s: &str) -> Result<Vec<StatKey>, String> {
+pub fn parse_by(s: &str) -> Result<Vec<StatKey>, ParseByError> {
     let mut out = Vec::new();
     for part in s.split(',').map(str::trim) {
         if part.is_empty() {
-            return Err(format!(
-                "--by: an empty key in {s:?}; give one or more of {}",
-                known()
-            ));
+            return Err(ParseByError::EmptyKey {
+                list: s.to_string(),
+            });
         }
         let Some(k) = StatKey::ALL.into_iter().find(|k| k.key() == part) else {
-            return Err(format!(
-                "--by: unknown key {part:?}; known keys: {}",
-                known()
-            ));
+            return Err(ParseByError::UnknownKey {
+                key: part.to_string(),
+            });
         };
         if out.contains(&k) {
-            return Err(format!("--by: {part:?} is given twice"));
+            return Err(ParseByError::Repeated(part.to_string()));
         }
         out.push(k);
     }
@@ -237,10 +255,11 @@ mod tests {
                 .len(),
             4
         );
-        let e = parse_by("month,roid").expect_err("unknown");
+        let e = parse_by("month,roid").expect_err("unknown").to_string();
         assert!(e.contains("\"roid\"") && e.contains("jurisdiction"), "{e}");
         assert!(parse_by("month,month")
             .expect_err("twice")
+            .to_string()
             .contains("twice"));
         assert!(parse_by("").is_err());
         assert!(parse_by("month,").is_err());
