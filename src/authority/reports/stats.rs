@@ -199,8 +199,10 @@ pub fn table(s: &Stats) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::authority::log::{DisclosedContact, Disclosure, GENESIS};
+    use crate::authority::log::testing::disclosure;
 
+    /// A disclosure of contact `C1-X`, one record per field list, by `authority` through its
+    /// credential `cred-<authority>`.
     fn entry(
         time: &str,
         purpose: &str,
@@ -208,39 +210,17 @@ mod tests {
         juris: Option<&str>,
         fields: &[&[&str]],
     ) -> Entry {
-        Entry {
-            seq: 1,
-            time: time.into(),
-            disclosure: Some(Disclosure {
-                request_id: "r".into(),
-                authority: authority.into(),
-                credential_id: format!("cred-{authority}"),
-                client: "192.0.2.1".into(),
-                purpose: purpose.into(),
-                legal_basis: "basis".into(),
-                case_reference: "SECRET-CASE".into(),
-                query: "/authority/entity/C1-X".into(),
-                objects: vec![],
-                disclosed: fields
-                    .iter()
-                    .map(|f| DisclosedContact {
-                        roid: "C1-X".into(),
-                        role: "contact".into(),
-                        fields: f.iter().map(|s| s.to_string()).collect(),
-                    })
-                    .collect(),
-                response_sha256: String::new(),
-                jurisdiction: juris.map(str::to_string),
-                withheld_until: None,
-                credential_kind: None,
-                issuer: None,
-                subject: None,
-            }),
-            checkpoint: None,
-            salt: None,
-            prev: GENESIS.into(),
-            hash: String::new(),
+        let contacts: Vec<(&str, &[&str])> = fields.iter().map(|f| ("C1-X", *f)).collect();
+        let d = disclosure(1)
+            .purpose(purpose)
+            .authority(authority)
+            .credential(&format!("cred-{authority}"))
+            .contacts(&contacts);
+        match juris {
+            Some(j) => d.jurisdiction(j),
+            None => d,
         }
+        .at(time)
     }
 
     #[test]
@@ -341,12 +321,13 @@ mod tests {
             table(&all),
             serde_json::to_string(&all).expect("json")
         );
+        let d = entries[0].disclosure.as_ref().expect("disclosure");
         for private in [
             "C1-X",
-            "SECRET-CASE",
-            "basis",
+            d.case_reference.as_str(),
+            d.legal_basis.as_str(),
             "cred-",
-            "192.0.2.1",
+            d.client.as_str(),
             "name",
             "email",
         ] {
