@@ -274,7 +274,8 @@ pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
             };
             lines(
                 out,
-                crate::authority::transparency::audit::verify_if_present(&path, &src)?,
+                crate::authority::transparency::audit::verify_if_present(&path, &src)
+                    .map_err(|e| e.to_string())?,
             )?;
             Ok(())
         }
@@ -284,7 +285,8 @@ pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
             rotate,
         } => lines(
             out,
-            crate::authority::transparency::audit::keygen(&key, &origin, rotate)?,
+            crate::authority::transparency::audit::keygen(&key, &origin, rotate)
+                .map_err(|e| e.to_string())?,
         ),
         AuditCommand::Consistency {
             log: path,
@@ -299,12 +301,14 @@ pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
             };
             lines(
                 out,
-                crate::authority::transparency::audit::consistency(&path, &old_checkpoint, &src)?,
+                crate::authority::transparency::audit::consistency(&path, &old_checkpoint, &src)
+                    .map_err(|e| e.to_string())?,
             )
         }
         AuditCommand::VerifyReceipt { receipt, key } => lines(
             out,
-            crate::authority::transparency::audit::verify_receipt(&receipt, &key)?,
+            crate::authority::transparency::audit::verify_receipt(&receipt, &key)
+                .map_err(|e| e.to_string())?,
         ),
         AuditCommand::Report {
             log: path,
@@ -389,7 +393,7 @@ pub fn run(cmd: AuditCommand, out: &mut impl Write) -> Result<(), String> {
             credentials,
             json,
         } => {
-            let by = crate::authority::reports::stats::parse_by(&by)?;
+            let by = crate::authority::reports::stats::parse_by(&by).map_err(|e| e.to_string())?;
             let filter = report::Filter {
                 since: since.map(|s| super::cli_date("since", &s)).transpose()?,
                 until: until.map(|s| super::cli_date("until", &s)).transpose()?,

@@ -353,41 +353,10 @@ fn writer(url: &str, jobs: &Receiver<Job>) {
 mod tests {
     use super::*;
 
-    fn chain(n: u64) -> (Vec<u8>, Vec<String>) {
-        let (mut prev, mut data, mut hashes) = (log::GENESIS.to_string(), Vec::new(), Vec::new());
-        for seq in 1..=n {
-            let (e, line) = Entry {
-                seq,
-                time: "2026-01-01T00:00:00Z".into(),
-                disclosure: Some(log::Disclosure {
-                    request_id: format!("r{seq}"),
-                    authority: "Test Police".into(),
-                    credential_id: "c1".into(),
-                    client: "192.0.2.1".into(),
-                    purpose: "court-order".into(),
-                    legal_basis: "Order 1".into(),
-                    case_reference: "C-1".into(),
-                    query: "/authority/domain/x.example".into(),
-                    objects: vec![],
-                    disclosed: vec![],
-                    response_sha256: "0".repeat(64),
-                    jurisdiction: None,
-                    withheld_until: None,
-                    credential_kind: None,
-                    issuer: None,
-                    subject: None,
-                }),
-                checkpoint: None,
-                salt: None,
-                prev: prev.clone(),
-                hash: String::new(),
-            }
-            .sealed();
-            prev = e.hash.clone();
-            hashes.push(e.hash);
-            data.extend_from_slice(&line);
-        }
-        (data, hashes)
+    /// A chain of `n` entries: its bytes and each entry's hash.
+    fn chain(n: usize) -> (Vec<u8>, Vec<String>) {
+        let (entries, data) = log::testing::sealed_chain(&vec!["2026-01-01T00:00:00Z"; n]);
+        (data, entries.into_iter().map(|e| e.hash).collect())
     }
 
     #[test]

@@ -252,28 +252,112 @@ pub(crate) mod testing {
     use super::*;
     use crate::registry::Timestamp;
 
-    pub(crate) fn disclosure(n: u32) -> Disclosure {
-        Disclosure {
-            request_id: format!("r{n}"),
-            authority: "Test Police".into(),
-            credential_id: "c1".into(),
-            client: "192.0.2.1".into(),
-            purpose: "criminal-investigation".into(),
-            legal_basis: "Code 1".into(),
-            case_reference: format!("CASE-{n}"),
-            query: "/authority/domain/x.example".into(),
-            objects: vec!["domain:D1-X".into()],
-            disclosed: vec![DisclosedContact {
-                roid: "C1-X".into(),
-                role: "registrant".into(),
-                fields: vec!["name".into()],
-            }],
-            response_sha256: sha256_hex(b"body"),
-            jurisdiction: None,
-            withheld_until: None,
-            credential_kind: None,
-            issuer: None,
-            subject: None,
+    /// The disclosure fixture number `n`: request `r<n>`, case `CASE-<n>`, one registrant
+    /// `C1-X` with its name disclosed; as an entry, seq `n`. Change what a test is about with
+    /// the builder's methods, then take it [`build`](DisclosureFixture::build) or as an entry
+    /// [`at`](DisclosureFixture::at) a time.
+    pub(crate) fn disclosure(n: u32) -> DisclosureFixture {
+        DisclosureFixture {
+            seq: u64::from(n),
+            disclosure: Disclosure {
+                request_id: format!("r{n}"),
+                authority: "Test Police".into(),
+                credential_id: "c1".into(),
+                client: "192.0.2.1".into(),
+                purpose: "criminal-investigation".into(),
+                legal_basis: "Code 1".into(),
+                case_reference: format!("CASE-{n}"),
+                query: "/authority/domain/x.example".into(),
+                objects: vec!["domain:D1-X".into()],
+                disclosed: vec![DisclosedContact {
+                    roid: "C1-X".into(),
+                    role: "registrant".into(),
+                    fields: vec!["name".into()],
+                }],
+                response_sha256: sha256_hex(b"body"),
+                jurisdiction: None,
+                withheld_until: None,
+                credential_kind: None,
+                issuer: None,
+                subject: None,
+            },
+        }
+    }
+
+    /// A disclosure (and its entry's seq) being built; see [`disclosure`].
+    #[derive(Debug, Clone)]
+    pub(crate) struct DisclosureFixture {
+        seq: u64,
+        disclosure: Disclosure,
+    }
+
+    impl DisclosureFixture {
+        /// The authority's name.
+        pub(crate) fn authority(mut self, name: &str) -> Self {
+            self.disclosure.authority = name.into();
+            self
+        }
+
+        /// The credential id.
+        pub(crate) fn credential(mut self, id: &str) -> Self {
+            self.disclosure.credential_id = id.into();
+            self
+        }
+
+        /// The stated purpose.
+        pub(crate) fn purpose(mut self, purpose: &str) -> Self {
+            self.disclosure.purpose = purpose.into();
+            self
+        }
+
+        /// The credential's jurisdiction, as recorded.
+        pub(crate) fn jurisdiction(mut self, jurisdiction: &str) -> Self {
+            self.disclosure.jurisdiction = Some(jurisdiction.into());
+            self
+        }
+
+        /// Withheld from the person concerned until `time` (any text; the log keeps it as is).
+        pub(crate) fn withheld_until(mut self, time: &str) -> Self {
+            self.disclosure.withheld_until = Some(time.into());
+            self
+        }
+
+        /// The contacts disclosed instead of `C1-X`: each `(roid, fields)`, as registrant.
+        pub(crate) fn contacts(mut self, contacts: &[(&str, &[&str])]) -> Self {
+            self.disclosure.disclosed = contacts
+                .iter()
+                .map(|(roid, fields)| DisclosedContact {
+                    roid: (*roid).into(),
+                    role: "registrant".into(),
+                    fields: fields.iter().map(|f| (*f).to_string()).collect(),
+                })
+                .collect();
+            self
+        }
+
+        /// The entry's seq, when not `n`.
+        pub(crate) fn seq(mut self, seq: u64) -> Self {
+            self.seq = seq;
+            self
+        }
+
+        /// The disclosure, to append.
+        pub(crate) fn build(self) -> Disclosure {
+            self.disclosure
+        }
+
+        /// The disclosure as an entry logged at `time` (RFC 3339 UTC), first after genesis and
+        /// not sealed (empty hash).
+        pub(crate) fn at(self, time: &str) -> Entry {
+            Entry {
+                seq: self.seq,
+                time: time.into(),
+                disclosure: Some(self.disclosure),
+                checkpoint: None,
+                salt: None,
+                prev: GENESIS.into(),
+                hash: String::new(),
+            }
         }
     }
 
@@ -281,24 +365,24 @@ pub(crate) mod testing {
         crate::registry::validate::datetime(s).expect("date")
     }
 
-    /// A valid chain with the given entry times (which tests may make old or out of order).
-    pub(crate) fn chain(times: &[&str]) -> Vec<u8> {
-        let (mut prev, mut out) = (GENESIS.to_string(), Vec::new());
+    /// A valid chain with the given entry times (which tests may make old or out of order):
+    /// the sealed entries, disclosures `0, 1, …` at seq `1, 2, …`, and the log's bytes.
+    pub(crate) fn sealed_chain(times: &[&str]) -> (Vec<Entry>, Vec<u8>) {
+        let (mut prev, mut entries, mut out) = (GENESIS.to_string(), Vec::new(), Vec::new());
         for (i, t) in times.iter().enumerate() {
-            let (e, line) = Entry {
-                seq: i as u64 + 1,
-                time: (*t).to_string(),
-                disclosure: Some(disclosure(i as u32)),
-                checkpoint: None,
-                salt: None,
-                prev: prev.clone(),
-                hash: String::new(),
-            }
-            .sealed();
-            prev = e.hash;
+            let mut e = disclosure(i as u32).seq(i as u64 + 1).at(t);
+            e.prev = prev;
+            let (e, line) = e.sealed();
+            prev = e.hash.clone();
+            entries.push(e);
             out.extend_from_slice(&line);
         }
-        out
+        (entries, out)
+    }
+
+    /// The bytes of [`sealed_chain`].
+    pub(crate) fn chain(times: &[&str]) -> Vec<u8> {
+        sealed_chain(times).1
     }
 
     pub(crate) fn log_with(n: u32) -> (tempfile::TempDir, PathBuf) {
@@ -306,7 +390,7 @@ pub(crate) mod testing {
         let path = dir.path().join("disclosures.jsonl");
         let log = DisclosureLog::open(&path);
         for i in 0..n {
-            log.append_blocking(disclosure(i)).expect("append");
+            log.append_blocking(disclosure(i).build()).expect("append");
         }
         log.close();
         (dir, path)

@@ -158,7 +158,10 @@ mod tests {
         )
         .expect("write");
         let log = DisclosureLog::open(&path);
-        let head = log.append_blocking(disclosure(4)).expect("append").hash;
+        let head = log
+            .append_blocking(disclosure(4).build())
+            .expect("append")
+            .hash;
         let now = Timestamp::now();
         assert!(
             prune(&path, &ts("2999-01-01T00:00:00Z"), &now, &|_, _, _| Ok(()))
@@ -191,7 +194,9 @@ mod tests {
         assert_eq!(v.head, head);
         // The running writer recognises the prune of its own chain and continues it.
         assert_eq!(
-            log.append_blocking(disclosure(5)).expect("continues").seq,
+            log.append_blocking(disclosure(5).build())
+                .expect("continues")
+                .seq,
             5
         );
         // A second prune, through the old entries.
@@ -206,7 +211,9 @@ mod tests {
         let v = verify_file(&path).expect("verifies");
         assert_eq!(v.checkpoint().map(|c| c.pruned_entries), Some(3));
         assert_eq!(
-            log.append_blocking(disclosure(6)).expect("continues").seq,
+            log.append_blocking(disclosure(6).build())
+                .expect("continues")
+                .seq,
             6
         );
         // Removing the checkpoint is detected.

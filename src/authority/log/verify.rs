@@ -406,7 +406,7 @@ mod tests {
         assert!(log
             .broken()
             .is_some_and(|b| b.contains("not a regular file")));
-        assert!(log.append_blocking(disclosure(1)).is_err());
+        assert!(log.append_blocking(disclosure(1).build()).is_err());
         assert!(!writer_lock_path(&null).exists());
     }
 

@@ -353,7 +353,7 @@ mod tests {
         assert_eq!(v.next_seq, 6);
         assert_eq!(v.entries[0].prev, GENESIS);
         let log = DisclosureLog::open(&path);
-        let e = log.append_blocking(disclosure(9)).expect("append");
+        let e = log.append_blocking(disclosure(9).build()).expect("append");
         assert_eq!(e.seq, 6);
         assert_eq!(e.prev, v.head);
     }
@@ -366,7 +366,7 @@ mod tests {
         std::fs::write(&path, &bytes).expect("write");
         let log = DisclosureLog::open(&path);
         assert!(log.broken().is_some_and(|b| b.contains("torn")));
-        assert!(log.append_blocking(disclosure(3)).is_err());
+        assert!(log.append_blocking(disclosure(3).build()).is_err());
         assert_eq!(std::fs::read(&path).expect("read"), bytes);
     }
 
@@ -399,11 +399,14 @@ mod tests {
         for (what, change) in changes {
             let (_d, path) = log_with(0);
             let log = DisclosureLog::open(&path);
-            log.append_blocking(disclosure(0)).expect("append");
-            log.append_blocking(disclosure(1)).expect("append");
+            log.append_blocking(disclosure(0).build()).expect("append");
+            log.append_blocking(disclosure(1).build()).expect("append");
             change(&path);
             let before = std::fs::read(&path).ok();
-            assert!(log.append_blocking(disclosure(2)).is_err(), "{what}");
+            assert!(
+                log.append_blocking(disclosure(2).build()).is_err(),
+                "{what}"
+            );
             assert!(log.broken().is_some(), "{what}");
             assert_eq!(
                 std::fs::read(&path).ok(),
@@ -420,15 +423,21 @@ mod tests {
         let second = DisclosureLog::open(&path);
         assert!(second.is_standby() && second.broken().is_none());
         assert!(second
-            .append_blocking(disclosure(1))
+            .append_blocking(disclosure(1).build())
             .expect_err("second writer")
             .to_string()
             .contains("another rddsd process"));
-        assert_eq!(first.append_blocking(disclosure(2)).expect("first").seq, 2);
+        assert_eq!(
+            first
+                .append_blocking(disclosure(2).build())
+                .expect("first")
+                .seq,
+            2
+        );
         first.close();
         assert_eq!(
             second
-                .append_blocking(disclosure(3))
+                .append_blocking(disclosure(3).build())
                 .expect("took over")
                 .seq,
             3
@@ -443,7 +452,7 @@ mod tests {
         let path = dir.path().join("d.jsonl");
         std::fs::write(&path, chain(&["2020-01-01T00:00:00Z"])).expect("write");
         let log = DisclosureLog::open(&path);
-        log.append_blocking(disclosure(1)).expect("append");
+        log.append_blocking(disclosure(1).build()).expect("append");
         // Another log, validly pruned, moved into place.
         let other = dir.path().join("other.jsonl");
         std::fs::write(
@@ -460,7 +469,7 @@ mod tests {
         .expect("prune");
         std::fs::rename(&other, &path).expect("rename");
         assert!(log
-            .append_blocking(disclosure(2))
+            .append_blocking(disclosure(2).build())
             .expect_err("foreign")
             .to_string()
             .contains("not a prune"));
@@ -476,7 +485,7 @@ mod tests {
                 let log = Arc::clone(&log);
                 std::thread::spawn(move || {
                     for i in 0..25 {
-                        log.append_blocking(disclosure(t * 100 + i))
+                        log.append_blocking(disclosure(t * 100 + i).build())
                             .expect("append");
                     }
                 })

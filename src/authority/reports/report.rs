@@ -209,42 +209,15 @@ pub fn affected_table(credential: &str, list: &[Affected]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::authority::log::{DisclosedContact, Disclosure, GENESIS};
+    use crate::authority::log::testing::disclosure;
 
-    fn entry(seq: u64, time: &str, credential: &str, disclosed: &[(&str, &[&str])]) -> Entry {
-        Entry {
-            seq,
-            time: time.into(),
-            disclosure: Some(Disclosure {
-                request_id: "r".into(),
-                authority: "Unit".into(),
-                credential_id: credential.into(),
-                client: "192.0.2.1".into(),
-                purpose: "court-order".into(),
-                legal_basis: "b".into(),
-                case_reference: "c".into(),
-                query: "/q".into(),
-                objects: vec![],
-                disclosed: disclosed
-                    .iter()
-                    .map(|(roid, fields)| DisclosedContact {
-                        roid: (*roid).into(),
-                        role: "registrant".into(),
-                        fields: fields.iter().map(|f| f.to_string()).collect(),
-                    })
-                    .collect(),
-                response_sha256: String::new(),
-                jurisdiction: None,
-                withheld_until: Some("2099-01-01T00:00:00Z".into()),
-                credential_kind: None,
-                issuer: None,
-                subject: None,
-            }),
-            checkpoint: None,
-            salt: None,
-            prev: GENESIS.into(),
-            hash: String::new(),
-        }
+    /// Disclosure `seq` through `credential`, withheld from the people concerned.
+    fn entry(seq: u32, time: &str, credential: &str, disclosed: &[(&str, &[&str])]) -> Entry {
+        disclosure(seq)
+            .credential(credential)
+            .contacts(disclosed)
+            .withheld_until("2099-01-01T00:00:00Z")
+            .at(time)
     }
 
     #[test]

@@ -496,43 +496,16 @@ pub fn text(r: &SubjectReport, log_name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::authority::log::{DisclosedContact, Disclosure, GENESIS};
+    use crate::authority::log::testing::{disclosure, ts};
 
-    fn ts(s: &str) -> Timestamp {
-        crate::registry::validate::datetime(s).expect("date")
-    }
-
-    fn entry(seq: u64, roid: &str, withheld_until: Option<&str>) -> Entry {
-        Entry {
-            seq,
-            time: "2026-03-01T10:00:00Z".into(),
-            disclosure: Some(Disclosure {
-                request_id: format!("r{seq}"),
-                authority: "Unit A".into(),
-                credential_id: "cred1".into(),
-                client: "192.0.2.1".into(),
-                purpose: "court-order".into(),
-                legal_basis: "Order 5".into(),
-                case_reference: format!("CASE-{seq}"),
-                query: "/authority/domain/x.example".into(),
-                objects: vec![],
-                disclosed: vec![DisclosedContact {
-                    roid: roid.into(),
-                    role: "registrant".into(),
-                    fields: vec!["name".into()],
-                }],
-                response_sha256: String::new(),
-                jurisdiction: None,
-                withheld_until: withheld_until.map(str::to_string),
-                credential_kind: None,
-                issuer: None,
-                subject: None,
-            }),
-            checkpoint: None,
-            salt: None,
-            prev: GENESIS.into(),
-            hash: String::new(),
+    /// Disclosure `seq` of contact `roid`'s name, withheld until `withheld_until` if given.
+    fn entry(seq: u32, roid: &str, withheld_until: Option<&str>) -> Entry {
+        let d = disclosure(seq).contacts(&[(roid, &["name"])]);
+        match withheld_until {
+            Some(t) => d.withheld_until(t),
+            None => d,
         }
+        .at("2026-03-01T10:00:00Z")
     }
 
     #[test]
@@ -543,7 +516,8 @@ mod tests {
             entry(2, "C2-X", None),
             entry(3, "c1-x", None),
         ];
-        let juris = HashMap::from([("cred1".to_string(), "CH".to_string())]);
+        let logged = entries[0].disclosure.clone().expect("disclosure");
+        let juris = HashMap::from([(logged.credential_id.clone(), "CH".to_string())]);
         // WHEN reported before the date
         let before = disclosures_of(&entries, "C1-X", &juris, ts("2027-06-29T23:59:59Z"));
         // THEN the withheld entry is its seq and date only; the other is in full, matched
@@ -558,12 +532,12 @@ mod tests {
         );
         let json = serde_json::to_string(&before[0]).expect("json");
         for detail in [
-            "Unit A",
+            logged.authority.as_str(),
             "CASE-1",
-            "court-order",
-            "Order 5",
+            logged.purpose.as_str(),
+            logged.legal_basis.as_str(),
             "name",
-            "cred1",
+            logged.credential_id.as_str(),
         ] {
             assert!(!json.contains(detail), "{detail} in {json}");
         }

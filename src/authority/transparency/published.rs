@@ -8,6 +8,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::store::StoreError;
 use super::tree::Hash;
 
 /// The latest published checkpoint.
@@ -39,20 +40,20 @@ pub struct StoredCosignature {
 ///
 /// # Errors
 /// I/O failure.
-pub fn store_cosignature(log: &Path, c: &StoredCosignature) -> Result<(), String> {
+pub fn store_cosignature(log: &Path, c: &StoredCosignature) -> Result<(), StoreError> {
     append_line(&super::cosignatures_path(log), c)
 }
 
-pub(super) fn append_line(path: &Path, value: &impl Serialize) -> Result<(), String> {
-    let mut line = serde_json::to_vec(value).map_err(|e| e.to_string())?;
+pub(super) fn append_line(path: &Path, value: &impl Serialize) -> Result<(), StoreError> {
+    let mut line = serde_json::to_vec(value).map_err(StoreError::Encode)?;
     line.push(b'\n');
     let mut f = OpenOptions::new()
         .append(true)
         .create(true)
         .mode(0o600)
         .open(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(|e| StoreError::io(path, e))?;
     f.write_all(&line)
         .and_then(|()| f.sync_data())
-        .map_err(|e| format!("{}: {e}", path.display()))
+        .map_err(|e| StoreError::io(path, e))
 }

@@ -7,9 +7,9 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use super::note::{open_checkpoint, CheckpointBody};
+use super::note::{open_checkpoint, CheckpointBody, NoteError};
 use super::published::Published;
-use super::tree::{check_inclusion, leaf_hash, Hash};
+use super::tree::{check_inclusion, leaf_hash, Hash, TreeError};
 use crate::authority::log::Entry;
 
 /// Format tag of a receipt.
@@ -56,11 +56,52 @@ impl Receipt {
     }
 }
 
-fn hash(s: &str, what: &str) -> Result<Hash, String> {
-    let b = B64.decode(s).map_err(|_| format!("{what} is not base64"))?;
-    let a: [u8; 32] = b
-        .try_into()
-        .map_err(|_| format!("{what} is not 32 bytes"))?;
+/// Why a receipt does not verify.
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiptError {
+    /// Not a receipt's JSON.
+    #[error("not a receipt: {0}")]
+    NotAReceipt(serde_json::Error),
+    /// A format tag other than [`FORMAT`].
+    #[error("unknown receipt format {0:?}")]
+    UnknownFormat(String),
+    /// The checkpoint does not open with the keys.
+    #[error("checkpoint: {0}")]
+    Checkpoint(NoteError),
+    /// The receipt's size or root is not the signed checkpoint's.
+    #[error("the receipt's tree size or root is not the signed checkpoint's")]
+    NotTheCheckpoint,
+    /// The leaf hash is not the recorded entry's.
+    #[error("the leaf hash is not the hash of the recorded entry")]
+    LeafHash,
+    /// A hash that is not base64.
+    #[error("{what} is not base64")]
+    NotBase64 {
+        /// Which hash.
+        what: &'static str,
+    },
+    /// A hash that is not 32 bytes.
+    #[error("{what} is not 32 bytes")]
+    NotAHash {
+        /// Which hash.
+        what: &'static str,
+    },
+    /// The inclusion proof does not verify.
+    #[error(transparent)]
+    Proof(#[from] TreeError),
+    /// The recorded line is not a log entry.
+    #[error("the recorded entry is not a log entry: {0}")]
+    NotAnEntry(serde_json::Error),
+    /// The recorded entry is not the one at the index, or its hash is not its own.
+    #[error("the recorded entry does not match its index or its own hash")]
+    EntryMismatch,
+}
+
+fn hash(s: &str, what: &'static str) -> Result<Hash, ReceiptError> {
+    let b = B64
+        .decode(s)
+        .map_err(|_| ReceiptError::NotBase64 { what })?;
+    let a: [u8; 32] = b.try_into().map_err(|_| ReceiptError::NotAHash { what })?;
     Ok(Hash(a))
 }
 
@@ -77,31 +118,32 @@ pub struct Verified {
 ///
 /// # Errors
 /// Any check that fails, named.
-pub fn verify(receipt: &[u8], keys: &[signed_note::StandardVerifier]) -> Result<Verified, String> {
-    let r: Receipt = serde_json::from_slice(receipt).map_err(|e| format!("not a receipt: {e}"))?;
+pub fn verify(
+    receipt: &[u8],
+    keys: &[signed_note::StandardVerifier],
+) -> Result<Verified, ReceiptError> {
+    let r: Receipt = serde_json::from_slice(receipt).map_err(ReceiptError::NotAReceipt)?;
     if r.format != FORMAT {
-        return Err(format!("unknown receipt format {:?}", r.format));
+        return Err(ReceiptError::UnknownFormat(r.format));
     }
-    let cp =
-        open_checkpoint(r.checkpoint.as_bytes(), keys).map_err(|e| format!("checkpoint: {e}"))?;
+    let cp = open_checkpoint(r.checkpoint.as_bytes(), keys).map_err(ReceiptError::Checkpoint)?;
     if cp.size != r.tree_size || cp.root.to_string() != r.root_hash {
-        return Err("the receipt's tree size or root is not the signed checkpoint's".into());
+        return Err(ReceiptError::NotTheCheckpoint);
     }
     let leaf = leaf_hash(r.entry.as_bytes());
     if leaf.to_string() != r.leaf_hash {
-        return Err("the leaf hash is not the hash of the recorded entry".into());
+        return Err(ReceiptError::LeafHash);
     }
     let proof = r
         .inclusion_proof
         .iter()
         .map(|h| hash(h, "a proof hash"))
         .collect::<Result<Vec<_>, _>>()?;
-    check_inclusion(&proof, cp.size, cp.root, r.index, leaf).map_err(|e| e.to_string())?;
-    let entry: Entry = serde_json::from_str(&r.entry)
-        .map_err(|e| format!("the recorded entry is not a log entry: {e}"))?;
+    check_inclusion(&proof, cp.size, cp.root, r.index, leaf)?;
+    let entry: Entry = serde_json::from_str(&r.entry).map_err(ReceiptError::NotAnEntry)?;
     if entry.seq != r.index + 1 || entry.hash != entry.compute_hash() || entry.disclosure.is_none()
     {
-        return Err("the recorded entry does not match its index or its own hash".into());
+        return Err(ReceiptError::EntryMismatch);
     }
     Ok(Verified {
         entry,

@@ -21,11 +21,130 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use super::note::LogKey;
+use super::note::{LogKey, NoteError};
 use super::published::{append_line, Published};
-use super::tree::{leaf_hash, Hash, Tree, HASH_LEN};
+use super::tree::{leaf_hash, Hash, Tree, TreeError as ProofError, HASH_LEN};
 use super::{checkpoints_path, latest_path, tree_path, TlogSettings};
 use crate::authority::log::{TreeError, Verified};
+
+/// Why a tree does not fit the log it is reconciled with ([`reconcile`]).
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// The log was pruned past the leaves the tree holds: their hashes are gone.
+    #[error("the tree holds {leaves} leaves but the log was pruned through seq {pruned}: the pruned entries' hashes are lost (restore LOG.tree from a backup)")]
+    PrunedLeavesLost {
+        /// Leaves in the tree.
+        leaves: u64,
+        /// The log's last pruned seq.
+        pruned: u64,
+    },
+    /// The tree holds more leaves than the log has entries.
+    #[error("the tree holds {leaves} leaves but the log has {entries} entries: entries were removed from the log, or the tree belongs to another log")]
+    EntriesRemoved {
+        /// Leaves in the tree.
+        leaves: u64,
+        /// Entries in the log (pruned ones included).
+        entries: u64,
+    },
+    /// A kept line's hash is not the tree's leaf.
+    #[error(
+        "the tree does not match the log at seq {seq}: the entry was rewritten after it was logged"
+    )]
+    Rewritten {
+        /// The entry's seq.
+        seq: u64,
+    },
+    /// The tree refused a leaf.
+    #[error(transparent)]
+    Tree(#[from] ProofError),
+}
+
+/// Why a transparency file next to the log could not be read, written or trusted. The text
+/// names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Reading, writing or syncing a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The tree file does not fit the log.
+    #[error("{}: {source}", path.display())]
+    Reconcile {
+        /// The tree file.
+        path: PathBuf,
+        /// How it does not fit.
+        source: ReconcileError,
+    },
+    /// A line of `LOG.checkpoints` that is not a stored checkpoint.
+    #[error("{}:{line}: not a stored checkpoint: {source}", path.display())]
+    NotAStoredCheckpoint {
+        /// The checkpoints file.
+        path: PathBuf,
+        /// The 1-based line.
+        line: usize,
+        /// The parser's message.
+        source: serde_json::Error,
+    },
+    /// The last stored checkpoint is not a checkpoint note.
+    #[error("{}: last checkpoint: {source}", path.display())]
+    LastCheckpoint {
+        /// The checkpoints file.
+        path: PathBuf,
+        /// Why it does not open.
+        source: NoteError,
+    },
+    /// The last stored checkpoint is not this tree's.
+    #[error("{}: the last checkpoint (size {size}) does not match the log's tree: the log was rewritten or replaced", path.display())]
+    CheckpointMismatch {
+        /// The checkpoints file.
+        path: PathBuf,
+        /// The checkpoint's tree size.
+        size: u64,
+    },
+    /// An appended entry is not the tree's next leaf.
+    #[error("the tree holds {leaves} leaves, so it cannot take seq {seq}")]
+    NotNextLeaf {
+        /// Leaves in the tree.
+        leaves: u64,
+        /// The entry's seq.
+        seq: u64,
+    },
+    /// The tree file was not opened by [`Tlog::sync`].
+    #[error("{} is not open", path.display())]
+    NotOpen {
+        /// The tree file.
+        path: PathBuf,
+    },
+    /// A line to append could not be encoded.
+    #[error("{0}")]
+    Encode(serde_json::Error),
+    /// The tree refused a leaf or a size.
+    #[error(transparent)]
+    Tree(#[from] ProofError),
+    /// The key could not be loaded or could not sign.
+    #[error(transparent)]
+    Note(#[from] NoteError),
+}
+
+impl StoreError {
+    pub(super) fn io(path: &Path, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub(super) fn reconcile(path: &Path, source: ReconcileError) -> Self {
+        Self::Reconcile {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
 
 /// One line of `LOG.checkpoints`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,14 +233,11 @@ impl Shared {
     ///
     /// # Errors
     /// Sizes outside the tree.
-    pub fn consistency(&self, old: u64, new: u64) -> Result<Vec<Hash>, String> {
+    pub fn consistency(&self, old: u64, new: u64) -> Result<Vec<Hash>, ProofError> {
         if old == 0 {
             return Ok(Vec::new());
         }
-        self.read()
-            .tree
-            .consistency(old, new)
-            .map_err(|e| e.to_string())
+        self.read().tree.consistency(old, new)
     }
 
     /// Look up leaf `index` for a receipt.
@@ -176,16 +292,16 @@ fn now_rfc3339() -> String {
     crate::registry::Timestamp::now().text().to_string()
 }
 
-fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, String> {
+fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
     match File::open(path) {
         Ok(mut f) => {
             let mut data = Vec::new();
             f.read_to_end(&mut data)
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+                .map_err(|e| StoreError::io(path, e))?;
             Ok(Some(data))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("{}: {e}", path.display())),
+        Err(e) => Err(StoreError::io(path, e)),
     }
 }
 
@@ -204,33 +320,29 @@ pub fn leaves<'a>(data: &'a [u8], v: &Verified) -> Vec<(u64, &'a [u8])> {
 ///
 /// # Errors
 /// The tree and the log disagree, or pruned leaves are missing.
-pub fn reconcile(tree: &mut Tree, data: &[u8], v: &Verified) -> Result<usize, String> {
+pub fn reconcile(tree: &mut Tree, data: &[u8], v: &Verified) -> Result<usize, ReconcileError> {
     let pruned = v.checkpoint().map_or(0, |c| c.pruned_through_seq);
     let size = v.next_seq - 1;
     if tree.size() < pruned {
-        return Err(format!(
-            "the tree holds {} leaves but the log was pruned through seq {pruned}: the pruned entries' hashes are lost (restore LOG.tree from a backup)",
-            tree.size()
-        ));
+        return Err(ReconcileError::PrunedLeavesLost {
+            leaves: tree.size(),
+            pruned,
+        });
     }
     if tree.size() > size {
-        return Err(format!(
-            "the tree holds {} leaves but the log has {size} entries: entries were removed from the log, or the tree belongs to another log",
-            tree.size()
-        ));
+        return Err(ReconcileError::EntriesRemoved {
+            leaves: tree.size(),
+            entries: size,
+        });
     }
     let before = tree.stored().len();
     for (seq, line) in leaves(data, v) {
         let index = seq - 1;
         match tree.leaf(index) {
             Some(h) if h == leaf_hash(line) => {}
-            Some(_) => {
-                return Err(format!(
-                    "the tree does not match the log at seq {seq}: the entry was rewritten after it was logged"
-                ))
-            }
+            Some(_) => return Err(ReconcileError::Rewritten { seq }),
             None => {
-                tree.push(line).map_err(|e| e.to_string())?;
+                tree.push(line)?;
             }
         }
     }
@@ -241,7 +353,7 @@ pub fn reconcile(tree: &mut Tree, data: &[u8], v: &Verified) -> Result<usize, St
 ///
 /// # Errors
 /// Unreadable, or a line that is not a stored checkpoint (named by line).
-pub fn read_checkpoints(path: &Path) -> Result<Vec<StoredCheckpoint>, String> {
+pub fn read_checkpoints(path: &Path) -> Result<Vec<StoredCheckpoint>, StoreError> {
     let Some(data) = read_optional(path)? else {
         return Ok(Vec::new());
     };
@@ -250,24 +362,26 @@ pub fn read_checkpoints(path: &Path) -> Result<Vec<StoredCheckpoint>, String> {
         if line.is_empty() {
             continue;
         }
-        out.push(
-            serde_json::from_slice(line).map_err(|e| {
-                format!("{}:{}: not a stored checkpoint: {e}", path.display(), i + 1)
-            })?,
-        );
+        out.push(serde_json::from_slice(line).map_err(|source| {
+            StoreError::NotAStoredCheckpoint {
+                path: path.to_path_buf(),
+                line: i + 1,
+                source,
+            }
+        })?);
     }
     Ok(out)
 }
 
 /// Replace a published file (checkpoint, public keys) atomically; others may read it.
-pub(crate) fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
+pub(crate) fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     crate::files::atomic_replace(
         path,
         &super::sidecar(path, ".tmp"),
         bytes,
         crate::files::PUBLIC,
     )
-    .map_err(|e| format!("{}: {e}", path.display()))
+    .map_err(|e| StoreError::io(path, e))
 }
 
 /// Before a prune removes lines: make `LOG.tree` hold every entry's hash, durably. A log that
@@ -276,7 +390,7 @@ pub(crate) fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
 ///
 /// # Errors
 /// The tree and the log disagree, or I/O failure.
-pub fn before_prune(log: &Path, data: &[u8], v: &Verified) -> Result<(), String> {
+pub fn before_prune(log: &Path, data: &[u8], v: &Verified) -> Result<(), StoreError> {
     let path = tree_path(log);
     let existing = read_optional(&path)?;
     if existing.is_none() && v.checkpoint().is_some() {
@@ -284,9 +398,9 @@ pub fn before_prune(log: &Path, data: &[u8], v: &Verified) -> Result<(), String>
     }
     let mut tree = Tree::from_bytes(existing.as_deref().unwrap_or_default());
     let kept = tree.stored().len();
-    reconcile(&mut tree, data, v).map_err(|e| format!("{}: {e}", path.display()))?;
+    reconcile(&mut tree, data, v).map_err(|e| StoreError::reconcile(&path, e))?;
     // Extended in place, never replaced: a running writer holds this file open.
-    let io = |e: std::io::Error| format!("{}: {e}", path.display());
+    let io = |e: std::io::Error| StoreError::io(&path, e);
     let file = OpenOptions::new()
         .write(true)
         .create(true)
@@ -307,8 +421,8 @@ impl Tlog {
     ///
     /// # Errors
     /// The key file cannot be read or is not a log key.
-    pub fn open(log_path: &Path, settings: TlogSettings) -> Result<Self, String> {
-        let key = LogKey::load(&settings.key).map_err(|e| e.to_string())?;
+    pub fn open(log_path: &Path, settings: TlogSettings) -> Result<Self, StoreError> {
+        let key = LogKey::load(&settings.key)?;
         let shared = Arc::new(Shared {
             view: RwLock::new(View::default()),
             verifier_key: key.verifier_key().to_string(),
@@ -340,7 +454,7 @@ impl Tlog {
     ///
     /// # Errors
     /// The tree or the stored checkpoints disagree with the log: disclosures must stop.
-    pub fn sync(&mut self, data: &[u8], v: &Verified) -> Result<(), String> {
+    pub fn sync(&mut self, data: &[u8], v: &Verified) -> Result<(), StoreError> {
         let path = tree_path(&self.log_path);
         let file = OpenOptions::new()
             .read(true)
@@ -349,16 +463,16 @@ impl Tlog {
             .truncate(false)
             .mode(0o600)
             .open(&path)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            .map_err(|e| StoreError::io(&path, e))?;
         let mut bytes = Vec::new();
         (&file)
             .read_to_end(&mut bytes)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            .map_err(|e| StoreError::io(&path, e))?;
         let mut tree = Tree::from_bytes(&bytes);
         let kept = tree.stored().len();
-        reconcile(&mut tree, data, v).map_err(|e| format!("{}: {e}", path.display()))?;
+        reconcile(&mut tree, data, v).map_err(|e| StoreError::reconcile(&path, e))?;
         // Drop a torn tail, then write what the log adds.
-        let io = |e: std::io::Error| format!("{}: {e}", path.display());
+        let io = |e: std::io::Error| StoreError::io(&path, e);
         file.set_len((kept * HASH_LEN) as u64).map_err(io)?;
         let added: Vec<u8> = tree.stored()[kept..].iter().flat_map(|h| h.0).collect();
         file.write_all_at(&added, (kept * HASH_LEN) as u64)
@@ -382,20 +496,23 @@ impl Tlog {
     }
 
     /// The last stored checkpoint, which must describe this tree.
-    fn load_latest(&self, tree: &Tree) -> Result<Option<Published>, String> {
+    fn load_latest(&self, tree: &Tree) -> Result<Option<Published>, StoreError> {
         let path = checkpoints_path(&self.log_path);
         let Some(last) = read_checkpoints(&path)?.pop() else {
             return Ok(None);
         };
-        let body = super::note::peek_checkpoint(last.checkpoint.as_bytes())
-            .map_err(|e| format!("{}: last checkpoint: {e}", path.display()))?;
+        let body = super::note::peek_checkpoint(last.checkpoint.as_bytes()).map_err(|source| {
+            StoreError::LastCheckpoint {
+                path: path.clone(),
+                source,
+            }
+        })?;
         let matches = body.size <= tree.size() && tree.root(body.size).ok() == Some(body.root);
         if !matches {
-            return Err(format!(
-                "{}: the last checkpoint (size {}) does not match the log's tree: the log was rewritten or replaced",
-                path.display(),
-                body.size
-            ));
+            return Err(StoreError::CheckpointMismatch {
+                path,
+                size: body.size,
+            });
         }
         Ok(Some(Published {
             size: body.size,
@@ -408,23 +525,17 @@ impl Tlog {
     ///
     /// # Errors
     /// The tree file cannot be written: further disclosures must stop (this one is logged).
-    pub fn appended(&mut self, seq: u64, line: &[u8]) -> Result<(), String> {
+    pub fn appended(&mut self, seq: u64, line: &[u8]) -> Result<(), StoreError> {
         let path = tree_path(&self.log_path);
         let mut view = self.shared.write();
         if seq != view.tree.size() + 1 {
-            return Err(format!(
-                "the tree holds {} leaves, so it cannot take seq {seq}",
-                view.tree.size()
-            ));
+            return Err(StoreError::NotNextLeaf {
+                leaves: view.tree.size(),
+                seq,
+            });
         }
         let offset = (view.tree.stored().len() * HASH_LEN) as u64;
-        let added: Vec<u8> = view
-            .tree
-            .push(line)
-            .map_err(|e| e.to_string())?
-            .iter()
-            .flat_map(|h| h.0)
-            .collect();
+        let added: Vec<u8> = view.tree.push(line)?.iter().flat_map(|h| h.0).collect();
         view.lines
             .insert(seq - 1, Arc::from(String::from_utf8_lossy(line).as_ref()));
         if self.pending_since.is_none() {
@@ -435,9 +546,9 @@ impl Tlog {
         let file = self
             .tree_file
             .as_ref()
-            .ok_or_else(|| format!("{} is not open", path.display()))?;
+            .ok_or_else(|| StoreError::NotOpen { path: path.clone() })?;
         file.write_all_at(&added, offset)
-            .map_err(|e| format!("{}: {e}", path.display()))
+            .map_err(|e| StoreError::io(&path, e))
     }
 
     /// Whether `checkpoint_every` entries are uncovered.
@@ -498,23 +609,14 @@ impl Tlog {
         }
     }
 
-    fn publish(&self, size: u64) -> Result<Published, String> {
+    fn publish(&self, size: u64) -> Result<Published, StoreError> {
         let path = tree_path(&self.log_path);
         // A checkpoint commits to the tree: the tree must be on disk first.
         if let Some(f) = &self.tree_file {
-            f.sync_data()
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+            f.sync_data().map_err(|e| StoreError::io(&path, e))?;
         }
-        let root = self
-            .shared
-            .read()
-            .tree
-            .root(size)
-            .map_err(|e| e.to_string())?;
-        let note = self
-            .key
-            .sign_checkpoint(size, &root)
-            .map_err(|e| e.to_string())?;
+        let root = self.shared.read().tree.root(size)?;
+        let note = self.key.sign_checkpoint(size, &root)?;
         append_line(
             &checkpoints_path(&self.log_path),
             &StoredCheckpoint {

@@ -28,6 +28,63 @@ pub const WITNESS_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest witness answer read.
 const MAX_ANSWER: usize = 64 * 1024;
 
+/// Why a witness did not cosign a checkpoint (logged; the log goes on).
+#[derive(Debug, thiserror::Error)]
+pub enum WitnessError {
+    /// The published checkpoint is not a note (it was just signed, so this is a bug).
+    #[error("{0}")]
+    Checkpoint(signed_note::NoteError),
+    /// The checkpoint's text is not UTF-8.
+    #[error("{0}")]
+    Text(std::string::FromUtf8Error),
+    /// No consistency proof from the witness's size.
+    #[error(transparent)]
+    Proof(#[from] super::tree::TreeError),
+    /// The witness did not answer in time.
+    #[error("no answer within {secs} s")]
+    Timeout {
+        /// The time allowed.
+        secs: u64,
+    },
+    /// The connection, TLS handshake or HTTP handshake failed (`https_client`'s message).
+    #[error("{0}")]
+    Http(String),
+    /// The request could not be built.
+    #[error("{0}")]
+    Request(hyper::http::Error),
+    /// The request could not be sent or its answer did not come.
+    #[error("request: {0}")]
+    Send(hyper::Error),
+    /// The answer's body could not be read (or was too large).
+    #[error("answer: {0}")]
+    Answer(Box<dyn std::error::Error + Send + Sync>),
+    /// A `200` without a valid cosignature by the configured key.
+    #[error("no cosignature by the configured witness key")]
+    NoCosignature,
+    /// A `409` whose body is not a tree size.
+    #[error("409 without a tree size")]
+    ConflictWithoutSize,
+    /// The witness has seen a larger tree than this checkpoint's.
+    #[error("the witness has already seen size {theirs}, larger than this checkpoint's {ours}: the log may have been rolled back")]
+    AheadOfTheLog {
+        /// The witness's size.
+        theirs: u64,
+        /// This checkpoint's size.
+        ours: u64,
+    },
+    /// Another status.
+    #[error("HTTP {status}: {excerpt}")]
+    Status {
+        /// The status code.
+        status: u16,
+        /// The answer's first 200 characters.
+        excerpt: String,
+    },
+    /// A second `409` after retrying from the witness's size.
+    #[error("the witness kept refusing the old size")]
+    KeptRefusing,
+}
+
 /// Start the witness thread; `None` if it cannot start (logged; checkpoints still publish).
 pub fn spawn(
     log: &Path,
@@ -153,19 +210,21 @@ async fn push(
     old: &mut u64,
     cp: &Published,
     shared: &Shared,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, WitnessError> {
     let text = signed_note::Note::from_bytes(cp.note.as_bytes())
-        .map_err(|e| e.to_string())?
+        .map_err(WitnessError::Checkpoint)?
         .text()
         .to_vec();
-    let text = String::from_utf8(text).map_err(|e| e.to_string())?;
+    let text = String::from_utf8(text).map_err(WitnessError::Text)?;
     for _attempt in 0..2 {
         let from = (*old).min(cp.size);
         let proof = shared.consistency(from, cp.size)?;
         let body = add_checkpoint_body(from, &proof, &cp.note);
         let (status, answer) = tokio::time::timeout(WITNESS_TIMEOUT, post(endpoint, body))
             .await
-            .map_err(|_| format!("no answer within {} s", WITNESS_TIMEOUT.as_secs()))??;
+            .map_err(|_| WitnessError::Timeout {
+                secs: WITNESS_TIMEOUT.as_secs(),
+            })??;
         match status {
             200 => {
                 let lines: Vec<String> = answer
@@ -175,7 +234,7 @@ async fn push(
                     .map(|l| format!("{l}\n"))
                     .collect();
                 if lines.is_empty() {
-                    return Err("no cosignature by the configured witness key".into());
+                    return Err(WitnessError::NoCosignature);
                 }
                 *old = cp.size;
                 return Ok(lines);
@@ -184,28 +243,31 @@ async fn push(
                 let theirs: u64 = answer
                     .trim()
                     .parse()
-                    .map_err(|_| "409 without a tree size".to_string())?;
+                    .map_err(|_| WitnessError::ConflictWithoutSize)?;
                 if theirs > cp.size {
-                    return Err(format!(
-                        "the witness has already seen size {theirs}, larger than this checkpoint's {}: the log may have been rolled back",
-                        cp.size
-                    ));
+                    return Err(WitnessError::AheadOfTheLog {
+                        theirs,
+                        ours: cp.size,
+                    });
                 }
                 *old = theirs;
             }
             s => {
                 let excerpt: String = answer.chars().take(200).collect();
-                return Err(format!("HTTP {s}: {excerpt}"));
+                return Err(WitnessError::Status { status: s, excerpt });
             }
         }
     }
-    Err("the witness kept refusing the old size".into())
+    Err(WitnessError::KeptRefusing)
 }
 
 /// One `add-checkpoint` request; the caller bounds its time (connection, TLS handshake and
 /// answer together).
-async fn post(endpoint: &Endpoint, body: String) -> Result<(u16, String), String> {
-    let (mut sender, authority) = endpoint.connect::<Full<Bytes>>().await?;
+async fn post(endpoint: &Endpoint, body: String) -> Result<(u16, String), WitnessError> {
+    let (mut sender, authority) = endpoint
+        .connect::<Full<Bytes>>()
+        .await
+        .map_err(|e| WitnessError::Http(e.to_string()))?;
     let path = format!(
         "{}/add-checkpoint",
         endpoint.uri().path().trim_end_matches('/')
@@ -214,16 +276,13 @@ async fn post(endpoint: &Endpoint, body: String) -> Result<(u16, String), String
         .header(hyper::header::HOST, authority)
         .header(hyper::header::CONTENT_TYPE, "text/plain")
         .body(Full::new(Bytes::from(body)))
-        .map_err(|e| e.to_string())?;
-    let resp = sender
-        .send_request(req)
-        .await
-        .map_err(|e| format!("request: {e}"))?;
+        .map_err(WitnessError::Request)?;
+    let resp = sender.send_request(req).await.map_err(WitnessError::Send)?;
     let status = resp.status().as_u16();
     let bytes = Limited::new(resp.into_body(), MAX_ANSWER)
         .collect()
         .await
-        .map_err(|e| format!("answer: {e}"))?
+        .map_err(WitnessError::Answer)?
         .to_bytes();
     Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
 }
