@@ -36,6 +36,7 @@ use super::store::Snapshot;
 
 mod convert;
 mod crossref;
+mod delta_apply;
 pub mod delta_dir;
 pub mod delta_file;
 mod demo;
