@@ -193,6 +193,8 @@ pub struct Metrics {
     accept_errors: AtomicU64,
     /// Open connections per listener kind: RDAP, port 43, admin.
     open: [Arc<AtomicU64>; 3],
+    /// Idle connections closed to make room for a new one, per listener kind.
+    preempted: [AtomicU64; 3],
     latency: [[Histogram; KINDS.len()]; 2],
     rdap_status: [AtomicU64; RDAP_STATUSES.len() + 1],
     whois_status: [AtomicU64; WHOIS_STATUSES.len()],
@@ -212,6 +214,7 @@ impl Default for Metrics {
             refusals: Default::default(),
             accept_errors: AtomicU64::new(0),
             open: Default::default(),
+            preempted: Default::default(),
             latency: Default::default(),
             rdap_status: Default::default(),
             whois_status: Default::default(),
@@ -287,6 +290,11 @@ impl Metrics {
     /// Count one connection refused because a connection cap was reached.
     pub fn busy(&self, p: Protocol) {
         self.refusals[p as usize][4].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Count one idle connection closed to make room for a new one at the connection cap.
+    pub fn preempted(&self, l: Listener) {
+        self.preempted[l as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Count a connection as open until the returned guard is dropped.
@@ -454,6 +462,16 @@ impl Metrics {
         );
         for (i, name) in LISTENERS.iter().enumerate() {
             e.sample(&[("listener", name)], self.open[i].load(Ordering::Relaxed));
+        }
+        e.counter(
+            "rddsd_connections_preempted_total",
+            "Idle connections closed to make room for a new one at the connection cap, by listener.",
+        );
+        for (i, name) in LISTENERS.iter().enumerate().take(2) {
+            e.sample(
+                &[("listener", name)],
+                self.preempted[i].load(Ordering::Relaxed),
+            );
         }
     }
 

@@ -144,6 +144,11 @@ impl ConnSlot {
         }
     }
 
+    /// How long this connection may wait for a first byte now (see [`ConnTable::allowance`]).
+    pub fn allowance(&self, base: Duration) -> Duration {
+        self.table.allowance(base)
+    }
+
     /// Cancelled when a newcomer took this connection's place: close it as a read timeout.
     pub fn evicted(&self) -> &CancellationToken {
         &self.evicted
@@ -219,6 +224,6 @@ mod tests {
         assert_eq!(allowance(base, 75, 100), Duration::from_secs(5));
         assert_eq!(allowance(base, 100, 100), Duration::from_secs(1));
         assert_eq!(allowance(base, 200, 100), Duration::from_secs(1));
-        assert_eq!(allowance(base, 1, 1), Duration::from_secs(1));
+        assert_eq!(allowance(base, 2, 2), Duration::from_secs(1));
     }
 }

@@ -23,6 +23,7 @@ pub mod settings;
 
 use crate::authority::Authority;
 use crate::backend::{Backend, InMemory};
+use crate::limit::conns::{ConnSlot, ConnTable};
 use crate::limit::slots::{ClientSlot, ClientSlots};
 use crate::metrics::Listener;
 use crate::metrics::Protocol;
@@ -203,7 +204,7 @@ impl Server {
         });
         let settings = Arc::new(settings);
         // One connection cap and one per-client count shared by all listeners of a protocol.
-        let slots = Arc::new(Semaphore::new(caps.rdap));
+        let slots = ConnTable::new(caps.rdap);
         let clients = Arc::new(ClientSlots::default());
         let refusals = Arc::new(Semaphore::new(fdlimit::REFUSING));
         let mut tasks = tokio::task::JoinSet::new();
@@ -220,7 +221,7 @@ impl Server {
             };
             tasks.spawn(ctx.serve(listener, shutdown.clone()));
         }
-        let whois_slots = Arc::new(Semaphore::new(whois_cfg.max_connections));
+        let whois_slots = ConnTable::new(whois_cfg.max_connections);
         let whois_clients = Arc::new(ClientSlots::default());
         for listener in whois {
             tasks.spawn(serve_whois(
@@ -278,7 +279,7 @@ async fn serve_whois(
     listener: TcpListener,
     state: Arc<State>,
     cfg: Arc<WhoisConfig>,
-    total: Arc<Semaphore>,
+    total: Arc<ConnTable>,
     clients: Arc<ClientSlots>,
     shutdown: CancellationToken,
 ) {
@@ -293,7 +294,9 @@ async fn serve_whois(
         else {
             break;
         };
-        let Ok(permit) = Arc::clone(&total).try_acquire_owned() else {
+        // At the cap the connection idle longest (one that has not sent its query) gives way;
+        // refused only when every connection is answering.
+        let Some((permit, preempted)) = total.admit() else {
             state.metrics.busy(Protocol::Whois);
             if let Ok(refusing) = Arc::clone(&refusals).try_acquire_owned() {
                 let cfg = Arc::clone(&cfg);
@@ -308,13 +311,15 @@ async fn serve_whois(
         let cfg = Arc::clone(&cfg);
         let clients = Arc::clone(&clients);
         let stop = shutdown.clone();
+        if preempted {
+            state.metrics.preempted(Listener::Whois);
+        }
         tracker.spawn(async move {
             let open = state
                 .metrics
                 .open_connection(crate::metrics::Listener::Whois);
-            crate::whois::handle(stream, peer, &state, &cfg, &clients, &stop).await;
+            crate::whois::handle(stream, peer, &state, &cfg, &clients, &stop, permit).await;
             drop(open);
-            drop(permit);
         });
     }
     drop(listener);
@@ -361,7 +366,7 @@ async fn serve_admin(
         builder
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_timeout);
-        let io = timed(stream, &limits, io::InFlight::default());
+        let io = timed(stream, &limits, io::InFlight::default(), None);
         let conn = graceful.watch(builder.serve_connection(TokioIo::new(io), svc));
         let open = state.metrics.open_connection(Listener::Admin);
         tokio::spawn(async move {
@@ -381,7 +386,8 @@ struct RdapListener {
     tls: Option<TlsAcceptor>,
     settings: Arc<Settings>,
     limits: RdapConnLimits,
-    slots: Arc<Semaphore>,
+    /// The RDAP connection table (all RDAP listeners together).
+    slots: Arc<ConnTable>,
     clients: Arc<ClientSlots>,
     /// Busy answers being written at once (see [`fdlimit::REFUSING`]).
     refusals: Arc<Semaphore>,
@@ -414,13 +420,19 @@ impl RdapListener {
             else {
                 break;
             };
-            // Fail fast when full rather than queueing: a clear 503 costs less than a stall.
-            let permit = Arc::clone(&self.slots).try_acquire_owned().ok();
-            let client_slot = match permit {
-                Some(_) => self.client_slot(peer.ip().to_canonical()),
-                None => Err(()),
+            // The per-client cap first (it refuses without touching anyone else), then the
+            // listener's total: at the cap the connection idle longest gives way; refused only
+            // when every connection is busy. Fail fast rather than queue: a clear 503 costs
+            // less than a stall.
+            let client_slot = self.client_slot(peer.ip().to_canonical());
+            let admitted = match client_slot {
+                Ok(_) => self.slots.admit(),
+                Err(()) => None,
             };
-            let (Some(permit), Ok(client_slot)) = (permit, client_slot) else {
+            if let Some((_, true)) = &admitted {
+                self.state.metrics.preempted(Listener::Rdap);
+            }
+            let (Some((permit, _)), Ok(client_slot)) = (admitted, client_slot) else {
                 self.state.metrics.busy(crate::metrics::Protocol::Rdap);
                 // A flood must not turn refusals into a descriptor leak: a bounded number are
                 // answered with a 503, the rest are closed at once.
@@ -438,7 +450,7 @@ impl RdapListener {
             let _ = stream.set_nodelay(true);
             let open = self.state.metrics.open_connection(Listener::Rdap);
             let in_flight = io::InFlight::default();
-            let io = timed(stream, &self.limits, in_flight.clone());
+            let io = timed(stream, &self.limits, in_flight.clone(), Some(permit));
             let svc = ConnectionPolicy {
                 inner: rdap::service(Arc::clone(&self.state), Arc::clone(&self.cfg), peer),
                 served: std::cell::Cell::new(0),
@@ -458,7 +470,6 @@ impl RdapListener {
                             tracing::debug!(error = %e, "rdap connection ended with an error");
                         }
                         drop(client_slot);
-                        drop(permit);
                         drop(open);
                     });
                 }
@@ -483,7 +494,6 @@ impl RdapListener {
                             tracing::debug!(error = %e, "rdap connection ended with an error");
                         }
                         drop(client_slot);
-                        drop(permit);
                         drop(open);
                     });
                 }
@@ -506,12 +516,17 @@ fn timed(
     stream: tokio::net::TcpStream,
     limits: &RdapConnLimits,
     in_flight: io::InFlight,
+    slot: Option<ConnSlot>,
 ) -> io::DeadlineIo<tokio::net::TcpStream> {
     io::DeadlineIo::new(
         stream,
-        limits.keepalive_timeout,
-        limits.write_timeout,
+        io::Deadlines {
+            idle: limits.keepalive_timeout,
+            request: limits.header_timeout,
+            write: limits.write_timeout,
+        },
         in_flight,
+        slot,
     )
 }
 

@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backend::Unreadable;
 use crate::limit::client::{parse_proxy, Proxy};
+use crate::limit::conns::ConnSlot;
 use crate::limit::slots::ClientSlots;
 use crate::metrics::Protocol;
 use crate::policy::{Audience, Policy};
@@ -194,10 +195,14 @@ pub async fn handle(
     cfg: &WhoisConfig,
     clients: &Arc<ClientSlots>,
     shutdown: &CancellationToken,
+    mut conn: ConnSlot,
 ) {
     let started = Instant::now();
     state.metrics.request(Protocol::Whois);
-    let mut reader = RequestReader::new(cfg.read_timeout);
+    // The time allowed for the query shrinks as the listener fills; until the query is in, a
+    // newcomer at the cap may take this connection's place (answered as a read timeout).
+    let mut reader = RequestReader::new(conn.allowance(cfg.read_timeout));
+    let evicted = conn.evicted().clone();
     // A client still sending its query when shutdown starts is not waited for; one whose query
     // is in gets its answer.
     let read = async {
@@ -235,11 +240,14 @@ pub async fn handle(
     };
     let read = tokio::select! {
         read = read => read,
+        () = evicted.cancelled() => Err(WhoisRefusal::Timeout),
         () = shutdown.cancelled() => {
             log(Some(state), peer.ip(), "refused", "shutdown", 0, started);
             return;
         }
     };
+    // The query is in (or refused): answering now, never pre-empted.
+    conn.busy();
     let mut held = None;
     let (client, text, kind, outcome): (
         IpAddr,

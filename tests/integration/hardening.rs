@@ -390,3 +390,187 @@ fn absurd_config_values_are_refused_at_start() {
         "{err}"
     );
 }
+
+/// One keep-alive connection from `from` that made one request and read its answer, then
+/// stays open and idle (as a browser or an attacker's pool would).
+fn idle_keep_alive(srv: &Server, from: &str) -> TcpStream {
+    let mut s = Server::connect_from(ip(from), srv.addr);
+    let req = format!("GET /help HTTP/1.1\r\nHost: {}\r\n\r\n", srv.addr);
+    s.write_all(req.as_bytes()).expect("write");
+    // Read the whole answer (its Content-Length), leaving the connection open.
+    let mut got = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        let n = s.read(&mut buf).expect("answer");
+        assert!(n > 0, "the server closed a fresh keep-alive connection");
+        got.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&got);
+        if let Some(head_end) = text.find("\r\n\r\n") {
+            let len: usize = text[..head_end]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap_or(0))
+                })
+                .unwrap_or(0);
+            if got.len() >= head_end + 4 + len {
+                assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+                return s;
+            }
+        }
+    }
+}
+
+/// Issue 23: 20 addresses each holding 4 idle keep-alive connections (well under the
+/// per-client cap) fill a listener capped at 60; a normal client is still answered, every
+/// time, because an idle connection gives way to it.
+#[test]
+fn idle_keep_alive_connections_from_many_addresses_give_way_to_a_normal_client() {
+    let srv = Server::with_config(
+        "[rdap]\nkeepalive_timeout_secs = 60\n[service]\nmax_connections = 60\n",
+        &[],
+    );
+    let mut held = Vec::new();
+    for a in 0..20 {
+        for _ in 0..4 {
+            held.push(idle_keep_alive(&srv, &format!("127.0.2.{}", a + 1)));
+        }
+    }
+    // The cap is full of idle connections (the later ones already pre-empted earlier ones).
+    srv.wait_metric("rddsd_open_connections{listener=\"rdap\"}", 60.0);
+    for i in 0..19 {
+        let r = srv.get_from("127.0.3.1", "/help", &[]);
+        assert_eq!(r.status, 200, "request {i} of a normal client");
+    }
+    let preempted = srv
+        .metric("rddsd_connections_preempted_total{listener=\"rdap\"}")
+        .expect("metric");
+    // 20 of the 80 idle connections made room for later ones, and one more made room for the
+    // normal client's first request (each of its requests closes, freeing a slot again).
+    assert!(preempted >= 21.0, "counted: {preempted}");
+    drop(held);
+}
+
+/// Issue 23: 90 addresses each holding 3 port 43 connections that never send a query (within
+/// `max_per_client = 3`) fill `max_connections = 256`; a normal client's queries are all
+/// answered, and a silent connection that gave way hears the read-timeout line.
+#[test]
+fn silent_port_43_connections_from_many_addresses_give_way_to_a_normal_client() {
+    let srv = Server::with_config(
+        "[whois]\nread_timeout_secs = 60\nmax_per_client = 3\nmax_connections = 256\n",
+        &[],
+    );
+    let mut held = Vec::new();
+    for a in 0..90 {
+        for _ in 0..3 {
+            held.push(Server::connect_from(
+                ip(&format!("127.0.4.{}", a + 1)),
+                srv.whois_addr,
+            ));
+        }
+    }
+    srv.wait_metric("rddsd_open_connections{listener=\"whois\"}", 256.0);
+    for i in 0..72 {
+        let answer = srv.whois_from("127.0.5.1", b"nic.example\r\n");
+        assert!(
+            answer.starts_with("Domain Name: nic.example"),
+            "query {i}: {answer}"
+        );
+    }
+    // The first connections opened were idle longest: they gave way first.
+    let mut first = String::new();
+    held[0]
+        .read_to_string(&mut first)
+        .expect("closed after its line");
+    assert_eq!(
+        first,
+        "%ERROR:104: no complete query line received in time\r\n"
+    );
+    // 14 of the 270 silent connections made room for later ones, one more for the normal
+    // client's first query (each query closes its connection, freeing a slot again).
+    assert!(
+        srv.metric("rddsd_connections_preempted_total{listener=\"whois\"}")
+            .expect("metric")
+            >= 15.0
+    );
+    drop(held);
+}
+
+/// Issue 23: an allowlisted network is exempt from the per-client connection cap: 80
+/// concurrent connections from one allowlisted address are all answered (the default cap is
+/// 32 per client).
+#[test]
+fn an_allowlisted_address_is_not_held_to_the_per_client_connection_cap() {
+    let srv = Server::with_config("[limits]\nallow = [\"127.0.6.0/24\"]\n", &[]);
+    let conns: Vec<TcpStream> = (0..80)
+        .map(|_| idle_keep_alive(&srv, "127.0.6.1"))
+        .collect();
+    srv.wait_metric("rddsd_open_connections{listener=\"rdap\"}", 80.0);
+    let answers: Vec<u16> = conns
+        .into_iter()
+        .map(|mut s| {
+            let req = format!(
+                "GET /domain/nic.example HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                srv.addr
+            );
+            s.write_all(req.as_bytes()).expect("write");
+            let mut buf = Vec::new();
+            let _ = s.read_to_end(&mut buf);
+            parse(&buf).status
+        })
+        .collect();
+    assert!(answers.iter().all(|s| *s == 200), "{answers:?}");
+    // A network that is not allowlisted still meets its cap.
+    let others: Vec<TcpStream> = (0..32)
+        .map(|_| idle_keep_alive(&srv, "127.0.7.1"))
+        .collect();
+    let r = srv.get_from("127.0.7.1", "/help", &[]);
+    assert_eq!(r.status, 503, "the 33rd connection of one client");
+    drop(others);
+}
+
+/// Issue 23: a whole request has one deadline, counted from its first byte and not extended
+/// by later bytes: a client trickling its request a byte at a time loses its connection after
+/// `header_timeout_secs`, however steadily it sends. (A request body the service does not read
+/// is not waited for: hyper closes such a connection after the answer.)
+#[test]
+fn a_trickled_request_cannot_hold_a_slot() {
+    let srv = Server::with_config(
+        "[rdap]\nheader_timeout_secs = 2\nkeepalive_timeout_secs = 30\n",
+        &[],
+    );
+    let mut s = Server::connect_from(ip("127.0.8.1"), srv.addr);
+    let request = format!("GET /help HTTP/1.1\r\nHost: {}\r\nX-Pad: ", srv.addr);
+    let started = Instant::now();
+    let mut closed_after = None;
+    for byte in request.bytes().chain(std::iter::repeat(b'a')).take(60) {
+        if s.write_all(&[byte]).is_err() {
+            closed_after = Some(started.elapsed());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        if closed(&s) {
+            closed_after = Some(started.elapsed());
+            break;
+        }
+    }
+    let after = closed_after.expect("the trickling connection was never closed");
+    assert!(
+        after >= Duration::from_millis(1500) && after < Duration::from_secs(6),
+        "closed after {after:?}, want about 2 s"
+    );
+}
+
+/// Whether the server closed `s` (or answered and is closing it), without waiting.
+fn closed(s: &TcpStream) -> bool {
+    let mut probe = s.try_clone().expect("clone");
+    probe.set_nonblocking(true).expect("nonblocking");
+    let mut buf = [0u8; 16 * 1024];
+    let gone = match probe.read(&mut buf) {
+        Ok(_) => true,
+        Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+    };
+    probe.set_nonblocking(false).expect("blocking");
+    gone
+}
