@@ -99,23 +99,35 @@ function request()
 end
 EOF
 
-printf '%-16s %-22s %-9s %-26s %9s %9s %9s %8s %7s\n' case server domains limiter req/s p50 p99 non-2xx errors >"$work/summary"
+printf '%-16s %-22s %-9s %-26s %9s %9s %9s %9s %8s %7s\n' case server domains limiter req/s 2xx/s p50 p99 non-2xx errors >"$work/summary"
 run() { # run CASE SERVER DOMAINS LIMITER URL [wrk args...]
   local case=$1 server=$2 domains=$3 limiter=$4 url=$5; shift 5
   # icann-rdap-srv 0.0.30 panics on a request without Accept (its issue #233), so both get one.
   wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -H "Accept: application/rdap+json" "$@" "$url" >"$work/wrk" 2>&1
   python3 - "$work/wrk" "$case" "$server" "$domains" "$limiter" >>"$work/summary" <<'PY'
 import re, sys
+def served(t, rps):
+    """2xx answers per second: wrk's total minus its "Non-2xx or 3xx responses", over the run's
+    duration. A refusal (503, 429) is not served work and never counts in this figure."""
+    total = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", t)
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+    bad = int(bad.group(1)) if bad else 0
+    if not total:
+        return (float(rps) if bad == 0 else float("nan")), bad
+    n, d, unit = int(total.group(1)), float(total.group(2)), total.group(3)
+    secs = d * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
+    return (n - bad) / secs if secs > 0 else 0.0, bad
 t = open(sys.argv[1]).read()
 rps = re.search(r"Requests/sec:\s+([\d.]+)", t)
 if not rps:
     sys.exit("wrk failed:\n" + t)
+ok_rps, refused = served(t, rps.group(1))
 p50 = re.search(r"\s50%\s+(\S+)", t).group(1)
 p99 = re.search(r"\s99%\s+(\S+)", t).group(1)
 bad = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
 err = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", t)
 print(f"{sys.argv[2]:<16} {sys.argv[3]:<22} {sys.argv[4]:<9} {sys.argv[5]:<26} {float(rps.group(1)):>9.0f} "
-      f"{p50:>9} {p99:>9} {bad.group(1) if bad else 0:>8} {sum(map(int, err.groups())) if err else 0:>7}")
+      f"{ok_rps:>9.0f} {p50:>9} {p99:>9} {refused:>8} {sum(map(int, err.groups())) if err else 0:>7}")
 PY
   tail -1 "$work/summary"
 }

@@ -95,6 +95,17 @@ PATHS="$work/paths" THREADS="$THREADS" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION"
 rss_end=$(rss "$pid")
 python3 - "$work/wrk" "$DOMAINS" "$import_s" "$size" "$rss_start" "$rss_end" <<'PY'
 import re, sys
+def served(t, rps):
+    """2xx answers per second: wrk's total minus its "Non-2xx or 3xx responses", over the run's
+    duration. A refusal (503, 429) is not served work and never counts in this figure."""
+    total = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", t)
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+    bad = int(bad.group(1)) if bad else 0
+    if not total:
+        return (float(rps) if bad == 0 else float("nan")), bad
+    n, d, unit = int(total.group(1)), float(total.group(2)), total.group(3)
+    secs = d * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
+    return (n - bad) / secs if secs > 0 else 0.0, bad
 t = open(sys.argv[1]).read()
 def find(p):
     m = re.search(p, t)
@@ -106,8 +117,9 @@ total = int(find(r"(\d+) requests in") or 0)
 non2xx = find(r"Non-2xx or 3xx responses: (\d+)")
 non2xx = "0" if non2xx == "?" else non2xx
 domains = int(sys.argv[2])
-print(f"{'domains':>9} {'import':>8} {'db size':>9} {'req/s':>9} {'p50':>9} {'p99':>9} {'requests':>9} {'non-2xx':>8} {'RSS start':>10} {'RSS end':>10}")
-print(f"{domains:>9} {sys.argv[3] + ' s':>8} {sys.argv[4]:>9} {rps:>9} {p50:>9} {p99:>9} {total:>9} {non2xx:>8} {sys.argv[5]:>10} {sys.argv[6]:>10}")
+ok_rps = served(t, rps if rps != "?" else 0)[0]
+print(f"{'domains':>9} {'import':>8} {'db size':>9} {'req/s':>9} {'2xx/s':>9} {'p50':>9} {'p99':>9} {'requests':>9} {'non-2xx':>8} {'RSS start':>10} {'RSS end':>10}")
+print(f"{domains:>9} {sys.argv[3] + ' s':>8} {sys.argv[4]:>9} {rps:>9} {ok_rps:>9.0f} {p50:>9} {p99:>9} {total:>9} {non2xx:>8} {sys.argv[5]:>10} {sys.argv[6]:>10}")
 if total > domains:
     print(f"note: {total} requests for {domains} names: names were asked more than once, so some answers came from the cache")
 if non2xx != "0":
