@@ -169,7 +169,8 @@ burst = 100
                 path, want, kind = (f"/domain/nope-{rng.randrange(10**9)}.example", (404,),
                                     "rdap-not-found")
             elif roll < 0.96:
-                path, want, kind = f"/nameserver/{rng.choice(self.hosts)}", (200,), "rdap-host"
+                path, want, kind = (f"/nameserver/{urllib.parse.quote(rng.choice(self.hosts))}",
+                                    (200,), "rdap-host")
             else:
                 path, want, kind = f"/entity/{rng.choice(self.registrars)}", (200,), "rdap-entity"
             status, _, _ = self.http(box, path)
@@ -319,10 +320,18 @@ burst = 100
 
     def run(self):
         self.setup()
-        threads = [threading.Thread(target=self.sampler)]
-        threads += [threading.Thread(target=self.rdap_worker, args=(i,)) for i in range(4)]
-        threads += [threading.Thread(target=self.whois_worker, args=(10 + i,)) for i in range(2)]
-        threads += [threading.Thread(target=f) for f in
+        def guarded(f, *a):
+            """A client that raises is a failure of the run, not a silent lost thread."""
+            def run():
+                try:
+                    f(*a)
+                except Exception as e:  # noqa: BLE001 - any crash fails the soak
+                    self.fail(f"{f.__name__} crashed: {e!r}")
+            return threading.Thread(target=run)
+        threads = [guarded(self.sampler)]
+        threads += [guarded(self.rdap_worker, i) for i in range(4)]
+        threads += [guarded(self.whois_worker, 10 + i) for i in range(2)]
+        threads += [guarded(f) for f in
                     (self.limited_worker, self.authority_worker, self.reloader, self.delta_writer)]
         started = time.monotonic()
         for t in threads:
