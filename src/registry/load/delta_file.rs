@@ -90,6 +90,8 @@ pub struct Delta {
     hosts: Vec<(Origin, Host)>,
     domains: Vec<(Origin, Domain)>,
     deletes: Vec<(Origin, Key)>,
+    /// Values made safe (reported, applied made safe): each names file, line, key and field.
+    pub made_safe: Vec<LoadError>,
 }
 
 impl std::fmt::Debug for Origin {
@@ -121,6 +123,7 @@ fn one(file: &str, line: usize, field: &str, message: impl Into<String>) -> Load
         field: field.to_string(),
         message: message.into(),
         value: None,
+        key: None,
     }])
 }
 
@@ -154,7 +157,11 @@ pub fn read_delta(path: &std::path::Path) -> Result<Delta, LoadErrors> {
 /// Every problem found, located by file, line and field.
 pub fn parse_delta(file: &str, bytes: &[u8]) -> Result<Delta, LoadErrors> {
     check_whole(file, bytes)?;
-    let mut loader = Loader::default();
+    // Any record left out refuses a delta whole; a value made safe does not.
+    let mut loader = Loader {
+        options: super::LoadOptions::STRICT,
+        ..Loader::default()
+    };
     let shared_file: Arc<str> = file.into();
     let mut header: Option<(usize, Timestamp, u64)> = None;
     let mut deletes: Vec<(Origin, Key)> = Vec::new();
@@ -210,6 +217,7 @@ pub fn parse_delta(file: &str, bytes: &[u8]) -> Result<Delta, LoadErrors> {
         hosts: std::mem::take(&mut loader.hosts),
         domains: std::mem::take(&mut loader.domains),
         deletes,
+        made_safe: std::mem::take(&mut loader.warnings),
     };
     let errors = each_object_once(&delta);
     if errors.is_empty() {
@@ -400,6 +408,7 @@ fn each_object_once(delta: &Delta) -> Vec<LoadError> {
                     key.describe()
                 ),
                 value: None,
+                key: None,
             });
         }
     }
@@ -461,6 +470,7 @@ impl Problems<'_> {
                 field: field.to_string(),
                 message: message.into(),
                 value,
+                key: None,
             });
         }
     }
@@ -472,6 +482,7 @@ impl Problems<'_> {
             field: String::new(),
             message: message.into(),
             value: None,
+            key: None,
         });
     }
 }
@@ -1020,7 +1031,8 @@ mod tests {
 
     fn demo() -> Snapshot {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/registry");
-        crate::registry::load::load_dir(&dir).expect("the demo registry loads")
+        crate::registry::load::load_dir(&dir, crate::registry::load::LoadOptions::STRICT)
+            .expect("the demo registry loads")
     }
 
     fn bucher_with_registrant(roid: &str) -> Delta {

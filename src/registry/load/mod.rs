@@ -36,6 +36,7 @@ use super::store::Snapshot;
 
 mod convert;
 mod crossref;
+mod defects;
 pub mod delta_dir;
 pub mod delta_file;
 mod demo;
@@ -46,6 +47,7 @@ mod pipeline;
 mod raw;
 
 use convert::Line;
+pub use defects::{Defects, KindCounts, LoadOptions};
 pub use demo::{load_demo, DEMO_REGISTRY};
 pub use errors::{LoadError, LoadErrors};
 use loader::*;
@@ -61,12 +63,15 @@ pub const MAX_ERRORS: usize = 100;
 /// hostile file cannot exhaust memory. A longer line is an error naming file and line.
 pub const MAX_LINE_BYTES: usize = 1024 * 1024;
 
-/// Load every `*.jsonl` file of a directory, in file-name order.
+/// Load every `*.jsonl` file of a directory, in file-name order. Values that can be made safe
+/// are; records that cannot be represented are left out, unless more than
+/// `options.max_bad_percent` of them are (the snapshot's [`Snapshot::defects`] says what).
 ///
 /// # Errors
-/// Unreadable directory or files, or any validation error.
-pub fn load_dir(dir: &Path) -> Result<Snapshot, LoadErrors> {
-    load_dir_over(dir, None)
+/// Unreadable directory or files, an error in the registry record, or more records left out
+/// than the threshold allows.
+pub fn load_dir(dir: &Path, options: LoadOptions) -> Result<Snapshot, LoadErrors> {
+    load_dir_over(dir, None, options)
 }
 
 /// [`load_dir`] for a reload that replaces `previous`: every record that did not change is
@@ -74,8 +79,12 @@ pub fn load_dir(dir: &Path) -> Result<Snapshot, LoadErrors> {
 /// rather than two full copies.
 ///
 /// # Errors
-/// Unreadable directory or files, or any validation error.
-pub fn load_dir_over(dir: &Path, previous: Option<&Snapshot>) -> Result<Snapshot, LoadErrors> {
+/// As [`load_dir`].
+pub fn load_dir_over(
+    dir: &Path,
+    previous: Option<&Snapshot>,
+    options: LoadOptions,
+) -> Result<Snapshot, LoadErrors> {
     let dir_name = dir.display().to_string();
     let fail = |message: String| {
         LoadErrors(vec![LoadError {
@@ -84,6 +93,7 @@ pub fn load_dir_over(dir: &Path, previous: Option<&Snapshot>) -> Result<Snapshot
             field: String::new(),
             message,
             value: None,
+            key: None,
         }])
     };
     let entries =
@@ -97,7 +107,7 @@ pub fn load_dir_over(dir: &Path, previous: Option<&Snapshot>) -> Result<Snapshot
     if files.is_empty() {
         return Err(fail("no *.jsonl files in the data directory".into()));
     }
-    let mut loader = Loader::full_load(previous);
+    let mut loader = Loader::full_load(previous, options);
     let started = std::time::Instant::now();
     // Opened one at a time as the reader reaches them, so an unreadable file is reported in
     // file order and at most one file is open.
@@ -117,12 +127,24 @@ pub fn load_dir_over(dir: &Path, previous: Option<&Snapshot>) -> Result<Snapshot
     result
 }
 
-/// Validate a data set held in memory, as (file name, text) pairs. Used by tests and benches.
+/// Validate a data set held in memory, as (file name, text) pairs, refusing it if any record is
+/// left out ([`LoadOptions::STRICT`]). Used by tests and benches.
 ///
 /// # Errors
-/// Any validation error.
+/// Any record left out, or an error of the registry record.
 pub fn load_texts(files: &[(&str, &str)]) -> Result<Snapshot, LoadErrors> {
-    let mut loader = Loader::full_load(None);
+    load_texts_with(files, LoadOptions::STRICT)
+}
+
+/// [`load_texts`] with a threshold of records left out.
+///
+/// # Errors
+/// As [`load_dir`].
+pub fn load_texts_with(
+    files: &[(&str, &str)],
+    options: LoadOptions,
+) -> Result<Snapshot, LoadErrors> {
+    let mut loader = Loader::full_load(None, options);
     loader.add_sources(
         files
             .iter()
@@ -176,7 +198,7 @@ mod tests {
         let mut lines = base();
         lines.push(b("2021-06-01T00:00:00Z"));
         let text = lines.join("\n");
-        let mut loader = Loader::full_load(Some(&before));
+        let mut loader = Loader::full_load(Some(&before), LoadOptions::STRICT);
         loader.add_reader("t.jsonl", text.as_bytes());
         let after = loader.finish().expect("valid");
 
