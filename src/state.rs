@@ -295,6 +295,8 @@ impl State {
             now_unix: crate::registry::Timestamp::now().unix(),
             disclosure_log_ok: self.authority.as_deref().map(Authority::log_writable),
             live_generations: Generation::live(),
+            records_made_safe: data.snapshot.defects().made_safe.by_kind(),
+            records_left_out: data.snapshot.defects().left_out.by_kind(),
         }
     }
 
