@@ -42,7 +42,7 @@ fn assert_located_without_values(text: &str, file: &std::path::Path) {
     }
 }
 
-fn copy_fixtures(dir: &std::path::Path) {
+pub(crate) fn copy_fixtures(dir: &std::path::Path) {
     for e in std::fs::read_dir(fixtures().join("registry")).expect("fixtures") {
         let p = e.expect("entry").path();
         std::fs::copy(&p, dir.join(p.file_name().expect("name"))).expect("copy");
@@ -214,7 +214,7 @@ fn unknown_config_keys_are_refused() {
 
 /// Run `rddsd serve` on `dir`, expecting it to refuse to start; returns its stderr. Bounded: a
 /// server that wrongly starts is killed and the test fails instead of hanging.
-fn serve_must_fail(dir: &std::path::Path) -> String {
+pub(crate) fn serve_must_fail(dir: &std::path::Path) -> String {
     let mut child = Command::new(bin())
         .arg("serve")
         .args(PORT_ZERO)
