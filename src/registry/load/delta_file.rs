@@ -1056,6 +1056,27 @@ mod tests {
     }
 
     #[test]
+    fn a_value_made_safe_no_longer_refuses_a_delta_but_a_bad_record_does() {
+        let contact = r#"{"kind":"contact","roid":"C777-EXAMPLE","name":"A\u2028B","city":"C\u202eD","cc":"DE","email":"a@b.example","personType":"natural"}"#;
+        let text = format!(
+            "{{\"kind\":\"delta\",\"updated\":\"2026-11-28T00:00:00Z\",\"changes\":1}}\n{contact}\n"
+        );
+        let delta = parse_delta("d.jsonl", text.as_bytes()).expect("made safe, not refused");
+        let fields: Vec<&str> = delta.made_safe.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["name", "city"]);
+        assert!(delta
+            .made_safe
+            .iter()
+            .all(|e| e.line == 2 && e.key.is_some()));
+        let after = demo().apply(&delta).expect("applies");
+        let c = &after.contacts.get("C777-EXAMPLE").expect("added").contact;
+        assert_eq!((c.name(), c.city()), ("A\u{FFFD}B", "C\u{FFFD}D"));
+        // A record outside its syntax still refuses the delta whole.
+        let bad = text.replace(r#""cc":"DE""#, r#""cc":"Germany""#);
+        assert!(parse_delta("d.jsonl", bad.as_bytes()).is_err());
+    }
+
+    #[test]
     fn a_change_that_keeps_its_references_leaves_their_counts_and_records_alone() {
         let before = demo();
         let registrant = bucher_registrant(&before);
