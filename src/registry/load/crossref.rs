@@ -408,10 +408,11 @@ impl Loader {
                     Some(d.registrar.to_string()),
                 );
             }
-            let record = format!("domain {} ({})", d.name.ascii(), d.roid.as_str());
+            // Formatted only for a domain with a report: not once per domain of a large load.
+            let record = || format!("domain {} ({})", d.name.ascii(), d.roid.as_str());
             if cascade || self.error_total != before {
                 self.defects.left_out.domain += 1;
-                self.name_errors(o, &record);
+                self.name_errors(o, &record());
                 if !duplicate {
                     failed.domains.insert(d.name.ascii().to_string());
                 }
@@ -477,7 +478,7 @@ impl Loader {
                 // A reference to nothing: the domain is kept without it, and counts toward
                 // the threshold.
                 self.defects.dropped_references += 1;
-                self.name_errors(o, &record);
+                self.name_errors(o, &record());
             }
             let (_, d) = &mut kept.domains[i];
             if dropped.contains(&true) || !missing_ns.is_empty() {
