@@ -119,6 +119,24 @@ impl Exposition {
 }
 
 /// The PostgreSQL backend's families, present only with it.
+/// What the load of the data served made safe and left out.
+fn render_records(e: &mut Exposition, g: &Gauges) {
+    e.gauge(
+        "rddsd_records_made_safe",
+        "Records of the data served whose free text had control, line-separator or bidi characters replaced by U+FFFD, by kind.",
+    );
+    for (kind, n) in g.records_made_safe {
+        e.sample(&[("kind", kind)], n);
+    }
+    e.gauge(
+        "rddsd_records_left_out",
+        "Records of the input left out of the data served because they cannot be represented, by kind (line: lines of no kind).",
+    );
+    for (kind, n) in g.records_left_out {
+        e.sample(&[("kind", kind)], n);
+    }
+}
+
 fn render_database(e: &mut Exposition, g: &Gauges) {
     let Some(up) = g.database_up else {
         return;
@@ -274,6 +292,10 @@ pub struct Gauges {
     pub database_failures: u64,
     /// Database change rows applied to the answer cache.
     pub database_changes: u64,
+    /// Records of the current generation's load with a value made safe, by kind.
+    pub records_made_safe: [(&'static str, u64); 5],
+    /// Records the current generation's load left out, by kind (`line`: lines of no kind).
+    pub records_left_out: [(&'static str, u64); 5],
 }
 
 impl Metrics {
@@ -380,6 +402,7 @@ impl Metrics {
         self.render_reloads(&mut e);
         self.render_disclosures(&mut e, g);
         render_database(&mut e, g);
+        render_records(&mut e, g);
         self.render_process(&mut e);
         e.out
     }

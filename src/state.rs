@@ -123,6 +123,8 @@ pub struct Sources {
     /// ([`Backend::registry_only`]) makes a load read the policy only (the generation's
     /// snapshot is empty).
     pub backend: Arc<dyn Backend>,
+    /// How a load treats defective records (`[data] max_bad_percent`).
+    pub load_options: load::LoadOptions,
 }
 
 /// Why a load failed; the message names file, line and field.
@@ -206,9 +208,10 @@ impl Sources {
             return Ok(Generation::new(snapshot, policy, generation, generation));
         }
         let mut snapshot = match &self.data_dir {
-            Some(d) => load::load_dir_over(d, previous)?,
+            Some(d) => load::load_dir_over(d, previous, self.load_options)?,
             None => load::load_demo()?,
         };
+        snapshot.defects().log("registration data");
         if let Some(dir) = &self.delta_dir {
             snapshot = delta_dir::replay_applied(snapshot, dir)?;
         }
@@ -292,6 +295,8 @@ impl State {
             now_unix: crate::registry::Timestamp::now().unix(),
             disclosure_log_ok: self.authority.as_deref().map(Authority::log_writable),
             live_generations: Generation::live(),
+            records_made_safe: data.snapshot.defects().made_safe.by_kind(),
+            records_left_out: data.snapshot.defects().left_out.by_kind(),
         }
     }
 
@@ -341,6 +346,10 @@ impl State {
                 current.base,
             ));
             self.current.store(Arc::clone(&fresh));
+            for e in &delta.made_safe {
+                let key = e.key.as_deref().unwrap_or("");
+                tracing::warn!(record = %key, "delta: {e}");
+            }
             Ok((fresh, delta.len()))
         })();
         self.metrics.delta(result.is_ok(), started.elapsed());

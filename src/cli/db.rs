@@ -142,8 +142,17 @@ fn import(database: &str, dir: &Path, out: &mut impl Write) -> Result<(), String
     let started = Instant::now();
     // Validation first, and before any connection: a refused set never touches the database.
     // The same loader and the same message as `rddsd check --data`.
-    let snapshot = crate::registry::load::load_dir(dir)
+    // Values made safe are imported made safe; records left out stay out, unless more than the
+    // default `[data] max_bad_percent` are, which refuses the set as a server start would.
+    let snapshot = crate::registry::load::load_dir(dir, Default::default())
         .map_err(|e| format!("registration data refused:\n{e}"))?;
+    let defects = snapshot.defects();
+    if !defects.is_clean() {
+        for e in &defects.reports {
+            writeln!(out, "warning: {e}").map_err(super::io)?;
+        }
+        writeln!(out, "warning: {}", defects.summary()).map_err(super::io)?;
+    }
     let validated = started.elapsed();
     let counts = block_on(async {
         let mut client = db::connect(database).await.map_err(str)?;

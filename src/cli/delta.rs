@@ -109,7 +109,7 @@ fn apply(config: &Path, file: &Path, wait: u64, out: &mut impl Write) -> Result<
 
 fn check(data: Option<&Path>, files: &[PathBuf], out: &mut impl Write) -> Result<(), String> {
     let mut snapshot = match data {
-        Some(d) => crate::registry::load::load_dir(d),
+        Some(d) => crate::registry::load::load_dir(d, Default::default()),
         None => crate::registry::load::load_demo(),
     }
     .map_err(|e| format!("registration data refused:\n{e}"))?;

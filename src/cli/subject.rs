@@ -83,6 +83,9 @@ pub fn run(cmd: SubjectCommand, out: &mut impl Write) -> Result<(), String> {
         config: None,
         delta_dir: from_config(|s| s.delta_dir.clone()),
         backend: std::sync::Arc::new(crate::backend::InMemory),
+        load_options: settings
+            .as_ref()
+            .map_or_else(Default::default, |s| s.load_options),
     };
     let log = log
         .or_else(|| {

@@ -101,6 +101,7 @@ impl Settings {
             policy,
             max_shrink_percent,
             allow_shrink,
+            max_bad_percent,
             delta_dir,
             backend,
             database_url,
@@ -119,6 +120,14 @@ impl Settings {
                 "data.max_shrink_percent is a percentage from 0 to 100".into(),
             ));
         }
+        let max_bad_percent =
+            max_bad_percent.unwrap_or(crate::registry::load::LoadOptions::DEFAULT_MAX_BAD_PERCENT);
+        if !(0.0..=100.0).contains(&max_bad_percent) {
+            return Err(ConfigError::Invalid(
+                "data.max_bad_percent is a percentage from 0 to 100".into(),
+            ));
+        }
+        let load_options = crate::registry::load::LoadOptions { max_bad_percent };
         let shrink = ShrinkGuard {
             max_shrink_percent,
             allow_shrink: allow_shrink.unwrap_or(false),
@@ -199,6 +208,7 @@ impl Settings {
             data_dir: flags.data_dir.or(dir),
             policy: flags.policy.or(policy),
             shrink,
+            load_options,
             delta_dir,
             database,
             port43,

@@ -228,6 +228,10 @@ pub struct DataSection {
     /// Accept a reload that shrinks more than `max_shrink_percent`. Re-read on every SIGHUP: set
     /// it, send SIGHUP, then remove it again.
     pub allow_shrink: Option<bool>,
+    /// Largest share of records, in percent of the records in the input, that a load may leave
+    /// out (records that cannot be represented) and still be served (0..=100, a float; default
+    /// 0.1; 0 refuses a load with any record left out). Read at start.
+    pub max_bad_percent: Option<f64>,
     /// Directory watched for delta files (`*.jsonl`, see `schema/registry-delta.schema.json`).
     /// Applied files move to `applied/` below it (and are replayed over the data on start and
     /// reload), refused ones to `refused/` with their errors beside them.

@@ -177,6 +177,23 @@ fn bad_values_are_refused() {
     let file = ConfigFile::parse("c.toml", "").expect("parses");
     let s = Settings::resolve(file, Overrides::default()).expect("resolves");
     assert_eq!(s.shrink, ShrinkGuard::default());
+    assert_eq!(s.load_options.max_bad_percent, 0.1);
+    for bad in ["100.5", "-0.1", "nan"] {
+        let file = ConfigFile::parse("c.toml", &format!("[data]\nmax_bad_percent = {bad}\n"))
+            .expect("parses");
+        assert!(
+            Settings::resolve(file, Overrides::default()).is_err(),
+            "{bad}"
+        );
+    }
+    for good in ["0", "0.0", "2.5", "100"] {
+        let file = ConfigFile::parse("c.toml", &format!("[data]\nmax_bad_percent = {good}\n"))
+            .expect("parses");
+        assert!(
+            Settings::resolve(file, Overrides::default()).is_ok(),
+            "{good}"
+        );
+    }
 }
 
 #[test]

@@ -110,7 +110,12 @@ impl fmt::Display for WithValues<'_> {
 pub async fn check(client: &mut Client) -> Result<Result<Snapshot, Violations>, DbError> {
     let tmp = PrivateDir::create()?;
     super::export::export(client, tmp.path()).await?;
-    match load::load_dir(tmp.path()) {
+    match load::load_dir(tmp.path(), load::LoadOptions::STRICT) {
+        // A value made safe is a defect too: the check insists on clean data.
+        Ok(snapshot) if !snapshot.defects().is_clean() => Ok(Err(violations(
+            tmp.path(),
+            snapshot.defects().reports.clone(),
+        ))),
         Ok(snapshot) => Ok(Ok(snapshot)),
         Err(errors) => Ok(Err(violations(tmp.path(), errors.0))),
     }
@@ -279,6 +284,7 @@ mod tests {
             field: field.into(),
             message: message.into(),
             value: Some("secret value".into()),
+            key: None,
         }
     }
 

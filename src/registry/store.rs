@@ -134,6 +134,9 @@ pub struct Snapshot {
     pub(crate) hosts_by_ip: Map<IpAddr, Arc<[Arc<str>]>>,
     /// Domain and host ROIDs ([`Roid::key`]), so a delta cannot reuse one.
     pub(crate) roids: Map<Arc<str>, RoidOwner>,
+    /// What the load that made this snapshot made safe and left out (a delta keeps its
+    /// generation's).
+    pub(crate) defects: Arc<super::load::Defects>,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -170,7 +173,14 @@ impl Snapshot {
             registrars_by_name: Map::with_expected(registrars),
             hosts_by_ip: Map::with_expected(hosts),
             roids: Map::with_expected(domains + hosts),
+            defects: Arc::default(),
         }
+    }
+
+    /// What the load of this data made safe and left out.
+    #[must_use]
+    pub fn defects(&self) -> &super::load::Defects {
+        &self.defects
     }
 
     /// Point a domain's references at the text the indexes already hold: a million domains

@@ -238,6 +238,16 @@ pub fn forbidden_char(c: char) -> bool {
         )
 }
 
+/// Free text made safe to serve: each [`forbidden_char`] replaced by U+FFFD (REPLACEMENT
+/// CHARACTER), so the text keeps its length in characters and can no longer forge or reorder a
+/// line.
+#[must_use]
+pub fn made_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| if forbidden_char(c) { '\u{FFFD}' } else { c })
+        .collect()
+}
+
 /// A free-text field must be non-empty, single-line and of bounded length, so that no data file
 /// can forge lines in WHOIS output, reorder what a reader sees, or put control characters into
 /// JSON.

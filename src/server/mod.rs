@@ -92,6 +92,7 @@ impl Server {
             config: settings.reconfigure.clone(),
             delta_dir: settings.delta_dir.clone(),
             backend,
+            load_options: settings.load_options,
         };
         let state = Arc::new(State::new(sources, settings.limits.clone(), authority)?);
         let tls = settings

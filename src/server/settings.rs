@@ -44,6 +44,8 @@ pub struct Settings {
     pub policy: Option<PathBuf>,
     /// How far a reload may shrink the data set.
     pub shrink: ShrinkGuard,
+    /// How a load treats defective records (`[data] max_bad_percent`).
+    pub load_options: crate::registry::load::LoadOptions,
     /// Directory watched for delta files.
     pub delta_dir: Option<PathBuf>,
     /// The PostgreSQL backend, when chosen; `None`: JSON Lines.

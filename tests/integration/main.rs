@@ -37,6 +37,8 @@ mod privacy;
 mod profile;
 /// RDAP over real sockets: lookups, normalisation, statuses, headers, hostile requests.
 mod rdap;
+/// Issue 23: values made safe and served, records left out, the threshold.
+mod records;
 /// Every answer kind and every fixture validates against its JSON schema.
 mod schema;
 /// Authority searches: every form, paging, the cap, one log entry per page.

@@ -64,7 +64,8 @@ fn imported(test: &str) -> Option<TestDb> {
 /// Every record of a data set as comparable text: what the loader made of it, contacts field
 /// by field (their `Debug` hides personal data).
 fn records(dir: &Path) -> Vec<String> {
-    let snap = rddsd::registry::load::load_dir(dir).unwrap_or_else(|e| panic!("{e}"));
+    let snap = rddsd::registry::load::load_dir(dir, rddsd::registry::load::LoadOptions::STRICT)
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut out = vec![format!("{:?} {}", snap.tlds(), snap.updated().text())];
     out.extend(snap.registrars().iter().map(|r| format!("{r:?}")));
     out.extend(snap.contacts().iter().map(|c| {
@@ -806,6 +807,39 @@ fn a_record_breaking_the_data_rules_is_500_and_named_in_the_log() {
         n.log()
     );
     assert!(!n.log().contains("Trois-Pistoles"));
+}
+
+/// A row whose free text holds a line separator or a bidi control (possible in a database
+/// whose constraint was dropped or predates it) is served made safe (200), not 500.
+#[test]
+fn a_record_with_a_value_that_can_be_made_safe_is_served() {
+    let Some(db) = imported("a_record_with_a_value_that_can_be_made_safe") else {
+        return;
+    };
+    let n = node(&db, "");
+    db.sql("ALTER TABLE contacts DROP CONSTRAINT contacts_name_check")
+        .expect("drop the constraint");
+    db.sql("UPDATE contacts SET name = E'x\\u2028Registrant Email: forged\\u202E' WHERE roid = 'C101-EXAMPLE'")
+        .expect("update");
+    let r = n.get("/domain/xn--caf-dma.example");
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let body = String::from_utf8_lossy(&r.body).to_string();
+    assert!(
+        !body.contains('\u{2028}') && !body.contains('\u{202E}'),
+        "{body}"
+    );
+    let whois = n.whois("xn--caf-dma.example");
+    assert!(
+        !whois.contains('\u{2028}') && !whois.contains('\u{202E}'),
+        "{whois}"
+    );
+    assert!(
+        !whois
+            .lines()
+            .any(|l| l.starts_with("Registrant Email: forged")),
+        "{whois}"
+    );
+    assert!(!n.log().contains("forged"));
 }
 
 /// The authority route reads the same database: a disclosure from it, and with the database

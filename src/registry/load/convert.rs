@@ -15,6 +15,8 @@ pub(super) struct Line<'a> {
     pub(super) loader: &'a mut Loader,
     pub(super) file: &'a str,
     pub(super) line: usize,
+    /// Whether a value of the line was made safe.
+    pub(super) made_safe: bool,
 }
 
 impl Line<'_> {
@@ -48,10 +50,30 @@ impl Line<'_> {
         self.check(field, value, validate::text(value, max));
     }
 
-    fn opt_text(&mut self, field: &str, value: &Option<Cow<'_, str>>, max: usize) {
+    fn opt_text(&mut self, field: &str, value: &mut Option<Cow<'_, str>>, max: usize) {
         if let Some(v) = value {
-            self.text(field, v, max);
+            self.safe_text(field, v, max);
         }
+    }
+
+    /// Free text: a [`validate::forbidden_char`] in it is made safe (replaced by U+FFFD) and
+    /// reported, then the text is checked as any other.
+    fn safe_text(&mut self, field: &str, value: &mut Cow<'_, str>, max: usize) {
+        if let Err(reason @ Invalid::ForbiddenChar { .. }) = validate::text(value, max) {
+            self.loader.warn(super::LoadError {
+                file: self.file.to_string(),
+                line: self.line,
+                field: field.to_string(),
+                message: format!(
+                    "made safe: {reason}; each such character replaced by U+FFFD and the record kept"
+                ),
+                value: Some(value.to_string()),
+                key: None,
+            });
+            *value = Cow::Owned(validate::made_safe(value));
+            self.made_safe = true;
+        }
+        self.text(field, value, max);
     }
 
     fn date(&mut self, field: &str, value: &str) -> Option<Timestamp> {
@@ -129,19 +151,19 @@ impl Line<'_> {
         out
     }
 
-    fn street(&mut self, field: &str, street: &[Cow<'_, str>]) {
+    fn street(&mut self, field: &str, street: &mut [Cow<'_, str>]) {
         if street.len() > 3 {
             self.err(field, "at most three street lines (RFC 5733)");
         }
-        for (i, s) in street.iter().enumerate() {
-            self.text(&format!("{field}[{i}]"), s, 255);
+        for (i, s) in street.iter_mut().enumerate() {
+            self.safe_text(&format!("{field}[{i}]"), s, 255);
         }
     }
 }
 
 impl Loader {
     pub(super) fn registry_line(&mut self, origin: Origin, raw: RawRegistry) {
-        let before = self.errors.len();
+        let before = self.error_total;
         let mut l = self.at(&origin);
         let updated = l.date("updated", &raw.updated);
         let mut tlds = Vec::new();
@@ -172,22 +194,27 @@ impl Loader {
                 first.file, first.line
             );
             self.error(&origin.file, origin.line, "kind", msg);
+            self.fatal += 1;
             return;
         }
-        if self.errors.len() == before {
+        if self.error_total != before {
+            // Without its registry record nothing can be served.
+            self.fatal += 1;
+        }
+        if self.error_total == before {
             if let Some(updated) = updated {
                 self.registry = Some((origin, tlds, updated));
             }
         }
     }
 
-    pub(super) fn registrar_line(&mut self, origin: Origin, raw: RawRegistrar<'_>) {
-        let before = self.errors.len();
+    pub(super) fn registrar_line(&mut self, origin: Origin, mut raw: RawRegistrar<'_>) {
+        let before = self.error_total;
         let mut l = self.at(&origin);
         if raw.iana_id == 0 {
             l.err("ianaId", "an IANA Registrar ID is a positive integer");
         }
-        l.text("name", &raw.name, 255);
+        l.safe_text("name", &mut raw.name, 255);
         for (field, url) in [("url", &raw.url), ("rdapBaseUrl", &raw.rdap_base_url)] {
             if let Some(u) = url {
                 l.check(field, u, validate::http_url(u));
@@ -209,10 +236,11 @@ impl Loader {
         let abuse_phone = l.phone("abusePhone", Some(raw.abuse_phone));
         let voice = l.phone("voice", raw.voice);
         let fax = l.phone("fax", raw.fax);
-        l.street("address.street", &raw.address.street);
-        l.text("address.city", &raw.address.city, 255);
-        l.opt_text("address.sp", &raw.address.sp, 255);
-        l.opt_text("address.pc", &raw.address.pc, 16);
+        l.street("address.street", &mut raw.address.street);
+        l.safe_text("address.city", &mut raw.address.city, 255);
+        l.opt_text("address.sp", &mut raw.address.sp, 255);
+        l.opt_text("address.pc", &mut raw.address.pc, 16);
+        let made_safe = l.made_safe;
         l.check(
             "address.cc",
             &raw.address.cc,
@@ -225,12 +253,15 @@ impl Loader {
                 format!("{u}/")
             }
         });
-        if self.errors.len() != before {
+        if self.error_total != before {
             return;
         }
         let Some(abuse_phone) = abuse_phone else {
             return;
         };
+        if made_safe {
+            self.defects.made_safe.registrar += 1;
+        }
         self.registrars.push((
             origin,
             Registrar {
@@ -260,16 +291,16 @@ impl Loader {
         ));
     }
 
-    pub(super) fn contact_line(&mut self, origin: Origin, raw: RawContact<'_>) {
-        let before = self.errors.len();
+    pub(super) fn contact_line(&mut self, origin: Origin, mut raw: RawContact<'_>) {
+        let before = self.error_total;
         let mut l = self.at(&origin);
         let roid = l.roid("roid", &raw.roid);
-        l.text("name", &raw.name, 255);
-        l.opt_text("org", &raw.org, 255);
-        l.street("street", &raw.street);
-        l.text("city", &raw.city, 255);
-        l.opt_text("sp", &raw.sp, 255);
-        l.opt_text("pc", &raw.pc, 16);
+        l.safe_text("name", &mut raw.name, 255);
+        l.opt_text("org", &mut raw.org, 255);
+        l.street("street", &mut raw.street);
+        l.safe_text("city", &mut raw.city, 255);
+        l.opt_text("sp", &mut raw.sp, 255);
+        l.opt_text("pc", &mut raw.pc, 16);
         l.check("cc", &raw.cc, validate::country_code(&raw.cc));
         let voice = l.phone("voice", raw.voice);
         let fax = l.phone("fax", raw.fax);
@@ -284,10 +315,14 @@ impl Loader {
             }
             consent = consent.with(*field);
         }
-        if self.errors.len() != before {
+        let made_safe = l.made_safe;
+        if self.error_total != before {
             return;
         }
         let Some(roid) = roid else { return };
+        if made_safe {
+            self.defects.made_safe.contact += 1;
+        }
         let street: Vec<&str> = raw.street.iter().map(|s| &s[..]).collect();
         let contact = Contact::new(ContactParts {
             roid: &roid,
@@ -308,7 +343,7 @@ impl Loader {
     }
 
     pub(super) fn host_line(&mut self, origin: Origin, raw: RawHost<'_>) {
-        let before = self.errors.len();
+        let before = self.error_total;
         let mut l = self.at(&origin);
         let roid = l.roid("roid", &raw.roid);
         let name = l.name("name", &raw.name);
@@ -336,7 +371,7 @@ impl Loader {
         );
         let created = l.opt_date("created", &raw.created);
         let updated = l.opt_date("updated", &raw.updated);
-        if self.errors.len() != before {
+        if self.error_total != before {
             return;
         }
         let (Some(roid), Some(name)) = (roid, name) else {
@@ -358,7 +393,7 @@ impl Loader {
     }
 
     pub(super) fn domain_line(&mut self, origin: Origin, raw: RawDomain<'_>) {
-        let before = self.errors.len();
+        let before = self.error_total;
         let mut l = self.at(&origin);
         let roid = l.roid("roid", &raw.roid);
         let name = l.name("name", &raw.name);
@@ -418,7 +453,7 @@ impl Loader {
                 }),
             }
         }
-        if self.errors.len() != before {
+        if self.error_total != before {
             return;
         }
         let (Some(roid), Some(name), Some(created), Some(expires)) = (roid, name, created, expires)

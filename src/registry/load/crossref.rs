@@ -160,7 +160,7 @@ impl Loader {
             return Err(LoadErrors(self.errors));
         };
         let started = std::time::Instant::now();
-        let failed = std::mem::take(&mut self.failed);
+        let mut failed = std::mem::take(&mut self.failed);
         let mut kept = match self.kept.take() {
             Some(k) => *k,
             None => {
@@ -187,12 +187,38 @@ impl Loader {
         self.index_contacts(&mut snap, &kept, rev);
         // Hosts before domains, so a domain's nameservers are checked (and counted) as it is
         // indexed; the host rules that need the domains follow them.
-        self.index_hosts(&mut snap, &kept, &failed);
-        self.index_domains(&mut snap, &mut kept, &failed);
-        self.check_internal_hosts(&snap, &kept, &failed);
-        if !self.errors.is_empty() {
+        self.index_hosts(&mut snap, &kept, &mut failed);
+        self.index_domains(&mut snap, &mut kept, &mut failed);
+        self.check_internal_hosts(&mut snap, &mut kept, &failed);
+        let mut defects = std::mem::take(&mut self.defects);
+        if self.fatal > 0 || !defects.within(self.options) {
+            if self.fatal == 0 && self.options.max_bad_percent > 0.0 {
+                let summary = format!(
+                    "{}, more than [data] max_bad_percent = {}",
+                    defects.summary(),
+                    self.options.max_bad_percent
+                );
+                self.errors.push(super::LoadError {
+                    file: "(data set)".into(),
+                    line: 0,
+                    field: String::new(),
+                    message: summary,
+                    value: None,
+                    key: None,
+                });
+            }
             return Err(LoadErrors(self.errors));
         }
+        // Served: the reports, in file order, for the log and `rddsd check`.
+        let mut reports = std::mem::take(&mut self.errors);
+        reports.append(&mut self.warnings);
+        reports.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        let past = self.error_total.saturating_sub(reports.len());
+        for e in reports {
+            defects.report(e);
+        }
+        defects.more_reports += past as u64;
+        snap.defects = Arc::new(defects);
         index_addresses(&mut snap, &kept);
         tracing::debug!(
             ms = started.elapsed().as_millis(),
@@ -256,10 +282,12 @@ impl Loader {
         }
     }
 
-    /// Hosts by name, their ROIDs and sponsors; the rules that need only the host.
-    fn index_hosts(&mut self, snap: &mut Snapshot, kept: &Kept, failed: &super::Failed) {
+    /// Hosts by name, their ROIDs and sponsors; the rules that need only the host. A host that
+    /// breaks one is left out (and reported), as is a host whose registrar was left out.
+    fn index_hosts(&mut self, snap: &mut Snapshot, kept: &Kept, failed: &mut super::Failed) {
         for i in 0..kept.hosts.len() {
             let (o, h) = &kept.hosts[i];
+            let before = self.error_total;
             let key = h.roid.shared_key();
             if snap.contacts.contains_key(&*key) || snap.roids.contains_key(&*key) {
                 self.error_v(
@@ -269,33 +297,22 @@ impl Loader {
                     at("this ROID is already used", roid_origin(kept, &key)),
                     Some(h.roid.as_str().to_string()),
                 );
-            } else {
-                let name = h.name.ascii_shared().clone();
-                snap.roids.insert(key, RoidOwner::Host(name));
             }
-            if snap.hosts.contains_key(h.name.ascii()) {
+            let duplicate = snap.hosts.contains_key(h.name.ascii());
+            if duplicate {
                 let first = kept.hosts.iter().find(|(_, x)| x.name == h.name);
                 let msg = at("this host is already listed", first.map(|(f, _)| f));
                 self.error_v(&o.file, o.line, "name", msg, Some(h.name.to_string()));
-            } else {
-                snap.hosts.insert(
-                    h.name.ascii_shared().clone(),
-                    HostEntry {
-                        host: Arc::clone(h),
-                        delegations: 0,
-                    },
-                );
             }
-            match snap.registrars.get_mut(&h.registrar) {
-                Some(r) => r.sponsors += 1,
-                None if failed.registrars.contains(&h.registrar) => {}
-                None => self.error_v(
+            let cascade = failed.registrars.contains(&h.registrar);
+            if !cascade && !snap.registrars.contains_key(&h.registrar) {
+                self.error_v(
                     &o.file,
                     o.line,
                     "registrar",
                     "no registrar with this IANA ID",
                     Some(h.registrar.to_string()),
-                ),
+                );
             }
             let in_zone = snap.tlds.iter().any(|t| h.name.is_within(t));
             if !in_zone && !h.addresses.is_empty() {
@@ -307,14 +324,55 @@ impl Loader {
                     Some(h.name.to_string()),
                 );
             }
+            if cascade || self.error_total != before {
+                self.leave_out_host(o, h);
+                if !duplicate {
+                    failed.hosts.insert(h.name.ascii().to_string());
+                }
+                continue;
+            }
+            if let Some(r) = snap.registrars.get_mut(&h.registrar) {
+                r.sponsors += 1;
+            }
+            let name = h.name.ascii_shared().clone();
+            snap.roids.insert(key, RoidOwner::Host(name));
+            snap.hosts.insert(
+                h.name.ascii_shared().clone(),
+                HostEntry {
+                    host: Arc::clone(h),
+                    delegations: 0,
+                },
+            );
+        }
+    }
+
+    /// Count a host left out and name it in the errors of its line.
+    fn leave_out_host(&mut self, o: &Origin, h: &Host) {
+        self.defects.left_out.host += 1;
+        self.name_errors(o, &format!("host {} ({})", h.name.ascii(), h.roid.as_str()));
+    }
+
+    /// Name the record in the kept errors of its line.
+    fn name_errors(&mut self, o: &Origin, key: &str) {
+        for e in self
+            .errors
+            .iter_mut()
+            .rev()
+            .take_while(|e| e.line == o.line && *e.file == *o.file)
+        {
+            e.key = Some(key.to_string());
         }
     }
 
     /// Domains by name, their ROIDs, sponsors, contacts' roles and hosts' delegations; the
-    /// domain shares its contacts' ROID text.
-    fn index_domains(&mut self, snap: &mut Snapshot, kept: &mut Kept, failed: &super::Failed) {
+    /// domain shares its contacts' ROID text. A domain that breaks a rule of its own, or whose
+    /// registrar is missing or left out, is left out; a contact or nameserver that is missing
+    /// or left out is dropped from the domain, which is served without it.
+    fn index_domains(&mut self, snap: &mut Snapshot, kept: &mut Kept, failed: &mut super::Failed) {
+        let rev = kept.revision;
         for i in 0..kept.domains.len() {
             let (o, d) = &kept.domains[i];
+            let before = self.error_total;
             let key = d.roid.shared_key();
             if snap.contacts.contains_key(&*key) || snap.roids.contains_key(&*key) {
                 self.error_v(
@@ -324,9 +382,6 @@ impl Loader {
                     at("this ROID is already used", roid_origin(kept, &key)),
                     Some(d.roid.as_str().to_string()),
                 );
-            } else {
-                let name = d.name.ascii_shared().clone();
-                snap.roids.insert(key, RoidOwner::Domain(name));
             }
             let duplicate = snap.domains.contains_key(d.name.ascii());
             if duplicate {
@@ -343,20 +398,35 @@ impl Loader {
                     Some(d.name.to_string()),
                 );
             }
-            match snap.registrars.get_mut(&d.registrar) {
-                Some(r) => r.sponsors += 1,
-                None if failed.registrars.contains(&d.registrar) => {}
-                None => self.error_v(
+            let cascade = failed.registrars.contains(&d.registrar);
+            if !cascade && !snap.registrars.contains_key(&d.registrar) {
+                self.error_v(
                     &o.file,
                     o.line,
                     "registrar",
                     "no registrar with this IANA ID",
                     Some(d.registrar.to_string()),
-                ),
+                );
             }
+            // Formatted only for a domain with a report: not once per domain of a large load.
+            let record = || format!("domain {} ({})", d.name.ascii(), d.roid.as_str());
+            if cascade || self.error_total != before {
+                self.defects.left_out.domain += 1;
+                self.name_errors(o, &record());
+                if !duplicate {
+                    failed.domains.insert(d.name.ascii().to_string());
+                }
+                continue;
+            }
+            if let Some(r) = snap.registrars.get_mut(&d.registrar) {
+                r.sponsors += 1;
+            }
+            let name = d.name.ascii_shared().clone();
+            snap.roids.insert(key, RoidOwner::Domain(name));
             // The contact's own ROID text, to share with the domain (a million domains name a
             // million contacts: one copy of each ROID, not two).
             let mut shared_roids: [Option<Roid>; 2] = [None, None];
+            let mut dropped = [false, false];
             for (slot, (field, r)) in [("registrant", &d.registrant), ("tech", &d.tech)]
                 .into_iter()
                 .enumerate()
@@ -372,33 +442,63 @@ impl Loader {
                         }
                         shared_roids[slot] = Some(e.contact.roid.clone());
                     }
-                    None if failed.roids.contains(&*key) => {}
-                    None => self.error_v(
-                        &o.file,
-                        o.line,
-                        field,
-                        "no contact with this ROID",
-                        Some(r.as_str().to_string()),
-                    ),
+                    None => {
+                        dropped[slot] = true;
+                        if !failed.roids.contains(&*key) {
+                            self.error_v(
+                                &o.file,
+                                o.line,
+                                field,
+                                "no contact with this ROID; the domain is served without it",
+                                Some(r.as_str().to_string()),
+                            );
+                        }
+                    }
                 }
             }
+            let mut missing_ns = Vec::new();
             for (n, ns) in d.nameservers.iter().enumerate() {
                 match snap.hosts.get_mut(ns.ascii()) {
                     Some(h) => h.delegations += 1,
-                    None if failed.hosts.contains(ns.ascii()) => {}
-                    None => self.error_v(
-                        &o.file,
-                        o.line,
-                        &format!("nameservers[{n}]"),
-                        "no host object with this name",
-                        Some(ns.to_string()),
-                    ),
+                    None => {
+                        missing_ns.push(n);
+                        if !failed.hosts.contains(ns.ascii()) {
+                            self.error_v(
+                                &o.file,
+                                o.line,
+                                &format!("nameservers[{n}]"),
+                                "no host object with this name; the domain is served without it",
+                                Some(ns.to_string()),
+                            );
+                        }
+                    }
                 }
             }
-            if duplicate {
-                continue;
+            if self.error_total != before {
+                // A reference to nothing: the domain is kept without it, and counts toward
+                // the threshold.
+                self.defects.dropped_references += 1;
+                self.name_errors(o, &record());
             }
             let (_, d) = &mut kept.domains[i];
+            if dropped.contains(&true) || !missing_ns.is_empty() {
+                let mut value = (***d).clone();
+                let [registrant, tech] = dropped;
+                if registrant {
+                    value.registrant = None;
+                }
+                if tech {
+                    value.tech = None;
+                }
+                value.nameservers = value
+                    .nameservers
+                    .iter()
+                    .enumerate()
+                    .filter(|(n, _)| !missing_ns.contains(n))
+                    .map(|(_, ns)| ns.clone())
+                    .collect();
+                *d = Stored::new(rev, value);
+            }
             // A record taken over from the previous generation already points at shared text.
             if let Some(stored) = Arc::get_mut(d) {
                 let value = stored.value_mut();
@@ -416,20 +516,34 @@ impl Loader {
     }
 
     /// The host rules that need the domains: an internal host's superordinate domain exists,
-    /// and a delegated internal host has glue.
-    fn check_internal_hosts(&mut self, snap: &Snapshot, kept: &Kept, failed: &super::Failed) {
-        // The host rules that need the domains.
+    /// and a delegated internal host has glue. A host that breaks one is left out, as is one
+    /// whose superordinate domain was left out, and the domains delegating to it are served
+    /// without it.
+    fn check_internal_hosts(
+        &mut self,
+        snap: &mut Snapshot,
+        kept: &mut Kept,
+        failed: &super::Failed,
+    ) {
+        let rev = kept.revision;
+        let mut gone: Vec<Arc<str>> = Vec::new();
         for (o, h) in &kept.hosts {
             if !snap.tlds.iter().any(|t| h.name.is_within(t)) {
                 continue;
             }
+            let Some(entry) = snap.hosts.get(h.name.ascii()) else {
+                continue;
+            };
+            if !Arc::ptr_eq(&entry.host, h) {
+                continue;
+            }
+            let before = self.error_total;
+            let mut cascade = false;
             // RFC 5732 §1.1: an internal host is subordinate to a domain of this registry,
             // which must exist.
             match superordinate(&snap.tlds, &h.name) {
-                Some(parent)
-                    if !snap.domains.contains_key(parent.ascii())
-                        && !failed.domains.contains(parent.ascii()) =>
-                {
+                Some(parent) if failed.domains.contains(parent.ascii()) => cascade = true,
+                Some(parent) if !snap.domains.contains_key(parent.ascii()) => {
                     self.error_v(
                         &o.file,
                         o.line,
@@ -447,11 +561,7 @@ impl Loader {
                     Some(h.name.to_string()),
                 ),
             }
-            let delegated = snap
-                .hosts
-                .get(h.name.ascii())
-                .is_some_and(|e| e.delegations > 0);
-            if h.addresses.is_empty() && delegated {
+            if h.addresses.is_empty() && entry.delegations > 0 {
                 // An in-zone nameserver without glue cannot be resolved. A host nothing
                 // delegates to yet needs none.
                 self.error_v(
@@ -462,6 +572,47 @@ impl Loader {
                     Some(h.name.to_string()),
                 );
             }
+            if cascade || self.error_total != before {
+                self.leave_out_host(o, h);
+                gone.push(h.name.ascii_shared().clone());
+            }
+        }
+        if gone.is_empty() {
+            return;
+        }
+        for name in &gone {
+            if let Some(entry) = snap.hosts.remove(name) {
+                snap.roids.remove(&*entry.host.roid.shared_key());
+                if let Some(r) = snap.registrars.get_mut(&entry.host.registrar) {
+                    r.sponsors = r.sponsors.saturating_sub(1);
+                }
+            }
+        }
+        // The domains delegating to a host left out are served without it.
+        for (_, d) in &mut kept.domains {
+            if !d
+                .nameservers
+                .iter()
+                .any(|ns| gone.iter().any(|g| **g == *ns.ascii()))
+            {
+                continue;
+            }
+            let Some(current) = snap.domains.get(d.name.ascii()) else {
+                continue;
+            };
+            if !Arc::ptr_eq(current, d) {
+                continue;
+            }
+            let mut value = (***d).clone();
+            value.nameservers = value
+                .nameservers
+                .iter()
+                .filter(|ns| !gone.iter().any(|g| **g == *ns.ascii()))
+                .cloned()
+                .collect();
+            *d = Stored::new(rev, value);
+            snap.domains
+                .insert(d.name.ascii_shared().clone(), Arc::clone(d));
         }
     }
 }

@@ -29,6 +29,7 @@ impl Problems<'_> {
                 field: field.to_string(),
                 message: message.into(),
                 value,
+                key: None,
             });
         }
     }
@@ -40,6 +41,7 @@ impl Problems<'_> {
             field: String::new(),
             message: message.into(),
             value: None,
+            key: None,
         });
     }
 }

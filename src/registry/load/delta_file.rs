@@ -86,6 +86,8 @@ pub struct Delta {
     pub(super) hosts: Vec<(Origin, Host)>,
     pub(super) domains: Vec<(Origin, Domain)>,
     pub(super) deletes: Vec<(Origin, Key)>,
+    /// Values made safe (reported, applied made safe): each names file, line, key and field.
+    pub made_safe: Vec<LoadError>,
 }
 
 impl std::fmt::Debug for Origin {
@@ -117,6 +119,7 @@ fn one(file: &str, line: usize, field: &str, message: impl Into<String>) -> Load
         field: field.to_string(),
         message: message.into(),
         value: None,
+        key: None,
     }])
 }
 
@@ -150,7 +153,11 @@ pub fn read_delta(path: &std::path::Path) -> Result<Delta, LoadErrors> {
 /// Every problem found, located by file, line and field.
 pub fn parse_delta(file: &str, bytes: &[u8]) -> Result<Delta, LoadErrors> {
     check_whole(file, bytes)?;
-    let mut loader = Loader::default();
+    // Any record left out refuses a delta whole; a value made safe does not.
+    let mut loader = Loader {
+        options: super::LoadOptions::STRICT,
+        ..Loader::default()
+    };
     let shared_file: Arc<str> = file.into();
     let mut header: Option<(usize, Timestamp, u64)> = None;
     let mut deletes: Vec<(Origin, Key)> = Vec::new();
@@ -206,6 +213,7 @@ pub fn parse_delta(file: &str, bytes: &[u8]) -> Result<Delta, LoadErrors> {
         hosts: std::mem::take(&mut loader.hosts),
         domains: std::mem::take(&mut loader.domains),
         deletes,
+        made_safe: std::mem::take(&mut loader.warnings),
     };
     let errors = each_object_once(&delta);
     if errors.is_empty() {
@@ -396,6 +404,7 @@ fn each_object_once(delta: &Delta) -> Vec<LoadError> {
                     key.describe()
                 ),
                 value: None,
+                key: None,
             });
         }
     }
@@ -452,7 +461,8 @@ mod tests {
 
     fn demo() -> Snapshot {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/registry");
-        crate::registry::load::load_dir(&dir).expect("the demo registry loads")
+        crate::registry::load::load_dir(&dir, crate::registry::load::LoadOptions::STRICT)
+            .expect("the demo registry loads")
     }
 
     fn bucher_with_registrant(roid: &str) -> Delta {
@@ -473,6 +483,27 @@ mod tests {
     fn counts(s: &Snapshot, roid: &str) -> (u32, u32) {
         let e = s.contacts.get(Roid::key(roid).as_str()).expect("contact");
         (e.registrant_of, e.technical_of)
+    }
+
+    #[test]
+    fn a_value_made_safe_no_longer_refuses_a_delta_but_a_bad_record_does() {
+        let contact = r#"{"kind":"contact","roid":"C777-EXAMPLE","name":"A\u2028B","city":"C\u202eD","cc":"DE","email":"a@b.example","personType":"natural"}"#;
+        let text = format!(
+            "{{\"kind\":\"delta\",\"updated\":\"2026-11-28T00:00:00Z\",\"changes\":1}}\n{contact}\n"
+        );
+        let delta = parse_delta("d.jsonl", text.as_bytes()).expect("made safe, not refused");
+        let fields: Vec<&str> = delta.made_safe.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["name", "city"]);
+        assert!(delta
+            .made_safe
+            .iter()
+            .all(|e| e.line == 2 && e.key.is_some()));
+        let after = demo().apply(&delta).expect("applies");
+        let c = &after.contacts.get("C777-EXAMPLE").expect("added").contact;
+        assert_eq!((c.name(), c.city()), ("A\u{FFFD}B", "C\u{FFFD}D"));
+        // A record outside its syntax still refuses the delta whole.
+        let bad = text.replace(r#""cc":"DE""#, r#""cc":"Germany""#);
+        assert!(parse_delta("d.jsonl", bad.as_bytes()).is_err());
     }
 
     #[test]

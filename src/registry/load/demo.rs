@@ -31,7 +31,7 @@ pub const DEMO_REGISTRY: &[(&str, &str)] = &[
 /// # Errors
 /// Only if the shipped fixtures are broken, which the test suite rules out.
 pub fn load_demo() -> Result<Snapshot, LoadErrors> {
-    let mut loader = Loader::full_load(None);
+    let mut loader = Loader::full_load(None, super::LoadOptions::STRICT);
     for (file, text) in DEMO_REGISTRY {
         loader.add_reader(file, text.as_bytes());
     }

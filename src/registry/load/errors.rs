@@ -19,6 +19,9 @@ pub struct LoadError {
     pub message: String,
     /// The offending value, if any. Never part of [`fmt::Display`]: it may be personal data.
     pub value: Option<String>,
+    /// The record's key (ROID, name or IANA ID) where it is known: never personal data. Named
+    /// in the load's warning lines, not in [`fmt::Display`] (which keeps `file:line: field`).
+    pub key: Option<String>,
 }
 
 impl fmt::Debug for LoadError {
@@ -29,6 +32,7 @@ impl fmt::Debug for LoadError {
             .field("field", &self.field)
             .field("message", &self.message)
             .field("value", &self.value.as_ref().map(|_| "<hidden>"))
+            .field("key", &self.key)
             .finish()
     }
 }

@@ -44,13 +44,26 @@ pub(super) struct Loader {
     /// In the loader of a full load: the merged records, ready for the snapshot. (Workers and
     /// delta files keep theirs in the vectors above.)
     pub(super) kept: Option<Box<crossref::Kept>>,
+    /// The threshold of records left out (the full load's loader; workers keep the default).
+    pub(super) options: LoadOptions,
+    /// Errors found, including those past [`MAX_ERRORS`] that were not kept: a record with
+    /// an error is left out whether or not its error is kept.
+    pub(super) error_total: usize,
+    /// Errors that refuse the load whatever the threshold: the registry record's, an
+    /// unreadable file.
+    pub(super) fatal: usize,
+    /// Values made safe, in file order (at most [`MAX_ERRORS`]; `defects` counts all).
+    pub(super) warnings: Vec<LoadError>,
+    /// Counts of records read, made safe, left out.
+    pub(super) defects: Defects,
 }
 
 impl Loader {
     /// The loader of a full load, replacing `previous` if any.
-    pub(super) fn full_load(previous: Option<&Snapshot>) -> Self {
+    pub(super) fn full_load(previous: Option<&Snapshot>, options: LoadOptions) -> Self {
         Self {
             kept: Some(Box::new(crossref::Kept::over(previous))),
+            options,
             ..Self::default()
         }
     }
@@ -61,6 +74,7 @@ impl Loader {
             loader: self,
             file: &origin.file,
             line: origin.line,
+            made_safe: false,
         }
     }
 
@@ -82,18 +96,45 @@ impl Loader {
             field: field.to_string(),
             message: message.into(),
             value,
+            key: None,
         });
     }
 
     pub(super) fn push_error(&mut self, e: LoadError) {
+        self.error_total += 1;
+        if e.line == 0 {
+            self.fatal += 1;
+        }
         if self.errors.len() < MAX_ERRORS {
             self.errors.push(e);
         }
     }
 
-    /// Whether enough errors were collected to stop reading.
+    /// A value made safe: reported (never with the value in the message), the record kept.
+    pub(super) fn warn(&mut self, e: LoadError) {
+        if self.warnings.len() < MAX_ERRORS {
+            self.warnings.push(e);
+        } else {
+            self.defects.more_reports += 1;
+        }
+    }
+
+    /// Whether enough errors were collected to stop reading: only where any record left out
+    /// refuses the load (a threshold of 0), or an error refuses it whatever the threshold.
     pub(super) fn full(&self) -> bool {
-        self.errors.len() >= MAX_ERRORS
+        self.errors.len() >= MAX_ERRORS && (self.options.max_bad_percent <= 0.0 || self.fatal > 0)
+    }
+
+    /// Name the record `id` in the errors and warnings of its line from `errors` and
+    /// `warnings` on (positions in the kept lists).
+    pub(super) fn name_record(&mut self, errors: usize, warnings: usize, id: &Identity) {
+        let key = id.key();
+        for e in self.errors.iter_mut().skip(errors) {
+            e.key.clone_from(&key);
+        }
+        for e in self.warnings.iter_mut().skip(warnings) {
+            e.key.clone_from(&key);
+        }
     }
 
     /// Read and check files in the order given, parsing on all cores. A source that could not
@@ -143,6 +184,15 @@ impl Loader {
     /// name cache) for the next chunk.
     pub(super) fn absorb(&mut self, part: &mut Loader) {
         let failed = std::mem::take(&mut part.failed);
+        let defects = std::mem::take(&mut part.defects);
+        self.defects.absorb(&defects);
+        self.fatal += std::mem::take(&mut part.fatal);
+        for w in part.warnings.drain(..) {
+            self.warn(w);
+        }
+        // Errors past the worker's own bound: counted, though not kept.
+        self.error_total += part.error_total.saturating_sub(part.errors.len());
+        part.error_total = 0;
         if self.full() {
             // Nothing after this point can change the outcome: the load fails with the errors
             // already collected, as it would have stopped reading here.
@@ -202,7 +252,11 @@ impl Loader {
         };
         match std::str::from_utf8(bytes) {
             Ok(text) => self.add_raw_line(file, line_no, text),
-            Err(_) => self.error(file, line_no, "", "the line is not valid UTF-8".into()),
+            Err(_) => {
+                self.defects.records += 1;
+                self.defects.left_out.add("");
+                self.error(file, line_no, "", "the line is not valid UTF-8".into());
+            }
         }
     }
 
@@ -213,6 +267,7 @@ impl Loader {
         if trimmed.is_empty() {
             return;
         }
+        self.defects.records += 1;
         if trimmed.starts_with('\u{FEFF}') {
             self.error(
                 file,
@@ -226,8 +281,11 @@ impl Loader {
             {
                 if let Some(kind) = v.get("kind").and_then(|k| k.as_str()) {
                     self.failed.record(&Identity::of(kind, &v));
+                    self.defects.left_out.add(kind);
+                    return;
                 }
             }
+            self.defects.left_out.add("");
             return;
         }
         self.add_line(file, line, trimmed);
@@ -267,7 +325,8 @@ impl Loader {
             file: file.clone(),
             line,
         };
-        let before = self.errors.len();
+        let before = self.error_total;
+        let (kept_before, warned_before) = (self.errors.len(), self.warnings.len());
         macro_rules! parse {
             ($ty:ty) => {
                 match serde_json::from_str::<$ty>(text) {
@@ -299,11 +358,18 @@ impl Loader {
             }
             _ => return false,
         }
-        if self.errors.len() != before {
+        if self.error_total != before || self.warnings.len() != warned_before {
             // The record's identity as the strict path reads it, from the same text: without a
             // duplicate key, serde_json's own value tree is the one `StrictValue` builds.
             if let Ok(value) = serde_json::from_str::<serde_json::Value>(text) {
-                self.failed.record(&Identity::of(&kind, &value));
+                let id = Identity::of(&kind, &value);
+                if self.error_total != before {
+                    self.failed.record(&id);
+                    self.left_out(&kind);
+                }
+                self.name_record(kept_before, warned_before, &id);
+            } else if self.error_total != before {
+                self.left_out(&kind);
             }
         }
         true
@@ -340,11 +406,13 @@ impl Loader {
                         None,
                     );
                 }
+                self.defects.left_out.add("");
                 return;
             }
         };
         if !value.is_object() {
             self.error(file, line, "", "not a JSON object".into());
+            self.defects.left_out.add("");
             return;
         }
         let kind = match value.get("kind").and_then(|k| k.as_str()) {
@@ -356,6 +424,7 @@ impl Loader {
                     "kind",
                     "missing: one of registry, registrar, contact, host, domain".into(),
                 );
+                self.defects.left_out.add("");
                 return;
             }
         };
@@ -364,7 +433,8 @@ impl Loader {
             file: file.clone(),
             line,
         };
-        let before = self.errors.len();
+        let before = self.error_total;
+        let (kept_before, warned_before) = (self.errors.len(), self.warnings.len());
         macro_rules! parse {
             ($ty:ty) => {
                 match serde_path_to_error::deserialize::<_, $ty>(&value) {
@@ -376,6 +446,8 @@ impl Loader {
                         let message = serde_message(&e.into_inner().to_string());
                         self.error_v(file, line, &path, message, shown);
                         self.failed.record(&identity);
+                        self.left_out(&kind);
+                        self.name_record(kept_before, warned_before, &identity);
                         return;
                     }
                 }
@@ -410,8 +482,20 @@ impl Loader {
                 Some(other.to_string()),
             ),
         }
-        if self.errors.len() != before {
+        if self.error_total != before {
             self.failed.record(&identity);
+            self.left_out(&kind);
+        }
+        self.name_record(kept_before, warned_before, &identity);
+    }
+
+    /// A record of `kind` left out in the first pass. The registry record cannot be left out:
+    /// its errors refuse the load.
+    fn left_out(&mut self, kind: &str) {
+        if kind == "registry" {
+            self.fatal += 1;
+        } else {
+            self.defects.left_out.add(kind);
         }
     }
 }

@@ -36,6 +36,7 @@ use super::store::Snapshot;
 
 mod convert;
 mod crossref;
+mod defects;
 mod delta_apply;
 pub mod delta_dir;
 pub mod delta_file;
@@ -47,6 +48,7 @@ mod pipeline;
 mod raw;
 
 use convert::Line;
+pub use defects::{Defects, KindCounts, LoadOptions};
 pub use demo::{load_demo, DEMO_REGISTRY};
 pub use errors::{LoadError, LoadErrors};
 use loader::*;
@@ -62,12 +64,15 @@ pub const MAX_ERRORS: usize = 100;
 /// hostile file cannot exhaust memory. A longer line is an error naming file and line.
 pub const MAX_LINE_BYTES: usize = 1024 * 1024;
 
-/// Load every `*.jsonl` file of a directory, in file-name order.
+/// Load every `*.jsonl` file of a directory, in file-name order. Values that can be made safe
+/// are; records that cannot be represented are left out, unless more than
+/// `options.max_bad_percent` of them are (the snapshot's [`Snapshot::defects`] says what).
 ///
 /// # Errors
-/// Unreadable directory or files, or any validation error.
-pub fn load_dir(dir: &Path) -> Result<Snapshot, LoadErrors> {
-    load_dir_over(dir, None)
+/// Unreadable directory or files, an error in the registry record, or more records left out
+/// than the threshold allows.
+pub fn load_dir(dir: &Path, options: LoadOptions) -> Result<Snapshot, LoadErrors> {
+    load_dir_over(dir, None, options)
 }
 
 /// [`load_dir`] for a reload that replaces `previous`: every record that did not change is
@@ -75,8 +80,12 @@ pub fn load_dir(dir: &Path) -> Result<Snapshot, LoadErrors> {
 /// rather than two full copies.
 ///
 /// # Errors
-/// Unreadable directory or files, or any validation error.
-pub fn load_dir_over(dir: &Path, previous: Option<&Snapshot>) -> Result<Snapshot, LoadErrors> {
+/// As [`load_dir`].
+pub fn load_dir_over(
+    dir: &Path,
+    previous: Option<&Snapshot>,
+    options: LoadOptions,
+) -> Result<Snapshot, LoadErrors> {
     let dir_name = dir.display().to_string();
     let fail = |message: String| {
         LoadErrors(vec![LoadError {
@@ -85,6 +94,7 @@ pub fn load_dir_over(dir: &Path, previous: Option<&Snapshot>) -> Result<Snapshot
             field: String::new(),
             message,
             value: None,
+            key: None,
         }])
     };
     let entries =
@@ -98,7 +108,7 @@ pub fn load_dir_over(dir: &Path, previous: Option<&Snapshot>) -> Result<Snapshot
     if files.is_empty() {
         return Err(fail("no *.jsonl files in the data directory".into()));
     }
-    let mut loader = Loader::full_load(previous);
+    let mut loader = Loader::full_load(previous, options);
     let started = std::time::Instant::now();
     // Opened one at a time as the reader reaches them, so an unreadable file is reported in
     // file order and at most one file is open.
@@ -118,12 +128,24 @@ pub fn load_dir_over(dir: &Path, previous: Option<&Snapshot>) -> Result<Snapshot
     result
 }
 
-/// Validate a data set held in memory, as (file name, text) pairs. Used by tests and benches.
+/// Validate a data set held in memory, as (file name, text) pairs, refusing it if any record is
+/// left out ([`LoadOptions::STRICT`]). Used by tests and benches.
 ///
 /// # Errors
-/// Any validation error.
+/// Any record left out, or an error of the registry record.
 pub fn load_texts(files: &[(&str, &str)]) -> Result<Snapshot, LoadErrors> {
-    let mut loader = Loader::full_load(None);
+    load_texts_with(files, LoadOptions::STRICT)
+}
+
+/// [`load_texts`] with a threshold of records left out.
+///
+/// # Errors
+/// As [`load_dir`].
+pub fn load_texts_with(
+    files: &[(&str, &str)],
+    options: LoadOptions,
+) -> Result<Snapshot, LoadErrors> {
+    let mut loader = Loader::full_load(None, options);
     loader.add_sources(
         files
             .iter()
@@ -177,7 +199,7 @@ mod tests {
         let mut lines = base();
         lines.push(b("2021-06-01T00:00:00Z"));
         let text = lines.join("\n");
-        let mut loader = Loader::full_load(Some(&before));
+        let mut loader = Loader::full_load(Some(&before), LoadOptions::STRICT);
         loader.add_reader("t.jsonl", text.as_bytes());
         let after = loader.finish().expect("valid");
 
@@ -576,7 +598,7 @@ mod tests {
     }
 
     #[test]
-    fn line_forging_characters_are_refused_in_every_text_field() {
+    fn line_forging_characters_are_made_safe_in_free_text_and_refused_in_syntax_fields() {
         let evil = "x\u{2028}Registrant Email: evil@attacker.example";
         let json = serde_json::to_string(evil).expect("json");
         let cases: Vec<(usize, String, &str)> = vec![
@@ -640,14 +662,139 @@ mod tests {
                 "name",
             ),
         ];
-        for (i, line, field) in cases {
+        // Free text (the first seven) is made safe and reported; a value with a syntax (an
+        // e-mail address, a URL, a host name) is outside it, and the record is left out.
+        for (n, (i, line, field)) in cases.into_iter().enumerate() {
             let mut lines = base();
             lines[i] = line;
-            let e = errors(load(&lines));
-            assert!(e.iter().any(|e| e.field == field), "{field}: {e:?}");
-            let shown = LoadErrors(e).to_string();
-            assert!(!shown.contains("evil"), "no value in the message: {shown}");
+            if n < 7 {
+                let snap = load(&lines).expect("made safe, not refused");
+                let d = snap.defects();
+                assert!(d.reports.iter().any(|e| e.field == field), "{field}: {d:?}");
+                assert_eq!(d.made_safe.total(), 1, "{field}");
+                assert_eq!(d.left_out.total(), 0, "{field}");
+                let shown = LoadErrors(d.reports.clone()).to_string();
+                assert!(!shown.contains("evil"), "no value in the message: {shown}");
+                assert!(d.reports[0].key.is_some(), "the record is named: {d:?}");
+            } else {
+                let e = errors(load(&lines));
+                assert!(e.iter().any(|e| e.field == field), "{field}: {e:?}");
+                let shown = LoadErrors(e).to_string();
+                assert!(!shown.contains("evil"), "no value in the message: {shown}");
+            }
         }
+        // What is served holds U+FFFD where the forbidden characters were.
+        let mut lines = base();
+        lines[2] = CONTACT.replace(
+            r#""city":"C""#,
+            r#""city":"C\u202eD","street":["1\u2028Registrant Email: x","\u0007"]"#,
+        );
+        let snap = load(&lines).expect("made safe");
+        let c = &snap.contacts.get("C1-T").expect("kept").contact;
+        assert_eq!(c.city(), "C\u{FFFD}D");
+        let street: Vec<&str> = c.street().iter().collect();
+        assert_eq!(street, ["1\u{FFFD}Registrant Email: x", "\u{FFFD}"]);
+        assert_eq!(snap.defects().made_safe.contact, 1);
+        assert_eq!(snap.defects().reports.len(), 3);
+    }
+
+    fn lenient(lines: &[String], percent: f64) -> Result<Snapshot, LoadErrors> {
+        let text = lines.join("\n");
+        load_texts_with(
+            &[("t.jsonl", &text)],
+            LoadOptions {
+                max_bad_percent: percent,
+            },
+        )
+    }
+
+    #[test]
+    fn records_that_cannot_be_represented_are_left_out_within_the_threshold() {
+        let mut lines = base();
+        // A contact outside its syntax: the domain is served without its registrant.
+        lines[2] = CONTACT.replace(r#""cc":"DE""#, r#""cc":"Germany""#);
+        // A broken line, a domain naming a registrar that does not exist, a duplicate domain,
+        // a domain naming a tech contact and a nameserver that never existed.
+        lines.push("{not json".into());
+        lines.push(domain_with("registrar", "4242"));
+        lines.push(DOMAIN.replace("D1-T", "D3-T"));
+        lines.push(
+            domain_with("tech", r#""C404-T""#)
+                .replace("D2-T", "D4-T")
+                .replace("b.example", "c.example")
+                .replace(r#""ns1.a.example""#, r#""ns1.a.example","ns9.nowhere.net""#),
+        );
+        // Strict (0 %): refused whole, as before thresholds.
+        assert!(lenient(&lines, 0.0).is_err());
+        // 9 records, 4 left out and 1 dropped reference: 55 %.
+        let e = lenient(&lines, 50.0).expect_err("past the threshold");
+        assert!(e.to_string().contains("max_bad_percent"), "{e}");
+        let snap = lenient(&lines, 60.0).expect("within the threshold");
+        let d = snap.defects();
+        assert_eq!(d.records, 9);
+        assert_eq!(d.left_out.contact, 1);
+        assert_eq!(d.left_out.domain, 2);
+        assert_eq!(d.left_out.unparsed, 1);
+        assert_eq!(d.dropped_references, 1);
+        assert!(snap.contacts.get("C1-T").is_none());
+        let a = snap
+            .domains
+            .get("a.example")
+            .expect("kept without its registrant");
+        assert_eq!(a.registrant, None);
+        assert!(
+            snap.domains.get("b.example").is_none(),
+            "no registrar: left out"
+        );
+        let c = snap
+            .domains
+            .get("c.example")
+            .expect("kept without the missing");
+        assert_eq!(c.tech, None);
+        assert_eq!(c.nameservers.len(), 1);
+        assert_eq!(
+            snap.domains
+                .get("a.example")
+                .map(|d| d.roid.as_str().to_owned()),
+            Some("D1-T".into())
+        );
+        // Every report names file, line and field, never the value.
+        let shown = LoadErrors(d.reports.clone()).to_string();
+        assert!(shown.contains("t.jsonl:3: field `cc`"), "{shown}");
+        assert!(shown.contains("t.jsonl:6:"), "the broken line: {shown}");
+        assert!(!shown.contains("Germany"), "{shown}");
+    }
+
+    #[test]
+    fn a_registrar_left_out_takes_its_domains_and_hosts_with_it() {
+        let mut lines = base();
+        lines[1] = REGISTRAR.replace(r#""cc":"US""#, r#""cc":"U""#);
+        let e = errors(lenient(&lines, 10.0));
+        assert_eq!(
+            e.iter().filter(|e| e.line > 0).count(),
+            1,
+            "one report: {e:?}"
+        );
+        let mut big = base();
+        for i in 0..2000 {
+            big.push(CONTACT.replace("C1-T", &format!("C{i}X-T")));
+        }
+        big[1] = REGISTRAR.replace(r#""cc":"US""#, r#""cc":"U""#);
+        let snap = lenient(&big, 1.0).expect("3 of 2005 records");
+        assert_eq!(snap.defects().left_out.registrar, 1);
+        assert_eq!(snap.defects().left_out.host, 1);
+        assert_eq!(snap.defects().left_out.domain, 1);
+        assert!(snap.domains.get("a.example").is_none());
+        assert!(snap.hosts.get("ns1.a.example").is_none());
+        // The default threshold (0.1 %) refuses 3 of 2005.
+        assert!(lenient(&big, LoadOptions::DEFAULT_MAX_BAD_PERCENT).is_err());
+    }
+
+    #[test]
+    fn an_error_of_the_registry_record_refuses_whatever_the_threshold() {
+        let mut lines = base();
+        lines[0] = REGISTRY.replace(r#""updated":"2026-01-01T00:00:00Z""#, r#""updated":"x""#);
+        assert!(lenient(&lines, 100.0).is_err());
     }
 
     #[test]

@@ -57,8 +57,13 @@ pub(super) struct Spare {
 pub(super) enum Item {
     /// A line's bytes without its `\n`: `text[start..end]`.
     Line { no: usize, start: usize, end: usize },
-    /// An error the reader found (overlong line, UTF-16 file, read error).
-    Error { no: usize, message: String },
+    /// An error the reader found (overlong line, UTF-16 file, read error); `line` if it is
+    /// one line's (a line too long), not the file's.
+    Error {
+        no: usize,
+        message: String,
+        line: bool,
+    },
 }
 
 impl Chunk {
@@ -73,7 +78,20 @@ impl Chunk {
     }
 
     pub(super) fn error(&mut self, no: usize, message: String) {
-        self.items.push(Item::Error { no, message });
+        self.items.push(Item::Error {
+            no,
+            message,
+            line: false,
+        });
+    }
+
+    /// One line the reader could not take (too long): a record left out.
+    pub(super) fn line_error(&mut self, no: usize, message: String) {
+        self.items.push(Item::Error {
+            no,
+            message,
+            line: true,
+        });
     }
 
     /// Parse and convert every line into the partial loader.
@@ -89,7 +107,21 @@ impl Chunk {
         for item in items.drain(..) {
             match item {
                 Item::Line { no, start, end } => part.add_line_bytes(&file, no, &text[start..end]),
-                Item::Error { no, message } => part.error(&file, no, "", message),
+                Item::Error {
+                    no,
+                    message,
+                    line: true,
+                } => {
+                    // A line that could not be read counts as a record left out.
+                    part.defects.records += 1;
+                    part.defects.left_out.add("");
+                    part.error(&file, no, "", message);
+                }
+                Item::Error { no, message, .. } => {
+                    // The file cannot be read: the load is refused whatever the threshold.
+                    part.fatal += 1;
+                    part.error(&file, no, "", message);
+                }
             }
         }
         text.clear();
@@ -214,7 +246,7 @@ impl<'scope> Pipeline<'scope, '_> {
                 break;
             }
             if overlong {
-                chunk.error(line_no, format!("line longer than {MAX_LINE_BYTES} bytes"));
+                chunk.line_error(line_no, format!("line longer than {MAX_LINE_BYTES} bytes"));
             } else if line_no == 1
                 && (line.starts_with(b"\xFF\xFE") || line.starts_with(b"\xFE\xFF"))
             {

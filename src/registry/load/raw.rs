@@ -250,6 +250,19 @@ pub(super) struct Identity {
 }
 
 impl Identity {
+    /// The record's key as reported: ROID, name or IANA ID (never personal data).
+    pub(super) fn key(&self) -> Option<String> {
+        match (self.kind.as_str(), &self.roid, &self.name, self.iana_id) {
+            ("registrar", _, _, Some(id)) => Some(format!("registrar {id}")),
+            ("domain" | "host", Some(roid), Some(name), _) => {
+                Some(format!("{} {name} ({roid})", self.kind))
+            }
+            ("domain" | "host", None, Some(name), _) => Some(format!("{} {name}", self.kind)),
+            (kind, Some(roid), _, _) => Some(format!("{kind} {roid}")),
+            _ => None,
+        }
+    }
+
     pub(super) fn of(kind: &str, value: &serde_json::Value) -> Self {
         Self {
             kind: kind.to_string(),
