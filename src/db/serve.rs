@@ -451,7 +451,11 @@ impl Database {
                 },
             });
         }
-        fetched_snapshot(tlds, updated, &owned).map_err(|errors| self.bad(kind, errors))
+        let (snapshot, left_out) = fetched_snapshot(tlds, updated, &owned);
+        for e in &left_out {
+            tracing::warn!(kind, error = %e, "a record in the database cannot be represented; left out of this answer (run rddsd check --database)");
+        }
+        Ok(snapshot)
     }
 
     fn bad(&self, kind: &'static str, errors: Vec<String>) -> FetchError {

@@ -34,14 +34,16 @@ pub struct FetchedLine<'a> {
 /// Check the fetched records and index them as a snapshot of their own, with the data's update
 /// time `updated` and the registry's `tlds`.
 ///
-/// # Errors
-/// One message per refused record, naming table, key and field (never a value); nothing of a
-/// set with an error is returned, so an answer is never built from part of its records.
+/// A record that cannot be represented is left out alone, as a load leaves it out (see
+/// `docs/operating.md`, "Bad records"): what refers to it is answered by the same rules (a
+/// domain without that contact or nameserver; a domain or host whose registrar was left out is
+/// not found). The second value holds one message per record left out, naming table, key and
+/// field (never a value).
 pub fn fetched_snapshot(
     tlds: Vec<String>,
     updated: Timestamp,
     lines: &[FetchedLine<'_>],
-) -> Result<Snapshot, Vec<String>> {
+) -> (Snapshot, Vec<String>) {
     let mut loader = Loader::default();
     let mut roles: HashMap<String, ContactRoles> = HashMap::new();
     for (i, l) in lines.iter().enumerate() {
@@ -52,25 +54,23 @@ pub fn fetched_snapshot(
             roles.insert(Roid::key(l.key), l.roles);
         }
     }
-    if !loader.errors.is_empty() {
-        return Err(loader
-            .errors
-            .iter()
-            .map(|e| {
-                let key = e
-                    .line
-                    .checked_sub(1)
-                    .and_then(|i| lines.get(i))
-                    .map_or("?", |l| l.key);
-                let field = if e.field.is_empty() {
-                    String::new()
-                } else {
-                    format!(" field `{}`", e.field)
-                };
-                format!("table {} key {key}{field}: {}", e.file, e.message)
-            })
-            .collect());
-    }
+    let left_out: Vec<String> = loader
+        .errors
+        .iter()
+        .map(|e| {
+            let key = e
+                .line
+                .checked_sub(1)
+                .and_then(|i| lines.get(i))
+                .map_or("?", |l| l.key);
+            let field = if e.field.is_empty() {
+                String::new()
+            } else {
+                format!(" field `{}`", e.field)
+            };
+            format!("table {} key {key}{field}: {}", e.file, e.message)
+        })
+        .collect();
     let mut snap = Snapshot::with_capacity(
         tlds,
         updated,
@@ -130,7 +130,7 @@ pub fn fetched_snapshot(
         snap.domains
             .insert(d.name.ascii_shared().clone(), Stored::new(0, d));
     }
-    Ok(snap)
+    (snap, left_out)
 }
 
 /// An empty snapshot: the served generation of a node whose records live in the database
@@ -157,25 +157,33 @@ mod tests {
         let t = Timestamp::from_unix(0);
         // A domain whose registrar and contacts were not fetched is still indexed.
         let domain = r#"{"kind":"domain","roid":"D1-X","name":"a.example","statuses":["ok"],"created":"2020-01-01T00:00:00Z","expires":"2030-01-01T00:00:00Z","registrar":1,"registrant":"C1-X"}"#;
-        let snap = fetched_snapshot(
+        let (snap, left_out) = fetched_snapshot(
             vec!["example".into()],
             t,
             &[line("domains", "a.example", domain)],
-        )
-        .expect("valid");
+        );
+        assert!(left_out.is_empty(), "{left_out:?}");
         assert_eq!(snap.counts(), (1, 0, 0, 0));
     }
 
     #[test]
-    fn a_bad_record_is_named_by_table_key_and_field_without_its_value() {
+    fn a_bad_record_is_left_out_alone_and_named_by_table_key_and_field_without_its_value() {
         let t = Timestamp::from_unix(0);
         let contact = r#"{"kind":"contact","roid":"C1-X","name":"N","city":"Secretville","cc":"ZZZ","email":"a@b.example","personType":"natural"}"#;
-        let errors = fetched_snapshot(
+        let domain = r#"{"kind":"domain","roid":"D1-X","name":"a.example","statuses":["ok"],"created":"2020-01-01T00:00:00Z","expires":"2030-01-01T00:00:00Z","registrar":1,"registrant":"C1-X"}"#;
+        let (snap, errors) = fetched_snapshot(
             vec!["example".into()],
             t,
-            &[line("contacts", "C1-X", contact)],
-        )
-        .expect_err("bad country");
+            &[
+                line("contacts", "C1-X", contact),
+                line("domains", "a.example", domain),
+            ],
+        );
+        assert_eq!(
+            snap.counts(),
+            (1, 0, 0, 0),
+            "the domain stays, the contact is left out"
+        );
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert!(
             errors[0].starts_with("table contacts key C1-X field `cc`: "),
