@@ -95,6 +95,8 @@ pub struct Reconfigured {
     pub limits: LimitSettings,
     /// The `[data]` shrink guard.
     pub shrink: ShrinkGuard,
+    /// The `[data]` bad-record threshold.
+    pub load_options: load::LoadOptions,
 }
 
 /// A configuration file a reload reads again. Implemented by `crate::config`, which this
@@ -199,6 +201,20 @@ impl Sources {
         generation: u64,
         previous: Option<&Snapshot>,
     ) -> Result<Generation, LoadFailure> {
+        self.load_with(generation, previous, self.load_options)
+    }
+
+    /// [`Sources::load`] with the bad-record threshold `options` (a reload's, read again from
+    /// the config file).
+    ///
+    /// # Errors
+    /// Any validation error in data or policy.
+    pub fn load_with(
+        &self,
+        generation: u64,
+        previous: Option<&Snapshot>,
+        options: load::LoadOptions,
+    ) -> Result<Generation, LoadFailure> {
         let policy = match &self.policy {
             Some(p) => Policy::load(p)?,
             None => Policy::default_policy()?,
@@ -208,7 +224,7 @@ impl Sources {
             return Ok(Generation::new(snapshot, policy, generation, generation));
         }
         let mut snapshot = match &self.data_dir {
-            Some(d) => load::load_dir_over(d, previous, self.load_options)?,
+            Some(d) => load::load_dir_over(d, previous, options)?,
             None => load::load_demo()?,
         };
         snapshot.defects().log("registration data");
@@ -361,12 +377,12 @@ impl State {
             .changing
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (limits, shrink) = match &self.sources.config {
+        let (limits, shrink, load_options) = match &self.sources.config {
             Some(config) => {
                 let again = config.reread().map_err(LoadFailure::Config)?;
-                (Some(again.limits), again.shrink)
+                (Some(again.limits), again.shrink, again.load_options)
             }
-            None => (None, ShrinkGuard::default()),
+            None => (None, ShrinkGuard::default(), self.sources.load_options),
         };
         let credentials = self
             .authority
@@ -375,10 +391,11 @@ impl State {
             .transpose()
             .map_err(LoadFailure::from)?;
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
-        let fresh = Arc::new(
-            self.sources
-                .load(generation, Some(&self.current().snapshot))?,
-        );
+        let fresh = Arc::new(self.sources.load_with(
+            generation,
+            Some(&self.current().snapshot),
+            load_options,
+        )?);
         let old = self.current().snapshot.counts();
         let new = fresh.snapshot.counts();
         check_shrink(old, new, shrink)?;

@@ -124,6 +124,7 @@ impl crate::state::Reconfigure for ConfigReload {
         Ok(crate::state::Reconfigured {
             limits: s.limits,
             shrink: s.shrink,
+            load_options: s.load_options,
         })
     }
 }
