@@ -14,7 +14,9 @@
 //! addresses taking part, a newcomer finds a slot unless every slot is doing work.
 //!
 //! Bounded: one entry per open connection; a pre-empted connection closes at once (its task
-//! wakes on its token), so the table runs over its cap by at most the evictions in progress.
+//! wakes on its token), and at most [`MAX_PREEMPTING`] evictions are in progress at a time (a
+//! newcomer past them is refused as at a full table), so the table runs over its cap by at
+//! most that many descriptors, which the open-files reserve holds.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,6 +24,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
+
+/// Evictions in progress (pre-empted connections not closed yet) per table, at most.
+pub const MAX_PREEMPTING: usize = 16;
 
 /// One protocol's open connections.
 #[derive(Debug)]
@@ -34,6 +39,8 @@ pub struct ConnTable {
 #[derive(Debug, Default)]
 struct Inner {
     open: usize,
+    /// Pre-empted connections that have not closed yet.
+    evicting: usize,
     next_id: u64,
     /// Pre-emptible connections, idle longest first: (idle since, id) → its token.
     idle: BTreeMap<(Instant, u64), CancellationToken>,
@@ -71,8 +78,12 @@ impl ConnTable {
         let mut inner = self.lock();
         let mut preempted = false;
         if inner.open >= self.cap {
+            if inner.evicting >= MAX_PREEMPTING {
+                return None;
+            }
             let (_, victim) = inner.idle.pop_first()?;
             victim.cancel();
+            inner.evicting += 1;
             preempted = true;
             self.preempted.fetch_add(1, Ordering::Relaxed);
         }
@@ -161,6 +172,9 @@ impl Drop for ConnSlot {
         if let Some(since) = self.idle_since.take() {
             inner.idle.remove(&(since, self.id));
         }
+        if self.evicted.is_cancelled() {
+            inner.evicting = inner.evicting.saturating_sub(1);
+        }
         inner.open = inner.open.saturating_sub(1);
     }
 }
@@ -199,6 +213,25 @@ mod tests {
         a.idle();
         assert!(table.admit().is_some());
         assert!(a.evicted().is_cancelled());
+    }
+
+    #[test]
+    fn evictions_in_progress_are_bounded() {
+        let table = ConnTable::new(1);
+        let mut held = vec![table.admit().expect("first").0];
+        for _ in 0..MAX_PREEMPTING {
+            // Each newcomer pre-empts the last one, which has not closed yet.
+            let (slot, preempted) = table.admit().expect("pre-empts");
+            assert!(preempted);
+            held.push(slot);
+        }
+        assert!(table.admit().is_none(), "past the bound: refused");
+        // The pre-empted ones close: room to pre-empt again.
+        let newest = held.pop().expect("newest");
+        drop(held);
+        assert_eq!(table.open(), 1);
+        assert!(table.admit().is_some_and(|(_, p)| p));
+        drop(newest);
     }
 
     #[test]

@@ -10,8 +10,9 @@
 pub const REFUSING: usize = 64;
 
 /// Descriptors kept back for everything that is not a client connection: listeners, the
-/// runtime, log and data files, the disclosure log, reload, and the refusals being written.
-pub const RESERVED: u64 = 64 + 2 * REFUSING as u64;
+/// runtime, log and data files, the disclosure log, reload, the refusals being written, and the
+/// pre-empted connections still closing ([`crate::limit::conns::MAX_PREEMPTING`] per protocol).
+pub const RESERVED: u64 = 64 + 2 * (REFUSING as u64 + crate::limit::conns::MAX_PREEMPTING as u64);
 
 /// Connection caps, as configured or as lowered to fit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

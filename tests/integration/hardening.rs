@@ -82,7 +82,12 @@ fn clients_that_never_read_lose_their_slots_to_the_write_timeout() {
             })
         })
         .collect();
-    // (the hogs hold every slot: others are refused for now)
+    // (the hogs hold every slot once the server reads their requests: from then on they are
+    // busy, never pre-empted, and others are refused for now. A hog the server has not read
+    // from yet would still count as idle and give way to the newcomer (issue 23), so let the
+    // server start on them first: a fraction of the one-second write timeout.)
+    srv.wait_metric("rddsd_open_connections{listener=\"rdap\"}", 4.0);
+    std::thread::sleep(Duration::from_millis(200));
     served_within(&srv, "127.0.0.71", 503, Duration::from_secs(5));
     // THEN another client is served within the write timeout plus a margin
     let took = served_within(&srv, "127.0.0.71", 200, Duration::from_secs(8));
@@ -240,7 +245,10 @@ fn a_low_open_files_limit_lowers_the_caps_so_floods_meet_busy() {
         .as_bytes(),
     );
     if !raw.is_empty() {
-        assert_eq!(parse(&raw).status, 503);
+        // 503, or 200 when a flood connection the server had not read from yet (so still
+        // idle) gave way to it (issue 23): either way a clear answer at once.
+        let status = parse(&raw).status;
+        assert!(matches!(status, 503 | 200), "{status}");
     }
     assert!(
         started.elapsed() < Duration::from_secs(2),
