@@ -82,9 +82,6 @@ struct Exposition {
 impl Exposition {
     /// Start a family of `kind` (`counter`, `gauge`, `histogram`).
     fn family(&mut self, name: &'static str, kind: &str, help: &str) {
-        if self.out.capacity() == 0 {
-            self.out.reserve(16 * 1024);
-        }
         header(&mut self.out, name, kind, help);
         self.name = name;
     }
@@ -395,7 +392,10 @@ impl Metrics {
 
     /// Prometheus text exposition (format 0.0.4).
     pub fn render(&self, g: &Gauges) -> String {
-        let mut e = Exposition::default();
+        let mut e = Exposition {
+            out: String::with_capacity(16 * 1024),
+            name: "",
+        };
         self.render_answers(&mut e);
         self.render_capacity(&mut e, g);
         self.render_data(&mut e, g);

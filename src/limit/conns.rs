@@ -135,17 +135,17 @@ pub fn allowance(base: Duration, open: usize, cap: usize) -> Duration {
 }
 
 impl ConnSlot {
-    /// The connection waits for a first byte again: it may be pre-empted from now on.
-    pub fn idle(&mut self) {
-        if self.idle_since.is_some() || self.evicted.is_cancelled() {
-            return;
+    /// The connection waits for a first byte again: it may be pre-empted from now on. Returns
+    /// how long it may wait ([`ConnTable::allowance`] of `base`), read under the same lock: a
+    /// keep-alive connection comes here after every answer.
+    pub fn idle(&mut self, base: Duration) -> Duration {
+        let mut inner = self.table.lock();
+        if self.idle_since.is_none() && !self.evicted.is_cancelled() {
+            let now = Instant::now();
+            inner.idle.insert((now, self.id), self.evicted.clone());
+            self.idle_since = Some(now);
         }
-        let now = Instant::now();
-        self.table
-            .lock()
-            .idle
-            .insert((now, self.id), self.evicted.clone());
-        self.idle_since = Some(now);
+        allowance(base, inner.open, self.table.cap)
     }
 
     /// The connection is receiving a request or writing an answer: never pre-empted.
@@ -210,7 +210,7 @@ mod tests {
         e.busy();
         assert!(table.admit().is_none(), "all busy: refused");
         // One goes idle again and is the one to give way.
-        a.idle();
+        a.idle(Duration::ZERO);
         assert!(table.admit().is_some());
         assert!(a.evicted().is_cancelled());
     }
@@ -240,7 +240,7 @@ mod tests {
         let (a, _) = table.admit().expect("a");
         let (mut b, _) = table.admit().expect("b");
         b.busy();
-        b.idle();
+        b.idle(Duration::ZERO);
         b.busy();
         assert_eq!(table.open(), 2);
         drop(a);

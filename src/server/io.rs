@@ -194,10 +194,7 @@ impl<S> DeadlineIo<S> {
         self.phase = Phase::Waiting;
         self.read.disarm();
         self.read.after = match &mut self.slot {
-            Some(slot) => {
-                slot.idle();
-                slot.allowance(self.limits.idle)
-            }
+            Some(slot) => slot.idle(self.limits.idle),
             None => self.limits.idle,
         };
     }
