@@ -54,9 +54,17 @@ fn readiness(state: &State) -> (StatusCode, &'static str, String) {
     // The database, like the disclosure log, is shared by every node: losing it must not take
     // the whole pool out of rotation while nodes can answer from their caches (and answer 503,
     // quickly, for the rest).
-    let database = match (g.database_up, state.backend.health().and_then(|h| h.lost_for)) {
+    let health = state.backend.health();
+    let complete = health.is_some_and(|h| h.complete);
+    let database = match (g.database_up, health.and_then(|h| h.lost_for)) {
         (None, _) => String::new(),
+        (Some(true), _) if complete => "database: following changes (replica)\n".to_string(),
         (Some(true), _) => "database: following changes\n".to_string(),
+        (Some(false), Some(lost)) if complete => format!(
+            "database: unreachable for {} s; serving the replica's whole snapshot, {} s behind at most\n",
+            lost.as_secs(),
+            lost.as_secs()
+        ),
         (Some(false), Some(lost)) => format!(
             "database: unreachable for {} s; serving cached answers within the staleness bound, 503 otherwise\n",
             lost.as_secs()

@@ -9,8 +9,11 @@
 //! - [`InMemory`]: the generation's snapshot holds every record (JSON Lines files, or the
 //!   embedded demo registry). Nothing ever waits: a lookup's future is ready on its first poll,
 //!   which the RDAP front end uses to answer without allocating a task.
-//! - the PostgreSQL adapter (`crate::db::serve::Database`), which reads the records of each
-//!   query from the database and follows its change log.
+//! - the PostgreSQL adapter in direct mode (`crate::db::serve::Database`), which reads the
+//!   records of each query from the database and follows its change log;
+//! - the PostgreSQL adapter in replica mode (`crate::db::replica::Replica`), which reads the
+//!   whole registry into the generation's snapshot at start and applies the database's change
+//!   log to it ([`Served`]): lookups are in-memory ones, as with JSON Lines.
 //!
 //! A third backend implements [`Backend`] and is handed to [`crate::state::Sources`]; nothing
 //! in `rdap` or `whois` changes.
@@ -27,6 +30,8 @@ use tokio_util::sync::CancellationToken;
 use crate::cache::CachedBody;
 use crate::policy::AudienceRules;
 use crate::query::Query;
+use crate::registry::load::delta_file::Delta;
+use crate::registry::load::LoadErrors;
 use crate::registry::store::Revision;
 use crate::registry::{Snapshot, Timestamp};
 use crate::search::{Limits, Search};
@@ -134,6 +139,26 @@ pub struct Health {
     pub failures: u64,
     /// Change rows applied.
     pub changes_applied: u64,
+    /// The backend serves a complete snapshot of the store (a replica): while the store is
+    /// lost it keeps serving everything, `lost_for` behind at most.
+    pub complete: bool,
+    /// Full re-reads of the store (a replica's resyncs).
+    pub resyncs: u64,
+}
+
+/// The generation being served, as a backend that holds the whole registry (a replica)
+/// changes it. Implemented by `crate::state::State`, which this layer does not import.
+pub trait Served: Send + Sync {
+    /// The snapshot served now (a cheap clone: its shards are shared).
+    fn snapshot(&self) -> Snapshot;
+    /// Serve the served snapshot with `delta` applied (a follower's changes, in order): every
+    /// cached answer none of whose records changed stays valid.
+    ///
+    /// # Errors
+    /// The delta does not apply to the served snapshot; nothing changed.
+    fn apply(&self, delta: &Delta) -> Result<(), LoadErrors>;
+    /// Serve `snapshot` instead, as a full load (a resync): every cached answer is dropped.
+    fn replace(&self, snapshot: Snapshot);
 }
 
 /// The records of one search page read by a backend, and how many matches lie at or before
@@ -176,14 +201,24 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// `last update of RDAP database`.
     fn updated(&self, snapshot: &Snapshot) -> Timestamp;
 
+    /// For a backend that holds the whole registry itself (a replica): the snapshot a load
+    /// serves. At start, the one it read; on a reload (SIGHUP), `previous`, the one being
+    /// served: its records change through the store's change log, not through a reload.
+    /// `None`: load the data (or see [`Backend::registry_only`]).
+    fn held_snapshot(&self, _previous: Option<&Snapshot>) -> Option<Snapshot> {
+        None
+    }
+
     /// The remote store's health; `None` for a backend without one.
     fn health(&self) -> Option<Health> {
         None
     }
 
-    /// The task that keeps the backend in step with its store until `shutdown`, if it has one.
+    /// The task that keeps the backend in step with its store until `shutdown`, if it has one;
+    /// a backend that holds the registry applies the store's changes to `served`.
     fn follow(
         self: Arc<Self>,
+        _served: Arc<dyn Served>,
         _shutdown: CancellationToken,
     ) -> Option<Pin<Box<dyn Future<Output = ()> + Send>>> {
         None

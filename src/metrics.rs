@@ -147,6 +147,18 @@ fn render_database(e: &mut Exposition, g: &Gauges) {
         "Change-log rows applied to the answer cache.",
     );
     e.value(g.database_changes);
+    e.gauge(
+        "rddsd_database_behind_seconds",
+        "How far the data served may be behind the database: 0 while the node follows it, else the seconds since it lost it (a replica keeps serving its whole snapshot; direct mode its cache within max_stale_secs).",
+    );
+    e.value(g.database_behind_secs);
+    if let Some(resyncs) = g.database_resyncs {
+        e.counter(
+            "rddsd_database_resyncs_total",
+            "Full reads of the tables by a replica after its start (a pruned change log, an import, a change of the zones, or changed records refused).",
+        );
+        e.value(resyncs);
+    }
 }
 
 /// A fixed-bucket latency histogram.
@@ -289,6 +301,10 @@ pub struct Gauges {
     pub database_failures: u64,
     /// Database change rows applied to the answer cache.
     pub database_changes: u64,
+    /// Seconds since the node lost its database (0 while it follows it).
+    pub database_behind_secs: u64,
+    /// A replica's full re-reads of the tables (`None`: not a replica).
+    pub database_resyncs: Option<u64>,
     /// Records of the current generation's load with a value made safe, by kind.
     pub records_made_safe: [(&'static str, u64); 5],
     /// Records the current generation's load left out, by kind (`line`: lines of no kind).

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use crate::authority::Authority;
-use crate::backend::Backend;
+use crate::backend::{Backend, Served};
 use crate::cache::{CacheHasher, CacheKey, CachedBody, Doorkeeper};
 use crate::limit::{LimitSettings, Limiter};
 use crate::metrics::Metrics;
@@ -223,6 +223,9 @@ impl Sources {
             let snapshot = load::fetched::empty_snapshot(tlds, updated);
             return Ok(Generation::new(snapshot, policy, generation, generation));
         }
+        if let Some(snapshot) = self.backend.held_snapshot(previous) {
+            return Ok(Generation::new(snapshot, policy, generation, generation));
+        }
         let mut snapshot = match &self.data_dir {
             Some(d) => load::load_dir_over(d, previous, options)?,
             None => load::load_demo()?,
@@ -308,6 +311,8 @@ impl State {
             database_up: health.map(|h| h.up),
             database_failures: health.map_or(0, |h| h.failures),
             database_changes: health.map_or(0, |h| h.changes_applied),
+            database_behind_secs: health.and_then(|h| h.lost_for).map_or(0, |d| d.as_secs()),
+            database_resyncs: health.filter(|h| h.complete).map(|h| h.resyncs),
             now_unix: crate::registry::Timestamp::now().unix(),
             disclosure_log_ok: self.authority.as_deref().map(Authority::log_writable),
             live_generations: Generation::live(),
@@ -372,6 +377,53 @@ impl State {
         result
     }
 
+    /// Serve the generation being served with `delta` applied, as a follower of a change
+    /// log applies it ([`Snapshot::apply_followed`]); `self.changing` is held.
+    fn apply_followed(&self, delta: &load::delta_file::Delta) -> Result<(), load::LoadErrors> {
+        let started = std::time::Instant::now();
+        let result = (|| {
+            let _changing = self
+                .changing
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let current = self.current();
+            let snapshot = current.snapshot.apply_followed(delta)?;
+            let number = self.next_generation.fetch_add(1, Ordering::Relaxed);
+            self.current.store(Arc::new(Generation::new(
+                snapshot,
+                current.policy.clone(),
+                number,
+                current.base,
+            )));
+            for e in &delta.made_safe {
+                let key = e.key.as_deref().unwrap_or("");
+                tracing::warn!(record = %key, "database change: {e}");
+            }
+            Ok(())
+        })();
+        self.metrics.delta(result.is_ok(), started.elapsed());
+        result
+    }
+
+    /// Serve `snapshot` as a new full load with the served policy.
+    fn replace_snapshot(&self, snapshot: Snapshot) {
+        let _changing = self
+            .changing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let current = self.current();
+        let number = self.next_generation.fetch_add(1, Ordering::Relaxed);
+        snapshot.defects().log("registration data");
+        self.current.store(Arc::new(Generation::new(
+            snapshot,
+            current.policy.clone(),
+            number,
+            number,
+        )));
+        // A new full load: no cached answer can be hit again.
+        self.rdap_cache.invalidate_all();
+    }
+
     fn reload_inner(&self) -> Result<Arc<Generation>, LoadFailure> {
         let _changing = self
             .changing
@@ -427,6 +479,21 @@ impl State {
         // than waiting for eviction.
         self.rdap_cache.invalidate_all();
         Ok(fresh)
+    }
+}
+
+/// A replica's changes reach the served generation here.
+impl Served for State {
+    fn snapshot(&self) -> Snapshot {
+        self.current().snapshot.clone()
+    }
+
+    fn apply(&self, delta: &load::delta_file::Delta) -> Result<(), load::LoadErrors> {
+        self.apply_followed(delta)
+    }
+
+    fn replace(&self, snapshot: Snapshot) {
+        self.replace_snapshot(snapshot);
     }
 }
 

@@ -237,6 +237,7 @@ fn resolve_database(
     has_files: bool,
 ) -> Result<Option<DatabaseSettings>, ConfigError> {
     let DatabaseSection {
+        mode,
         pool_size,
         statement_timeout_ms,
         queue_timeout_ms,
@@ -294,6 +295,7 @@ fn resolve_database(
             86_400,
         )?,
         shared_budget: shared_budget.unwrap_or(false),
+        mode: mode.unwrap_or_default(),
         ..d
     }))
 }

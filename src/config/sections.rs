@@ -258,7 +258,10 @@ pub enum Backend {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSection {
-    /// Connections per node.
+    /// `direct` (the default: lookups read the database) or `replica` (the node reads every
+    /// table at start and follows the change log in memory).
+    pub mode: Option<crate::db::DatabaseMode>,
+    /// Connections per node (direct mode).
     pub pool_size: Option<usize>,
     /// Longest a lookup statement may run (milliseconds); the server cancels it after that.
     pub statement_timeout_ms: Option<u64>,
@@ -266,7 +269,8 @@ pub struct DatabaseSection {
     /// the bound of the queue in front of the pool.
     pub queue_timeout_ms: Option<u64>,
     /// While the database is unreachable, cached answers are served for at most this many
-    /// seconds after the node lost it; then 503.
+    /// seconds after the node lost it; then 503. Direct mode only: a replica serves its whole
+    /// snapshot through an outage.
     pub max_stale_secs: Option<u64>,
     /// Share the harvesting budget (daily quotas, blocks, escalation) with the other nodes
     /// through the database ([`crate::db::harvest`]).

@@ -2,7 +2,8 @@
 //! tools that fill, read back and check it (`rddsd db migrate|import|export`,
 //! `rddsd check --database`).
 //!
-//! [`serve`] is the backend of `rddsd serve` with `[data] backend = "postgres"`. The tables mirror the JSON Lines format field for field (see
+//! [`serve`] is the backend of `rddsd serve` with `[data] backend = "postgres"` in direct mode,
+//! [`replica`] in replica mode (`[database] mode = "replica"`). The tables mirror the JSON Lines format field for field (see
 //! `schema/postgres/`), so the loader stays the one place that knows the data rules: an import
 //! validates with it before a row is written, and a check exports the tables to JSON Lines and
 //! runs it over them.
@@ -27,11 +28,12 @@ pub mod export;
 pub mod harvest;
 pub mod import;
 pub mod migrate;
+pub mod replica;
 pub mod serve;
 mod settings;
 mod tables;
 
-pub use settings::DatabaseSettings;
+pub use settings::{DatabaseMode, DatabaseSettings};
 
 /// How long a connection attempt may take when the URL sets no `connect_timeout`.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -974,11 +974,14 @@ impl Backend for Database {
             lost_for: self.lost_for(),
             failures: self.failures.load(Ordering::Relaxed),
             changes_applied: self.changes_applied.load(Ordering::Relaxed),
+            complete: false,
+            resyncs: 0,
         })
     }
 
     fn follow(
         self: Arc<Self>,
+        _served: Arc<dyn crate::backend::Served>,
         shutdown: CancellationToken,
     ) -> Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>> {
         Some(Box::pin(Database::follow(self, shutdown)))

@@ -57,6 +57,15 @@ pub enum StartError {
     Database(#[from] crate::db::DbError),
 }
 
+impl From<crate::db::replica::ReplicaError> for StartError {
+    fn from(e: crate::db::replica::ReplicaError) -> Self {
+        match e {
+            crate::db::replica::ReplicaError::Database(e) => Self::Database(e),
+            crate::db::replica::ReplicaError::Data(e) => Self::Load(LoadFailure::Data(e)),
+        }
+    }
+}
+
 /// A bound, loaded server, ready to run.
 pub struct Server {
     state: Arc<State>,
@@ -77,6 +86,9 @@ impl Server {
         // The assembly of the layers: the backend and the disclosure log's adapters are chosen
         // here, and the layers below only see their traits.
         let backend: Arc<dyn Backend> = match &settings.database {
+            Some(d) if d.mode == crate::db::DatabaseMode::Replica => {
+                crate::db::replica::Replica::open(d, settings.load_options).await?
+            }
             Some(d) => crate::db::serve::Database::open(d.clone()).await?,
             None => Arc::new(InMemory),
         };
@@ -245,7 +257,8 @@ impl Server {
             ));
         }
         tasks.spawn(sweep_limiter(Arc::clone(&state), shutdown.clone()));
-        if let Some(follow) = Arc::clone(&state.backend).follow(shutdown.clone()) {
+        let served: Arc<dyn crate::backend::Served> = Arc::clone(&state) as _;
+        if let Some(follow) = Arc::clone(&state.backend).follow(served, shutdown.clone()) {
             tasks.spawn(follow);
         }
         if let Some(d) = settings.database.as_ref().filter(|d| d.shared_budget) {

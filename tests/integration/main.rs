@@ -39,6 +39,8 @@ mod profile;
 mod rdap;
 /// Issue 23: values made safe and served, records left out, the threshold.
 mod records;
+/// PostgreSQL replica mode: the whole registry in memory, following the change log.
+mod replica;
 /// Every answer kind and every fixture validates against its JSON schema.
 mod schema;
 /// Authority searches: every form, paging, the cap, one log entry per page.

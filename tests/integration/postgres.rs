@@ -42,13 +42,13 @@ fn ok(args: &[&str]) -> String {
     out
 }
 
-fn migrated(test: &str) -> Option<TestDb> {
+pub(crate) fn migrated(test: &str) -> Option<TestDb> {
     let db = TestDb::fresh(test)?;
     ok(&["db", "migrate", "--database", &db.url]);
     Some(db)
 }
 
-fn imported(test: &str) -> Option<TestDb> {
+pub(crate) fn imported(test: &str) -> Option<TestDb> {
     let db = migrated(test)?;
     let demo = fixtures().join("registry");
     ok(&[
@@ -536,7 +536,7 @@ fn connection_errors_name_the_target_but_not_the_password() {
 /// The fixture contact's personal value that `text` holds, if any. Short all-digit values (a
 /// postal code, a phone extension) also occur in lengths and times, so they are looked for as
 /// the JSON string or WHOIS field value a leak would be (the privacy test does the same).
-fn leaked(text: &str) -> Option<String> {
+pub(crate) fn leaked(text: &str) -> Option<String> {
     let text = text.to_lowercase();
     crate::privacy::secrets()
         .into_iter()
@@ -552,14 +552,14 @@ fn leaked(text: &str) -> Option<String> {
 }
 
 /// The base URL both backends are started with, so request URLs in the answers agree.
-const BASE: &str = "http://rdap.test/";
+pub(crate) const BASE: &str = "http://rdap.test/";
 
 /// A node serving `db`, budgets off, with `toml` in its config.
-fn node(db: &TestDb, toml: &str) -> crate::harness::Server {
+pub(crate) fn node(db: &TestDb, toml: &str) -> crate::harness::Server {
     crate::harness::Server::with_config(toml, &["--base-url", BASE, "--database", &db.url])
 }
 
-fn status_of(srv: &crate::harness::Server, path: &str) -> Vec<String> {
+pub(crate) fn status_of(srv: &crate::harness::Server, path: &str) -> Vec<String> {
     let d = srv.get(path).json();
     d["status"]
         .as_array()
@@ -575,11 +575,19 @@ fn status_of(srv: &crate::harness::Server, path: &str) -> Vec<String> {
 /// backend's answer: rendered fresh, rendered for the cache, and from the cache.
 #[test]
 fn the_database_backend_answers_exactly_as_the_jsonl_backend() {
-    let Some(db) = imported("the_database_backend_answers_exactly_as_the_jsonl_backend") else {
+    answers_exactly_as_the_jsonl_backend(
+        "the_database_backend_answers_exactly_as_the_jsonl_backend",
+        "",
+    );
+}
+
+/// The body of the test above, for a node with `toml` in its config (a mode).
+pub(crate) fn answers_exactly_as_the_jsonl_backend(test: &str, toml: &str) {
+    let Some(db) = imported(test) else {
         return;
     };
     let jsonl = crate::harness::Server::start(&["--base-url", BASE]);
-    let pg = node(&db, "");
+    let pg = node(&db, toml);
     let mut paths = crate::privacy::public_paths();
     for ip in [
         "198.51.100.53",
@@ -979,7 +987,12 @@ fn a_slow_database_is_503_within_the_statement_timeout_and_stalls_nothing() {
 /// leave out exactly the contacts the in-memory search leaves out.
 #[test]
 fn searches_from_the_database_answer_as_from_memory() {
-    let Some(db) = imported("searches_from_the_database_answer_as_from_memory") else {
+    searches_answer_as_from_memory("searches_from_the_database_answer_as_from_memory", "");
+}
+
+/// The body of the test above, for a node with `mode` added to its config.
+pub(crate) fn searches_answer_as_from_memory(test: &str, mode: &str) {
+    let Some(db) = imported(test) else {
         return;
     };
     let dir = tempfile::tempdir().expect("tmp");
@@ -1011,7 +1024,7 @@ fn searches_from_the_database_answer_as_from_memory() {
         &["--base-url", BASE, "--policy", policy_flag],
     );
     let pg = crate::harness::Server::with_config(
-        &config("pg.jsonl"),
+        &format!("{}{mode}", config("pg.jsonl")),
         &[
             "--base-url",
             BASE,

@@ -74,10 +74,28 @@ impl Snapshot {
             ));
             return Err(LoadErrors(p.errors));
         }
+        self.apply_checked(p, delta)
+    }
+
+    /// [`Snapshot::apply`] for a follower of a change log (the PostgreSQL replica), which
+    /// knows its changes are newer than the data however their times compare: two batches
+    /// can fall in one second. The update time never goes back.
+    ///
+    /// # Errors
+    /// As [`Snapshot::apply`], but for the update time.
+    pub fn apply_followed(&self, delta: &Delta) -> Result<Snapshot, LoadErrors> {
+        let p = Problems {
+            delta,
+            errors: Vec::new(),
+        };
+        self.apply_checked(p, delta)
+    }
+
+    fn apply_checked(&self, mut p: Problems<'_>, delta: &Delta) -> Result<Snapshot, LoadErrors> {
         let rev: Revision = self.revision + 1;
         let mut next = self.clone();
         next.revision = rev;
-        next.updated = delta.updated;
+        next.updated = delta.updated.max(self.updated);
         self.check_deletes_exist(&mut p, delta);
         let (deleted_domains, counted) = next.take_out_domains(delta, rev);
         next.replace_registrars(delta, rev);

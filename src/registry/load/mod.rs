@@ -128,6 +128,24 @@ pub fn load_dir_over(
     result
 }
 
+/// Load a data set from readers of JSON Lines, in the order given, as [`load_dir_over`] loads
+/// files: the same rules, the same threshold of records left out, every unchanged record
+/// shared with `previous`. Each source is a name for errors (a file, or a database table) and
+/// its reader, opened when the loader reaches it; a reader's error is an error of that source.
+/// The PostgreSQL replica streams its tables through this.
+///
+/// # Errors
+/// As [`load_dir`].
+pub fn load_readers<R: BufRead>(
+    sources: impl IntoIterator<Item = (String, std::io::Result<R>)>,
+    previous: Option<&Snapshot>,
+    options: LoadOptions,
+) -> Result<Snapshot, LoadErrors> {
+    let mut loader = Loader::full_load(previous, options);
+    loader.add_sources(sources);
+    loader.finish()
+}
+
 /// Validate a data set held in memory, as (file name, text) pairs, refusing it if any record is
 /// left out ([`LoadOptions::STRICT`]). Used by tests and benches.
 ///
