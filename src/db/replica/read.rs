@@ -1,9 +1,10 @@
 //! The full read of a replica: every registration table streamed through the loader, in one
 //! consistent snapshot of the database, with where the change log stood when it was taken.
 //!
-//! The tables are read by `COPY … TO STDOUT (FORMAT binary)` of the schema's own
-//! `rddsd_*_line` functions, so every row arrives as one line of the JSON Lines format, the
-//! loader's input. The rows are packed into chunks and handed over a bounded channel to the
+//! The tables are read as `rddsd db export` reads them (hosts and domains with their child
+//! rows aggregated in one pass, not a subquery per row), each row made into one line of the
+//! JSON Lines format, the loader's input, as the export writes it. The rows are streamed (never
+//! a whole table in memory), packed into chunks and handed over a bounded channel to the
 //! loader, which runs on a blocking thread and parses on all cores as it does for files: the
 //! database and the loader work at the same time, and at most [`CHUNKS_IN_FLIGHT`] chunks of
 //! text are held between them, never a whole table. The registry record is built here from the
@@ -17,11 +18,9 @@ use std::time::Instant;
 
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
-use tokio_postgres::binary_copy::BinaryCopyOutStream;
-use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Config, Transaction};
 
-use super::super::{connect_with, DbError};
+use super::super::{connect_with, export, DbError};
 use super::{Position, ReplicaError, GAP_SCAN};
 use crate::registry::load::{self, LoadOptions};
 use crate::registry::{Snapshot, Timestamp};
@@ -31,26 +30,9 @@ const CHUNK_BYTES: usize = 1024 * 1024;
 /// Chunks between the database and the loader at most.
 const CHUNKS_IN_FLIGHT: usize = 8;
 
-/// The tables, in the loader's order (registrars before what refers to them), each as the
-/// source name its errors carry and the statement that streams its lines.
-const TABLES: [(&str, &str); 4] = [
-    (
-        "registrars",
-        "COPY (SELECT rddsd_registrar_line(r) FROM registrars r) TO STDOUT (FORMAT binary)",
-    ),
-    (
-        "contacts",
-        "COPY (SELECT rddsd_contact_line(c) FROM contacts c) TO STDOUT (FORMAT binary)",
-    ),
-    (
-        "hosts",
-        "COPY (SELECT rddsd_host_line(h) FROM hosts h) TO STDOUT (FORMAT binary)",
-    ),
-    (
-        "domains",
-        "COPY (SELECT rddsd_domain_line(d) FROM domains d) TO STDOUT (FORMAT binary)",
-    ),
-];
+/// The tables, in the loader's order (registrars before what refers to them); each is also
+/// the source name its errors carry.
+const TABLES: [&str; 4] = ["registrars", "contacts", "hosts", "domains"];
 
 /// The registry row, the newest change serial and the time of the latest change (as the
 /// direct mode's `last update of RDAP database`).
@@ -94,24 +76,22 @@ pub(super) async fn read_all(
     let loading = tokio::task::spawn_blocking(move || {
         let receive = Rc::new(RefCell::new(receive));
         let mut first = Some(registry_line);
-        let sources = std::iter::once("registry")
-            .chain(TABLES.iter().map(|(t, _)| *t))
-            .map(move |table| {
-                let reader: Box<dyn BufRead> = match first.take() {
-                    // The registry record comes first, from the row read above.
-                    Some(line) => Box::new(std::io::Cursor::new(line)),
-                    None => Box::new(std::io::BufReader::with_capacity(
-                        64 * 1024,
-                        TableReader {
-                            receive: Rc::clone(&receive),
-                            current: Vec::new(),
-                            at: 0,
-                            done: false,
-                        },
-                    )),
-                };
-                (table.to_string(), Ok(reader))
-            });
+        let sources = std::iter::once("registry").chain(TABLES).map(move |table| {
+            let reader: Box<dyn BufRead> = match first.take() {
+                // The registry record comes first, from the row read above.
+                Some(line) => Box::new(std::io::Cursor::new(line)),
+                None => Box::new(std::io::BufReader::with_capacity(
+                    64 * 1024,
+                    TableReader {
+                        receive: Rc::clone(&receive),
+                        current: Vec::new(),
+                        at: 0,
+                        done: false,
+                    },
+                )),
+            };
+            (table.to_string(), Ok(reader))
+        });
         load::load_readers(sources, previous.as_ref(), options)
     });
     let streamed = stream_tables(&tx, &send).await;
@@ -188,23 +168,25 @@ fn registry_line(tlds: &[String], updated: Timestamp) -> Vec<u8> {
     line
 }
 
-/// Stream every table's lines to the loader, in [`TABLES`] order. Stops early, without an
-/// error, when the loader stopped reading (it has its own errors to report).
+/// Stream every table's lines to the loader, in [`TABLES`] order, each row made into its
+/// JSON line here as `rddsd db export` makes it. Stops early, without an error, when the
+/// loader stopped reading (it has its own errors to report).
 async fn stream_tables(tx: &Transaction<'_>, send: &mpsc::Sender<Piece>) -> Result<(), DbError> {
-    for (table, sql) in TABLES {
+    for table in TABLES {
+        let Some((sql, row_line)) = export::unordered(table) else {
+            continue;
+        };
         let what = || format!("cannot read {table}");
         let stream = tx
-            .copy_out(sql)
+            .query_raw(sql.as_str(), std::iter::empty::<&str>())
             .await
             .map_err(|e| DbError::sql(what(), &e))?;
-        let rows = BinaryCopyOutStream::new(stream, &[Type::TEXT]);
-        let mut rows = std::pin::pin!(rows);
+        let mut rows = std::pin::pin!(stream);
+        let path = std::path::Path::new(table);
         let mut chunk = Vec::with_capacity(CHUNK_BYTES + 64 * 1024);
         while let Some(row) = rows.next().await {
             let row = row.map_err(|e| DbError::sql(what(), &e))?;
-            let line: &str = row.try_get(0).map_err(|e| DbError::sql(what(), &e))?;
-            chunk.extend_from_slice(line.as_bytes());
-            chunk.push(b'\n');
+            row_line(&row, &mut chunk, path)?;
             if chunk.len() >= CHUNK_BYTES {
                 let full =
                     std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_BYTES + 64 * 1024));
