@@ -11,7 +11,10 @@ the release binary:
              dropped into [data] delta_dir: the server's own time to validate and apply it
              (rddsd_delta_last_duration_seconds), and the resident memory after;
   released   rddsd_data_generations_live after the reload and the delta (1: the old
-             generations were dropped).
+             generations were dropped);
+  lookups    cache-missing lookups of random existing names (wrk, scripts/walk.lua: a shuffled
+             sample of SAMPLE names, each asked once; THREADS, CONNS, DURATION as pg-bench.sh),
+             limiter off for loopback: 2xx/s, non-2xx, p50/p99.
 
 The server runs with MIMALLOC_PURGE_DELAY=0, as the shipped systemd unit sets it (freed memory
 goes back to the system at once); set PURGE_DELAY to another value to see the allocator default.
@@ -23,12 +26,14 @@ Needs: python3, a release build (cargo build --release). Loopback only.
 import argparse
 import json
 import os
+import random
 import re
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -60,6 +65,43 @@ def wait_log(path, needle, timeout=600, after=0):
     sys.exit(f"timed out waiting for {needle!r}")
 
 
+def lookups(data, work):
+    """wrk over a shuffled sample of the data's names, each asked once: 2xx/s and the rest."""
+    sample = int(os.environ.get("SAMPLE", "2000000"))
+    threads = os.environ.get("THREADS", "2")
+    names = []
+    with open(os.path.join(data, "40-domains.jsonl"), encoding="utf-8") as f:
+        for line in f:
+            # The generator writes "name":"…" without escapes; anything else is parsed.
+            at = line.find('"name":"')
+            end = line.find('"', at + 8) if at >= 0 else -1
+            name = line[at + 8:end] if end > 0 else ""
+            names.append(name if name and "\\" not in name else json.loads(line)["name"])
+    rng = random.Random(7)
+    rng.shuffle(names)
+    paths = os.path.join(work, "paths")
+    with open(paths, "w") as f:
+        for n in names[:sample]:
+            f.write("/domain/" + urllib.parse.quote(n) + "\n")
+    del names
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{os.environ.get('CONNS', '32')}",
+         f"-d{os.environ.get('DURATION', '10s')}", "--latency",
+         "-s", os.path.join(ROOT, "scripts", "walk.lua"), "http://127.0.0.1:18198"],
+        capture_output=True, text=True, env=dict(os.environ, PATHS=paths, THREADS=threads))
+    t = out.stdout
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    from wrk_summary import served
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", t)
+    ok, bad = served(t, rps.group(1) if rps else 0)
+    total = re.search(r"(\d+) requests in", t)
+    p50 = re.search(r"\s50%\s+(\S+)", t)
+    p99 = re.search(r"\s99%\s+(\S+)", t)
+    note = "" if total and int(total.group(1)) <= sample else " (more requests than names: some cached)"
+    return (f"{ok:,.0f} 2xx/s, {bad} non-2xx, p50 {p50.group(1) if p50 else '?'}, "
+            f"p99 {p99.group(1) if p99 else '?'}{note}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--domains", type=int, default=1_000_000)
@@ -87,11 +129,12 @@ def main():
     cfg = os.path.join(a.work, "scale.toml")
     with open(cfg, "w") as f:
         f.write(f'[data]\ndir = "{data}"\ndelta_dir = "{deltas}"\n'
-                '[admin]\nlisten = ["127.0.0.1:18199"]\n[whois]\nlisten = []\n')
+                '[admin]\nlisten = ["127.0.0.1:18199"]\n[whois]\nlisten = []\n'
+                '[limits]\nallow = ["127.0.0.0/8"]\n[rdap]\nmax_per_client = 1000\n')
     log = os.path.join(a.work, "serve.log")
     t = time.time()
     env = dict(os.environ, MIMALLOC_PURGE_DELAY=os.environ.get("PURGE_DELAY", "0"))
-    proc = subprocess.Popen([RDDSD, "serve", "--config", cfg, "--rdap-listen", "127.0.0.1:0"],
+    proc = subprocess.Popen([RDDSD, "serve", "--config", cfg, "--rdap-listen", "127.0.0.1:18198"],
                             stdout=open(log, "w"), stderr=subprocess.STDOUT, env=env)
     try:
         ready = wait_log(log, "listening")
@@ -99,6 +142,9 @@ def main():
         time.sleep(3)
         steady = rss_kib(proc.pid)
         rows.append(("serve: steady resident", f"{steady / 1024:.0f} MiB"))
+
+        # cache-missing lookups
+        rows.append(("cache-missing lookups (wrk)", lookups(data, a.work)))
 
         # reload
         t = time.time()

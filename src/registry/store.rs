@@ -187,11 +187,14 @@ impl Snapshot {
     /// delegate to a few thousand nameservers and name contacts already stored, so each name
     /// and ROID is kept once rather than once per domain.
     pub(crate) fn share_references(&self, d: &mut Domain) {
-        for ns in d.nameservers.iter_mut() {
-            if let Some(h) = self.hosts.get(ns.ascii()) {
-                *ns = h.host.name.clone();
-            }
-        }
+        d.nameservers = d
+            .nameservers
+            .iter()
+            .map(|ns| match self.hosts.get(ns.ascii()) {
+                Some(h) => h.host.name.clone(),
+                None => ns.clone(),
+            })
+            .collect();
         for r in [&mut d.registrant, &mut d.tech].into_iter().flatten() {
             if let Some(c) = self.contacts.get(&r.shared_key()) {
                 *r = c.contact.roid.clone();

@@ -465,14 +465,14 @@ impl Loader {
             Domain {
                 roid,
                 name,
-                statuses: statuses.into(),
+                statuses: self.lists.statuses(statuses),
                 created,
                 updated,
                 expires,
                 registrar: raw.registrar,
                 registrant,
                 tech,
-                nameservers: nameservers.into(),
+                nameservers: self.lists.nameservers(nameservers),
                 ds: ds.into(),
             },
         ));

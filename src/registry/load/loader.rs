@@ -41,6 +41,8 @@ pub(super) struct Loader {
     pub(super) deferred: Vec<(usize, Origin, RawRegistry)>,
     /// Nameserver names parsed so far by this worker.
     pub(super) names: NameCache,
+    /// Nameserver lists and status sets handed out (kept, like `names`, across chunks).
+    pub(super) lists: ListCache,
     /// In the loader of a full load: the merged records, ready for the snapshot. (Workers and
     /// delta files keep theirs in the vectors above.)
     pub(super) kept: Option<Box<crossref::Kept>>,
