@@ -124,7 +124,8 @@ for mode, start, rss0, rss1 in rows:
     ok, bad = served(t, rps if rps != "?" else 0)
     total = int(find(r"(\d+) requests in") or 0)
     rates[mode] = ok
-    print(f"{mode:>8} {start:>8} {rps:>9} {ok:>9.0f} {find(r'\s50%\s+(\S+)'):>9} {find(r'\s99%\s+(\S+)'):>9} {total:>9} {bad:>8} {rss0:>10} {rss1:>10}")
+    p50, p99 = find(r"\s50%\s+(\S+)"), find(r"\s99%\s+(\S+)")
+    print(f"{mode:>8} {start:>8} {rps:>9} {ok:>9.0f} {p50:>9} {p99:>9} {total:>9} {bad:>8} {rss0:>10} {rss1:>10}")
     if total > names:
         print(f"note ({mode}): {total} requests for {names} names: some answers came from the cache")
     if bad:
