@@ -293,6 +293,8 @@ pub struct Authority {
     failures: FailureMeter,
     /// Trusted identity providers, when configured.
     federation: Option<Federation>,
+    /// The disclosure-request workflow (issue #25), when configured.
+    requests: Option<Arc<crate::requests::Requests>>,
 }
 
 /// Who a request was authenticated as, whatever the kind of credential.
@@ -413,7 +415,21 @@ impl Authority {
                 debt_until: Mutex::new(HashMap::new()),
             },
             settings,
+            requests: None,
         })
+    }
+
+    /// With the disclosure-request workflow (issue #25): its approved requests are disclosed
+    /// through this service and recorded in its log.
+    #[must_use]
+    pub fn with_requests(mut self, requests: Arc<crate::requests::Requests>) -> Self {
+        self.requests = Some(requests);
+        self
+    }
+
+    /// The disclosure-request workflow, when configured.
+    pub fn requests(&self) -> Option<&Arc<crate::requests::Requests>> {
+        self.requests.as_ref()
     }
 
     /// Read the credentials file again (SIGHUP), without installing it yet.

@@ -27,6 +27,7 @@ pub mod export;
 pub mod harvest;
 pub mod import;
 pub mod migrate;
+pub mod requests;
 pub mod serve;
 mod settings;
 mod tables;

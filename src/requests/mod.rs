@@ -452,6 +452,31 @@ impl Requests {
     }
 }
 
+/// How often a server reads the record again for its metrics.
+pub const REFRESH: Duration = Duration::from_secs(2);
+
+/// Keep the metrics in step with the record (changes made with the CLI or on other nodes)
+/// until `shutdown`.
+pub async fn follow(requests: Arc<Requests>, shutdown: tokio_util::sync::CancellationToken) {
+    let mut tick = tokio::time::interval(REFRESH);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = tick.tick() => match requests.refresh().await {
+                Ok(()) => failing = false,
+                Err(e) => {
+                    if !failing {
+                        tracing::error!(error = %e, "the request record cannot be read");
+                    }
+                    failing = true;
+                }
+            },
+        }
+    }
+}
+
 fn gauges_of(open: &[OpenRequest], now: i64) -> crate::metrics::RequestGauges {
     let mut g = crate::metrics::RequestGauges::default();
     for o in open {
