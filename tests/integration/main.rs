@@ -39,6 +39,8 @@ mod profile;
 mod rdap;
 /// Issue 23: values made safe and served, records left out, the threshold.
 mod records;
+/// Issue 25: disclosure requests without a credential, decided by the privacy officer.
+mod requests;
 /// Every answer kind and every fixture validates against its JSON schema.
 mod schema;
 /// Authority searches: every form, paging, the cap, one log entry per page.
