@@ -488,7 +488,7 @@ fn list(
         .filter(|r| !urgent || r.filed.urgent.is_some())
         .filter(|r| !overdue || open_overdue(r, now))
         .collect();
-    rows.sort_by(|a, b| b.received_at.cmp(&a.received_at));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.received_at));
     if json {
         let v: Vec<serde_json::Value> = rows
             .iter()

@@ -230,15 +230,13 @@ mod tests {
     fn lines() -> Vec<String> {
         let now = crate::registry::validate::datetime("2026-06-01T00:00:00Z").expect("t");
         let mut book = Book::empty();
-        let mut out = Vec::new();
-        out.push(book.append("a", None, filed(), now).expect("1").1);
-        out.push(
+        vec![
+            book.append("a", None, filed(), now).expect("1").1,
             book.append("a", Some("olga"), Event::Acknowledged, now)
                 .expect("2")
                 .1,
-        );
-        out.push(book.append("b", None, filed(), now).expect("3").1);
-        out
+            book.append("b", None, filed(), now).expect("3").1,
+        ]
     }
 
     fn join(lines: &[String]) -> Vec<u8> {

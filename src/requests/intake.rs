@@ -152,16 +152,16 @@ pub fn parse(body: &[u8]) -> Result<Intake, BodyError> {
         false,
     )?;
     let purpose = text(&top, "purpose", "purpose", 60, true)?.unwrap_or_default();
-    purpose_for(kind, &purpose).map_err(|()| {
-        err(
+    if !purpose_for(kind, &purpose) {
+        return Err(err(
             "purpose",
             if kind == RequesterKind::DataSubject {
                 "must be access, rectification, erasure or objection"
             } else {
                 "must be one of the policy's purposes"
             },
-        )
-    })?;
+        ));
+    }
     let subject = kind == RequesterKind::DataSubject;
     let legal_basis =
         text(&top, "legalBasis", "legalBasis", MAX_SHORT, !subject)?.unwrap_or_default();

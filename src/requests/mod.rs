@@ -196,7 +196,7 @@ pub enum Release {
     /// Approved, past `valid-until` (410).
     Expired,
     /// Approved.
-    Approved(Approved),
+    Approved(Box<Approved>),
 }
 
 /// A filed request, as the requester is told.
@@ -403,7 +403,7 @@ impl Requests {
             s if s.is_open() => Release::Undecided,
             Status::Expired => Release::Expired,
             Status::Approved => match approved_of(&r) {
-                Some(a) => Release::Approved(a),
+                Some(a) => Release::Approved(Box::new(a)),
                 None => Release::Nothing,
             },
             _ => Release::Nothing,

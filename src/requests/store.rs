@@ -84,6 +84,9 @@ pub trait Store: Send + Sync {
     fn describe(&self) -> String;
 }
 
+/// What a change applied: its pending entries, and the sealed entries with their lines.
+pub type Applied = (Vec<Pending>, Vec<(Entry, String)>);
+
 /// Apply `change` to `book`: the entries and their lines.
 ///
 /// # Errors
@@ -92,7 +95,7 @@ pub fn apply_change(
     book: &mut Book,
     now: Timestamp,
     change: Change,
-) -> Result<(Vec<Pending>, Vec<(Entry, String)>), StoreError> {
+) -> Result<Applied, StoreError> {
     let pending = change(book)?;
     let mut out = Vec::with_capacity(pending.len());
     for p in &pending {
