@@ -12,11 +12,7 @@ use crate::state::State;
 /// Answer one admin request by path.
 pub fn respond(state: &State, path: &str) -> Response<Full<Bytes>> {
     let (status, kind, body) = match path {
-        "/metrics" => (
-            StatusCode::OK,
-            "text/plain; version=0.0.4",
-            state.metrics.render(&state.gauges()),
-        ),
+        "/metrics" => (StatusCode::OK, "text/plain; version=0.0.4", metrics(state)),
         "/healthz" => (StatusCode::OK, "text/plain", "ok\n".to_string()),
         "/readyz" => readiness(state),
         // Transparency (issue #14): the log's public key and its latest signed checkpoint.
@@ -37,6 +33,20 @@ pub fn respond(state: &State, path: &str) -> Response<Full<Bytes>> {
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(kind));
     resp
+}
+
+/// The metrics, with the disclosure-request workflow's (issue #25) when it is configured.
+fn metrics(state: &State) -> String {
+    let mut text = state.metrics.render(&state.gauges());
+    if let Some(g) = state
+        .authority
+        .as_ref()
+        .and_then(|a| a.requests())
+        .and_then(|r| r.gauges(crate::registry::Timestamp::now()))
+    {
+        text.push_str(&crate::metrics::render_requests(&g));
+    }
+    text
 }
 
 /// `/readyz` for load balancers: ready once the data is loaded and the listeners are bound,

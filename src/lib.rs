@@ -62,6 +62,7 @@ pub mod rdap;
 pub mod registry;
 #[cfg(test)]
 mod render_oracle;
+pub mod requests;
 pub mod resolve;
 pub mod search;
 pub mod server;

@@ -51,6 +51,11 @@ enum Command {
         #[command(subcommand)]
         command: rddsd::cli::subject::SubjectCommand,
     },
+    /// Disclosure requests without a standing credential: review, decide, report (issue #25).
+    Requests {
+        #[command(subcommand)]
+        command: rddsd::cli::requests::RequestsCommand,
+    },
     /// Hand delta files (changes to the registration data) to the server, or check them.
     Delta {
         #[command(subcommand)]
@@ -97,6 +102,8 @@ fn main() -> ExitCode {
             .map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS),
         Command::Subject { command } => rddsd::cli::subject::run(command, &mut std::io::stdout())
             .map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS),
+        Command::Requests { command } => rddsd::cli::requests::run(command, &mut std::io::stdout())
+            .map_or_else(|e| fail(&e.to_string()), |()| ExitCode::SUCCESS),
         Command::Delta { command } => rddsd::cli::delta::run(command, &mut std::io::stdout())
             .map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS),
         Command::Db { command } => rddsd::cli::db::run(command, &mut std::io::stdout())

@@ -134,6 +134,53 @@ fn render_records(e: &mut Exposition, g: &Gauges) {
     }
 }
 
+/// The disclosure-request workflow's gauges (issue #25), read from its record at scrape time.
+/// Counts and ages only: nothing about a requester.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestGauges {
+    /// Open requests: `[received, acknowledged, identity-confirmed][not urgent, urgent]`.
+    pub open: [[u64; 2]; 3],
+    /// Received and not acknowledged past `acknowledgeBy`.
+    pub ack_overdue: u64,
+    /// Open past `respondBy`.
+    pub decision_overdue: u64,
+    /// Seconds since the oldest open urgent request was received (0: none).
+    pub oldest_urgent_secs: i64,
+}
+
+/// The workflow's families, in the Prometheus text format.
+pub fn render_requests(g: &RequestGauges) -> String {
+    let mut e = Exposition::default();
+    e.gauge(
+        "rddsd_requests_open",
+        "Disclosure requests waiting for the registry, by state and urgency.",
+    );
+    for (i, state) in ["received", "acknowledged", "identity-confirmed"]
+        .iter()
+        .enumerate()
+    {
+        for (u, urgent) in ["false", "true"].iter().enumerate() {
+            e.sample(&[("state", state), ("urgent", urgent)], g.open[i][u]);
+        }
+    }
+    e.gauge(
+        "rddsd_requests_acknowledge_overdue",
+        "Disclosure requests not acknowledged by their acknowledgeBy.",
+    );
+    e.value(g.ack_overdue);
+    e.gauge(
+        "rddsd_requests_decision_overdue",
+        "Open disclosure requests past their respondBy (24 hours for urgent ones).",
+    );
+    e.value(g.decision_overdue);
+    e.gauge(
+        "rddsd_requests_oldest_urgent_open_seconds",
+        "Age of the oldest open urgent disclosure request (0 when none is open).",
+    );
+    e.value(g.oldest_urgent_secs);
+    e.out
+}
+
 fn render_database(e: &mut Exposition, g: &Gauges) {
     let Some(up) = g.database_up else {
         return;

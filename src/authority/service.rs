@@ -293,6 +293,8 @@ pub struct Authority {
     failures: FailureMeter,
     /// Trusted identity providers, when configured.
     federation: Option<Federation>,
+    /// The disclosure-request workflow (issue #25), when configured.
+    requests: Option<Arc<crate::requests::Requests>>,
 }
 
 /// Who a request was authenticated as, whatever the kind of credential.
@@ -413,7 +415,21 @@ impl Authority {
                 debt_until: Mutex::new(HashMap::new()),
             },
             settings,
+            requests: None,
         })
+    }
+
+    /// With the disclosure-request workflow (issue #25): its approved requests are disclosed
+    /// through this service and recorded in its log.
+    #[must_use]
+    pub fn with_requests(mut self, requests: Arc<crate::requests::Requests>) -> Self {
+        self.requests = Some(requests);
+        self
+    }
+
+    /// The disclosure-request workflow, when configured.
+    pub fn requests(&self) -> Option<&Arc<crate::requests::Requests>> {
+        self.requests.as_ref()
     }
 
     /// Read the credentials file again (SIGHUP), without installing it yet.
@@ -505,6 +521,72 @@ impl Authority {
                 kind: cred.kind,
                 issuer: cred.issuer,
                 subject: cred.subject,
+                rules: None,
+                workflow: None,
+            },
+            &self.issuer,
+        ))
+    }
+
+    /// Who presents the credential in `req` (a registry credential or a federated token), for
+    /// the workflow's intake and the requester's reads (issue #25): the same failure budget,
+    /// the same checks and the same rate limit as a disclosure, but no statement.
+    ///
+    /// # Errors
+    /// The refusal (401, 429).
+    pub async fn identify(
+        &self,
+        req: &AuthorityRequest,
+    ) -> Result<crate::requests::Credentialed, AuthorityRefusal> {
+        let cred = self.authenticate(req, NonZeroU32::MIN).await?;
+        Ok(crate::requests::Credentialed {
+            id: cred.id,
+            jurisdiction: cred.jurisdiction,
+        })
+    }
+
+    /// The grant for the disclosure of a workflow request the privacy officer approved (issue
+    /// #25): its purpose, legal basis and case reference as filed, exactly the approved fields
+    /// (`rules`, from [`crate::policy::Policy::approved_rules`]), and the request's id, officer
+    /// and rationale for the log entry. Only an [`crate::requests::Approved`] gets one, and only
+    /// [`crate::requests`] makes those, from a record approved and within its `valid-until`.
+    ///
+    /// # Errors
+    /// The log cannot be written (503), no randomness for the request id.
+    pub fn grant_for_request(
+        &self,
+        approved: &crate::requests::Approved,
+        rules: crate::policy::AudienceRules,
+        client: IpAddr,
+        path: &str,
+    ) -> Result<Grant, AuthorityRefusal> {
+        if self.log.broken().is_some() {
+            return Err(AuthorityRefusal::LogUnavailable);
+        }
+        let request_id = random_id().map_err(|_| AuthorityRefusal::NoRandomness)?;
+        Ok(Grant::issue(
+            GrantParts {
+                purpose: approved.purpose(),
+                credential_id: approved
+                    .credential()
+                    .map_or_else(|| format!("request:{}", approved.id()), str::to_string),
+                authority: format!("{} (request {})", approved.kind().key(), approved.id()),
+                legal_basis: approved.legal_basis().to_string(),
+                case_reference: approved.case_reference().to_string(),
+                request_id,
+                client: client.to_string(),
+                path: path.to_string(),
+                jurisdiction: approved.jurisdiction().to_string(),
+                withheld_until: None,
+                kind: CredentialKind::Request,
+                issuer: None,
+                subject: None,
+                rules: Some(rules),
+                workflow: Some(crate::policy::access::WorkflowRef {
+                    request: approved.id().to_string(),
+                    officer: approved.officer().to_string(),
+                    rationale: approved.rationale().to_string(),
+                }),
             },
             &self.issuer,
         ))
@@ -655,6 +737,7 @@ impl Authority {
             credential_kind: Some(grant.credential_kind().key().to_string()),
             issuer: grant.issuer().map(str::to_string),
             subject: grant.subject().map(str::to_string),
+            workflow: grant.workflow().cloned(),
         };
         match self.log.append(record, APPEND_TIMEOUT).await {
             Ok(entry) => Ok(self

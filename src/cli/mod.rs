@@ -9,6 +9,7 @@ pub mod authority;
 pub mod check;
 pub mod db;
 pub mod delta;
+pub mod requests;
 pub mod serve;
 pub mod subject;
 

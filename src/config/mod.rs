@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod authority;
+mod requests;
 mod resolve;
 mod sections;
 

@@ -28,6 +28,7 @@ impl Settings {
             service,
             log,
             database,
+            requests,
         } = file;
         let LogSection {
             format: log_format,
@@ -114,6 +115,11 @@ impl Settings {
             dir.is_some() || flags.data_dir.is_some() || delta_dir.is_some(),
         )?;
         let authority = resolve_authority(authority, database.as_ref().map(|d| d.url.as_str()))?;
+        let requests = super::requests::resolve_requests(
+            requests,
+            database.as_ref().map(|d| d.url.as_str()),
+            authority.is_some(),
+        )?;
         let max_shrink_percent = max_shrink_percent.unwrap_or(DEFAULT_MAX_SHRINK_PERCENT);
         if max_shrink_percent > 100 {
             return Err(ConfigError::Invalid(
@@ -191,6 +197,7 @@ impl Settings {
             },
             limits,
             authority,
+            requests,
             reconfigure: flags.config_path.clone().map(|p| {
                 std::sync::Arc::new(ConfigReload(p))
                     as std::sync::Arc<dyn crate::state::Reconfigure>

@@ -39,6 +39,33 @@ pub struct ConfigFile {
     /// `[database]`
     #[serde(default)]
     pub database: DatabaseSection,
+    /// `[requests]`: the tracked disclosure-request workflow (issue #25); off without it.
+    pub requests: Option<RequestsSection>,
+}
+
+/// `[requests]`: the tracked disclosure-request workflow. Durations are written with a unit
+/// (`"2 business days"`, `"30 days"`, `"24h"`, `"90s"`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestsSection {
+    /// The file store of the request record.
+    pub log: Option<PathBuf>,
+    /// Keep the record in PostgreSQL (`[data] backend = "postgres"`): one for the cluster.
+    pub log_database: Option<bool>,
+    /// Time to acknowledge (default 2 business days).
+    pub acknowledge: Option<String>,
+    /// Time to decide (default 30 days).
+    pub respond: Option<String>,
+    /// Time to decide an urgent request (default 24h).
+    pub urgent: Option<String>,
+    /// IANA time zone of the business-day calendar (default UTC).
+    pub time_zone: Option<String>,
+    /// Holidays (`YYYY-MM-DD`), besides Saturdays and Sundays.
+    pub holidays: Option<Vec<String>>,
+    /// Requests filed per minute per client network (default 5).
+    pub intake_per_minute: Option<u32>,
+    /// Burst of the same (default 5).
+    pub intake_burst: Option<u32>,
 }
 
 /// `[log]`: the server log on stderr.

@@ -29,6 +29,7 @@ pub mod harvest;
 pub mod import;
 pub mod migrate;
 pub mod replica;
+pub mod requests;
 pub mod serve;
 mod settings;
 mod tables;

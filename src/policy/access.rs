@@ -69,6 +69,9 @@ pub enum CredentialKind {
     Registry,
     /// A JWT from a trusted identity provider (RFC 9560).
     Jwt,
+    /// No standing credential: a tracked request approved by the registry's privacy officer
+    /// (issue #25, `crate::requests`).
+    Request,
 }
 
 impl CredentialKind {
@@ -77,6 +80,7 @@ impl CredentialKind {
         match self {
             Self::Registry => "registry",
             Self::Jwt => "jwt",
+            Self::Request => "request",
         }
     }
 }
@@ -98,6 +102,23 @@ pub struct Grant {
     kind: CredentialKind,
     issuer: Option<String>,
     subject: Option<String>,
+    /// For an approved workflow request: exactly the fields the officer approved, as rules
+    /// that replace the purpose's.
+    rules: Option<super::AudienceRules>,
+    /// For an approved workflow request: what the disclosure-log entry records of it.
+    workflow: Option<WorkflowRef>,
+}
+
+/// The workflow request behind a grant (issue #25): recorded in the disclosure-log entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WorkflowRef {
+    /// The request's id.
+    pub request: String,
+    /// The officer who approved it.
+    pub officer: String,
+    /// The officer's rationale.
+    pub rationale: String,
 }
 
 /// The authority service's right to issue grants. Made only by the authority service
@@ -130,6 +151,8 @@ pub(crate) struct GrantParts {
     pub(crate) kind: CredentialKind,
     pub(crate) issuer: Option<String>,
     pub(crate) subject: Option<String>,
+    pub(crate) rules: Option<super::AudienceRules>,
+    pub(crate) workflow: Option<WorkflowRef>,
 }
 
 impl Grant {
@@ -150,6 +173,8 @@ impl Grant {
             kind: p.kind,
             issuer: p.issuer,
             subject: p.subject,
+            rules: p.rules,
+            workflow: p.workflow,
         }
     }
 
@@ -171,6 +196,8 @@ impl Grant {
                 kind: CredentialKind::Registry,
                 issuer: None,
                 subject: None,
+                rules: None,
+                workflow: None,
             },
             &IssueToken { _sealed: () },
         )
@@ -228,6 +255,14 @@ impl Grant {
     /// The officer (`sub`) of a federated credential, as the identity provider names them.
     pub fn subject(&self) -> Option<&str> {
         self.subject.as_deref()
+    }
+    /// The rules of an approved workflow request (exactly its approved fields), if it is one.
+    pub fn rules(&self) -> Option<&super::AudienceRules> {
+        self.rules.as_ref()
+    }
+    /// The workflow request behind the grant, if any.
+    pub fn workflow(&self) -> Option<&WorkflowRef> {
+        self.workflow.as_ref()
     }
 }
 

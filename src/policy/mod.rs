@@ -386,13 +386,35 @@ impl Policy {
     }
 
     /// The rules of an audience.
-    pub fn rules(&self, audience: Audience<'_>) -> &AudienceRules {
+    pub fn rules<'a>(&'a self, audience: Audience<'a>) -> &'a AudienceRules {
         match audience {
             Audience::Public => &self.public,
-            Audience::Authority(grant) => self
-                .purposes
-                .get(grant.purpose() as usize)
-                .unwrap_or(&self.public),
+            Audience::Authority(grant) => match grant.rules() {
+                Some(approved) => approved,
+                None => self
+                    .purposes
+                    .get(grant.purpose() as usize)
+                    .unwrap_or(&self.public),
+            },
+        }
+    }
+
+    /// The rules of a workflow request approved for `fields` (issue #25): what the public
+    /// sees, and those fields besides, for the registrant and the technical contact alike.
+    pub fn approved_rules(&self, fields: &[ContactField]) -> AudienceRules {
+        let widen = |base: &ContactRules| {
+            let mut out = base.0;
+            for f in fields {
+                if let Some(i) = ContactField::ALL.iter().position(|x| x == f) {
+                    out[i] = Rule::Publish;
+                }
+            }
+            ContactRules(out)
+        };
+        AudienceRules {
+            registry_domain_id: self.public.registry_domain_id,
+            registrant: widen(&self.public.registrant),
+            technical: widen(&self.public.technical),
         }
     }
 }
@@ -417,13 +439,11 @@ mod tests {
         let minimal = Policy::parse("min", "version = 1\n[public]\n").expect("minimal parses");
         assert_eq!(minimal.public, p.public);
         // Purposes widen only what they list.
-        let urgent = p.rules(Audience::Authority(&crate::policy::Grant::for_test(
-            Purpose::UrgentThreatToLife,
-        )));
+        let urgent_grant = crate::policy::Grant::for_test(Purpose::UrgentThreatToLife);
+        let urgent = p.rules(Audience::Authority(&urgent_grant));
         assert_eq!(urgent.registrant.get(ContactField::Email), Rule::Publish);
-        let cyber = p.rules(Audience::Authority(&crate::policy::Grant::for_test(
-            Purpose::CybersecurityIncident,
-        )));
+        let cyber_grant = crate::policy::Grant::for_test(Purpose::CybersecurityIncident);
+        let cyber = p.rules(Audience::Authority(&cyber_grant));
         assert_eq!(cyber.registrant.get(ContactField::Street), Rule::Consent);
         // A purpose the file leaves out discloses nothing beyond the public view.
         assert_eq!(

@@ -42,6 +42,9 @@ pub enum Outcome<'a> {
     },
     /// A receipt (inclusion proof) of an earlier disclosure, or why there is none yet.
     Receipt(crate::authority::transparency::serve::Answer),
+    /// An answer of the disclosure-request workflow (issue #25): private like every
+    /// authority answer (no-store, no CORS).
+    Workflow(WorkflowAnswer),
     /// No object by that name or handle.
     NotFound {
         /// On the authority route (answered privately).
@@ -85,6 +88,26 @@ impl Outcome<'_> {
             crate::backend::Unreadable::BadData => Self::BadData { authority },
         }
     }
+}
+
+/// An answer of the disclosure-request workflow, before HTTP framing: a JSON body, or an
+/// RFC 9083 error.
+#[derive(Debug)]
+pub struct WorkflowAnswer {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// The body; `None`: an RFC 9083 error of `title` and `description`.
+    pub body: Option<Bytes>,
+    /// The error's title.
+    pub title: &'static str,
+    /// The error's description (never a value the client sent).
+    pub description: String,
+    /// The access log's label.
+    pub outcome: &'static str,
+    /// `Retry-After`, in seconds.
+    pub retry_after: Option<u64>,
+    /// `Allow`, for a 405.
+    pub allow: Option<&'static str>,
 }
 
 /// `Retry-After` of a 503 for an unreachable database, in seconds: about the time a node takes
@@ -174,6 +197,16 @@ impl Answer {
                 }
                 .private();
                 a.retry_after = r.retry_after;
+                a
+            }
+            Outcome::Workflow(w) => {
+                let mut a = match w.body {
+                    Some(body) => Self::new(w.status, body, w.outcome),
+                    None => Self::error(w.status, w.title, &w.description, w.outcome),
+                }
+                .private();
+                a.retry_after = w.retry_after;
+                a.allow = w.allow;
                 a
             }
             Outcome::NotFound { authority } => {

@@ -19,6 +19,7 @@
 pub mod answer;
 mod authority;
 pub mod render;
+mod requests;
 pub mod results;
 pub mod router;
 
@@ -399,6 +400,24 @@ pub fn service(
     Future = ServiceFuture,
 > + Clone {
     hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+        // The disclosure-request workflow (issue #25), when configured: `{base}requests…`.
+        let workflow = state
+            .authority
+            .as_ref()
+            .is_some_and(|a| a.requests().is_some())
+            && host_ok(&req);
+        if let Some(path) = workflow
+            .then(|| requests::path_of(req.uri().path(), &cfg.prefix))
+            .flatten()
+        {
+            return ServiceFuture::Pending(Box::pin(requests::respond(
+                Arc::clone(&state),
+                Arc::clone(&cfg),
+                req,
+                path,
+                peer,
+            )));
+        }
         // Authorities have their own credential-based limit and never touch the public budget
         // or the public cache. A prefix test first keeps public requests to one routing pass.
         let authority_path = host_ok(&req)

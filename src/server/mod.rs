@@ -97,7 +97,18 @@ impl Server {
             .clone()
             .map(|a| Authority::new(a, crate::db::disclosures::open))
             .transpose()
-            .map_err(LoadFailure::from)?;
+            .map_err(LoadFailure::from)?
+            .map(|a| match &settings.requests {
+                // The request workflow (issue #25): its record's store is chosen here too.
+                Some(r) => a.with_requests(std::sync::Arc::new(crate::requests::Requests::new(
+                    r.clone(),
+                    match &r.log_database {
+                        Some(url) => crate::db::requests::open(url),
+                        None => std::sync::Arc::new(crate::requests::FileStore::new(r.log.clone())),
+                    },
+                ))),
+                None => a,
+            });
         let sources = Sources {
             data_dir: settings.data_dir.clone(),
             policy: settings.policy.clone(),
@@ -265,6 +276,12 @@ impl Server {
             tasks.spawn(crate::db::harvest::follow(
                 Arc::clone(&state.limiter),
                 d.url.clone(),
+                shutdown.clone(),
+            ));
+        }
+        if let Some(requests) = state.authority.as_ref().and_then(|a| a.requests()) {
+            tasks.spawn(crate::requests::follow(
+                Arc::clone(requests),
                 shutdown.clone(),
             ));
         }

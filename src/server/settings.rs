@@ -30,6 +30,8 @@ pub struct Settings {
     pub admin_listen: Vec<SocketAddr>,
     /// The authority route, if configured.
     pub authority: Option<AuthoritySettings>,
+    /// The disclosure-request workflow (`[requests]`, issue #25), if configured.
+    pub requests: Option<crate::requests::RequestsSettings>,
     /// The config file, if any.
     pub config_path: Option<PathBuf>,
     /// What a reload reads again of the config file (its `[limits]` and `[data]` guard).

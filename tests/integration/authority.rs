@@ -70,6 +70,7 @@ impl Fixture {
                     credential_kind: None,
                     issuer: None,
                     subject: None,
+                    workflow: None,
                 }),
                 checkpoint: None,
                 salt: None,

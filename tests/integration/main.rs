@@ -41,6 +41,8 @@ mod rdap;
 mod records;
 /// PostgreSQL replica mode: the whole registry in memory, following the change log.
 mod replica;
+/// Issue 25: disclosure requests without a credential, decided by the privacy officer.
+mod requests;
 /// Every answer kind and every fixture validates against its JSON schema.
 mod schema;
 /// Authority searches: every form, paging, the cap, one log entry per page.

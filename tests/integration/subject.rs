@@ -92,6 +92,7 @@ impl Fixture {
                     credential_kind: None,
                     issuer: None,
                     subject: None,
+                    workflow: None,
                 }),
                 checkpoint: None,
                 salt: None,

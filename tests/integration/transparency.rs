@@ -437,6 +437,7 @@ fn disclosure(n: u32) -> Disclosure {
         credential_kind: None,
         issuer: None,
         subject: None,
+        workflow: None,
     }
 }
 

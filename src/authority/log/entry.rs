@@ -54,6 +54,11 @@ pub struct Disclosure {
     /// For a `jwt` credential: the officer as the identity provider names them (`sub`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
+    /// For a disclosure of an approved workflow request (`credentialKind` `request`, issue
+    /// #25): the request's id, the officer who approved it and the rationale. Absent otherwise
+    /// (and in entries written before it existed, which therefore verify as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<crate::policy::access::WorkflowRef>,
 }
 
 /// What a prune removed. The checkpoint entry stands in for the last removed entry: it carries

@@ -280,6 +280,7 @@ pub(crate) mod testing {
                 credential_kind: None,
                 issuer: None,
                 subject: None,
+                workflow: None,
             },
         }
     }

@@ -1,0 +1,234 @@
+//! The record of disclosure requests in PostgreSQL (`[requests] log_database = true`, issue
+//! #25): one chain for every node of a cluster and the officer's CLI, with the entries kept as
+//! their exact lines (the file store's format, so [`crate::requests::chain::verify`] checks
+//! them) and the requester's details in a table beside them.
+//!
+//! A change locks the one row of `request_log_head` (`SELECT … FOR UPDATE`), reads and
+//! verifies the chain, applies the change to the record as it is then, inserts the details and
+//! the entries, moves the head and commits: changes from any node or the CLI take turns, so the
+//! chain never forks, and each node's next read sees them (no reload). The head row also guards
+//! the end of the chain: entries deleted from its end are caught.
+//!
+//! The tables are created on first use (`CREATE TABLE IF NOT EXISTS`, under an advisory lock),
+//! not by `rddsd db migrate`, so this store adds nothing to the migrations' numbering.
+
+use tokio_postgres::{Client, IsolationLevel};
+
+use crate::registry::Timestamp;
+use crate::requests::chain::{self, Book, Entry, GENESIS};
+use crate::requests::store::{apply_change, BoxFuture, Change, Store, StoreError};
+use crate::requests::Details;
+
+/// The advisory lock key of the tables' creation ("rddsdreq").
+const SCHEMA_LOCK: i64 = 0x7264_6473_6472_6571;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS request_log (
+    seq bigint PRIMARY KEY,
+    time text NOT NULL,
+    request text NOT NULL,
+    line text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS request_details (
+    request text PRIMARY KEY,
+    body text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS request_log_head (
+    one boolean PRIMARY KEY DEFAULT true CHECK (one),
+    next_seq bigint NOT NULL,
+    head text NOT NULL
+);
+";
+
+/// The PostgreSQL store.
+#[derive(Debug, Clone)]
+pub struct DbStore {
+    url: String,
+}
+
+/// Open the store at `url` (connections are made per operation).
+pub fn open(url: &str) -> std::sync::Arc<dyn Store> {
+    std::sync::Arc::new(DbStore {
+        url: url.to_string(),
+    })
+}
+
+fn db(what: &str, e: &tokio_postgres::Error) -> StoreError {
+    StoreError::Io(format!("{what}: {}", super::describe(e)))
+}
+
+impl DbStore {
+    async fn client(&self) -> Result<Client, StoreError> {
+        let mut client = super::connect(&self.url)
+            .await
+            .map_err(|e| StoreError::Io(e.to_string()))?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(|e| db("request record: begin", &e))?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
+            .await
+            .map_err(|e| db("request record: lock", &e))?;
+        tx.batch_execute(SCHEMA)
+            .await
+            .map_err(|e| db("request record: create tables", &e))?;
+        tx.execute(
+            "INSERT INTO request_log_head (one, next_seq, head) VALUES (true, 1, $1) ON CONFLICT DO NOTHING",
+            &[&GENESIS],
+        )
+        .await
+        .map_err(|e| db("request record: head", &e))?;
+        tx.commit()
+            .await
+            .map_err(|e| db("request record: create tables", &e))?;
+        Ok(client)
+    }
+
+    /// Read and verify the chain within `tx` (whose head row the caller may have locked).
+    async fn book(tx: &tokio_postgres::Transaction<'_>, lock: bool) -> Result<Book, StoreError> {
+        let head_sql = if lock {
+            "SELECT next_seq, head FROM request_log_head FOR UPDATE"
+        } else {
+            "SELECT next_seq, head FROM request_log_head"
+        };
+        let row = tx
+            .query_one(head_sql, &[])
+            .await
+            .map_err(|e| db("request record: head", &e))?;
+        let next_seq: i64 = row.get(0);
+        let head: String = row.get(1);
+        let rows = tx
+            .query("SELECT line FROM request_log ORDER BY seq", &[])
+            .await
+            .map_err(|e| db("request record: read", &e))?;
+        let mut data = Vec::new();
+        for r in rows {
+            let line: String = r.get(0);
+            data.extend_from_slice(line.as_bytes());
+            data.push(b'\n');
+        }
+        let book = chain::verify(&data)?;
+        if i64::try_from(book.next_seq).ok() != Some(next_seq) || book.head != head {
+            return Err(StoreError::Io(format!(
+                "request record in the database: the chain ends at seq {} but the head row says {}: entries were removed from its end",
+                book.next_seq.saturating_sub(1),
+                next_seq.saturating_sub(1)
+            )));
+        }
+        Ok(book)
+    }
+
+    async fn read_now(&self) -> Result<Book, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(|e| db("request record: begin", &e))?;
+        Self::book(&tx, false).await
+    }
+
+    async fn change_now(&self, now: Timestamp, change: Change) -> Result<Vec<Entry>, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(|e| db("request record: begin", &e))?;
+        tx.batch_execute("SET LOCAL synchronous_commit = on")
+            .await
+            .map_err(|e| db("request record: synchronous_commit", &e))?;
+        let mut book = Self::book(&tx, true).await?;
+        let (pending, entries) = apply_change(&mut book, now, change)?;
+        for p in &pending {
+            if let Some(d) = &p.details {
+                let body = String::from_utf8(d.bytes())
+                    .map_err(|_| StoreError::Io("details are not UTF-8".into()))?;
+                tx.execute(
+                    "INSERT INTO request_details (request, body) VALUES ($1, $2)",
+                    &[&p.request, &body],
+                )
+                .await
+                .map_err(|e| db("request record: details", &e))?;
+            }
+        }
+        for (e, line) in &entries {
+            let seq =
+                i64::try_from(e.seq).map_err(|_| StoreError::Io("seq out of range".into()))?;
+            tx.execute(
+                "INSERT INTO request_log (seq, time, request, line) VALUES ($1, $2, $3, $4)",
+                &[&seq, &e.time, &e.request, line],
+            )
+            .await
+            .map_err(|e| db("request record: append", &e))?;
+        }
+        let next =
+            i64::try_from(book.next_seq).map_err(|_| StoreError::Io("seq out of range".into()))?;
+        tx.execute(
+            "UPDATE request_log_head SET next_seq = $1, head = $2",
+            &[&next, &book.head],
+        )
+        .await
+        .map_err(|e| db("request record: head", &e))?;
+        tx.commit()
+            .await
+            .map_err(|e| db("request record: commit", &e))?;
+        Ok(entries.into_iter().map(|(e, _)| e).collect())
+    }
+
+    async fn details_now(&self, id: String) -> Result<Option<Details>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT body FROM request_details WHERE request = $1",
+                &[&id],
+            )
+            .await
+            .map_err(|e| db("request record: details", &e))?;
+        match row {
+            None => Ok(None),
+            Some(r) => {
+                let body: String = r.get(0);
+                serde_json::from_str(&body)
+                    .map(Some)
+                    .map_err(|e| StoreError::Io(format!("request details: {e}")))
+            }
+        }
+    }
+
+    async fn erase_now(&self, id: String) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let n = client
+            .execute("DELETE FROM request_details WHERE request = $1", &[&id])
+            .await
+            .map_err(|e| db("request record: erase", &e))?;
+        Ok(n > 0)
+    }
+}
+
+impl Store for DbStore {
+    fn read(&self) -> BoxFuture<'_, Result<Book, StoreError>> {
+        Box::pin(self.read_now())
+    }
+
+    fn change(
+        &self,
+        now: Timestamp,
+        change: Change,
+    ) -> BoxFuture<'_, Result<Vec<Entry>, StoreError>> {
+        Box::pin(self.change_now(now, change))
+    }
+
+    fn details(&self, id: String) -> BoxFuture<'_, Result<Option<Details>, StoreError>> {
+        Box::pin(self.details_now(id))
+    }
+
+    fn erase_details(&self, id: String) -> BoxFuture<'_, Result<bool, StoreError>> {
+        Box::pin(self.erase_now(id))
+    }
+
+    fn describe(&self) -> String {
+        "the request record in PostgreSQL".into()
+    }
+}
