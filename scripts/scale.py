@@ -191,7 +191,7 @@ def main():
         took = metric("127.0.0.1:18199", "rddsd_delta_last_duration_seconds")
         rows.append((f"delta of {len(changes)} changes: validate + apply",
                      f"{took * 1000:.0f} ms (seen applied {time.time() - t:.1f} s after the drop; "
-                     "the directory is polled once a second)"))
+                     "the directory is polled four times a second)"))
         time.sleep(2)
         rows.append(("delta: resident after", f"{rss_kib(proc.pid) / 1024:.0f} MiB"))
         rows.append(("generations alive after delta",

@@ -127,7 +127,10 @@ impl<K: Hash + Eq + Clone, V: Clone> CowMap<K, V> {
         Q: Hash + Eq + ?Sized,
     {
         let i = self.shard_of(key);
-        if self.shards[i].contains_key(key) {
+        // A shard no clone shares (every shard while a load builds the map) is changed in
+        // place: one lookup. A shared one is looked into first, so an absent key copies
+        // nothing.
+        if Arc::get_mut(&mut self.shards[i]).is_some() || self.shards[i].contains_key(key) {
             Some(self.shard_mut(i))
         } else {
             None

