@@ -395,3 +395,53 @@ fn cluster_commands_need_the_current_schema() {
     let (good, msg) = run(&["audit", "verify"]);
     assert!(!good && msg.contains("<LOG>"), "{msg}");
 }
+
+/// A replica node and a direct node on one database (issue #24): the credentials, the one
+/// disclosure chain and the harvesting budget in the database work the same for both modes.
+#[test]
+fn a_replica_and_a_direct_node_share_credentials_log_and_budget() {
+    let Some(db) = imported("a_replica_and_a_direct_node_share") else {
+        return;
+    };
+    let token = issue_police_credential(&db);
+    let shared = "[authority]\ncredentials_database = true\nlog_database = true\n\
+                  [limits]\nrate_per_second = 100\nburst = 100\ndaily_quota = 6\n";
+    let replica = node(
+        &db,
+        &format!("{shared}[database]\nmode = \"replica\"\nshared_budget = true\n"),
+    );
+    let direct = node(&db, &format!("{shared}[database]\nshared_budget = true\n"));
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    for n in [&replica, &direct] {
+        while disclose(n.addr, &token).0 != 200 {
+            assert!(std::time::Instant::now() < until, "never accepted");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let verified = ok(&["audit", "verify", "--database", &db.url]);
+    assert!(verified.starts_with("ok: "), "{verified}");
+    let entries: u32 = db
+        .value("SELECT count(*) FROM disclosure_log")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        entries >= 2,
+        "both nodes logged into the one chain: {entries}"
+    );
+    // The public budget: three lookups on each node spend the daily quota of six.
+    let status = |n: &Server| n.get_from("127.0.0.3", "/domain/nic.example", &[]).status;
+    for _ in 0..3 {
+        assert_eq!(status(&replica), 200);
+    }
+    std::thread::sleep(Duration::from_millis(2500));
+    for _ in 0..3 {
+        assert_eq!(status(&direct), 200);
+    }
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(
+        status(&replica),
+        429,
+        "the replica counts the direct node's lookups"
+    );
+    assert_eq!(status(&direct), 429);
+}
