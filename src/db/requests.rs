@@ -16,6 +16,7 @@ use tokio_postgres::{Client, IsolationLevel};
 
 use crate::registry::Timestamp;
 use crate::requests::chain::{self, Book, Entry, GENESIS};
+use crate::requests::retention::{self, Pruned};
 use crate::requests::store::{apply_change, BoxFuture, Change, Store, StoreError};
 use crate::requests::Details;
 
@@ -84,6 +85,21 @@ impl DbStore {
         Ok(client)
     }
 
+    /// The chain's lines, as the file store keeps them.
+    async fn lines(tx: &tokio_postgres::Transaction<'_>) -> Result<Vec<u8>, StoreError> {
+        let rows = tx
+            .query("SELECT line FROM request_log ORDER BY seq", &[])
+            .await
+            .map_err(|e| db("request record: read", &e))?;
+        let mut data = Vec::new();
+        for r in rows {
+            let line: String = r.get(0);
+            data.extend_from_slice(line.as_bytes());
+            data.push(b'\n');
+        }
+        Ok(data)
+    }
+
     /// Read and verify the chain within `tx` (whose head row the caller may have locked).
     async fn book(tx: &tokio_postgres::Transaction<'_>, lock: bool) -> Result<Book, StoreError> {
         let head_sql = if lock {
@@ -97,16 +113,7 @@ impl DbStore {
             .map_err(|e| db("request record: head", &e))?;
         let next_seq: i64 = row.get(0);
         let head: String = row.get(1);
-        let rows = tx
-            .query("SELECT line FROM request_log ORDER BY seq", &[])
-            .await
-            .map_err(|e| db("request record: read", &e))?;
-        let mut data = Vec::new();
-        for r in rows {
-            let line: String = r.get(0);
-            data.extend_from_slice(line.as_bytes());
-            data.push(b'\n');
-        }
+        let data = Self::lines(tx).await?;
         let book = chain::verify(&data)?;
         if i64::try_from(book.next_seq).ok() != Some(next_seq) || book.head != head {
             return Err(StoreError::Io(format!(
@@ -151,6 +158,14 @@ impl DbStore {
                 )
                 .await
                 .map_err(|e| db("request record: details", &e))?;
+            }
+            if p.erase_details {
+                tx.execute(
+                    "DELETE FROM request_details WHERE request = $1",
+                    &[&p.request],
+                )
+                .await
+                .map_err(|e| db("request record: erase", &e))?;
             }
         }
         for (e, line) in &entries {
@@ -207,6 +222,66 @@ impl DbStore {
     }
 }
 
+impl DbStore {
+    async fn prune_now(
+        &self,
+        before: Timestamp,
+        now: Timestamp,
+        officer: String,
+    ) -> Result<Pruned, StoreError> {
+        if before > now {
+            return Err(crate::requests::model::Refused::Argument(
+                "--before may not lie in the future".into(),
+            )
+            .into());
+        }
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(|e| db("request record: begin", &e))?;
+        tx.batch_execute("SET LOCAL synchronous_commit = on")
+            .await
+            .map_err(|e| db("request record: synchronous_commit", &e))?;
+        // Lock the head (and check it) as a change does.
+        Self::book(&tx, true).await?;
+        let data = Self::lines(&tx).await?;
+        let (book, plan) = retention::plan(&data, before, now, &officer)?;
+        let mut pruned = Pruned::default();
+        let ids = retention::details_to_prune(&book, before, now);
+        pruned.details = tx
+            .execute(
+                "DELETE FROM request_details WHERE request = ANY($1)",
+                &[&ids],
+            )
+            .await
+            .map_err(|e| db("request record: prune details", &e))?;
+        if let Some(plan) = plan {
+            let (cp, line) = &plan.checkpoint;
+            let seq =
+                i64::try_from(cp.seq).map_err(|_| StoreError::Io("seq out of range".into()))?;
+            tx.execute("DELETE FROM request_log WHERE seq <= $1", &[&seq])
+                .await
+                .map_err(|e| db("request record: prune", &e))?;
+            tx.execute(
+                "INSERT INTO request_log (seq, time, request, line) VALUES ($1, $2, '', $3)",
+                &[&seq, &cp.time, line],
+            )
+            .await
+            .map_err(|e| db("request record: checkpoint", &e))?;
+            // What is left verifies to the same head (the head row's check).
+            Self::book(&tx, false).await?;
+            pruned.entries = plan.removed_entries;
+            pruned.requests = plan.removed_requests.len() as u64;
+            pruned.through_seq = Some(cp.seq);
+        }
+        tx.commit()
+            .await
+            .map_err(|e| db("request record: commit", &e))?;
+        Ok(pruned)
+    }
+}
+
 impl Store for DbStore {
     fn read(&self) -> BoxFuture<'_, Result<Book, StoreError>> {
         Box::pin(self.read_now())
@@ -228,7 +303,17 @@ impl Store for DbStore {
         Box::pin(self.erase_now(id))
     }
 
+    fn prune(
+        &self,
+        before: Timestamp,
+        now: Timestamp,
+        officer: String,
+    ) -> BoxFuture<'_, Result<Pruned, StoreError>> {
+        Box::pin(self.prune_now(before, now, officer))
+    }
+
     fn describe(&self) -> String {
         "the request record in PostgreSQL".into()
     }
 }
+
