@@ -9,37 +9,16 @@
 //! chain never forks, and each node's next read sees them (no reload). The head row also guards
 //! the end of the chain: entries deleted from its end are caught.
 //!
-//! The tables are created on first use (`CREATE TABLE IF NOT EXISTS`, under an advisory lock),
-//! not by `rddsd db migrate`, so this store adds nothing to the migrations' numbering.
+//! The tables (`request_log`, `request_log_head`, `request_details`) come with migration
+//! `0005_requests` (`rddsd db migrate`); a database without them is refused with that advice.
 
 use tokio_postgres::{Client, IsolationLevel};
 
 use crate::registry::Timestamp;
-use crate::requests::chain::{self, Book, Entry, GENESIS};
+use crate::requests::chain::{self, Book, Entry};
 use crate::requests::retention::{self, Pruned};
 use crate::requests::store::{apply_change, BoxFuture, Change, Store, StoreError};
 use crate::requests::Details;
-
-/// The advisory lock key of the tables' creation ("rddsdreq").
-const SCHEMA_LOCK: i64 = 0x7264_6473_6472_6571;
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS request_log (
-    seq bigint PRIMARY KEY,
-    time text NOT NULL,
-    request text NOT NULL,
-    line text NOT NULL
-);
-CREATE TABLE IF NOT EXISTS request_details (
-    request text PRIMARY KEY,
-    body text NOT NULL
-);
-CREATE TABLE IF NOT EXISTS request_log_head (
-    one boolean PRIMARY KEY DEFAULT true CHECK (one),
-    next_seq bigint NOT NULL,
-    head text NOT NULL
-);
-";
 
 /// The PostgreSQL store.
 #[derive(Debug, Clone)]
@@ -60,28 +39,21 @@ fn db(what: &str, e: &tokio_postgres::Error) -> StoreError {
 
 impl DbStore {
     async fn client(&self) -> Result<Client, StoreError> {
-        let mut client = super::connect(&self.url)
+        let client = super::connect(&self.url)
             .await
             .map_err(|e| StoreError::Io(e.to_string()))?;
-        let tx = client
-            .transaction()
+        let row = client
+            .query_one(
+                "SELECT to_regclass('request_log_head') IS NOT NULL AND to_regclass('request_details') IS NOT NULL",
+                &[],
+            )
             .await
-            .map_err(|e| db("request record: begin", &e))?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
-            .await
-            .map_err(|e| db("request record: lock", &e))?;
-        tx.batch_execute(SCHEMA)
-            .await
-            .map_err(|e| db("request record: create tables", &e))?;
-        tx.execute(
-            "INSERT INTO request_log_head (one, next_seq, head) VALUES (true, 1, $1) ON CONFLICT DO NOTHING",
-            &[&GENESIS],
-        )
-        .await
-        .map_err(|e| db("request record: head", &e))?;
-        tx.commit()
-            .await
-            .map_err(|e| db("request record: create tables", &e))?;
+            .map_err(|e| db("request record: schema", &e))?;
+        if !row.get::<_, bool>(0) {
+            return Err(StoreError::Io(
+                "the database has no request record tables (migration 0005_requests): run `rddsd db migrate` first".into(),
+            ));
+        }
         Ok(client)
     }
 

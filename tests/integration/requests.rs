@@ -720,3 +720,28 @@ fn erase_prune_and_verify_over_postgresql() {
     assert!(cli_fails(&srv, &["verify"]).contains("BROKEN"));
     no_personal_data("the server log", &srv.log());
 }
+
+#[test]
+fn a_request_store_on_an_unmigrated_database_sends_the_operator_to_migrate() {
+    let Some(db) = crate::pgdb::TestDb::fresh("requests_unmigrated") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = dir.path().join("rddsd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[data]\nbackend = \"postgres\"\ndatabase_url = {:?}\n[authority]\ncredentials = \"/nonexistent\"\nlog_database = true\n[requests]\nlog_database = true\n",
+            db.url
+        ),
+    )
+    .expect("config");
+    let (ok, out) = rddsd(&[
+        "requests",
+        "list",
+        "--config",
+        config.to_str().expect("utf-8"),
+    ]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("run `rddsd db migrate`"), "{out}");
+}
