@@ -486,10 +486,11 @@ fn subject_matches(
     email: &str,
     roids: &[String],
 ) -> Result<bool, RequestsCliError> {
-    if s.database.is_some() {
-        // The data is in PostgreSQL, which this command does not read: the officer says what
-        // matched with --roid (checked by `rddsd subject report` when answering).
-        return Ok(!roids.is_empty());
+    if let Some(db) = &s.database {
+        let url = db.url.clone();
+        return block_on(async move {
+            Ok(crate::db::requests::subject_matches(&url, email, roids).await?)
+        });
     }
     let sources = crate::state::Sources {
         data_dir: s.data_dir.clone(),

@@ -289,3 +289,29 @@ impl Store for DbStore {
     }
 }
 
+/// Whether the registration data in the database holds a data subject, matched by their
+/// confirmed identity: a contact whose e-mail address is `email` without regard to case (the
+/// `contacts_email_lower` index), or one of `roids` (which must exist; without regard to
+/// case, as ROIDs are matched). Only after the identity is confirmed.
+///
+/// # Errors
+/// The database cannot be read.
+pub async fn subject_matches(url: &str, email: &str, roids: &[String]) -> Result<bool, StoreError> {
+    let client = super::connect(url)
+        .await
+        .map_err(|e| StoreError::Io(e.to_string()))?;
+    let upper: Vec<String> = roids
+        .iter()
+        .map(|r| r.trim().to_ascii_uppercase())
+        .collect();
+    let email = email.trim();
+    let row = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM contacts WHERE upper(roid) = ANY($1))
+                 OR ($2 <> '' AND EXISTS (SELECT 1 FROM contacts WHERE lower(email) = lower($2)))",
+            &[&upper, &email],
+        )
+        .await
+        .map_err(|e| db("registration data: match the data subject", &e))?;
+    Ok(row.get(0))
+}

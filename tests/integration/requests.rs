@@ -745,3 +745,51 @@ fn a_request_store_on_an_unmigrated_database_sends_the_operator_to_migrate() {
     assert!(!ok, "{out}");
     assert!(out.contains("run `rddsd db migrate`"), "{out}");
 }
+
+#[test]
+fn a_data_subject_is_matched_against_the_data_in_postgresql() {
+    let Some((_db, _dir, config)) = pg_setup("requests_data_subject_in_postgresql") else {
+        return;
+    };
+    let srv = Server::with_config(&config, &[]);
+    let subject = |email: &str| {
+        let b = body("data-subject", "access", &["C101-EXAMPLE"], None).replace(EMAIL, email);
+        let r = post(&srv, &b, &[]);
+        assert_eq!(r.status, 202);
+        let v = r.json();
+        (
+            v["id"].as_str().expect("id").to_string(),
+            v["accessToken"].as_str().expect("token").to_string(),
+        )
+    };
+    // An e-mail address that matches nothing, and no ROID accepted: answered at once.
+    let (none, none_token) = subject("nobody@nowhere.example");
+    cli(
+        &srv,
+        &["confirm-identity", &none, "--method", "passport copy"],
+    );
+    let s = get(&srv, &format!("/requests/{none}"), &none_token).json();
+    assert_eq!(s["status"], "answered");
+    assert_eq!(s["answer"], "no such data is held");
+    // The address of C101 in other case: matched, so it waits for the officer's answer.
+    let (some, some_token) = subject("Aurelie.Vantongeren@MAILBOX-ONE.example.org");
+    cli(
+        &srv,
+        &["confirm-identity", &some, "--method", "passport copy"],
+    );
+    assert_eq!(
+        get(&srv, &format!("/requests/{some}"), &some_token).json()["status"],
+        "identity-confirmed"
+    );
+    // The answer is the subject report, from the database.
+    let out = cli(&srv, &["answer", &some, "--roid", "C101-EXAMPLE"]);
+    assert!(
+        out.contains("Subject access report for contact C101-EXAMPLE")
+            && out.contains("Aurelie Vantongeren"),
+        "{out}"
+    );
+    assert_eq!(
+        get(&srv, &format!("/requests/{some}"), &some_token).json()["status"],
+        "answered"
+    );
+}
