@@ -793,3 +793,41 @@ fn a_data_subject_is_matched_against_the_data_in_postgresql() {
         "answered"
     );
 }
+
+#[test]
+fn an_approved_disclosure_expires_at_its_valid_until() {
+    let fx = Fixture::files("");
+    let srv = fx.start();
+    let (id, token) = file(&srv, "public-authority", "criminal-investigation");
+    cli(&srv, &["confirm-identity", &id, "--method", "call-back"]);
+    let until = utc_in(4);
+    cli(
+        &srv,
+        &[
+            "approve",
+            &id,
+            "--fields",
+            "name",
+            "--valid-until",
+            &until,
+            "--rationale",
+            "Phishing case.",
+        ],
+    );
+    let d = get(&srv, &format!("/requests/{id}/disclosure"), &token);
+    assert_eq!(d.status, 200, "{}", String::from_utf8_lossy(&d.body));
+    assert_eq!(
+        get(&srv, &format!("/requests/{id}"), &token).json()["validUntil"],
+        until.as_str()
+    );
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    assert_eq!(
+        get(&srv, &format!("/requests/{id}/disclosure"), &token).status,
+        410
+    );
+    assert_eq!(
+        get(&srv, &format!("/requests/{id}"), &token).json()["status"],
+        "expired"
+    );
+    assert!(cli(&srv, &["list", "--state", "expired"]).contains(&id));
+}
