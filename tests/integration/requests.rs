@@ -831,3 +831,24 @@ fn an_approved_disclosure_expires_at_its_valid_until() {
     );
     assert!(cli(&srv, &["list", "--state", "expired"]).contains(&id));
 }
+
+#[test]
+fn migration_0005_keeps_a_record_the_store_made_before_it() {
+    let Some((db, _dir, config)) = pg_setup("requests_migration_keeps_a_record") else {
+        return;
+    };
+    let srv = Server::with_config(&config, &[]);
+    let (id, _) = file(&srv, "public-authority", "court-order");
+    // A database whose tables the store created on first use, before the migration existed.
+    db.sql("DELETE FROM schema_migrations WHERE version = 5")
+        .expect("forget");
+    let (ok, out) = rddsd(&["db", "migrate", "--database", &db.url]);
+    assert!(ok, "{out}");
+    assert_eq!(out, "applied 0005_requests\nschema at version 5\n");
+    let verdict = cli(&srv, &["verify"]);
+    assert!(
+        verdict.starts_with("ok: ") && verdict.contains("1 requests (1 open)"),
+        "{verdict}"
+    );
+    assert!(cli(&srv, &["list"]).contains(&id));
+}
