@@ -14,7 +14,7 @@ use clap::{Args, Subcommand};
 
 use crate::registry::Timestamp;
 use crate::requests::model::{self, Action, DenyReason, Record, RequesterKind, Status};
-use crate::requests::{report, Book, FileStore, RequestsSettings, Store, StoreError};
+use crate::requests::{report, retention, Book, FileStore, RequestsSettings, Store, StoreError};
 
 /// What every command takes.
 #[derive(Debug, Args)]
@@ -129,6 +129,37 @@ pub enum RequestsCommand {
         #[arg(long)]
         roid: Vec<String>,
     },
+    /// Erase the requester's details and the justification from beside the chain (the person's
+    /// erasure request, a court order), and record the erasure in the chain (who, when, why;
+    /// no personal data). The chain still verifies.
+    Erase {
+        /// --config and --officer.
+        #[command(flatten)]
+        common: Common,
+        /// The request id.
+        id: String,
+        /// Why (recorded in the chain: write no personal data in it).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Retention: remove the details of requests closed (denied, answered, expired) before a
+    /// date, and cut the chain's entries before it behind a checkpoint, keeping every entry of
+    /// a request not closed before it.
+    Prune {
+        /// --config and --officer.
+        #[command(flatten)]
+        common: Common,
+        /// YYYY-MM-DD (00:00 UTC) or RFC 3339; not in the future.
+        #[arg(long)]
+        before: String,
+    },
+    /// Verify the chain, and that each request's details kept beside it match their hash: a
+    /// one-line verdict; exit 1 when broken.
+    Verify {
+        /// --config and --officer.
+        #[command(flatten)]
+        common: Common,
+    },
     /// Per month: received, acknowledged in time, approved, denied by reason, median and 95th
     /// percentile times, urgent ones decided within 24 hours. No personal data.
     Report {
@@ -162,6 +193,9 @@ pub enum RequestsCliError {
     /// Writing the output.
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
+    /// `verify` found the record broken: the verdict.
+    #[error("{0}")]
+    Broken(String),
 }
 
 fn settings(
@@ -363,6 +397,60 @@ pub fn run(cmd: RequestsCommand, out: &mut impl Write) -> Result<(), RequestsCli
             out.write_all(&text)?;
             Ok(())
         }
+        RequestsCommand::Erase { common, id, reason } => {
+            let who = officer(&common)?;
+            let (r, _) = settings(&common.config)?;
+            let st = store(&r);
+            let book = block_on(async { Ok(st.read().await?) })?;
+            let rec = book
+                .records
+                .get(&id)
+                .ok_or_else(|| RequestsCliError::Argument(format!("no request {id}")))?;
+            if let Some(e) = &rec.erased {
+                // Recorded before: finish a removal that failed then.
+                let removed = block_on(async { Ok(st.erase_details(id.clone()).await?) })?;
+                writeln!(
+                    out,
+                    "{id}: already erased at {}{}",
+                    e.at.text(),
+                    if removed {
+                        "; removed what was left"
+                    } else {
+                        ""
+                    }
+                )?;
+                return Ok(());
+            }
+            change(&common, &id, &who, Action::Erase { reason }, now, out)
+        }
+        RequestsCommand::Prune { common, before } => {
+            let who = officer(&common)?;
+            let before = super::cli_date("before", &before).map_err(RequestsCliError::Argument)?;
+            let (r, _) = settings(&common.config)?;
+            let st = store(&r);
+            let p = block_on(async { Ok(st.prune(before, now, who).await?) })?;
+            match p.through_seq {
+                Some(seq) => writeln!(
+                    out,
+                    "pruned {} entries of {} requests (checkpoint at seq {seq}); details of {} requests removed",
+                    p.entries, p.requests, p.details
+                )?,
+                None => writeln!(
+                    out,
+                    "no entries pruned (none before {} that belong only to requests closed by then); details of {} requests removed",
+                    before.text(),
+                    p.details
+                )?,
+            }
+            Ok(())
+        }
+        RequestsCommand::Verify { common } => {
+            let (r, _) = settings(&common.config)?;
+            let st = store(&r);
+            let verdict = block_on(verify(st.as_ref(), now))?;
+            writeln!(out, "{verdict}")?;
+            Ok(())
+        }
         RequestsCommand::Report {
             common,
             since,
@@ -398,10 +486,11 @@ fn subject_matches(
     email: &str,
     roids: &[String],
 ) -> Result<bool, RequestsCliError> {
-    if s.database.is_some() {
-        // The data is in PostgreSQL, which this command does not read: the officer says what
-        // matched with --roid (checked by `rddsd subject report` when answering).
-        return Ok(!roids.is_empty());
+    if let Some(db) = &s.database {
+        let url = db.url.clone();
+        return block_on(async move {
+            Ok(crate::db::requests::subject_matches(&url, email, roids).await?)
+        });
     }
     let sources = crate::state::Sources {
         data_dir: s.data_dir.clone(),
@@ -450,6 +539,7 @@ fn change(
                         .map(|event| crate::requests::store::Pending {
                             request: id_owned.clone(),
                             officer: Some(who_owned.clone()),
+                            erase_details: matches!(event, model::Event::Erased { .. }),
                             event,
                             details: None,
                         })
@@ -466,6 +556,66 @@ fn change(
         writeln!(out, "{id}: {what} (seq {}, by {who})", e.seq)?;
     }
     Ok(())
+}
+
+/// `requests verify`: the verdict, [`RequestsCliError::Broken`] when broken.
+async fn verify(st: &dyn Store, now: Timestamp) -> Result<String, RequestsCliError> {
+    let book = st.read().await.map_err(|e| match e {
+        StoreError::Chain(_) => RequestsCliError::Broken(format!("BROKEN: {}: {e}", st.describe())),
+        e => RequestsCliError::Store(e),
+    })?;
+    let mut counts = std::collections::BTreeMap::<&'static str, usize>::new();
+    let mut faults = Vec::new();
+    for rec in book.records.values() {
+        let state = match st.details(rec.id.clone()).await {
+            Ok(d) => retention::details_state(rec, d.as_ref()),
+            Err(e) => {
+                faults.push(format!("{}: details unreadable ({e})", rec.id));
+                continue;
+            }
+        };
+        if state.is_fault() {
+            faults.push(format!("{}: details {}", rec.id, state.key()));
+        } else {
+            *counts.entry(state.key()).or_default() += 1;
+        }
+    }
+    if !faults.is_empty() {
+        return Err(RequestsCliError::Broken(format!(
+            "BROKEN: {}: the chain verifies, but {} request(s) fail: {}",
+            st.describe(),
+            faults.len(),
+            faults.join("; ")
+        )));
+    }
+    let open = book
+        .records
+        .values()
+        .filter(|r| r.status_at(now).is_open())
+        .count();
+    let pruned = book
+        .checkpoint
+        .as_ref()
+        .map_or(String::new(), |c| match &c.event {
+            model::Event::Checkpoint(cp) => format!(
+                ", pruned through seq {} (before {}, {} requests)",
+                c.seq, cp.pruned_before, cp.pruned_requests
+            ),
+            _ => String::new(),
+        });
+    let details = counts
+        .iter()
+        .map(|(k, n)| format!("{n} {k}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(format!(
+        "ok: {} verifies: {} entries through seq {}{pruned}; {} requests ({open} open); details: {}",
+        st.describe(),
+        book.entries,
+        book.next_seq.saturating_sub(1),
+        book.records.len(),
+        if details.is_empty() { "none" } else { &details },
+    ))
 }
 
 fn open_overdue(rec: &Record, now: Timestamp) -> bool {
@@ -562,6 +712,10 @@ fn show(
             })),
             "justification": details.map(|d| d.justification.clone()),
             "detailsIntact": intact,
+            "details": retention::details_state(r, details).key(),
+            "erased": r.erased.as_ref().map(|e| serde_json::json!({
+                "at": e.at.text().to_string(), "officer": e.officer, "reason": e.reason,
+            })),
             "identityMethod": r.identity_method,
             "approval": r.approval.as_ref().map(|a| serde_json::json!({
                 "fields": a.fields, "validUntil": a.valid_until.text().to_string(),
@@ -625,7 +779,20 @@ fn show(
                 )?;
             }
         }
-        None => writeln!(out, "requester    (details erased)")?,
+        None => match &r.erased {
+            Some(e) => writeln!(
+                out,
+                "requester    (details erased at {} by {}: {})",
+                e.at.text(),
+                shown(e.officer.as_deref().unwrap_or("?")),
+                shown(&e.reason)
+            )?,
+            None if r.status.is_open() => writeln!(
+                out,
+                "requester    (details MISSING: see `rddsd requests verify`)"
+            )?,
+            None => writeln!(out, "requester    (details removed by retention)")?,
+        },
     }
     if let Some(a) = &r.approval {
         writeln!(

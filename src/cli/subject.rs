@@ -67,16 +67,23 @@ pub fn run(cmd: SubjectCommand, out: &mut impl Write) -> Result<(), String> {
         ),
         None => None,
     };
-    if data.is_none() && settings.as_ref().is_some_and(|s| s.database.is_some()) {
-        // Not the demo registry in its place: a report on the wrong data is worse than none.
-        return Err(
-            "the config serves from PostgreSQL, which the subject report does not read yet: \
-                    export the data (rddsd db export --database URL DIR) and pass --data DIR"
-                .into(),
-        );
-    }
     let from_config =
         |pick: fn(&crate::config::Settings) -> Option<PathBuf>| settings.as_ref().and_then(pick);
+    // The registration data in PostgreSQL (and the disclosure log, with `log_database`): read
+    // from there, the data through an export to a private directory removed afterwards.
+    let log_in_db = log.is_none()
+        && settings
+            .as_ref()
+            .and_then(|s| s.authority.as_ref())
+            .is_some_and(|a| a.log.as_os_str().is_empty());
+    let from_db = match settings.as_ref().and_then(|s| s.database.as_ref()) {
+        Some(db) if data.is_none() => Some(super::db::block_on(from_database(
+            db.url.clone(),
+            log_in_db,
+        ))?),
+        _ => None,
+    };
+    let data = data.or_else(|| from_db.as_ref().map(|(dir, _)| dir.path().to_path_buf()));
     let sources = crate::state::Sources {
         data_dir: data.or_else(|| from_config(|s| s.data_dir.clone())),
         policy: policy.or_else(|| from_config(|s| s.policy.clone())),
@@ -87,20 +94,37 @@ pub fn run(cmd: SubjectCommand, out: &mut impl Write) -> Result<(), String> {
             .as_ref()
             .map_or_else(Default::default, |s| s.load_options),
     };
-    let log = log
-        .or_else(|| {
-            // An empty path: the log is in the database, which the subject report does not read.
-            from_config(|s| s.authority.as_ref().map(|a| a.log.clone()))
-                .filter(|p| !p.as_os_str().is_empty())
-        })
-        .ok_or("no disclosure log: give --log LOG, or --config with an [authority] log")?;
+    // The export directory lives until the report is made.
+    let (_export, db_log) = match from_db {
+        Some((dir, v)) => (Some(dir), v),
+        None => (None, None),
+    };
+    let log = match &db_log {
+        Some(_) => None,
+        None => Some(
+            log.or_else(|| {
+                // An empty path: the log is in the database (read above when the data is).
+                from_config(|s| s.authority.as_ref().map(|a| a.log.clone()))
+                    .filter(|p| !p.as_os_str().is_empty())
+            })
+            .ok_or("no disclosure log: give --log LOG, or --config with an [authority] log")?,
+        ),
+    };
     let credentials = credentials
-        .or_else(|| from_config(|s| s.authority.as_ref().map(|a| a.credentials.clone())));
+        .or_else(|| from_config(|s| s.authority.as_ref().map(|a| a.credentials.clone())))
+        .filter(|p| !p.as_os_str().is_empty());
     let generation = sources.load(0, None).map_err(|e| e.to_string())?;
     // An unknown ROID is said at once, before the log is read.
     let contact = crate::authority::reports::subject::find(&generation.snapshot, &roid)
         .map_err(|e| e.to_string())?;
-    let verified = crate::authority::log::verify_file(&log).map_err(|e| e.to_string())?;
+    let (verified, log_name) = match (db_log, &log) {
+        (Some(v), _) => (v, "in PostgreSQL".to_string()),
+        (None, Some(path)) => (
+            crate::authority::log::verify_file(path).map_err(|e| e.to_string())?,
+            path.display().to_string(),
+        ),
+        (None, None) => return Err("no disclosure log".into()),
+    };
     let report = crate::authority::reports::subject::report(
         &generation.snapshot,
         &generation.policy,
@@ -120,10 +144,44 @@ pub fn run(cmd: SubjectCommand, out: &mut impl Write) -> Result<(), String> {
         write!(
             out,
             "{}",
-            crate::authority::reports::subject::text(&report, &log.display().to_string())
+            crate::authority::reports::subject::text(&report, &log_name)
         )
         .map_err(super::io)
     }
+}
+
+/// Why the data or the log could not be read from the database.
+#[derive(Debug, thiserror::Error)]
+enum FromDatabase {
+    /// The data.
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+    /// The disclosure log.
+    #[error(transparent)]
+    Log(#[from] crate::db::disclosures::DbLogError),
+}
+
+/// The registration data exported from the database to a private directory, and the
+/// disclosure log read and verified from it when `log` says it is there.
+async fn from_database(
+    url: String,
+    log: bool,
+) -> Result<
+    (
+        crate::db::check::PrivateDir,
+        Option<crate::authority::log::Verified>,
+    ),
+    FromDatabase,
+> {
+    let mut client = crate::db::connect(&url).await?;
+    let dir = crate::db::check::PrivateDir::create()?;
+    crate::db::export::export(&mut client, dir.path()).await?;
+    let verified = if log {
+        Some(crate::db::disclosures::read(&mut client).await?.1)
+    } else {
+        None
+    };
+    Ok((dir, verified))
 }
 
 /// Credential id → jurisdiction, from a credentials file (none given or missing: empty).

@@ -245,10 +245,14 @@ fn key_of(text: &str) -> String {
 
 /// A directory only this user can read, removed with everything in it when dropped: the export
 /// holds personal data.
-struct PrivateDir(PathBuf);
+pub struct PrivateDir(PathBuf);
 
 impl PrivateDir {
-    fn create() -> Result<Self, DbError> {
+    /// A new one under the temporary directory.
+    ///
+    /// # Errors
+    /// It cannot be created.
+    pub fn create() -> Result<Self, DbError> {
         use std::os::unix::fs::DirBuilderExt;
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -262,7 +266,8 @@ impl PrivateDir {
         Ok(Self(path))
     }
 
-    fn path(&self) -> &Path {
+    /// Where it is.
+    pub fn path(&self) -> &Path {
         &self.0
     }
 }

@@ -43,6 +43,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "search",
         sql: include_str!("../../schema/postgres/0004_search.sql"),
     },
+    Migration {
+        version: 5,
+        name: "requests",
+        sql: include_str!("../../schema/postgres/0005_requests.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.

@@ -9,36 +9,16 @@
 //! chain never forks, and each node's next read sees them (no reload). The head row also guards
 //! the end of the chain: entries deleted from its end are caught.
 //!
-//! The tables are created on first use (`CREATE TABLE IF NOT EXISTS`, under an advisory lock),
-//! not by `rddsd db migrate`, so this store adds nothing to the migrations' numbering.
+//! The tables (`request_log`, `request_log_head`, `request_details`) come with migration
+//! `0005_requests` (`rddsd db migrate`); a database without them is refused with that advice.
 
 use tokio_postgres::{Client, IsolationLevel};
 
 use crate::registry::Timestamp;
-use crate::requests::chain::{self, Book, Entry, GENESIS};
+use crate::requests::chain::{self, Book, Entry};
+use crate::requests::retention::{self, Pruned};
 use crate::requests::store::{apply_change, BoxFuture, Change, Store, StoreError};
 use crate::requests::Details;
-
-/// The advisory lock key of the tables' creation ("rddsdreq").
-const SCHEMA_LOCK: i64 = 0x7264_6473_6472_6571;
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS request_log (
-    seq bigint PRIMARY KEY,
-    time text NOT NULL,
-    request text NOT NULL,
-    line text NOT NULL
-);
-CREATE TABLE IF NOT EXISTS request_details (
-    request text PRIMARY KEY,
-    body text NOT NULL
-);
-CREATE TABLE IF NOT EXISTS request_log_head (
-    one boolean PRIMARY KEY DEFAULT true CHECK (one),
-    next_seq bigint NOT NULL,
-    head text NOT NULL
-);
-";
 
 /// The PostgreSQL store.
 #[derive(Debug, Clone)]
@@ -59,29 +39,37 @@ fn db(what: &str, e: &tokio_postgres::Error) -> StoreError {
 
 impl DbStore {
     async fn client(&self) -> Result<Client, StoreError> {
-        let mut client = super::connect(&self.url)
+        let client = super::connect(&self.url)
             .await
             .map_err(|e| StoreError::Io(e.to_string()))?;
-        let tx = client
-            .transaction()
+        let row = client
+            .query_one(
+                "SELECT to_regclass('request_log_head') IS NOT NULL AND to_regclass('request_details') IS NOT NULL",
+                &[],
+            )
             .await
-            .map_err(|e| db("request record: begin", &e))?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
-            .await
-            .map_err(|e| db("request record: lock", &e))?;
-        tx.batch_execute(SCHEMA)
-            .await
-            .map_err(|e| db("request record: create tables", &e))?;
-        tx.execute(
-            "INSERT INTO request_log_head (one, next_seq, head) VALUES (true, 1, $1) ON CONFLICT DO NOTHING",
-            &[&GENESIS],
-        )
-        .await
-        .map_err(|e| db("request record: head", &e))?;
-        tx.commit()
-            .await
-            .map_err(|e| db("request record: create tables", &e))?;
+            .map_err(|e| db("request record: schema", &e))?;
+        if !row.get::<_, bool>(0) {
+            return Err(StoreError::Io(
+                "the database has no request record tables (migration 0005_requests): run `rddsd db migrate` first".into(),
+            ));
+        }
         Ok(client)
+    }
+
+    /// The chain's lines, as the file store keeps them.
+    async fn lines(tx: &tokio_postgres::Transaction<'_>) -> Result<Vec<u8>, StoreError> {
+        let rows = tx
+            .query("SELECT line FROM request_log ORDER BY seq", &[])
+            .await
+            .map_err(|e| db("request record: read", &e))?;
+        let mut data = Vec::new();
+        for r in rows {
+            let line: String = r.get(0);
+            data.extend_from_slice(line.as_bytes());
+            data.push(b'\n');
+        }
+        Ok(data)
     }
 
     /// Read and verify the chain within `tx` (whose head row the caller may have locked).
@@ -97,16 +85,7 @@ impl DbStore {
             .map_err(|e| db("request record: head", &e))?;
         let next_seq: i64 = row.get(0);
         let head: String = row.get(1);
-        let rows = tx
-            .query("SELECT line FROM request_log ORDER BY seq", &[])
-            .await
-            .map_err(|e| db("request record: read", &e))?;
-        let mut data = Vec::new();
-        for r in rows {
-            let line: String = r.get(0);
-            data.extend_from_slice(line.as_bytes());
-            data.push(b'\n');
-        }
+        let data = Self::lines(tx).await?;
         let book = chain::verify(&data)?;
         if i64::try_from(book.next_seq).ok() != Some(next_seq) || book.head != head {
             return Err(StoreError::Io(format!(
@@ -151,6 +130,14 @@ impl DbStore {
                 )
                 .await
                 .map_err(|e| db("request record: details", &e))?;
+            }
+            if p.erase_details {
+                tx.execute(
+                    "DELETE FROM request_details WHERE request = $1",
+                    &[&p.request],
+                )
+                .await
+                .map_err(|e| db("request record: erase", &e))?;
             }
         }
         for (e, line) in &entries {
@@ -207,6 +194,66 @@ impl DbStore {
     }
 }
 
+impl DbStore {
+    async fn prune_now(
+        &self,
+        before: Timestamp,
+        now: Timestamp,
+        officer: String,
+    ) -> Result<Pruned, StoreError> {
+        if before > now {
+            return Err(crate::requests::model::Refused::Argument(
+                "--before may not lie in the future".into(),
+            )
+            .into());
+        }
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(|e| db("request record: begin", &e))?;
+        tx.batch_execute("SET LOCAL synchronous_commit = on")
+            .await
+            .map_err(|e| db("request record: synchronous_commit", &e))?;
+        // Lock the head (and check it) as a change does.
+        Self::book(&tx, true).await?;
+        let data = Self::lines(&tx).await?;
+        let (book, plan) = retention::plan(&data, before, now, &officer)?;
+        let mut pruned = Pruned::default();
+        let ids = retention::details_to_prune(&book, before, now);
+        pruned.details = tx
+            .execute(
+                "DELETE FROM request_details WHERE request = ANY($1)",
+                &[&ids],
+            )
+            .await
+            .map_err(|e| db("request record: prune details", &e))?;
+        if let Some(plan) = plan {
+            let (cp, line) = &plan.checkpoint;
+            let seq =
+                i64::try_from(cp.seq).map_err(|_| StoreError::Io("seq out of range".into()))?;
+            tx.execute("DELETE FROM request_log WHERE seq <= $1", &[&seq])
+                .await
+                .map_err(|e| db("request record: prune", &e))?;
+            tx.execute(
+                "INSERT INTO request_log (seq, time, request, line) VALUES ($1, $2, '', $3)",
+                &[&seq, &cp.time, line],
+            )
+            .await
+            .map_err(|e| db("request record: checkpoint", &e))?;
+            // What is left verifies to the same head (the head row's check).
+            Self::book(&tx, false).await?;
+            pruned.entries = plan.removed_entries;
+            pruned.requests = plan.removed_requests.len() as u64;
+            pruned.through_seq = Some(cp.seq);
+        }
+        tx.commit()
+            .await
+            .map_err(|e| db("request record: commit", &e))?;
+        Ok(pruned)
+    }
+}
+
 impl Store for DbStore {
     fn read(&self) -> BoxFuture<'_, Result<Book, StoreError>> {
         Box::pin(self.read_now())
@@ -228,7 +275,43 @@ impl Store for DbStore {
         Box::pin(self.erase_now(id))
     }
 
+    fn prune(
+        &self,
+        before: Timestamp,
+        now: Timestamp,
+        officer: String,
+    ) -> BoxFuture<'_, Result<Pruned, StoreError>> {
+        Box::pin(self.prune_now(before, now, officer))
+    }
+
     fn describe(&self) -> String {
         "the request record in PostgreSQL".into()
     }
+}
+
+/// Whether the registration data in the database holds a data subject, matched by their
+/// confirmed identity: a contact whose e-mail address is `email` without regard to case (the
+/// `contacts_email_lower` index), or one of `roids` (which must exist; without regard to
+/// case, as ROIDs are matched). Only after the identity is confirmed.
+///
+/// # Errors
+/// The database cannot be read.
+pub async fn subject_matches(url: &str, email: &str, roids: &[String]) -> Result<bool, StoreError> {
+    let client = super::connect(url)
+        .await
+        .map_err(|e| StoreError::Io(e.to_string()))?;
+    let upper: Vec<String> = roids
+        .iter()
+        .map(|r| r.trim().to_ascii_uppercase())
+        .collect();
+    let email = email.trim();
+    let row = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM contacts WHERE upper(roid) = ANY($1))
+                 OR ($2 <> '' AND EXISTS (SELECT 1 FROM contacts WHERE lower(email) = lower($2)))",
+            &[&upper, &email],
+        )
+        .await
+        .map_err(|e| db("registration data: match the data subject", &e))?;
+    Ok(row.get(0))
 }

@@ -89,6 +89,12 @@ pub enum ChainError {
         /// Its seq.
         seq: u64,
     },
+    /// A checkpoint anywhere but on the first line, or one that does not verify.
+    #[error("line {line}: a checkpoint that is not the record's first line, or is not sealed")]
+    Checkpoint {
+        /// 1-based.
+        line: usize,
+    },
     /// An event that does not belong to its request (an unknown id, a second filing).
     #[error("line {line} (seq {seq}): event for a request that was not filed, or filed twice")]
     Orphan {
@@ -108,6 +114,10 @@ pub struct Book {
     pub head: String,
     /// The next entry's seq.
     pub next_seq: u64,
+    /// The checkpoint a prune left first, if any.
+    pub checkpoint: Option<Entry>,
+    /// Entries after the checkpoint.
+    pub entries: u64,
 }
 
 impl Book {
@@ -117,6 +127,8 @@ impl Book {
             records: BTreeMap::new(),
             head: GENESIS.to_string(),
             next_seq: 1,
+            checkpoint: None,
+            entries: 0,
         }
     }
 
@@ -126,6 +138,7 @@ impl Book {
             .map_err(|_| ChainError::Syntax { line })?;
         let orphan = ChainError::Orphan { line, seq: e.seq };
         match &e.event {
+            Event::Checkpoint(_) => return Err(ChainError::Checkpoint { line }),
             Event::Received(filed) => {
                 if self.records.contains_key(&e.request) {
                     return Err(orphan);
@@ -141,7 +154,8 @@ impl Book {
             }
         }
         self.head = e.hash.clone();
-        self.next_seq = e.seq + 1;
+        self.next_seq = e.seq.saturating_add(1);
+        self.entries += 1;
         Ok(())
     }
 
@@ -189,6 +203,20 @@ pub fn verify(data: &[u8]) -> Result<Book, ChainError> {
         }
         let line = i + 1;
         let e: Entry = serde_json::from_slice(raw).map_err(|_| ChainError::Syntax { line })?;
+        if matches!(e.event, Event::Checkpoint(_)) && book.next_seq == 1 && book.entries == 0 {
+            // A pruned record: the checkpoint anchors what follows (its seq and prev are the
+            // last pruned entry's).
+            if book.checkpoint.is_some() || e.hash != e.compute_hash() {
+                return Err(ChainError::Checkpoint { line });
+            }
+            book.head = e.prev.clone();
+            book.next_seq = e
+                .seq
+                .checked_add(1)
+                .ok_or(ChainError::Checkpoint { line })?;
+            book.checkpoint = Some(e);
+            continue;
+        }
         if e.seq != book.next_seq {
             return Err(ChainError::Seq {
                 line,

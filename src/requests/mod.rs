@@ -20,6 +20,7 @@ pub mod chain;
 pub mod intake;
 pub mod model;
 pub mod report;
+pub mod retention;
 pub mod store;
 
 use std::num::NonZeroU32;
@@ -341,6 +342,7 @@ impl Requests {
             officer: None,
             event: model::Event::Received(filed),
             details: Some(intake.details),
+            erase_details: false,
         };
         self.store
             .change(now, Box::new(move |_| Ok(vec![pending])))

@@ -294,6 +294,39 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         report_sha256: Option<String>,
     },
+    /// The requester's details and the justification were erased from beside the chain (the
+    /// person's erasure request, a court order). Holds no personal data.
+    #[serde(rename_all = "camelCase")]
+    Erased {
+        /// Why, in the officer's words.
+        reason: String,
+    },
+    /// The first entry of a pruned record: it anchors the entries kept after it (its `seq` and
+    /// `prev` are the last pruned entry's). Belongs to no request.
+    Checkpoint(Checkpoint),
+}
+
+/// What a prune cut from the front of the record ([`super::retention`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Checkpoint {
+    /// The `--before` date of the prune (RFC 3339 UTC).
+    pub pruned_before: String,
+    /// Requests whose every entry is gone, by this prune and earlier ones.
+    pub pruned_requests: u64,
+    /// The time of the last entry pruned.
+    pub pruned_through_time: String,
+}
+
+/// An erasure of a request's details, as the chain records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Erasure {
+    /// When.
+    pub at: Timestamp,
+    /// By whom.
+    pub officer: Option<String>,
+    /// Why.
+    pub reason: String,
 }
 
 /// A request as its events make it.
@@ -326,6 +359,10 @@ pub struct Record {
     pub officers: Vec<String>,
     /// The officer who decided.
     pub decided_by: Option<String>,
+    /// When the details were erased, if they were.
+    pub erased: Option<Erasure>,
+    /// The time of its last entry.
+    pub last_at: Timestamp,
 }
 
 /// What an approval allows.
@@ -379,8 +416,16 @@ impl Record {
         if let Some(o) = officer {
             self.officers.push(o.to_string());
         }
+        self.last_at = self.last_at.max(at);
         match event {
-            Event::Received(_) => {}
+            Event::Received(_) | Event::Checkpoint(_) => {}
+            Event::Erased { reason } => {
+                self.erased = Some(Erasure {
+                    at,
+                    officer: officer.map(str::to_string),
+                    reason: reason.clone(),
+                });
+            }
             Event::Acknowledged => {
                 self.acknowledged_at.get_or_insert(at);
                 if self.status == Status::Received {
@@ -437,6 +482,8 @@ impl Record {
             answer: None,
             officers: Vec::new(),
             decided_by: None,
+            erased: None,
+            last_at: at,
         }
     }
 }
@@ -479,6 +526,11 @@ pub enum Action {
     Answer {
         /// SHA-256 of the report given.
         report_sha256: String,
+    },
+    /// Erase the requester's details and the justification (any state).
+    Erase {
+        /// Why.
+        reason: String,
     },
 }
 
@@ -633,6 +685,18 @@ pub fn transition(record: &Record, action: &Action, now: Timestamp) -> Result<Ve
             events.push(Event::Answered {
                 outcome: "report attached".into(),
                 report_sha256: Some(report_sha256.clone()),
+            });
+        }
+        Action::Erase { reason } => {
+            text_ok("--reason", reason)?;
+            if record.erased.is_some() {
+                return Err(Refused::Argument(format!(
+                    "request {}: its details were already erased",
+                    record.id
+                )));
+            }
+            events.push(Event::Erased {
+                reason: reason.clone(),
             });
         }
     }

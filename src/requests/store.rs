@@ -22,6 +22,7 @@ use std::pin::Pin;
 
 use super::chain::{self, Book, ChainError, Entry};
 use super::model::{Event, Refused};
+use super::retention::{self, Pruned};
 use super::Details;
 use crate::registry::Timestamp;
 
@@ -39,6 +40,8 @@ pub struct Pending {
     pub event: Event,
     /// Details to keep beside the chain (with a `Received` event only).
     pub details: Option<Details>,
+    /// Remove the request's details, in the same change (with an `Erased` event).
+    pub erase_details: bool,
 }
 
 /// A change: given the record as it is under the lock, the entries to append.
@@ -77,9 +80,18 @@ pub trait Store: Send + Sync {
     ) -> BoxFuture<'_, Result<Vec<Entry>, StoreError>>;
     /// The details of a request (`None`: erased, or never kept).
     fn details(&self, id: String) -> BoxFuture<'_, Result<Option<Details>, StoreError>>;
-    /// Erase the details of a request (retention, or the person's erasure request). The chain
-    /// keeps their hash.
+    /// Remove the details of a request, without an entry (what is left after an erasure whose
+    /// removal failed). The chain keeps their hash.
     fn erase_details(&self, id: String) -> BoxFuture<'_, Result<bool, StoreError>>;
+    /// Under the lock: remove the details of requests closed before `before`, and cut the
+    /// front of the chain behind a checkpoint ([`super::retention`]). `before` may not be
+    /// later than `now`.
+    fn prune(
+        &self,
+        before: Timestamp,
+        now: Timestamp,
+        officer: String,
+    ) -> BoxFuture<'_, Result<Pruned, StoreError>>;
     /// Where the record is, for messages.
     fn describe(&self) -> String;
 }
@@ -189,6 +201,11 @@ impl FileStore {
                 self.write_details(&p.request, d)?;
             }
         }
+        let erase: Vec<&str> = pending
+            .iter()
+            .filter(|p| p.erase_details)
+            .map(|p| p.request.as_str())
+            .collect();
         let mut text = String::new();
         for (_, line) in &entries {
             text.push_str(line);
@@ -203,6 +220,11 @@ impl FileStore {
         f.write_all(text.as_bytes())
             .and_then(|()| f.sync_data())
             .map_err(|e| StoreError::io(&self.path.display().to_string(), e))?;
+        // An erasure is recorded first, then done: a failed removal is seen by `verify`
+        // ("still kept after their erasure") and finished by `erase` again.
+        for id in erase {
+            self.remove_details(id)?;
+        }
         Ok(entries.into_iter().map(|(e, _)| e).collect())
     }
 
@@ -236,6 +258,49 @@ impl FileStore {
 
     fn erase_blocking(&self, id: &str) -> Result<bool, StoreError> {
         let _lock = self.lock(true)?;
+        self.remove_details(id)
+    }
+
+    /// Prune (blocking). See [`Store::prune`].
+    ///
+    /// # Errors
+    /// A date in the future, a record that does not verify, I/O.
+    pub fn prune_blocking(
+        &self,
+        before: Timestamp,
+        now: Timestamp,
+        officer: &str,
+    ) -> Result<Pruned, StoreError> {
+        if before > now {
+            return Err(Refused::Argument("--before may not lie in the future".into()).into());
+        }
+        let _lock = self.lock(true)?;
+        let data = self.read_bytes()?;
+        let (book, plan) = retention::plan(&data, before, now, officer)?;
+        let mut pruned = Pruned::default();
+        // The details first: a closed request without them is what retention leaves.
+        for id in retention::details_to_prune(&book, before, now) {
+            if self.remove_details(&id)? {
+                pruned.details += 1;
+            }
+        }
+        if let Some(plan) = plan {
+            crate::files::atomic_replace(
+                &self.path,
+                &sidecar(&self.path, ".prune-tmp"),
+                &plan.bytes,
+                crate::files::PRIVATE,
+            )
+            .map_err(|e| StoreError::io(&self.path.display().to_string(), e))?;
+            pruned.entries = plan.removed_entries;
+            pruned.requests = plan.removed_requests.len() as u64;
+            pruned.through_seq = Some(plan.checkpoint.0.seq);
+        }
+        Ok(pruned)
+    }
+
+    /// Remove a request's details (the caller holds the lock).
+    fn remove_details(&self, id: &str) -> Result<bool, StoreError> {
         let Some(path) = self.details_path(id) else {
             return Ok(false);
         };
@@ -279,6 +344,16 @@ impl Store for FileStore {
     fn erase_details(&self, id: String) -> BoxFuture<'_, Result<bool, StoreError>> {
         let me = self.clone();
         Box::pin(blocking(move || me.erase_blocking(&id)))
+    }
+
+    fn prune(
+        &self,
+        before: Timestamp,
+        now: Timestamp,
+        officer: String,
+    ) -> BoxFuture<'_, Result<Pruned, StoreError>> {
+        let me = self.clone();
+        Box::pin(blocking(move || me.prune_blocking(before, now, &officer)))
     }
 
     fn describe(&self) -> String {

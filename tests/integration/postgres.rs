@@ -97,16 +97,16 @@ fn migrate_twice_is_a_no_op() {
     let first = ok(&["db", "migrate", "--database", &db.url]);
     assert_eq!(
         first,
-        "applied 0001_registration_data\napplied 0002_serving\napplied 0003_cluster\napplied 0004_search\nschema at version 4\n"
+        "applied 0001_registration_data\napplied 0002_serving\napplied 0003_cluster\napplied 0004_search\napplied 0005_requests\nschema at version 5\n"
     );
     // The second run takes its URL from the environment.
     let (ok2, second, err) = run(&["db", "migrate"], &[("RDDSD_DATABASE_URL", &db.url)]);
     assert!(ok2, "{second}{err}");
-    assert_eq!(second, "schema already at version 4: nothing to do\n");
+    assert_eq!(second, "schema already at version 5: nothing to do\n");
     assert_eq!(
         db.value("SELECT string_agg(version || ' ' || name, ',' ORDER BY version) FROM schema_migrations")
             .as_deref(),
-        Some("1 registration_data,2 serving,3 cluster,4 search")
+        Some("1 registration_data,2 serving,3 cluster,4 search,5 requests")
     );
 }
 
@@ -143,8 +143,8 @@ fn parallel_first_migrations_apply_once() {
         );
     }
     assert!(
-        outs.iter().all(|o| o.ends_with("schema at version 4\n")
-            || o.ends_with("schema already at version 4: nothing to do\n")),
+        outs.iter().all(|o| o.ends_with("schema at version 5\n")
+            || o.ends_with("schema already at version 5: nothing to do\n")),
         "{outs:?}"
     );
 }
@@ -154,13 +154,13 @@ fn a_newer_schema_is_refused() {
     let Some(db) = migrated("a_newer_schema_is_refused") else {
         return;
     };
-    db.sql("INSERT INTO schema_migrations (version, name) VALUES (5, 'from_the_future')")
+    db.sql("INSERT INTO schema_migrations (version, name) VALUES (6, 'from_the_future')")
         .expect("insert");
     let (ok, out, err) = run(&["db", "migrate", "--database", &db.url], &[]);
     assert!(!ok, "{out}");
     assert!(
         err.contains(
-            "the database schema is at version 5, newer than this rddsd knows (version 4)"
+            "the database schema is at version 6, newer than this rddsd knows (version 5)"
         ),
         "{err}"
     );
@@ -176,9 +176,9 @@ fn a_newer_schema_is_refused() {
         ],
         &[],
     );
-    assert!(!ok && err.contains("version 5"), "{err}");
+    assert!(!ok && err.contains("version 6"), "{err}");
     let (ok, _, err) = run(&["check", "--database", &db.url], &[]);
-    assert!(!ok && err.contains("version 5"), "{err}");
+    assert!(!ok && err.contains("version 6"), "{err}");
     assert_eq!(
         db.value("SELECT count(*) FROM domains").as_deref(),
         Some("0")
@@ -186,7 +186,7 @@ fn a_newer_schema_is_refused() {
     assert_eq!(
         db.value("SELECT count(*) FROM schema_migrations")
             .as_deref(),
-        Some("5")
+        Some("6")
     );
 }
 

@@ -488,3 +488,367 @@ fn the_workflow_over_postgresql() {
     assert_eq!(n, head, "one chain");
     no_personal_data("the server log", &srv.log());
 }
+
+/// RFC 3339 UTC, `secs` from now.
+fn utc_in(secs: i64) -> String {
+    rddsd::registry::Timestamp::from_datetime(
+        time::OffsetDateTime::now_utc() + time::Duration::seconds(secs),
+    )
+    .text()
+    .to_string()
+}
+
+/// `rddsd requests …` expected to fail: its output.
+fn cli_fails(srv: &Server, args: &[&str]) -> String {
+    let config = srv.config.to_str().expect("utf-8").to_string();
+    let mut all = vec![
+        "requests",
+        args[0],
+        "--config",
+        &config,
+        "--officer",
+        "olga",
+    ];
+    all.extend_from_slice(&args[1..]);
+    let (ok, out) = rddsd(&all);
+    assert!(!ok, "rddsd {all:?} succeeded: {out}");
+    out
+}
+
+/// File a request: its id and token.
+fn file(srv: &Server, kind: &str, purpose: &str) -> (String, String) {
+    let r = post(srv, &body(kind, purpose, &["café.example"], None), &[]);
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    let v = r.json();
+    (
+        v["id"].as_str().expect("id").to_string(),
+        v["accessToken"].as_str().expect("token").to_string(),
+    )
+}
+
+/// How a test reaches the details kept beside the chain, and breaks things.
+struct Beside<'a> {
+    /// Whether a request's details are kept.
+    kept: &'a dyn Fn(&str) -> bool,
+    /// Alter a request's kept details.
+    alter: &'a dyn Fn(&str),
+    /// Put them back.
+    restore: &'a dyn Fn(&str),
+}
+
+/// Erase, prune and verify: the chain verifies throughout, the details go, `show` says so,
+/// the route sees the pruned record at once, and a tampered detail is caught.
+fn retention_path(srv: &Server, beside: &Beside<'_>) {
+    let deny = |id: &str| {
+        cli(
+            srv,
+            &[
+                "deny",
+                id,
+                "--reason",
+                "other",
+                "--rationale",
+                "Out of scope.",
+            ],
+        );
+    };
+    let (a, a_token) = file(srv, "third-party", "consumer-protection");
+    deny(&a);
+    let (b, b_token) = file(srv, "public-authority", "court-order");
+    let (c, _) = file(srv, "third-party", "consumer-protection");
+    deny(&c);
+    let (e, _) = file(srv, "third-party", "consumer-protection");
+    assert!((beside.kept)(&e));
+    // Erasure: recorded in the chain without personal data, the details gone.
+    let out = cli(
+        srv,
+        &["erase", &e, "--reason", "The requester asked for erasure."],
+    );
+    assert!(out.contains(&format!("{e}: erased")), "{out}");
+    no_personal_data("erase", &out);
+    assert!(!(beside.kept)(&e));
+    let shown = cli(srv, &["show", &e]);
+    assert!(
+        shown.contains("details erased at") && shown.contains("The requester asked for erasure."),
+        "{shown}"
+    );
+    no_personal_data("show after the erasure", &shown);
+    // Again: said, nothing appended (it finishes a removal that failed after the entry).
+    assert!(cli(srv, &["erase", &e, "--reason", "again"]).contains("already erased"));
+    let ok = cli(srv, &["verify"]);
+    assert!(ok.starts_with("ok: ") && ok.contains("1 erased"), "{ok}");
+    assert_eq!(ok.lines().count(), 1, "{ok}");
+    // Prune before now: a goes from the chain; c (closed after b was filed) only loses its
+    // details; b (open) and e (open, erased) stay whole.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert!(cli_fails(srv, &["prune", "--before", &utc_in(3600)]).contains("future"));
+    let out = cli(srv, &["prune", "--before", &utc_in(0)]);
+    assert!(
+        out.contains("pruned 3 entries of 1 requests") && out.contains("details of 2 requests"),
+        "{out}"
+    );
+    assert!(!(beside.kept)(&a) && !(beside.kept)(&c) && (beside.kept)(&b));
+    let ok = cli(srv, &["verify"]);
+    assert!(
+        ok.starts_with("ok: ") && ok.contains("pruned through seq 3"),
+        "{ok}"
+    );
+    assert!(cli_fails(srv, &["show", &a]).contains("no request"));
+    assert!(cli(srv, &["show", &c]).contains("details removed by retention"));
+    assert!(cli(srv, &["show", &b]).contains(NAME));
+    // The route sees the pruned record at once; the kept requests still work.
+    assert_eq!(get(srv, &format!("/requests/{a}"), &a_token).status, 404);
+    assert_eq!(
+        get(srv, &format!("/requests/{b}"), &b_token).json()["status"],
+        "received"
+    );
+    cli(srv, &["acknowledge", &b]);
+    // A second prune: b still blocks the chain behind it.
+    let out = cli(srv, &["prune", "--before", &utc_in(0)]);
+    assert!(out.contains("no entries pruned"), "{out}");
+    // Altered details are caught, exit 1.
+    (beside.alter)(&b);
+    let broken = cli_fails(srv, &["verify"]);
+    assert!(
+        broken.contains("BROKEN") && broken.contains("do not match their hash"),
+        "{broken}"
+    );
+    (beside.restore)(&b);
+    assert!(cli(srv, &["verify"]).starts_with("ok: "));
+}
+
+fn details_file(fx: &Fixture, id: &str) -> PathBuf {
+    let mut p = fx.log.clone();
+    p.set_file_name(format!("requests.jsonl.details/{id}.json"));
+    p
+}
+
+#[test]
+fn erase_prune_and_verify_over_the_file_store() {
+    let fx = Fixture::files("intake_per_minute = 60\nintake_burst = 50\n");
+    let srv = fx.start();
+    let saved = std::cell::RefCell::new(Vec::new());
+    let beside = Beside {
+        kept: &|id| details_file(&fx, id).exists(),
+        alter: &|id| {
+            let p = details_file(&fx, id);
+            let text = std::fs::read(&p).expect("details");
+            saved.replace(text.clone());
+            let altered = String::from_utf8(text)
+                .expect("utf-8")
+                .replace("Zelda", "Zorro");
+            std::fs::write(&p, altered).expect("write");
+        },
+        restore: &|id| std::fs::write(details_file(&fx, id), saved.borrow().as_slice()).expect("w"),
+    };
+    retention_path(&srv, &beside);
+    // A chain edited by hand: BROKEN, exit 1.
+    let mut requests = fx.log.clone();
+    requests.set_file_name("requests.jsonl");
+    let text = std::fs::read_to_string(&requests).expect("record");
+    std::fs::write(&requests, text.replacen("\"olga\"", "\"oleg\"", 1)).expect("write");
+    let broken = cli_fails(&srv, &["verify"]);
+    assert!(broken.contains("BROKEN"), "{broken}");
+    no_personal_data("the server log", &srv.log());
+}
+
+/// A PostgreSQL database migrated, the demo data imported, and a config serving from it.
+fn pg_setup(name: &str) -> Option<(crate::pgdb::TestDb, tempfile::TempDir, String)> {
+    let db = crate::pgdb::TestDb::fresh(name)?;
+    let ok = |args: &[&str]| {
+        let (good, out) = rddsd(args);
+        assert!(good, "{args:?}: {out}");
+        out
+    };
+    ok(&["db", "migrate", "--database", &db.url]);
+    let demo = crate::harness::fixtures().join("registry");
+    ok(&[
+        "db",
+        "import",
+        "--database",
+        &db.url,
+        demo.to_str().expect("utf-8"),
+    ]);
+    let dir = tempfile::tempdir().expect("tmp");
+    let creds = dir.path().join("credentials.jsonl");
+    crate::harness::issue_credential(&creds, "Example Police", "criminal-investigation");
+    let config = format!(
+        "[data]\nbackend = \"postgres\"\ndatabase_url = {:?}\n[authority]\ncredentials = {:?}\nlog_database = true\n[requests]\nlog_database = true\nintake_per_minute = 60\nintake_burst = 50\n",
+        db.url,
+        creds.to_str().expect("utf-8"),
+    );
+    Some((db, dir, config))
+}
+
+#[test]
+fn erase_prune_and_verify_over_postgresql() {
+    let Some((db, _dir, config)) = pg_setup("requests_erase_prune_and_verify") else {
+        return;
+    };
+    let srv = Server::with_config(&config, &[]);
+    let kept = |id: &str| {
+        db.value(&format!(
+            "SELECT count(*) FROM request_details WHERE request = '{id}'"
+        ))
+        .as_deref()
+            == Some("1")
+    };
+    let beside = Beside {
+        kept: &kept,
+        alter: &|id| {
+            db.sql(&format!(
+                "UPDATE request_details SET body = replace(body, 'Zelda', 'Zorro') WHERE request = '{id}'"
+            ))
+            .expect("alter");
+        },
+        restore: &|id| {
+            db.sql(&format!(
+                "UPDATE request_details SET body = replace(body, 'Zorro', 'Zelda') WHERE request = '{id}'"
+            ))
+            .expect("restore");
+        },
+    };
+    retention_path(&srv, &beside);
+    // The head row still guards the chain's end after a prune.
+    let n = db.value("SELECT max(seq) FROM request_log").expect("max");
+    let head = db
+        .value("SELECT next_seq - 1 FROM request_log_head")
+        .expect("head");
+    assert_eq!(n, head);
+    db.sql("UPDATE request_log SET line = replace(line, '\"olga\"', '\"oleg\"') WHERE seq = (SELECT max(seq) FROM request_log)")
+        .expect("tamper");
+    assert!(cli_fails(&srv, &["verify"]).contains("BROKEN"));
+    no_personal_data("the server log", &srv.log());
+}
+
+#[test]
+fn a_request_store_on_an_unmigrated_database_sends_the_operator_to_migrate() {
+    let Some(db) = crate::pgdb::TestDb::fresh("requests_unmigrated") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = dir.path().join("rddsd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[data]\nbackend = \"postgres\"\ndatabase_url = {:?}\n[authority]\ncredentials = \"/nonexistent\"\nlog_database = true\n[requests]\nlog_database = true\n",
+            db.url
+        ),
+    )
+    .expect("config");
+    let (ok, out) = rddsd(&[
+        "requests",
+        "list",
+        "--config",
+        config.to_str().expect("utf-8"),
+    ]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("run `rddsd db migrate`"), "{out}");
+}
+
+#[test]
+fn a_data_subject_is_matched_against_the_data_in_postgresql() {
+    let Some((_db, _dir, config)) = pg_setup("requests_data_subject_in_postgresql") else {
+        return;
+    };
+    let srv = Server::with_config(&config, &[]);
+    let subject = |email: &str| {
+        let b = body("data-subject", "access", &["C101-EXAMPLE"], None).replace(EMAIL, email);
+        let r = post(&srv, &b, &[]);
+        assert_eq!(r.status, 202);
+        let v = r.json();
+        (
+            v["id"].as_str().expect("id").to_string(),
+            v["accessToken"].as_str().expect("token").to_string(),
+        )
+    };
+    // An e-mail address that matches nothing, and no ROID accepted: answered at once.
+    let (none, none_token) = subject("nobody@nowhere.example");
+    cli(
+        &srv,
+        &["confirm-identity", &none, "--method", "passport copy"],
+    );
+    let s = get(&srv, &format!("/requests/{none}"), &none_token).json();
+    assert_eq!(s["status"], "answered");
+    assert_eq!(s["answer"], "no such data is held");
+    // The address of C101 in other case: matched, so it waits for the officer's answer.
+    let (some, some_token) = subject("Aurelie.Vantongeren@MAILBOX-ONE.example.org");
+    cli(
+        &srv,
+        &["confirm-identity", &some, "--method", "passport copy"],
+    );
+    assert_eq!(
+        get(&srv, &format!("/requests/{some}"), &some_token).json()["status"],
+        "identity-confirmed"
+    );
+    // The answer is the subject report, from the database.
+    let out = cli(&srv, &["answer", &some, "--roid", "C101-EXAMPLE"]);
+    assert!(
+        out.contains("Subject access report for contact C101-EXAMPLE")
+            && out.contains("Aurelie Vantongeren"),
+        "{out}"
+    );
+    assert_eq!(
+        get(&srv, &format!("/requests/{some}"), &some_token).json()["status"],
+        "answered"
+    );
+}
+
+#[test]
+fn an_approved_disclosure_expires_at_its_valid_until() {
+    let fx = Fixture::files("");
+    let srv = fx.start();
+    let (id, token) = file(&srv, "public-authority", "criminal-investigation");
+    cli(&srv, &["confirm-identity", &id, "--method", "call-back"]);
+    let until = utc_in(4);
+    cli(
+        &srv,
+        &[
+            "approve",
+            &id,
+            "--fields",
+            "name",
+            "--valid-until",
+            &until,
+            "--rationale",
+            "Phishing case.",
+        ],
+    );
+    let d = get(&srv, &format!("/requests/{id}/disclosure"), &token);
+    assert_eq!(d.status, 200, "{}", String::from_utf8_lossy(&d.body));
+    assert_eq!(
+        get(&srv, &format!("/requests/{id}"), &token).json()["validUntil"],
+        until.as_str()
+    );
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    assert_eq!(
+        get(&srv, &format!("/requests/{id}/disclosure"), &token).status,
+        410
+    );
+    assert_eq!(
+        get(&srv, &format!("/requests/{id}"), &token).json()["status"],
+        "expired"
+    );
+    assert!(cli(&srv, &["list", "--state", "expired"]).contains(&id));
+}
+
+#[test]
+fn migration_0005_keeps_a_record_the_store_made_before_it() {
+    let Some((db, _dir, config)) = pg_setup("requests_migration_keeps_a_record") else {
+        return;
+    };
+    let srv = Server::with_config(&config, &[]);
+    let (id, _) = file(&srv, "public-authority", "court-order");
+    // A database whose tables the store created on first use, before the migration existed.
+    db.sql("DELETE FROM schema_migrations WHERE version = 5")
+        .expect("forget");
+    let (ok, out) = rddsd(&["db", "migrate", "--database", &db.url]);
+    assert!(ok, "{out}");
+    assert_eq!(out, "applied 0005_requests\nschema at version 5\n");
+    let verdict = cli(&srv, &["verify"]);
+    assert!(
+        verdict.starts_with("ok: ") && verdict.contains("1 requests (1 open)"),
+        "{verdict}"
+    );
+    assert!(cli(&srv, &["list"]).contains(&id));
+}
