@@ -351,58 +351,55 @@ impl State {
         path: &std::path::Path,
     ) -> Result<(Arc<Generation>, usize), LoadFailure> {
         let started = std::time::Instant::now();
-        let result = (|| {
-            let delta = load::delta_file::read_delta(path)?;
-            let _changing = self
-                .changing
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let current = self.current();
-            let snapshot = current.snapshot.apply(&delta)?;
-            let number = self.next_generation.fetch_add(1, Ordering::Relaxed);
-            let fresh = Arc::new(Generation::new(
-                snapshot,
-                current.policy.clone(),
-                number,
-                current.base,
-            ));
-            self.current.store(Arc::clone(&fresh));
-            for e in &delta.made_safe {
-                let key = e.key.as_deref().unwrap_or("");
-                tracing::warn!(record = %key, "delta: {e}");
-            }
-            Ok((fresh, delta.len()))
-        })();
+        let result = load::delta_file::read_delta(path)
+            .and_then(|delta| {
+                let fresh = self.install_delta(&delta, Snapshot::apply, "delta")?;
+                Ok((fresh, delta.len()))
+            })
+            .map_err(LoadFailure::from);
         self.metrics.delta(result.is_ok(), started.elapsed());
         result
     }
 
     /// Serve the generation being served with `delta` applied, as a follower of a change
-    /// log applies it ([`Snapshot::apply_followed`]); `self.changing` is held.
+    /// log applies it ([`Snapshot::apply_followed`]).
     fn apply_followed(&self, delta: &load::delta_file::Delta) -> Result<(), load::LoadErrors> {
         let started = std::time::Instant::now();
-        let result = (|| {
-            let _changing = self
-                .changing
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let current = self.current();
-            let snapshot = current.snapshot.apply_followed(delta)?;
-            let number = self.next_generation.fetch_add(1, Ordering::Relaxed);
-            self.current.store(Arc::new(Generation::new(
-                snapshot,
-                current.policy.clone(),
-                number,
-                current.base,
-            )));
-            for e in &delta.made_safe {
-                let key = e.key.as_deref().unwrap_or("");
-                tracing::warn!(record = %key, "database change: {e}");
-            }
-            Ok(())
-        })();
+        let result = self
+            .install_delta(delta, Snapshot::apply_followed, "database change")
+            .map(|_| ());
         self.metrics.delta(result.is_ok(), started.elapsed());
         result
+    }
+
+    /// Serve the generation being served with `delta` applied by `apply`, keeping its policy
+    /// and full load (so every cached answer none of whose records changed stays valid); the
+    /// values made safe are logged as `what`. `self.changing` is held meanwhile.
+    fn install_delta(
+        &self,
+        delta: &load::delta_file::Delta,
+        apply: fn(&Snapshot, &load::delta_file::Delta) -> Result<Snapshot, load::LoadErrors>,
+        what: &str,
+    ) -> Result<Arc<Generation>, load::LoadErrors> {
+        let _changing = self
+            .changing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let current = self.current();
+        let snapshot = apply(&current.snapshot, delta)?;
+        let number = self.next_generation.fetch_add(1, Ordering::Relaxed);
+        let fresh = Arc::new(Generation::new(
+            snapshot,
+            current.policy.clone(),
+            number,
+            current.base,
+        ));
+        self.current.store(Arc::clone(&fresh));
+        for e in &delta.made_safe {
+            let key = e.key.as_deref().unwrap_or("");
+            tracing::warn!(record = %key, "{what}: {e}");
+        }
+        Ok(fresh)
     }
 
     /// Serve `snapshot` as a new full load with the served policy.

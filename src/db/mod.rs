@@ -25,6 +25,7 @@ pub mod check;
 pub mod credentials;
 pub mod disclosures;
 pub mod export;
+mod follow;
 pub mod harvest;
 pub mod import;
 pub mod migrate;

@@ -72,8 +72,30 @@ impl DbStore {
         Ok(data)
     }
 
+    /// A transaction for a change of the record: committed durably (`synchronous_commit`).
+    async fn begin_change(
+        client: &mut tokio_postgres::Client,
+    ) -> Result<tokio_postgres::Transaction<'_>, StoreError> {
+        let tx = client
+            .transaction()
+            .await
+            .map_err(|e| db("request record: begin", &e))?;
+        tx.batch_execute("SET LOCAL synchronous_commit = on")
+            .await
+            .map_err(|e| db("request record: synchronous_commit", &e))?;
+        Ok(tx)
+    }
+
     /// Read and verify the chain within `tx` (whose head row the caller may have locked).
     async fn book(tx: &tokio_postgres::Transaction<'_>, lock: bool) -> Result<Book, StoreError> {
+        Ok(Self::book_and_lines(tx, lock).await?.0)
+    }
+
+    /// [`Self::book`], with the chain's lines it was verified from.
+    async fn book_and_lines(
+        tx: &tokio_postgres::Transaction<'_>,
+        lock: bool,
+    ) -> Result<(Book, Vec<u8>), StoreError> {
         let head_sql = if lock {
             "SELECT next_seq, head FROM request_log_head FOR UPDATE"
         } else {
@@ -94,7 +116,7 @@ impl DbStore {
                 next_seq.saturating_sub(1)
             )));
         }
-        Ok(book)
+        Ok((book, data))
     }
 
     async fn read_now(&self) -> Result<Book, StoreError> {
@@ -111,13 +133,7 @@ impl DbStore {
 
     async fn change_now(&self, now: Timestamp, change: Change) -> Result<Vec<Entry>, StoreError> {
         let mut client = self.client().await?;
-        let tx = client
-            .transaction()
-            .await
-            .map_err(|e| db("request record: begin", &e))?;
-        tx.batch_execute("SET LOCAL synchronous_commit = on")
-            .await
-            .map_err(|e| db("request record: synchronous_commit", &e))?;
+        let tx = Self::begin_change(&mut client).await?;
         let mut book = Self::book(&tx, true).await?;
         let (pending, entries) = apply_change(&mut book, now, change)?;
         for p in &pending {
@@ -208,16 +224,9 @@ impl DbStore {
             .into());
         }
         let mut client = self.client().await?;
-        let tx = client
-            .transaction()
-            .await
-            .map_err(|e| db("request record: begin", &e))?;
-        tx.batch_execute("SET LOCAL synchronous_commit = on")
-            .await
-            .map_err(|e| db("request record: synchronous_commit", &e))?;
+        let tx = Self::begin_change(&mut client).await?;
         // Lock the head (and check it) as a change does.
-        Self::book(&tx, true).await?;
-        let data = Self::lines(&tx).await?;
+        let (_, data) = Self::book_and_lines(&tx, true).await?;
         let (book, plan) = retention::plan(&data, before, now, &officer)?;
         let mut pruned = Pruned::default();
         let ids = retention::details_to_prune(&book, before, now);

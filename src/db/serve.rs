@@ -34,14 +34,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use futures_util::StreamExt;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Semaphore;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{AsyncMessage, Client, Config, NoTls, Statement};
+use tokio_postgres::{Client, Config, Statement};
 use tokio_util::sync::CancellationToken;
 
 use super::DatabaseSettings;
@@ -57,24 +56,13 @@ use crate::search::{Limits, Search};
 
 mod search;
 
-/// How long one connection attempt may take.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-/// The longest wait between two connection attempts.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
-/// The first wait after a failed attempt.
-const MIN_BACKOFF: Duration = Duration::from_millis(100);
-/// The change log is read at least this often, even without a notification.
-pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
-/// How long a missing serial (a transaction not yet committed, or rolled back) is looked for.
-pub const LATE_COMMIT_WINDOW: Duration = Duration::from_secs(600);
-/// Missing serials tracked at most; past it the floor moves (everything cached is stale).
-const MAX_GAPS: usize = 10_000;
 /// Objects whose last change is remembered; past it the floor moves and the map starts over.
 pub const MAX_TRACKED: usize = 100_000;
 /// Change rows read per poll statement.
 const POLL_BATCH: i64 = 10_000;
-/// How far below the newest serial a (re)connection looks for serials not yet committed.
-const GAP_SCAN: i64 = 1_000;
+
+use super::follow::{FollowError, Link, Position, Seen, MIN_BACKOFF, POLL, REGISTRY};
+pub use super::follow::{CONNECT_TIMEOUT, LATE_COMMIT_WINDOW, MAX_BACKOFF, POLL_INTERVAL};
 
 pub use crate::backend::FetchError;
 
@@ -118,19 +106,6 @@ SELECT 'registrars', r.iana_id::text, rddsd_registrar_line(r), false, false \
 /// is matched by the loader's own rule (case and IDNA forms), which SQL does not state.
 const REGISTRARS: &str = "\
 SELECT 'registrars', r.iana_id::text, rddsd_registrar_line(r), false, false FROM registrars r";
-
-const REGISTRY: &str = "\
-SELECT ARRAY(SELECT tld FROM registry_tlds ORDER BY position), \
-    greatest((SELECT updated FROM registry), \
-             (SELECT at FROM changes ORDER BY serial DESC LIMIT 1)), \
-    (SELECT coalesce(max(serial), 0) FROM changes)";
-
-/// The change rows after the newest serial seen, and the missing ones below it: two index
-/// ranges (an `OR` of the two may scan the whole, ever-growing table).
-const POLL: &str = "\
-SELECT serial, kind, key, at FROM changes WHERE serial > $1 \
-UNION ALL SELECT serial, kind, key, at FROM changes WHERE serial = ANY($2) AND serial <= $1 \
-    ORDER BY serial LIMIT $3";
 
 /// The statements of a lookup connection, prepared once per connection.
 struct Statements {
@@ -184,10 +159,8 @@ struct Tracker {
     floor: Revision,
     /// Per object, the epoch of its last change (since the floor last moved).
     changed: HashMap<Dep, Revision>,
-    /// The newest serial read.
-    newest: i64,
-    /// Serials below `newest` not read yet, with when they were first missed.
-    gaps: BTreeMap<i64, Instant>,
+    /// The newest serial read, and the serials below it not read yet.
+    position: Position,
     /// The registry's zones.
     tlds: Vec<String>,
     /// The time of the latest change applied (at least the registry row's update time).
@@ -205,24 +178,15 @@ impl Tracker {
     /// against it, anything else (`all`, `registry`, a kind this binary does not know, or one
     /// object too many) makes everything before it stale.
     fn apply(&mut self, serial: i64, kind: &str, key: Option<&str>, at: Timestamp) -> bool {
-        let seen = serial <= self.newest && !self.gaps.contains_key(&serial);
-        if seen {
-            return false;
-        }
-        self.gaps.remove(&serial);
-        if serial > self.newest {
-            let now = Instant::now();
-            let missing = serial - self.newest - 1;
-            if usize::try_from(missing).map_or(true, |m| self.gaps.len() + m > MAX_GAPS) {
+        match self.position.see(serial) {
+            Seen::Before => return false,
+            Seen::New => {}
+            Seen::TooFar => {
                 // Too many serials to wait for: whatever they hold, treat everything as changed.
                 self.epoch += 1;
                 self.stale_all();
-            } else {
-                for s in self.newest + 1..serial {
-                    self.gaps.insert(s, now);
-                }
+                self.position.newest = serial;
             }
-            self.newest = serial;
         }
         self.epoch += 1;
         let dep = match (kind, key) {
@@ -244,13 +208,6 @@ impl Tracker {
         }
         true
     }
-
-    /// Forget missing serials looked for long enough.
-    fn expire_gaps(&mut self) {
-        let now = Instant::now();
-        self.gaps
-            .retain(|_, since| now.duration_since(*since) < LATE_COMMIT_WINDOW);
-    }
 }
 
 /// The database, as the serving node uses it. Shared by every request.
@@ -261,10 +218,8 @@ pub struct Database {
     permits: Semaphore,
     retry: Mutex<Retry>,
     tracker: RwLock<Tracker>,
-    /// The listener is connected and following changes.
-    following: AtomicBool,
-    /// When the node lost the database (its listener); `None` while following.
-    lost_at: Mutex<Option<Instant>>,
+    /// Whether the listener follows the database's changes, and since when it lost it.
+    link: Link,
     /// Lookups answered 503 or 500 because the database could not be read.
     pub failures: AtomicU64,
     /// Change rows applied.
@@ -275,7 +230,7 @@ impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Database")
             .field("target", &super::target(&self.config))
-            .field("following", &self.following.load(Ordering::Relaxed))
+            .field("following", &self.link.is_up())
             .finish_non_exhaustive()
     }
 }
@@ -333,13 +288,14 @@ impl Database {
                 epoch: 1,
                 floor: 1,
                 changed: HashMap::new(),
-                newest,
-                gaps: BTreeMap::new(),
+                position: Position {
+                    newest,
+                    gaps: BTreeMap::new(),
+                },
                 tlds,
                 updated: timestamp(updated),
             }),
-            following: AtomicBool::new(false),
-            lost_at: Mutex::new(None),
+            link: Link::default(),
             failures: AtomicU64::new(0),
             changes_applied: AtomicU64::new(0),
         }))
@@ -369,12 +325,12 @@ impl Database {
 
     /// Whether the node follows the database's changes (its listener is connected).
     pub fn is_up(&self) -> bool {
-        self.following.load(Ordering::Relaxed)
+        self.link.is_up()
     }
 
     /// Seconds since the node lost the database; `None` while it follows it.
     pub fn lost_for(&self) -> Option<Duration> {
-        lock(&self.lost_at).map(|at| at.elapsed())
+        self.link.lost_for()
     }
 
     /// Whether a cached answer may still be served: none of its records changed after it was
@@ -723,91 +679,40 @@ impl Database {
     /// notification and every [`POLL_INTERVAL`], reconnect with backoff when the connection is
     /// lost.
     pub async fn follow(self: Arc<Self>, shutdown: CancellationToken) {
-        let mut backoff = MIN_BACKOFF;
-        loop {
-            let started = Instant::now();
-            let outcome = self.follow_once(&shutdown).await;
-            if shutdown.is_cancelled() {
-                return;
-            }
-            self.following.store(false, Ordering::Relaxed);
-            // From the first failure on: a node that never reached the database has lost it
-            // since it tried.
-            lock(&self.lost_at).get_or_insert_with(Instant::now);
-            if let Err(e) = &outcome {
-                tracing::warn!(error = %e, "lost the database; cached answers are served for at most max_stale_secs, then 503");
-            }
-            if started.elapsed() > MAX_BACKOFF {
-                backoff = MIN_BACKOFF;
-            }
-            tokio::select! {
-                () = tokio::time::sleep(backoff) => {}
-                () = shutdown.cancelled() => return,
-            }
-            backoff = (backoff * 2).min(MAX_BACKOFF);
-        }
+        super::follow::reconnecting(
+            &self.link,
+            &shutdown,
+            "lost the database; cached answers are served for at most max_stale_secs, then 503",
+            || self.follow_once(&shutdown),
+        )
+        .await;
     }
 
     async fn follow_once(&self, shutdown: &CancellationToken) -> Result<(), FollowError> {
-        let (client, mut connection) =
-            tokio::time::timeout(CONNECT_TIMEOUT, self.config.connect(NoTls))
-                .await
-                .map_err(|_| FollowError::ConnectTimeout)?
-                .map_err(FollowError::sql)?;
-        let wake = Arc::new(Notify::new());
-        let closed = CancellationToken::new();
-        let driver = {
-            let wake = Arc::clone(&wake);
-            let closed = closed.clone();
-            tokio::spawn(async move {
-                let mut messages =
-                    futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
-                while let Some(m) = messages.next().await {
-                    match m {
-                        Ok(AsyncMessage::Notification(_)) => wake.notify_one(),
-                        Ok(_) => {}
-                        Err(_) => break,
-                    }
-                }
-                closed.cancel();
-            })
-        };
-        let _driver = AbortOnDrop(driver);
+        let super::follow::Listening {
+            client,
+            wake,
+            closed,
+            ..
+        } = &super::follow::listen(&self.config).await?;
         let sql = FollowError::sql;
-        client
-            .batch_execute("LISTEN rddsd_changes")
-            .await
-            .map_err(sql)?;
         let poll = client.prepare(POLL).await.map_err(sql)?;
         let registry = client.prepare(REGISTRY).await.map_err(sql)?;
         // Start over: changes may have been missed while not listening. Everything cached
         // before now is stale; serials not yet committed below the newest are waited for.
-        let (tlds, updated, newest) = read_registry(&client, &registry).await?;
-        let present: Vec<i64> = client
-            .query(
-                "SELECT serial FROM changes WHERE serial > $1",
-                &[&(newest - GAP_SCAN)],
-            )
+        let (tlds, updated, newest) = read_registry(client, &registry).await?;
+        let present = super::follow::present_below(client, newest)
             .await
-            .map_err(sql)?
-            .iter()
-            .filter_map(|r| r.try_get(0).ok())
-            .collect();
+            .map_err(sql)?;
         {
             let mut t = self.tracker.write().unwrap_or_else(PoisonError::into_inner);
             t.epoch += 1;
             t.stale_all();
-            t.newest = newest;
-            let now = Instant::now();
-            t.gaps = ((newest - GAP_SCAN).max(0) + 1..=newest)
-                .filter(|s| !present.contains(s))
-                .map(|s| (s, now))
-                .collect();
+            t.position = Position::scanned(newest, &present);
             t.tlds = tlds;
             t.updated = updated;
         }
-        self.following.store(true, Ordering::Relaxed);
-        *lock(&self.lost_at) = None;
+        self.link.up();
         tracing::info!("following the database's changes");
         let mut tick = tokio::time::interval(POLL_INTERVAL);
         loop {
@@ -817,7 +722,7 @@ impl Database {
                 () = closed.cancelled() => return Err(FollowError::Ended),
                 () = shutdown.cancelled() => return Ok(()),
             }
-            self.poll(&client, &poll, &registry).await?;
+            self.poll(client, &poll, &registry).await?;
         }
     }
 
@@ -831,8 +736,11 @@ impl Database {
         loop {
             let (newest, gaps) = {
                 let mut t = self.tracker.write().unwrap_or_else(PoisonError::into_inner);
-                t.expire_gaps();
-                (t.newest, t.gaps.keys().copied().collect::<Vec<i64>>())
+                t.position.expire_gaps();
+                (
+                    t.position.newest,
+                    t.position.gaps.keys().copied().collect::<Vec<i64>>(),
+                )
             };
             let rows = client
                 .query(poll, &[&newest, &gaps, &POLL_BATCH])
@@ -884,41 +792,6 @@ async fn read_registry(
     let newest: i64 = row.try_get(2).map_err(FollowError::sql)?;
     let updated = updated.ok_or(FollowError::NoRegistryRow)?;
     Ok((tlds, timestamp(updated), newest))
-}
-
-/// Why the change follower lost the database (logged; it reconnects with backoff).
-#[derive(Debug, thiserror::Error)]
-enum FollowError {
-    /// The connection attempt took longer than [`CONNECT_TIMEOUT`].
-    #[error("connection attempt timed out")]
-    ConnectTimeout,
-    /// PostgreSQL's message, without its detail ([`describe`]).
-    #[error("{0}")]
-    Sql(String),
-    /// The listening connection ended.
-    #[error("the connection ended")]
-    Ended,
-    /// A change row without its columns.
-    #[error("a change row could not be read")]
-    BadChangeRow,
-    /// The registry row is gone.
-    #[error("the registry table is empty")]
-    NoRegistryRow,
-}
-
-impl FollowError {
-    fn sql(e: tokio_postgres::Error) -> Self {
-        Self::Sql(describe(&e))
-    }
-}
-
-/// Aborts a task when dropped: the connection driver ends with the listener that owns it.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 /// The PostgreSQL backend behind the seam the front ends use.
@@ -990,6 +863,7 @@ impl Backend for Database {
 
 #[cfg(test)]
 mod tests {
+    use super::super::follow::MAX_GAPS;
     use super::*;
 
     fn tracker() -> Tracker {
@@ -997,8 +871,10 @@ mod tests {
             epoch: 1,
             floor: 1,
             changed: HashMap::new(),
-            newest: 10,
-            gaps: BTreeMap::new(),
+            position: Position {
+                newest: 10,
+                gaps: BTreeMap::new(),
+            },
             tlds: Vec::new(),
             updated: Timestamp::from_unix(0),
         }
@@ -1021,11 +897,14 @@ mod tests {
     fn a_late_commit_below_the_newest_serial_is_still_applied() {
         let mut t = tracker();
         assert!(t.apply(13, "domain", Some("b.example"), Timestamp::from_unix(1)));
-        assert_eq!(t.gaps.keys().copied().collect::<Vec<_>>(), [11, 12]);
+        assert_eq!(
+            t.position.gaps.keys().copied().collect::<Vec<_>>(),
+            [11, 12]
+        );
         // Serial 12 commits after 13 was read: it is still new.
         assert!(t.apply(12, "host", Some("ns.b.example"), Timestamp::from_unix(1)));
         assert_eq!(t.changed.get(&Dep::Host("ns.b.example".into())), Some(&3));
-        assert_eq!(t.gaps.keys().copied().collect::<Vec<_>>(), [11]);
+        assert_eq!(t.position.gaps.keys().copied().collect::<Vec<_>>(), [11]);
     }
 
     #[test]
@@ -1042,7 +921,7 @@ mod tests {
             Some("a.example"),
             Timestamp::from_unix(1),
         );
-        assert!(t.gaps.is_empty());
+        assert!(t.position.gaps.is_empty());
         assert_eq!(t.floor, t.epoch - 1, "everything before the jump is stale");
     }
 }

@@ -232,28 +232,30 @@ pub fn verify(data: &[u8]) -> Result<Book, ChainError> {
     Ok(book)
 }
 
+/// A filed request for the unit tests of the chain and of retention.
+#[cfg(test)]
+pub(super) fn filed() -> Event {
+    use crate::requests::model::{Received, RequesterKind};
+    Event::Received(Received {
+        kind: RequesterKind::ThirdParty,
+        purpose: "consumer-protection".into(),
+        jurisdiction: "DE".into(),
+        legal_basis: "b".into(),
+        case_reference: "c".into(),
+        urgent: None,
+        objects: vec![],
+        fields: None,
+        token_sha256: "t".into(),
+        credential: None,
+        acknowledge_by: "2026-06-03T00:00:00Z".into(),
+        respond_by: "2026-07-01T00:00:00Z".into(),
+        details_sha256: "d".into(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::requests::model::{Received, RequesterKind};
-
-    fn filed() -> Event {
-        Event::Received(Received {
-            kind: RequesterKind::ThirdParty,
-            purpose: "consumer-protection".into(),
-            jurisdiction: "DE".into(),
-            legal_basis: "b".into(),
-            case_reference: "c".into(),
-            urgent: None,
-            objects: vec![],
-            fields: None,
-            token_sha256: "t".into(),
-            credential: None,
-            acknowledge_by: "2026-06-03T00:00:00Z".into(),
-            respond_by: "2026-07-01T00:00:00Z".into(),
-            details_sha256: "d".into(),
-        })
-    }
 
     fn lines() -> Vec<String> {
         let now = crate::registry::validate::datetime("2026-06-01T00:00:00Z").expect("t");

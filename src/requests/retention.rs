@@ -213,28 +213,11 @@ pub fn details_state(r: &Record, details: Option<&Details>) -> DetailsState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::requests::model::{DenyReason, Received, RequesterKind};
+    use crate::requests::chain::filed;
+    use crate::requests::model::DenyReason;
 
     fn at(s: &str) -> Timestamp {
         crate::registry::validate::datetime(s).expect("t")
-    }
-
-    fn filed() -> Event {
-        Event::Received(Received {
-            kind: RequesterKind::ThirdParty,
-            purpose: "consumer-protection".into(),
-            jurisdiction: "DE".into(),
-            legal_basis: "b".into(),
-            case_reference: "c".into(),
-            urgent: None,
-            objects: vec![],
-            fields: None,
-            token_sha256: "t".into(),
-            credential: None,
-            acknowledge_by: "2026-06-03T00:00:00Z".into(),
-            respond_by: "2026-07-01T00:00:00Z".into(),
-            details_sha256: "d".into(),
-        })
     }
 
     fn deny() -> Event {

@@ -10,20 +10,13 @@ use std::time::SystemTime;
 use tokio_postgres::Transaction;
 
 use super::super::export::timestamp;
-use super::Position;
+use super::super::follow::{Position, Seen, POLL};
 use crate::registry::load::delta_file::{parse_delta, Delta};
 use crate::registry::load::LoadErrors;
 use crate::registry::{Roid, Snapshot, Timestamp};
 
 /// Change rows read per batch.
 pub(super) const BATCH: i64 = 10_000;
-
-/// The change rows after the newest serial seen, and the missing ones below it (as the direct
-/// mode reads them: two index ranges).
-const POLL: &str = "\
-SELECT serial, kind, key, at FROM changes WHERE serial > $1 \
-UNION ALL SELECT serial, kind, key, at FROM changes WHERE serial = ANY($2) AND serial <= $1 \
-    ORDER BY serial LIMIT $3";
 
 const DOMAINS: &str = "SELECT d.name, rddsd_domain_line(d) FROM domains d WHERE d.name = ANY($1)";
 const HOSTS: &str = "SELECT h.name, rddsd_host_line(h) FROM hosts h WHERE h.name = ANY($1)";
@@ -129,7 +122,7 @@ pub(super) async fn next_batch(
     let mut updated = latest.unwrap_or_else(|| *served.updated());
     if named.registry {
         let row = tx
-            .query_one(super::read::REGISTRY, &[])
+            .query_one(super::super::follow::REGISTRY, &[])
             .await
             .map_err(BatchError::sql)?;
         let tlds: Vec<String> = row.try_get(0).map_err(BatchError::sql)?;
@@ -266,15 +259,4 @@ impl BatchError {
     fn sql(e: tokio_postgres::Error) -> Self {
         Self::Sql(super::super::describe(&e))
     }
-}
-
-/// What a serial is to a position.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) enum Seen {
-    /// Applied before.
-    Before,
-    /// Not applied yet.
-    New,
-    /// So far past the newest that the serials between cannot all be waited for.
-    TooFar,
 }

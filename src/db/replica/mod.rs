@@ -23,18 +23,16 @@
 //! complete (not a cache that runs dry), and says since when in `/readyz` and in
 //! `rddsd_database_behind_seconds`. `max_stale_secs` does not apply.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use futures_util::StreamExt;
-use tokio::sync::Notify;
-use tokio_postgres::{AsyncMessage, Config, NoTls};
+use tokio_postgres::Config;
 use tokio_util::sync::CancellationToken;
 
+use super::follow::{FollowError, Link, Position, POLL_INTERVAL};
 use super::{DatabaseSettings, DbError};
-use crate::backend::{Backend, Fetch, FetchError, Found, Health, Records, Served};
+use crate::backend::{Backend, Fetch, FetchError, Found, Health, InMemory, Served};
 use crate::cache::CachedBody;
 use crate::policy::AudienceRules;
 use crate::query::Query;
@@ -45,58 +43,7 @@ use crate::search::{Limits, Search};
 mod changes;
 mod read;
 
-use changes::{Batch, BatchError, Seen};
-
-/// The change log is read at least this often, even without a notification.
-pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
-/// The shortest and longest wait between two connection attempts of the follower.
-const MIN_BACKOFF: Duration = Duration::from_millis(100);
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
-/// How long a missing serial (a transaction not committed yet, or rolled back) is waited for.
-const LATE_COMMIT_WINDOW: Duration = Duration::from_secs(600);
-/// Missing serials waited for at most; past it the tables are read again.
-const MAX_GAPS: usize = 10_000;
-/// How far below the newest serial a full read looks for serials not committed yet.
-const GAP_SCAN: i64 = 1_000;
-
-/// Where the replica stands in the change log.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Position {
-    /// The newest serial applied (or handed out when the tables were read).
-    newest: i64,
-    /// Serials below `newest` not applied yet, with when they were first missed.
-    gaps: BTreeMap<i64, Instant>,
-}
-
-impl Position {
-    /// Take `serial` into account.
-    fn see(&mut self, serial: i64) -> Seen {
-        if serial <= self.newest {
-            return if self.gaps.remove(&serial).is_some() {
-                Seen::New
-            } else {
-                Seen::Before
-            };
-        }
-        let missing = serial - self.newest - 1;
-        if usize::try_from(missing).map_or(true, |m| self.gaps.len() + m > MAX_GAPS) {
-            return Seen::TooFar;
-        }
-        let now = Instant::now();
-        for s in self.newest + 1..serial {
-            self.gaps.insert(s, now);
-        }
-        self.newest = serial;
-        Seen::New
-    }
-
-    /// Forget missing serials waited for long enough (rolled back, most likely).
-    fn expire_gaps(&mut self) {
-        let now = Instant::now();
-        self.gaps
-            .retain(|_, since| now.duration_since(*since) < LATE_COMMIT_WINDOW);
-    }
-}
+use changes::{Batch, BatchError};
 
 /// Why a replica could not start, or read the tables again.
 #[derive(Debug, thiserror::Error)]
@@ -117,8 +64,8 @@ pub struct Replica {
     /// The snapshot read at start, until the first generation takes it.
     first: Mutex<Option<Snapshot>>,
     position: Mutex<Position>,
-    following: AtomicBool,
-    lost_at: Mutex<Option<Instant>>,
+    /// Whether the follower follows the database, and since when it lost it.
+    link: Link,
     changes_applied: AtomicU64,
     resyncs: AtomicU64,
     failures: AtomicU64,
@@ -128,7 +75,7 @@ impl std::fmt::Debug for Replica {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Replica")
             .field("target", &super::target(&self.config))
-            .field("following", &self.following.load(Ordering::Relaxed))
+            .field("following", &self.link.is_up())
             .finish_non_exhaustive()
     }
 }
@@ -159,8 +106,7 @@ impl Replica {
             options: Mutex::new(options),
             first: Mutex::new(Some(snapshot)),
             position: Mutex::new(position),
-            following: AtomicBool::new(false),
-            lost_at: Mutex::new(None),
+            link: Link::default(),
             changes_applied: AtomicU64::new(0),
             resyncs: AtomicU64::new(0),
             failures: AtomicU64::new(0),
@@ -169,27 +115,13 @@ impl Replica {
 
     /// Follow the change log until `shutdown`, reconnecting with backoff.
     async fn follow(self: Arc<Self>, served: Arc<dyn Served>, shutdown: CancellationToken) {
-        let mut backoff = MIN_BACKOFF;
-        loop {
-            let started = Instant::now();
-            let outcome = self.follow_once(served.as_ref(), &shutdown).await;
-            if shutdown.is_cancelled() {
-                return;
-            }
-            self.following.store(false, Ordering::Relaxed);
-            lock(&self.lost_at).get_or_insert_with(Instant::now);
-            if let Err(e) = &outcome {
-                tracing::warn!(error = %e, "lost the database; serving the replica's snapshot as it stands");
-            }
-            if started.elapsed() > MAX_BACKOFF {
-                backoff = MIN_BACKOFF;
-            }
-            tokio::select! {
-                () = tokio::time::sleep(backoff) => {}
-                () = shutdown.cancelled() => return,
-            }
-            backoff = (backoff * 2).min(MAX_BACKOFF);
-        }
+        super::follow::reconnecting(
+            &self.link,
+            &shutdown,
+            "lost the database; serving the replica's snapshot as it stands",
+            || self.follow_once(served.as_ref(), &shutdown),
+        )
+        .await;
     }
 
     async fn follow_once(
@@ -197,54 +129,26 @@ impl Replica {
         served: &dyn Served,
         shutdown: &CancellationToken,
     ) -> Result<(), FollowError> {
-        let (mut client, mut connection) =
-            tokio::time::timeout(super::serve::CONNECT_TIMEOUT, self.config.connect(NoTls))
-                .await
-                .map_err(|_| FollowError::ConnectTimeout)?
-                .map_err(FollowError::sql)?;
-        let wake = Arc::new(Notify::new());
-        let closed = CancellationToken::new();
-        let driver = {
-            let wake = Arc::clone(&wake);
-            let closed = closed.clone();
-            tokio::spawn(async move {
-                let mut messages =
-                    futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
-                while let Some(m) = messages.next().await {
-                    match m {
-                        Ok(AsyncMessage::Notification(_)) => wake.notify_one(),
-                        Ok(_) => {}
-                        Err(_) => break,
-                    }
-                }
-                closed.cancel();
-            })
-        };
-        let _driver = AbortOnDrop(driver);
-        client
-            .batch_execute("LISTEN rddsd_changes")
-            .await
-            .map_err(FollowError::sql)?;
+        let mut listening = super::follow::listen(&self.config).await?;
         // Listening from here on: whatever commits now is seen by the reads below. What
         // committed while the node was away is in the log, unless the log was pruned past it.
         let newest = lock(&self.position).newest;
-        if !read::replayable(&client, newest).await? {
+        if !read::replayable(&listening.client, newest).await? {
             self.resync(
                 served,
                 "the change log no longer reaches back to the newest change applied",
             )
             .await?;
         }
-        self.following.store(true, Ordering::Relaxed);
-        *lock(&self.lost_at) = None;
+        self.link.up();
         tracing::info!("following the database's changes (replica)");
         let mut tick = tokio::time::interval(POLL_INTERVAL);
         loop {
-            self.poll(&mut client, served).await?;
+            self.poll(&mut listening.client, served).await?;
             tokio::select! {
-                () = wake.notified() => {}
+                () = listening.wake.notified() => {}
                 _ = tick.tick() => {}
-                () = closed.cancelled() => return Err(FollowError::Ended),
+                () = listening.closed.cancelled() => return Err(FollowError::Ended),
                 () = shutdown.cancelled() => return Ok(()),
             }
         }
@@ -329,47 +233,12 @@ impl Replica {
 
     /// Whether the node follows the change log.
     pub fn is_up(&self) -> bool {
-        self.following.load(Ordering::Relaxed)
+        self.link.is_up()
     }
 
     /// How long the node has been away from the database; `None` while it follows it.
     pub fn lost_for(&self) -> Option<Duration> {
-        lock(&self.lost_at).map(|at| at.elapsed())
-    }
-}
-
-/// Why the follower lost the database (logged; it reconnects with backoff).
-#[derive(Debug, thiserror::Error)]
-enum FollowError {
-    /// The connection attempt took too long.
-    #[error("connection attempt timed out")]
-    ConnectTimeout,
-    /// PostgreSQL's message, without its detail.
-    #[error("{0}")]
-    Sql(String),
-    /// The listening connection ended.
-    #[error("the connection ended")]
-    Ended,
-}
-
-impl FollowError {
-    fn sql(e: tokio_postgres::Error) -> Self {
-        Self::Sql(super::describe(&e))
-    }
-}
-
-impl From<DbError> for FollowError {
-    fn from(e: DbError) -> Self {
-        Self::Sql(e.to_string())
-    }
-}
-
-/// Aborts a task when dropped: the connection driver ends with the follower that owns it.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
+        self.link.lost_for()
     }
 }
 
@@ -382,31 +251,27 @@ impl Backend for Replica {
     fn fetch<'a>(
         &'a self,
         snapshot: &'a Snapshot,
-        _query: &'a Query,
+        query: &'a Query,
     ) -> Fetch<'a, Result<Found<'a>, FetchError>> {
-        Fetch::ready(Ok(Found {
-            records: Records::Shared(snapshot),
-            revision: snapshot.revision(),
-            updated: *snapshot.updated(),
-        }))
+        InMemory.fetch(snapshot, query)
     }
 
     fn fetch_search<'a>(
         &'a self,
-        _search: &'a Search,
-        _after: Option<&'a str>,
-        _rules: &'a AudienceRules,
-        _limits: Limits,
+        search: &'a Search,
+        after: Option<&'a str>,
+        rules: &'a AudienceRules,
+        limits: Limits,
     ) -> Fetch<'a, Result<Option<crate::backend::SearchSet>, FetchError>> {
-        Fetch::ready(Ok(None))
+        InMemory.fetch_search(search, after, rules, limits)
     }
 
     fn still_valid(&self, body: &CachedBody, snapshot: &Snapshot) -> bool {
-        body.valid_in(snapshot)
+        InMemory.still_valid(body, snapshot)
     }
 
     fn updated(&self, snapshot: &Snapshot) -> Timestamp {
-        *snapshot.updated()
+        InMemory.updated(snapshot)
     }
 
     fn held_snapshot(&self, previous: Option<&Snapshot>) -> Option<Snapshot> {
@@ -430,27 +295,5 @@ impl Backend for Replica {
         shutdown: CancellationToken,
     ) -> Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>> {
         Some(Box::pin(Replica::follow(self, served, shutdown)))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_position_waits_for_late_serials_and_applies_each_once() {
-        let mut p = Position {
-            newest: 10,
-            gaps: BTreeMap::new(),
-        };
-        assert_eq!(p.see(10), Seen::Before);
-        assert_eq!(p.see(13), Seen::New);
-        assert_eq!(p.gaps.keys().copied().collect::<Vec<_>>(), [11, 12]);
-        assert_eq!(p.see(12), Seen::New, "a late commit below the newest");
-        assert_eq!(p.see(12), Seen::Before);
-        assert_eq!(p.see(13), Seen::Before);
-        assert_eq!(p.newest, 13);
-        assert_eq!(p.see(13 + MAX_GAPS as i64 + 2), Seen::TooFar);
-        assert_eq!(p.newest, 13, "too far leaves the position as it was");
     }
 }

@@ -11,7 +11,6 @@
 //! registry row, as `rddsd db export` builds it.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::io::{BufRead, Read};
 use std::rc::Rc;
 use std::time::Instant;
@@ -20,8 +19,9 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio_postgres::{Client, Config, Transaction};
 
+use super::super::follow::{present_below, Position, REGISTRY};
 use super::super::{connect_with, export, DbError};
-use super::{Position, ReplicaError, GAP_SCAN};
+use super::ReplicaError;
 use crate::registry::load::{self, LoadOptions};
 use crate::registry::{Snapshot, Timestamp};
 
@@ -33,14 +33,6 @@ const CHUNKS_IN_FLIGHT: usize = 8;
 /// The tables, in the loader's order (registrars before what refers to them); each is also
 /// the source name its errors carry.
 const TABLES: [&str; 4] = ["registrars", "contacts", "hosts", "domains"];
-
-/// The registry row, the newest change serial and the time of the latest change (as the
-/// direct mode's `last update of RDAP database`).
-pub(super) const REGISTRY: &str = "\
-SELECT ARRAY(SELECT tld FROM registry_tlds ORDER BY position), \
-    greatest((SELECT updated FROM registry), \
-             (SELECT at FROM changes ORDER BY serial DESC LIMIT 1)), \
-    (SELECT coalesce(max(serial), 0) FROM changes)";
 
 /// What the database side hands the loader.
 enum Piece {
@@ -133,25 +125,13 @@ async fn position(tx: &Transaction<'_>) -> Result<(Vec<String>, Timestamp, Posit
             reason: "import a data set first (rddsd db import)".into(),
         });
     };
-    let present: Vec<i64> = tx
-        .query(
-            "SELECT serial FROM changes WHERE serial > $1",
-            &[&(newest - GAP_SCAN)],
-        )
+    let present = present_below(tx, newest)
         .await
-        .map_err(|e| DbError::sql("cannot read the change log", &e))?
-        .iter()
-        .filter_map(|r| r.try_get(0).ok())
-        .collect();
-    let now = Instant::now();
-    let gaps: BTreeMap<i64, Instant> = ((newest - GAP_SCAN).max(0) + 1..=newest)
-        .filter(|s| !present.contains(s))
-        .map(|s| (s, now))
-        .collect();
+        .map_err(|e| DbError::sql("cannot read the change log", &e))?;
     Ok((
         tlds,
         super::super::export::timestamp(updated),
-        Position { newest, gaps },
+        Position::scanned(newest, &present),
     ))
 }
 

@@ -139,9 +139,13 @@ impl Chunk {
 /// domains the shared lists save most of a gigabyte.
 #[derive(Default)]
 pub(super) struct ListCache {
-    nameservers: std::collections::HashSet<Arc<[DomainName]>>,
-    statuses: std::collections::HashSet<Arc<[DomainStatus]>>,
+    nameservers: ListSet<DomainName>,
+    statuses: ListSet<DomainStatus>,
 }
+
+/// foldhash, as the snapshot's maps: the lists are registry data, and SipHash would be a
+/// visible part of a large load.
+type ListSet<T> = std::collections::HashSet<Arc<[T]>, foldhash::fast::RandomState>;
 
 impl ListCache {
     /// Distinct lists kept at most per kind; past it a list is its own allocation.
@@ -155,10 +159,7 @@ impl ListCache {
         Self::share(&mut self.statuses, list)
     }
 
-    fn share<T: std::hash::Hash + Eq>(
-        set: &mut std::collections::HashSet<Arc<[T]>>,
-        list: Vec<T>,
-    ) -> Arc<[T]> {
+    fn share<T: std::hash::Hash + Eq>(set: &mut ListSet<T>, list: Vec<T>) -> Arc<[T]> {
         if let Some(shared) = set.get(list.as_slice()) {
             return Arc::clone(shared);
         }
