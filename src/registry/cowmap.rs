@@ -56,12 +56,7 @@ impl<K: Hash + Eq + Clone, V: Clone> CowMap<K, V> {
     }
 
     fn shard_of<Q: Hash + ?Sized>(&self, key: &Q) -> usize {
-        // The high 32 bits of the hash, scaled to the shard count (multiply and shift: any
-        // count, no division). They are independent of the low bits the shard's own table uses
-        // (a different hasher anyway).
-        let h = self.hasher.hash_one(key) >> 32;
-        let n = self.shards.len() as u64;
-        usize::try_from((h * n) >> 32).unwrap_or(0)
+        shard_index(&self.hasher, self.shards.len(), key)
     }
 
     /// The value for a key.
@@ -170,6 +165,148 @@ impl<K: Hash + Eq + Clone, V: Clone> CowMap<K, V> {
     pub fn shard_count(&self) -> usize {
         self.shards.len()
     }
+
+    /// Which of `parts` groups of neighbouring shards holds `key` (see
+    /// [`CowMap::fill_in_parts`]).
+    pub fn part_of<Q: Hash + ?Sized>(&self, key: &Q, parts: usize) -> usize {
+        part_of_shard(self.shard_of(key), self.shards.len(), parts)
+    }
+
+    /// Change the map on `parts` threads at once: the shards are cut into `parts` groups of
+    /// neighbouring shards, and `work` runs on each group ([`Part`]) on a thread of its own.
+    /// A key belongs to the group [`CowMap::part_of`] names, so the threads share no shard and
+    /// take no lock; each works through its own keys in whatever order it likes (a load, in
+    /// file order, so the first of two records with one key is the one kept, as on one
+    /// thread). Returns the results in part order.
+    pub fn fill_in_parts<R: Send>(
+        &mut self,
+        parts: usize,
+        work: impl Fn(&mut Part<'_, K, V>) -> R + Sync,
+    ) -> Vec<R>
+    where
+        K: Send + Sync,
+        V: Send + Sync,
+    {
+        let parts = parts.clamp(1, self.shards.len());
+        let total = self.shards.len();
+        let hasher = &self.hasher;
+        let mut groups = Vec::with_capacity(parts);
+        let mut rest: &mut [_] = &mut self.shards;
+        let mut first = 0;
+        for index in 0..parts {
+            // Part `index` holds the shards `s` with `s * parts / total == index`.
+            let end = ((index + 1) * total).div_ceil(parts);
+            let (mine, others) = rest.split_at_mut(end - first);
+            groups.push(Part {
+                index,
+                parts,
+                first,
+                total,
+                shards: mine,
+                hasher,
+            });
+            rest = others;
+            first = end;
+        }
+        let results = super::parallel::run_each(groups, |mut part| work(&mut part));
+        self.len = self.shards.iter().map(|s| s.len()).sum();
+        results
+    }
+}
+
+/// The shard of `key` among `count`: the high 32 bits of the hash scaled to the count
+/// (multiply and shift: any count, no division). They are independent of the low bits the
+/// shard's own table uses (a different hasher anyway).
+fn shard_index<Q: Hash + ?Sized>(hasher: &RandomState, count: usize, key: &Q) -> usize {
+    let h = hasher.hash_one(key) >> 32;
+    usize::try_from((h * count as u64) >> 32).unwrap_or(0)
+}
+
+/// The part a shard belongs to when `total` shards are cut into `parts` groups.
+fn part_of_shard(shard: usize, total: usize, parts: usize) -> usize {
+    shard * parts.clamp(1, total.max(1)) / total.max(1)
+}
+
+/// What [`Part::insert_new`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    /// The key was absent and is now present.
+    New,
+    /// The key was present already; nothing changed.
+    Present,
+    /// The key belongs to another part; nothing changed.
+    OtherPart,
+}
+
+/// One group of a map's neighbouring shards, changed by one thread of
+/// [`CowMap::fill_in_parts`]. It answers for the keys of its own shards only: another part's
+/// key is absent here, and is not inserted.
+pub struct Part<'a, K, V> {
+    index: usize,
+    parts: usize,
+    first: usize,
+    total: usize,
+    shards: &'a mut [Arc<HashMap<K, V, RandomState>>],
+    hasher: &'a RandomState,
+}
+
+impl<K: Hash + Eq + Clone, V: Clone> Part<'_, K, V> {
+    /// Which part this is, from 0.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The position of `key`'s shard in this part, if the key belongs to it.
+    fn local<Q: Hash + ?Sized>(&self, key: &Q) -> Option<usize> {
+        let shard = shard_index(self.hasher, self.total, key);
+        (part_of_shard(shard, self.total, self.parts) == self.index).then(|| shard - self.first)
+    }
+
+    /// The value for a key of this part.
+    pub fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.shards.get(self.local(key)?)?.get(key)
+    }
+
+    /// Whether a key of this part is present.
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.get(key).is_some()
+    }
+
+    /// A value of this part to change in place (copying its shard if shared).
+    pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let i = self.local(key)?;
+        let shard = self.shards.get_mut(i)?;
+        if Arc::get_mut(shard).is_none() && !shard.contains_key(key) {
+            return None;
+        }
+        Arc::make_mut(shard).get_mut(key)
+    }
+
+    /// Insert `key` unless it is present (one lookup).
+    pub fn insert_new(&mut self, key: K, value: V) -> Inserted {
+        let Some(shard) = self.local(&key).and_then(|i| self.shards.get_mut(i)) else {
+            return Inserted::OtherPart;
+        };
+        match Arc::make_mut(shard).entry(key) {
+            std::collections::hash_map::Entry::Occupied(_) => Inserted::Present,
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(value);
+                Inserted::New
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -192,6 +329,40 @@ mod tests {
             assert_eq!(m.len(), n);
             assert!((0..1000).all(|i| m.get(&i) == Some(&i)));
         }
+    }
+
+    #[test]
+    fn parts_fill_the_map_as_one_thread_would() {
+        let mut m: CowMap<u32, u32> = CowMap::with_expected(50_000);
+        let keys: Vec<u32> = (0..60_000).map(|i| i % 50_000).collect();
+        let parts = 3;
+        let owners: Vec<usize> = keys.iter().map(|k| m.part_of(k, parts)).collect();
+        let present = m.fill_in_parts(parts, |part| {
+            let mut present = 0;
+            for (i, k) in keys.iter().enumerate() {
+                if owners[i] != part.index() {
+                    assert_eq!(part.insert_new(*k, 0), Inserted::OtherPart);
+                    assert!(!part.contains_key(k));
+                    continue;
+                }
+                // The first of two equal keys wins, as on one thread.
+                match part.insert_new(*k, u32::try_from(i).expect("small")) {
+                    Inserted::New => {}
+                    Inserted::Present => present += 1,
+                    Inserted::OtherPart => panic!("{k} is this part's"),
+                }
+                *part.get_mut(k).expect("just inserted") += 0;
+            }
+            present
+        });
+        assert_eq!(present.len(), parts);
+        assert_eq!(present.iter().sum::<usize>(), 10_000);
+        assert_eq!(m.len(), 50_000);
+        assert!((0..50_000u32).all(|k| m.get(&k) == Some(&k)));
+        assert!(
+            (0..parts).all(|p| owners.contains(&p)),
+            "every part has keys"
+        );
     }
 
     #[test]

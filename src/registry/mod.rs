@@ -4,6 +4,7 @@ pub mod cowmap;
 pub mod load;
 pub mod model;
 pub mod name;
+pub mod parallel;
 pub mod shown;
 pub mod store;
 pub mod validate;

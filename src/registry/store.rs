@@ -162,17 +162,28 @@ impl Snapshot {
         revision: Revision,
         (registrars, contacts, hosts, domains): (usize, usize, usize, usize),
     ) -> Self {
+        // The three large indexes are allocated on two cores: at ten million domains each is
+        // tens of thousands of tables whose fresh pages the system must clear.
+        let ((domain_map, roids), contact_map) = super::parallel::join(
+            || {
+                (
+                    Map::with_expected(domains),
+                    Map::with_expected(domains + hosts),
+                )
+            },
+            || Map::with_expected(contacts),
+        );
         Self {
             tlds: tlds.into(),
             updated,
             revision,
-            domains: Map::with_expected(domains),
+            domains: domain_map,
             hosts: Map::with_expected(hosts),
-            contacts: Map::with_expected(contacts),
+            contacts: contact_map,
             registrars: Map::with_expected(registrars),
             registrars_by_name: Map::with_expected(registrars),
             hosts_by_ip: Map::with_expected(hosts),
-            roids: Map::with_expected(domains + hosts),
+            roids,
             defects: Arc::default(),
         }
     }

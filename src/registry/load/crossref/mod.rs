@@ -8,12 +8,16 @@ use std::sync::Arc;
 
 use foldhash::{HashMap, HashMapExt};
 
+use super::super::cowmap::Inserted;
 use super::super::model::*;
 use super::super::name::{registrar_name_key, DomainName};
+use super::super::parallel;
 use super::super::store::{
     ContactEntry, HostEntry, RegistrarEntry, Revision, RoidOwner, Snapshot, Stored,
 };
 use super::{LoadErrors, Loader, Origin};
+
+mod domains;
 
 /// The records of a full load, each already behind the `Arc` the snapshot will hold it by:
 /// the previous generation's own `Arc` where the record did not change. A reload thus shares
@@ -266,29 +270,58 @@ impl Loader {
         }
     }
 
-    /// Contacts by ROID; a second use of a ROID is an error.
+    /// Contacts by ROID; a second use of a ROID is an error. Split over the cores by the
+    /// index's shards: each thread enters its own contacts in file order, so the first use of a
+    /// ROID is the one entered, as on one thread.
     fn index_contacts(&mut self, snap: &mut Snapshot, kept: &Kept, rev: Revision) {
-        for i in 0..kept.contacts.len() {
-            let (o, c) = &kept.contacts[i];
-            let key = c.roid.shared_key();
-            if snap.contacts.contains_key(&*key) {
-                self.error_v(
-                    &o.file,
-                    o.line,
-                    "roid",
-                    at("this ROID is already used", roid_origin(kept, &key)),
-                    Some(c.roid.as_str().to_string()),
-                );
-                continue;
+        let parts = parallel::parts();
+        let mut owner = vec![0u8; kept.contacts.len()];
+        let contacts = &snap.contacts;
+        let runs: Vec<_> = parallel::chunks_mut(&mut owner, parts)
+            .into_iter()
+            .map(|(offset, owner)| (&kept.contacts[offset..offset + owner.len()], owner))
+            .collect();
+        parallel::run_each(runs, |(records, owner)| {
+            for ((_, c), part) in records.iter().zip(owner) {
+                let p = contacts.part_of(&*roid_key(&c.roid), parts);
+                *part = u8::try_from(p).unwrap_or(u8::MAX);
             }
-            snap.contacts.insert(
-                key,
-                ContactEntry {
-                    contact: Arc::clone(c),
-                    registrant_of: 0,
-                    technical_of: 0,
-                    roles_since: rev,
-                },
+        });
+        let mut taken: Vec<usize> = snap
+            .contacts
+            .fill_in_parts(parts, |part| {
+                let mut taken = Vec::new();
+                for (i, (_, c)) in kept.contacts.iter().enumerate() {
+                    if usize::from(owner[i]) != part.index() {
+                        continue;
+                    }
+                    let entry = ContactEntry {
+                        contact: Arc::clone(c),
+                        registrant_of: 0,
+                        technical_of: 0,
+                        roles_since: rev,
+                    };
+                    if part.insert_new(c.roid.shared_key(), entry) != Inserted::New {
+                        taken.push(i);
+                    }
+                }
+                taken
+            })
+            .into_iter()
+            .flatten()
+            .collect();
+        taken.sort_unstable();
+        for i in taken {
+            let (o, c) = &kept.contacts[i];
+            self.error_v(
+                &o.file,
+                o.line,
+                "roid",
+                at(
+                    "this ROID is already used",
+                    roid_origin(kept, &roid_key(&c.roid)),
+                ),
+                Some(c.roid.as_str().to_string()),
             );
         }
     }
@@ -372,157 +405,6 @@ impl Loader {
             .take_while(|e| e.line == o.line && *e.file == *o.file)
         {
             e.key = Some(key.to_string());
-        }
-    }
-
-    /// Domains by name, their ROIDs, sponsors, contacts' roles and hosts' delegations; the
-    /// domain shares its contacts' ROID text. A domain that breaks a rule of its own, or whose
-    /// registrar is missing or left out, is left out; a contact or nameserver that is missing
-    /// or left out is dropped from the domain, which is served without it.
-    fn index_domains(&mut self, snap: &mut Snapshot, kept: &mut Kept, failed: &mut super::Failed) {
-        let rev = kept.revision;
-        for i in 0..kept.domains.len() {
-            let (o, d) = &kept.domains[i];
-            let before = self.error_total;
-            let key = d.roid.shared_key();
-            if snap.contacts.contains_key(&*key) || snap.roids.contains_key(&*key) {
-                self.error_v(
-                    &o.file,
-                    o.line,
-                    "roid",
-                    at("this ROID is already used", roid_origin(kept, &key)),
-                    Some(d.roid.as_str().to_string()),
-                );
-            }
-            let duplicate = snap.domains.contains_key(d.name.ascii());
-            if duplicate {
-                let first = kept.domains.iter().find(|(_, x)| x.name == d.name);
-                let msg = at("this domain is already listed", first.map(|(f, _)| f));
-                self.error_v(&o.file, o.line, "name", msg, Some(d.name.to_string()));
-            }
-            if registration_zone(&snap.tlds, &d.name).is_none() {
-                self.error_v(
-                    &o.file,
-                    o.line,
-                    "name",
-                    "not a registration under the registry's TLDs: a domain is exactly one label below a listed TLD",
-                    Some(d.name.to_string()),
-                );
-            }
-            let cascade = failed.registrars.contains(&d.registrar);
-            if !cascade && !snap.registrars.contains_key(&d.registrar) {
-                self.error_v(
-                    &o.file,
-                    o.line,
-                    "registrar",
-                    "no registrar with this IANA ID",
-                    Some(d.registrar.to_string()),
-                );
-            }
-            // Formatted only for a domain with a report: not once per domain of a large load.
-            let record = || format!("domain {} ({})", d.name.ascii(), d.roid.as_str());
-            if cascade || self.error_total != before {
-                self.defects.left_out.domain += 1;
-                self.name_errors(o, &record());
-                if !duplicate {
-                    failed.domains.insert(d.name.ascii().to_string());
-                }
-                continue;
-            }
-            if let Some(r) = snap.registrars.get_mut(&d.registrar) {
-                r.sponsors += 1;
-            }
-            let name = d.name.ascii_shared().clone();
-            snap.roids.insert(key, RoidOwner::Domain(name));
-            // The contact's own ROID text, to share with the domain (a million domains name a
-            // million contacts: one copy of each ROID, not two).
-            let mut shared_roids: [Option<Roid>; 2] = [None, None];
-            let mut dropped = [false, false];
-            for (slot, (field, r)) in [("registrant", &d.registrant), ("tech", &d.tech)]
-                .into_iter()
-                .enumerate()
-            {
-                let Some(r) = r else { continue };
-                let key = roid_key(r);
-                match snap.contacts.get_mut(&*key) {
-                    Some(e) => {
-                        if slot == 0 {
-                            e.registrant_of += 1;
-                        } else {
-                            e.technical_of += 1;
-                        }
-                        shared_roids[slot] = Some(e.contact.roid.clone());
-                    }
-                    None => {
-                        dropped[slot] = true;
-                        if !failed.roids.contains(&*key) {
-                            self.error_v(
-                                &o.file,
-                                o.line,
-                                field,
-                                "no contact with this ROID; the domain is served without it",
-                                Some(r.as_str().to_string()),
-                            );
-                        }
-                    }
-                }
-            }
-            let mut missing_ns = Vec::new();
-            for (n, ns) in d.nameservers.iter().enumerate() {
-                match snap.hosts.get_mut(ns.ascii()) {
-                    Some(h) => h.delegations += 1,
-                    None => {
-                        missing_ns.push(n);
-                        if !failed.hosts.contains(ns.ascii()) {
-                            self.error_v(
-                                &o.file,
-                                o.line,
-                                &format!("nameservers[{n}]"),
-                                "no host object with this name; the domain is served without it",
-                                Some(ns.to_string()),
-                            );
-                        }
-                    }
-                }
-            }
-            if self.error_total != before {
-                // A reference to nothing: the domain is kept without it, and counts toward
-                // the threshold.
-                self.defects.dropped_references += 1;
-                self.name_errors(o, &record());
-            }
-            let (_, d) = &mut kept.domains[i];
-            if dropped.contains(&true) || !missing_ns.is_empty() {
-                let mut value = (***d).clone();
-                let [registrant, tech] = dropped;
-                if registrant {
-                    value.registrant = None;
-                }
-                if tech {
-                    value.tech = None;
-                }
-                value.nameservers = value
-                    .nameservers
-                    .iter()
-                    .enumerate()
-                    .filter(|(n, _)| !missing_ns.contains(n))
-                    .map(|(_, ns)| ns.clone())
-                    .collect();
-                *d = Stored::new(rev, value);
-            }
-            // A record taken over from the previous generation already points at shared text.
-            if let Some(stored) = Arc::get_mut(d) {
-                let value = stored.value_mut();
-                let [registrant, tech] = shared_roids;
-                if let Some(r) = registrant {
-                    value.registrant = Some(r);
-                }
-                if let Some(t) = tech {
-                    value.tech = Some(t);
-                }
-            }
-            snap.domains
-                .insert(d.name.ascii_shared().clone(), Arc::clone(d));
         }
     }
 

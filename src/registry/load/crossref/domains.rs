@@ -1,0 +1,661 @@
+//! The domains' part of the second pass, on every core: their rules that need the other
+//! records, their references resolved, and the domain and ROID indexes filled.
+//!
+//! On one thread this was the longest step of a ten-million-domain start. It runs in steps
+//! that each split over the cores, and ends with the same snapshot and the same errors, in the
+//! same order, as checking one domain after the other:
+//!
+//! 1. **Resolve** (split by runs of domains): each domain's own rules (zone, registrar, a
+//!    ROID a contact or host holds) and its references against the finished contact and host
+//!    indexes. A reference to nothing is dropped from the record here; the ROID text of a
+//!    contact is shared with the domain.
+//! 2. **Index** (split by shards of each index): every domain that passed its own rules is
+//!    entered under its ROID, then under its name, in file order within each shard, so the
+//!    first of two domains with one key is the one entered. A second one is a clash.
+//! 3. **Clashes**, only if there was one: "first wins" means the first domain *kept* with a
+//!    key, and a domain left out for one key no longer holds its other. The domains that
+//!    share a clashing key are taken out of both indexes and decided again one after the
+//!    other, exactly as on one thread. No domain outside them shares a key with one of them
+//!    that can be kept, so nothing else changes.
+//! 4. **Count** (split by shards, then by runs): the contacts' roles, the registrars'
+//!    sponsorships and the hosts' delegations, for the domains kept.
+//! 5. **Report** (one thread): the errors of the few domains with one, in file order.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use foldhash::{HashMap, HashMapExt};
+
+use super::super::super::cowmap::Inserted;
+use super::super::super::model::*;
+use super::super::super::name::DomainName;
+use super::super::super::parallel;
+use super::super::super::store::{Revision, RoidOwner, Snapshot, Stored};
+use super::super::{Failed, Loader, Origin};
+use super::{at, registration_zone, roid_key, roid_origin, Kept};
+
+/// No part: the domain names no such record.
+const NONE: u8 = u8::MAX;
+
+/// What the first step learnt of one domain, for the steps after it. Small, since there is one
+/// per domain: the parts of its keys (so the threads of a later step find their own domains
+/// without reading every record) and whether it is left out.
+#[derive(Clone, Copy)]
+struct Found {
+    left_out: bool,
+    roid_part: u8,
+    name_part: u8,
+    registrant_part: u8,
+    tech_part: u8,
+}
+
+impl Default for Found {
+    fn default() -> Self {
+        Self {
+            left_out: false,
+            roid_part: NONE,
+            name_part: NONE,
+            registrant_part: NONE,
+            tech_part: NONE,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+enum RegistrarRef {
+    #[default]
+    Present,
+    /// No registrar with this IANA ID: an error of this domain.
+    Missing,
+    /// The registrar was left out: its own error is the cause.
+    LeftOut,
+}
+
+/// What a domain will be reported for, kept only for the few domains with something to
+/// report. References to nothing hold the value the record no longer holds.
+#[derive(Default)]
+struct Issues {
+    /// Its ROID is a contact's or a host's.
+    roid_taken: bool,
+    /// Its ROID is an earlier domain's (found in step 3).
+    roid_clash: bool,
+    /// Its name is an earlier domain's (found in step 3).
+    name_clash: bool,
+    outside_zones: bool,
+    registrar: RegistrarRef,
+    /// A registrant or tech contact that is not there: its ROID, and whether to report it (not
+    /// if the contact was refused: its own error is the cause).
+    contacts: [Option<(String, bool)>; 2],
+    /// Nameservers that are not there: position, name, whether to report.
+    nameservers: Vec<(usize, String, bool)>,
+}
+
+impl Issues {
+    fn own_rules_fail(&self) -> bool {
+        self.roid_taken || self.outside_zones || self.registrar != RegistrarRef::Present
+    }
+
+    fn any(&self) -> bool {
+        self.own_rules_fail()
+            || self.contacts.iter().any(Option::is_some)
+            || !self.nameservers.is_empty()
+    }
+}
+
+/// The tables step 1 reads (the indexes of the other kinds are complete by then).
+struct Tables<'a> {
+    snap: &'a Snapshot,
+    failed: &'a Failed,
+    parts: usize,
+    revision: Revision,
+}
+
+impl Loader {
+    /// Domains by name, their ROIDs, sponsors, contacts' roles and hosts' delegations; the
+    /// domain shares its contacts' ROID text. A domain that breaks a rule of its own, or whose
+    /// registrar is missing or left out, is left out; a contact or nameserver that is missing
+    /// or left out is dropped from the domain, which is served without it.
+    pub(super) fn index_domains(
+        &mut self,
+        snap: &mut Snapshot,
+        kept: &mut Kept,
+        failed: &mut Failed,
+    ) {
+        let parts = parallel::parts();
+        let count = kept.domains.len();
+        let mut found = vec![Found::default(); count];
+        let tables = Tables {
+            snap,
+            failed,
+            parts,
+            revision: kept.revision,
+        };
+        let work: Vec<_> = parallel::chunks_mut(&mut kept.domains, parts)
+            .into_iter()
+            .zip(found.chunks_mut(count.div_ceil(parts).max(1)))
+            .collect();
+        let mut issues: BTreeMap<usize, Issues> =
+            parallel::run_each(work, |((offset, domains), found)| {
+                tables.resolve(offset, domains, found)
+            })
+            .into_iter()
+            .flatten()
+            .collect();
+
+        let domains = &kept.domains;
+        let mut clashes = index_keys(snap, domains, &found, parts);
+        if !clashes.is_empty() {
+            clashes.sort_unstable();
+            clashes.dedup();
+            decide_clashes(snap, domains, &mut found, &mut issues, &clashes);
+        }
+        count_references(snap, domains, &found, parts);
+
+        for (i, issue) in issues {
+            self.report_domain(kept, i, &issue, failed);
+        }
+    }
+
+    /// The errors of one domain, as checking it alone reports them, and its place among the
+    /// records left out or served with a reference dropped.
+    fn report_domain(&mut self, kept: &Kept, i: usize, issue: &Issues, failed: &mut Failed) {
+        let (o, d) = &kept.domains[i];
+        let before = self.error_total;
+        if issue.roid_taken || issue.roid_clash {
+            let key = roid_key(&d.roid);
+            self.error_v(
+                &o.file,
+                o.line,
+                "roid",
+                at("this ROID is already used", roid_origin(kept, &key)),
+                Some(d.roid.as_str().to_string()),
+            );
+        }
+        if issue.name_clash {
+            let first = kept.domains.iter().find(|(_, x)| x.name == d.name);
+            let msg = at("this domain is already listed", first.map(|(f, _)| f));
+            self.error_v(&o.file, o.line, "name", msg, Some(d.name.to_string()));
+        }
+        if issue.outside_zones {
+            self.error_v(
+                &o.file,
+                o.line,
+                "name",
+                "not a registration under the registry's TLDs: a domain is exactly one label below a listed TLD",
+                Some(d.name.to_string()),
+            );
+        }
+        if issue.registrar == RegistrarRef::Missing {
+            self.error_v(
+                &o.file,
+                o.line,
+                "registrar",
+                "no registrar with this IANA ID",
+                Some(d.registrar.to_string()),
+            );
+        }
+        // Formatted only for a domain with a report: not once per domain of a large load.
+        let record = || format!("domain {} ({})", d.name.ascii(), d.roid.as_str());
+        if issue.registrar == RegistrarRef::LeftOut || self.error_total != before {
+            self.defects.left_out.domain += 1;
+            self.name_errors(o, &record());
+            if !issue.name_clash {
+                failed.domains.insert(d.name.ascii().to_string());
+            }
+            return;
+        }
+        for (field, contact) in ["registrant", "tech"].into_iter().zip(&issue.contacts) {
+            if let Some((roid, true)) = contact {
+                self.error_v(
+                    &o.file,
+                    o.line,
+                    field,
+                    "no contact with this ROID; the domain is served without it",
+                    Some(roid.clone()),
+                );
+            }
+        }
+        for (n, name, report) in &issue.nameservers {
+            if *report {
+                self.error_v(
+                    &o.file,
+                    o.line,
+                    &format!("nameservers[{n}]"),
+                    "no host object with this name; the domain is served without it",
+                    Some(name.clone()),
+                );
+            }
+        }
+        if self.error_total != before {
+            // A reference to nothing: the domain is kept without it, and counts toward
+            // the threshold.
+            self.defects.dropped_references += 1;
+            self.name_errors(o, &record());
+        }
+    }
+}
+
+impl Tables<'_> {
+    /// Step 1 for a run of domains starting at `offset`: the issues of those that have one.
+    fn resolve(
+        &self,
+        offset: usize,
+        domains: &mut [(Origin, Arc<Stored<Domain>>)],
+        found: &mut [Found],
+    ) -> Vec<(usize, Issues)> {
+        let snap = self.snap;
+        let part = |n: usize| u8::try_from(n).unwrap_or(NONE);
+        let mut issues = Vec::new();
+        for (j, ((_, d), f)) in domains.iter_mut().zip(found.iter_mut()).enumerate() {
+            let mut issue = Issues::default();
+            let key = roid_key(&d.roid);
+            issue.roid_taken = snap.contacts.contains_key(&*key) || snap.roids.contains_key(&*key);
+            issue.outside_zones = registration_zone(&snap.tlds, &d.name).is_none();
+            issue.registrar = if self.failed.registrars.contains(&d.registrar) {
+                RegistrarRef::LeftOut
+            } else if snap.registrars.contains_key(&d.registrar) {
+                RegistrarRef::Present
+            } else {
+                RegistrarRef::Missing
+            };
+            f.left_out = issue.own_rules_fail();
+            f.roid_part = part(snap.roids.part_of(&*key, self.parts));
+            f.name_part = part(snap.domains.part_of(d.name.ascii(), self.parts));
+
+            // The contact's own ROID text, to share with the domain (ten million domains name
+            // ten million contacts: one copy of each ROID, not two).
+            let mut shared: [Option<Roid>; 2] = [None, None];
+            for (slot, r) in [&d.registrant, &d.tech].into_iter().enumerate() {
+                let Some(r) = r else { continue };
+                let key = roid_key(r);
+                match snap.contacts.get(&*key) {
+                    Some(e) => {
+                        shared[slot] = Some(e.contact.roid.clone());
+                        let p = part(snap.contacts.part_of(&*key, self.parts));
+                        if slot == 0 {
+                            f.registrant_part = p;
+                        } else {
+                            f.tech_part = p;
+                        }
+                    }
+                    None => {
+                        let report = !self.failed.roids.contains(&*key);
+                        issue.contacts[slot] = Some((r.as_str().to_string(), report));
+                    }
+                }
+            }
+            for (n, ns) in d.nameservers.iter().enumerate() {
+                if !snap.hosts.contains_key(ns.ascii()) {
+                    let report = !self.failed.hosts.contains(ns.ascii());
+                    issue.nameservers.push((n, ns.to_string(), report));
+                }
+            }
+            if issue.contacts.iter().any(Option::is_some) || !issue.nameservers.is_empty() {
+                let mut value = (***d).clone();
+                let [registrant, tech] = &issue.contacts;
+                if registrant.is_some() {
+                    value.registrant = None;
+                }
+                if tech.is_some() {
+                    value.tech = None;
+                }
+                value.nameservers = value
+                    .nameservers
+                    .iter()
+                    .enumerate()
+                    .filter(|(n, _)| !issue.nameservers.iter().any(|(m, _, _)| m == n))
+                    .map(|(_, ns)| ns.clone())
+                    .collect();
+                *d = Stored::new(self.revision, value);
+            }
+            // A record taken over from the previous generation already points at shared text.
+            if let Some(stored) = Arc::get_mut(d) {
+                let value = stored.value_mut();
+                let [registrant, tech] = shared;
+                if let Some(r) = registrant {
+                    value.registrant = Some(r);
+                }
+                if let Some(t) = tech {
+                    value.tech = Some(t);
+                }
+            }
+            if issue.any() {
+                issues.push((offset + j, issue));
+            }
+        }
+        issues
+    }
+}
+
+/// Step 2: every domain that passed its own rules entered under its ROID and its name, each
+/// index split over the cores by shard. Returns the domains that clashed with an earlier one
+/// (any domain, kept or not, whose key an earlier domain took).
+fn index_keys(
+    snap: &mut Snapshot,
+    domains: &[(Origin, Arc<Stored<Domain>>)],
+    found: &[Found],
+    parts: usize,
+) -> Vec<usize> {
+    let mut clashes: Vec<usize> = snap
+        .roids
+        .fill_in_parts(parts, |part| {
+            let mut clashes = Vec::new();
+            for (i, f) in found.iter().enumerate() {
+                if usize::from(f.roid_part) != part.index() {
+                    continue;
+                }
+                let d = &domains[i].1;
+                let key = d.roid.shared_key();
+                let taken = if f.left_out {
+                    part.contains_key(&key)
+                } else {
+                    let owner = RoidOwner::Domain(d.name.ascii_shared().clone());
+                    part.insert_new(key, owner) == Inserted::Present
+                };
+                if taken {
+                    clashes.push(i);
+                }
+            }
+            clashes
+        })
+        .into_iter()
+        .flatten()
+        .collect();
+    clashes.extend(
+        snap.domains
+            .fill_in_parts(parts, |part| {
+                let mut clashes = Vec::new();
+                for (i, f) in found.iter().enumerate() {
+                    if usize::from(f.name_part) != part.index() {
+                        continue;
+                    }
+                    let d = &domains[i].1;
+                    let name = d.name.ascii_shared();
+                    let taken = if f.left_out {
+                        part.contains_key(&**name)
+                    } else {
+                        part.insert_new(name.clone(), Arc::clone(d)) == Inserted::Present
+                    };
+                    if taken {
+                        clashes.push(i);
+                    }
+                }
+                clashes
+            })
+            .into_iter()
+            .flatten(),
+    );
+    clashes
+}
+
+/// Step 3: the domains sharing a ROID or a name with another one, decided again in file
+/// order as on one thread (see the module's comment). `clashes` holds, in order, the domains
+/// step 2 found taken.
+fn decide_clashes(
+    snap: &mut Snapshot,
+    domains: &[(Origin, Arc<Stored<Domain>>)],
+    found: &mut [Found],
+    issues: &mut BTreeMap<usize, Issues>,
+    clashes: &[usize],
+) {
+    let roids: HashSet<Arc<str>> = clashes
+        .iter()
+        .map(|&i| domains[i].1.roid.shared_key())
+        .collect();
+    let names: HashSet<&str> = clashes.iter().map(|&i| domains[i].1.name.ascii()).collect();
+    // Every domain with one of these keys: the group is decided alone (see below).
+    let group: Vec<usize> = domains
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, d))| {
+            names.contains(d.name.ascii()) || roids.contains(&*d.roid.shared_key())
+        })
+        .map(|(i, _)| i)
+        .collect();
+    // Take out what step 2 entered for them (only their own entries: a host's ROID stays).
+    for &i in &group {
+        let d = &domains[i].1;
+        if found[i].left_out {
+            continue;
+        }
+        if snap
+            .domains
+            .get(d.name.ascii())
+            .is_some_and(|e| Arc::ptr_eq(e, d))
+        {
+            snap.domains.remove(d.name.ascii());
+        }
+        let key = d.roid.shared_key();
+        let owner = RoidOwner::Domain(d.name.ascii_shared().clone());
+        if snap.roids.get(&*key) == Some(&owner) {
+            snap.roids.remove(&*key);
+        }
+    }
+    // Decided again in file order. A clash is with a domain of the group kept before this
+    // one: a domain outside the group that shares a key with one inside comes after it, and
+    // that one is left out by its own rules (else the later one would have clashed in step 2
+    // and be in the group), so what that later domain entered does not count here. A host's
+    // ROID was reported in step 1.
+    let mut kept_roids: HashSet<Arc<str>> = HashSet::new();
+    let mut kept_names: HashSet<Arc<str>> = HashSet::new();
+    for &i in &group {
+        let d = &domains[i].1;
+        let key = d.roid.shared_key();
+        let name = d.name.ascii_shared();
+        let roid_clash = kept_roids.contains(&key);
+        let name_clash = kept_names.contains(name);
+        if roid_clash || name_clash {
+            let issue = issues.entry(i).or_default();
+            issue.roid_clash = roid_clash;
+            issue.name_clash = name_clash;
+            found[i].left_out = true;
+        } else if !found[i].left_out {
+            snap.roids
+                .insert(key.clone(), RoidOwner::Domain(name.clone()));
+            snap.domains.insert(name.clone(), Arc::clone(d));
+            kept_roids.insert(key);
+            kept_names.insert(name.clone());
+        }
+    }
+}
+
+/// Step 4: the contacts' roles (split by the contacts' shards), then the registrars'
+/// sponsorships and the hosts' delegations (split by runs of domains, each counting into a
+/// small table of its own: a few dozen registrars, and nameserver lists the first pass
+/// shares between domains), for the domains kept.
+fn count_references(
+    snap: &mut Snapshot,
+    domains: &[(Origin, Arc<Stored<Domain>>)],
+    found: &[Found],
+    parts: usize,
+) {
+    snap.contacts.fill_in_parts(parts, |part| {
+        let me = part.index();
+        for (i, f) in found.iter().enumerate() {
+            if f.left_out {
+                continue;
+            }
+            let roles = [
+                (
+                    usize::from(f.registrant_part) == me,
+                    &domains[i].1.registrant,
+                ),
+                (usize::from(f.tech_part) == me, &domains[i].1.tech),
+            ];
+            for (slot, (mine, roid)) in roles.into_iter().enumerate() {
+                let Some(roid) = roid.as_ref().filter(|_| mine) else {
+                    continue;
+                };
+                if let Some(e) = part.get_mut(&*roid_key(roid)) {
+                    if slot == 0 {
+                        e.registrant_of += 1;
+                    } else {
+                        e.technical_of += 1;
+                    }
+                }
+            }
+        }
+    });
+
+    type Counts = (
+        HashMap<IanaId, u32>,
+        HashMap<usize, (Arc<[DomainName]>, u32)>,
+    );
+    let runs: Vec<_> = domains
+        .chunks(domains.len().div_ceil(parts).max(1))
+        .zip(found.chunks(domains.len().div_ceil(parts).max(1)))
+        .collect();
+    let counted: Vec<Counts> = parallel::run_each(runs, |(domains, found)| {
+        let mut sponsors: HashMap<IanaId, u32> = HashMap::new();
+        let mut lists: HashMap<usize, (Arc<[DomainName]>, u32)> = HashMap::new();
+        for ((_, d), f) in domains.iter().zip(found) {
+            if f.left_out {
+                continue;
+            }
+            *sponsors.entry(d.registrar).or_default() += 1;
+            if !d.nameservers.is_empty() {
+                // By the list's address: the lists are shared, so this is a handful of entries.
+                let at = d.nameservers.as_ptr() as usize;
+                lists
+                    .entry(at)
+                    .or_insert_with(|| (Arc::clone(&d.nameservers), 0))
+                    .1 += 1;
+            }
+        }
+        (sponsors, lists)
+    });
+    for (sponsors, lists) in counted {
+        for (id, n) in sponsors {
+            if let Some(r) = snap.registrars.get_mut(&id) {
+                r.sponsors += n;
+            }
+        }
+        for (list, n) in lists.into_values() {
+            for ns in list.iter() {
+                if let Some(h) = snap.hosts.get_mut(ns.ascii()) {
+                    h.delegations += n;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::{load_texts_with, LoadOptions};
+
+    const HEAD: [&str; 4] = [
+        r#"{"kind":"registry","tlds":["example"],"updated":"2026-01-01T00:00:00Z"}"#,
+        r#"{"kind":"registrar","ianaId":1001,"name":"R","abuseEmail":"abuse@r.example","abusePhone":{"number":"+1.5555550100"},"address":{"city":"C","cc":"US"}}"#,
+        r#"{"kind":"contact","roid":"C1-T","name":"N","city":"C","cc":"DE","email":"n@n.example","personType":"natural"}"#,
+        r#"{"kind":"host","roid":"H1-T","name":"ns1.a.example","addresses":["192.0.2.1"],"statuses":["ok"],"registrar":1001}"#,
+    ];
+
+    /// A domain line; `extra` sets fields (JSON object members) over the usual ones.
+    fn domain(roid: &str, name: &str, extra: &str) -> String {
+        let mut v: serde_json::Value = serde_json::from_str(&format!(
+            r#"{{"kind":"domain","roid":"{roid}","name":"{name}","statuses":["ok"],"created":"2020-01-01T00:00:00Z","expires":"2030-01-01T00:00:00Z","registrar":1001,"registrant":"C1-T","nameservers":["ns1.a.example"]}}"#
+        ))
+        .expect("json");
+        let extra: serde_json::Value =
+            serde_json::from_str(&format!("{{{}}}", extra.trim_start_matches(','))).expect("json");
+        for (k, x) in extra.as_object().expect("object") {
+            v[k] = x.clone();
+        }
+        v.to_string()
+    }
+
+    #[test]
+    fn the_first_domain_kept_with_a_key_wins_along_chains_of_clashes() {
+        let mut lines: Vec<String> = HEAD.iter().map(|s| s.to_string()).collect();
+        lines.extend([
+            domain("D1-T", "a.example", ""),                     // 5: kept
+            domain("D1-T", "b.example", ""),                     // 6: ROID of line 5
+            domain("D3-T", "b.example", ""),                     // 7: kept, line 6 was left out
+            domain("D3-T", "c.example", ""),                     // 8: ROID of line 7
+            domain("D5-T", "c.example", r#","tech":"C1-T""#),    // 9: kept
+            domain("D6-T", "a.example", r#","registrar":9999"#), // 10: name of line 5, registrar
+            domain("C1-T", "e.example", ""),                     // 11: a contact's ROID
+            domain("H1-T", "f.example", ""),                     // 12: a host's ROID
+            domain(
+                "D7-T",
+                "g.example",
+                r#","registrant":"C9-T","nameservers":["ns9.example.net"]"#,
+            ), // 13: kept without both
+            domain("d8-t", "h.example", ""),                     // 14: kept
+            domain("D8-T", "i.example", ""), // 15: ROID of line 14, in another case
+            domain("D9-T", "x.other", ""),   // 16: outside the zones
+            domain("D10-T", "x.other", ""),  // 17: outside, and no clash with 16 (left out)
+        ]);
+        let text = lines.join("\n");
+        let snap = load_texts_with(
+            &[("t.jsonl", &text)],
+            LoadOptions {
+                max_bad_percent: 100.0,
+            },
+        )
+        .expect("served with its defects");
+
+        let roid_of = |name: &str| snap.domains.get(name).map(|d| d.roid.as_str().to_string());
+        assert_eq!(roid_of("a.example").as_deref(), Some("D1-T"));
+        assert_eq!(roid_of("b.example").as_deref(), Some("D3-T"));
+        assert_eq!(roid_of("c.example").as_deref(), Some("D5-T"));
+        assert_eq!(roid_of("g.example").as_deref(), Some("D7-T"));
+        assert_eq!(roid_of("h.example").as_deref(), Some("d8-t"));
+        for gone in ["e.example", "f.example", "i.example", "x.other"] {
+            assert_eq!(roid_of(gone), None, "{gone}");
+        }
+        assert_eq!(snap.domains.len(), 5);
+        // The ROID index holds the host and the five domains kept, under their own names.
+        assert_eq!(snap.roids.len(), 6);
+        assert_eq!(
+            snap.roids.get("D3-T"),
+            Some(&super::RoidOwner::Domain("b.example".into()))
+        );
+        let g = snap.domains.get("g.example").expect("kept");
+        assert!(g.registrant.is_none() && g.nameservers.is_empty());
+
+        // Counted for the domains kept only.
+        let contact = snap.contacts.get("C1-T").expect("contact");
+        assert_eq!((contact.registrant_of, contact.technical_of), (4, 1));
+        assert_eq!(
+            snap.hosts.get("ns1.a.example").map(|h| h.delegations),
+            Some(4)
+        );
+        assert_eq!(snap.registrars.get(&1001).map(|r| r.sponsors), Some(6));
+
+        let defects = snap.defects();
+        assert_eq!(defects.left_out.domain, 8);
+        assert_eq!(defects.dropped_references, 1);
+        let reports: Vec<(usize, &str, &str)> = defects
+            .reports
+            .iter()
+            .map(|e| (e.line, e.field.as_str(), e.message.as_str()))
+            .collect();
+        assert_eq!(
+            reports,
+            vec![
+                (6, "roid", "this ROID is already used at t.jsonl:5"),
+                (8, "roid", "this ROID is already used at t.jsonl:7"),
+                (10, "name", "this domain is already listed at t.jsonl:5"),
+                (10, "registrar", "no registrar with this IANA ID"),
+                (11, "roid", "this ROID is already used at t.jsonl:3"),
+                (12, "roid", "this ROID is already used at t.jsonl:4"),
+                (13, "registrant", "no contact with this ROID; the domain is served without it"),
+                (13, "nameservers[0]", "no host object with this name; the domain is served without it"),
+                (15, "roid", "this ROID is already used at t.jsonl:14"),
+                (16, "name", "not a registration under the registry's TLDs: a domain is exactly one label below a listed TLD"),
+                (17, "name", "not a registration under the registry's TLDs: a domain is exactly one label below a listed TLD"),
+            ]
+        );
+        let keyed = |line: usize| {
+            defects
+                .reports
+                .iter()
+                .find(|e| e.line == line)
+                .and_then(|e| e.key.clone())
+        };
+        assert_eq!(keyed(6).as_deref(), Some("domain b.example (D1-T)"));
+        assert_eq!(keyed(13).as_deref(), Some("domain g.example (D7-T)"));
+    }
+}
