@@ -37,6 +37,9 @@ use super::{at, registration_zone, roid_key, roid_origin, Kept};
 /// No part: the domain names no such record.
 const NONE: u8 = u8::MAX;
 
+/// Complete nameserver lists one thread of step 1 remembers, at most.
+const LISTS_CACHED: usize = 100_000;
+
 /// What the first step learnt of one domain, for the steps after it. Small, since there is one
 /// per domain: the parts of its keys (so the threads of a later step find their own domains
 /// without reading every record) and whether it is left out.
@@ -143,7 +146,7 @@ impl Loader {
             .collect();
 
         let domains = &kept.domains;
-        let mut clashes = index_keys(snap, domains, &found, parts);
+        let mut clashes = index_keys(snap, domains, &mut found, &mut issues, parts);
         if !clashes.is_empty() {
             clashes.sort_unstable();
             clashes.dedup();
@@ -246,10 +249,17 @@ impl Tables<'_> {
         let snap = self.snap;
         let part = |n: usize| u8::try_from(n).unwrap_or(NONE);
         let mut issues = Vec::new();
+        // Nameserver lists (by address) whose every host is present. A list remembered is
+        // held by the domains that share it; one freed meanwhile (its only domain's record
+        // was remade) can only have its address reused by a list made here for a domain
+        // already checked, which no later domain holds.
+        let mut complete_lists: HashSet<usize> = HashSet::new();
         for (j, ((_, d), f)) in domains.iter_mut().zip(found.iter_mut()).enumerate() {
             let mut issue = Issues::default();
             let key = roid_key(&d.roid);
-            issue.roid_taken = snap.contacts.contains_key(&*key) || snap.roids.contains_key(&*key);
+            // A host's ROID is found when step 2 enters the domain's (the ROID index holds
+            // only the hosts' yet): one probe of that large index per domain, not two.
+            issue.roid_taken = snap.contacts.contains_key(&*key);
             issue.outside_zones = registration_zone(&snap.tlds, &d.name).is_none();
             issue.registrar = if self.failed.registrars.contains(&d.registrar) {
                 RegistrarRef::LeftOut
@@ -284,11 +294,18 @@ impl Tables<'_> {
                     }
                 }
             }
-            for (n, ns) in d.nameservers.iter().enumerate() {
+            // Most domains share their list with many others (the first pass shares them):
+            // a list found complete once is not looked up again.
+            let list = d.nameservers.as_ptr() as usize;
+            let complete = !d.nameservers.is_empty() && complete_lists.contains(&list);
+            for (n, ns) in d.nameservers.iter().enumerate().filter(|_| !complete) {
                 if !snap.hosts.contains_key(ns.ascii()) {
                     let report = !self.failed.hosts.contains(ns.ascii());
                     issue.nameservers.push((n, ns.to_string(), report));
                 }
+            }
+            if issue.nameservers.is_empty() && !complete && complete_lists.len() < LISTS_CACHED {
+                complete_lists.insert(list);
             }
             if issue.contacts.iter().any(Option::is_some) || !issue.nameservers.is_empty() {
                 let mut value = (***d).clone();
@@ -299,13 +316,15 @@ impl Tables<'_> {
                 if tech.is_some() {
                     value.tech = None;
                 }
-                value.nameservers = value
-                    .nameservers
-                    .iter()
-                    .enumerate()
-                    .filter(|(n, _)| !issue.nameservers.iter().any(|(m, _, _)| m == n))
-                    .map(|(_, ns)| ns.clone())
-                    .collect();
+                if !issue.nameservers.is_empty() {
+                    value.nameservers = value
+                        .nameservers
+                        .iter()
+                        .enumerate()
+                        .filter(|(n, _)| !issue.nameservers.iter().any(|(m, _, _)| m == n))
+                        .map(|(_, ns)| ns.clone())
+                        .collect();
+                }
                 *d = Stored::new(self.revision, value);
             }
             // A record taken over from the previous generation already points at shared text.
@@ -328,19 +347,22 @@ impl Tables<'_> {
 }
 
 /// Step 2: every domain that passed its own rules entered under its ROID and its name, each
-/// index split over the cores by shard. Returns the domains that clashed with an earlier one
-/// (any domain, kept or not, whose key an earlier domain took).
+/// index split over the cores by shard. A domain whose ROID a host holds is left out here (the
+/// ROID index holds the hosts' already). Returns the domains that clashed with an earlier
+/// domain (any domain, kept or not, whose key an earlier domain took).
 fn index_keys(
     snap: &mut Snapshot,
     domains: &[(Origin, Arc<Stored<Domain>>)],
-    found: &[Found],
+    found: &mut [Found],
+    issues: &mut BTreeMap<usize, Issues>,
     parts: usize,
 ) -> Vec<usize> {
-    let mut clashes: Vec<usize> = snap
+    let seen = &*found;
+    let (hosts, mut clashes): (Vec<usize>, Vec<usize>) = snap
         .roids
         .fill_in_parts(parts, |part| {
-            let mut clashes = Vec::new();
-            for (i, f) in found.iter().enumerate() {
+            let (mut hosts, mut clashes) = (Vec::new(), Vec::new());
+            for (i, f) in seen.iter().enumerate() {
                 if usize::from(f.roid_part) != part.index() {
                     continue;
                 }
@@ -350,22 +372,37 @@ fn index_keys(
                     part.contains_key(&key)
                 } else {
                     let owner = RoidOwner::Domain(d.name.ascii_shared().clone());
-                    part.insert_new(key, owner) == Inserted::Present
+                    part.insert_new(key.clone(), owner) == Inserted::Present
                 };
-                if taken {
-                    clashes.push(i);
+                if !taken {
+                    continue;
+                }
+                match part.get(&key) {
+                    Some(RoidOwner::Host(_)) => hosts.push(i),
+                    _ => clashes.push(i),
                 }
             }
-            clashes
+            (hosts, clashes)
         })
         .into_iter()
-        .flatten()
-        .collect();
+        .fold(
+            (Vec::new(), Vec::new()),
+            |(mut h, mut c), (hosts, clashes)| {
+                h.extend(hosts);
+                c.extend(clashes);
+                (h, c)
+            },
+        );
+    for i in hosts {
+        issues.entry(i).or_default().roid_taken = true;
+        found[i].left_out = true;
+    }
+    let seen = &*found;
     clashes.extend(
         snap.domains
             .fill_in_parts(parts, |part| {
                 let mut clashes = Vec::new();
-                for (i, f) in found.iter().enumerate() {
+                for (i, f) in seen.iter().enumerate() {
                     if usize::from(f.name_part) != part.index() {
                         continue;
                     }
