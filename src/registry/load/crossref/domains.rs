@@ -6,22 +6,27 @@
 //! same order, as checking one domain after the other:
 //!
 //! 1. **Resolve** (split by runs of domains): each domain's own rules (zone, registrar, a
-//!    ROID a contact or host holds) and its references against the finished contact and host
-//!    indexes. A reference to nothing is dropped from the record here; the ROID text of a
-//!    contact is shared with the domain.
+//!    ROID a contact holds) and its references against the finished contact and host indexes;
+//!    the ROID text of a contact is shared with the domain.
 //! 2. **Index** (split by shards of each index): every domain that passed its own rules is
-//!    entered under its ROID, then under its name, in file order within each shard, so the
-//!    first of two domains with one key is the one entered. A second one is a clash.
+//!    entered under its ROID (where a host's ROID is found), then under its name, in file
+//!    order within each shard, so the first of two domains with one key is the one entered.
+//!    A second one is a clash.
 //! 3. **Clashes**, only if there was one: "first wins" means the first domain *kept* with a
 //!    key, and a domain left out for one key no longer holds its other. The domains that
 //!    share a clashing key are taken out of both indexes and decided again one after the
 //!    other, exactly as on one thread. No domain outside them shares a key with one of them
 //!    that can be kept, so nothing else changes.
-//! 4. **Count** (split by shards, then by runs): the contacts' roles, the registrars'
+//! 4. **Report** (one thread, file order): the errors of the domains with one, and a
+//!    reference to nothing dropped from a domain kept (its record remade without it).
+//! 5. **Count** (split by shards, then by runs): the contacts' roles, the registrars'
 //!    sponsorships and the hosts' delegations, for the domains kept.
-//! 5. **Report** (one thread): the errors of the few domains with one, in file order.
+//!
+//! What a step tells the next is a few bytes per domain ([`Found`]): a data set whose every
+//! domain has an error costs no more memory here than a clean one, and the errors themselves
+//! are kept up to the cap as before.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use foldhash::{HashMap, HashMapExt};
@@ -30,7 +35,7 @@ use super::super::super::cowmap::Inserted;
 use super::super::super::model::*;
 use super::super::super::name::DomainName;
 use super::super::super::parallel;
-use super::super::super::store::{Revision, RoidOwner, Snapshot, Stored};
+use super::super::super::store::{RoidOwner, Snapshot, Stored};
 use super::super::{Failed, Loader, Origin};
 use super::{at, registration_zone, roid_key, roid_origin, Kept};
 
@@ -40,12 +45,33 @@ const NONE: u8 = u8::MAX;
 /// Complete nameserver lists one thread of step 1 remembers, at most.
 const LISTS_CACHED: usize = 100_000;
 
-/// What the first step learnt of one domain, for the steps after it. Small, since there is one
-/// per domain: the parts of its keys (so the threads of a later step find their own domains
-/// without reading every record) and whether it is left out.
+/// What a domain is reported for ([`Found::flags`]).
+mod flag {
+    /// Its ROID is a contact's or a host's.
+    pub(super) const ROID_TAKEN: u8 = 1;
+    /// Its ROID is an earlier domain's (step 3).
+    pub(super) const ROID_CLASH: u8 = 1 << 1;
+    /// Its name is an earlier domain's (step 3).
+    pub(super) const NAME_CLASH: u8 = 1 << 2;
+    /// Not exactly one label below a registry zone.
+    pub(super) const OUTSIDE_ZONES: u8 = 1 << 3;
+    /// No registrar with its IANA ID.
+    pub(super) const NO_REGISTRAR: u8 = 1 << 4;
+    /// Its registrar was left out (its own error is the cause).
+    pub(super) const REGISTRAR_LEFT_OUT: u8 = 1 << 5;
+    /// A contact or nameserver it names is not there.
+    pub(super) const MISSING_REFERENCE: u8 = 1 << 6;
+    /// Any of the domain's own rules broken: it is left out.
+    pub(super) const OWN_RULES: u8 = ROID_TAKEN | OUTSIDE_ZONES | NO_REGISTRAR | REGISTRAR_LEFT_OUT;
+}
+
+/// What the first steps learnt of one domain, for the steps after them: the parts of its keys
+/// (so the threads of a later step find their own domains without reading every record),
+/// whether it is left out, and what it is reported for.
 #[derive(Clone, Copy)]
 struct Found {
     left_out: bool,
+    flags: u8,
     roid_part: u8,
     name_part: u8,
     registrant_part: u8,
@@ -56,6 +82,7 @@ impl Default for Found {
     fn default() -> Self {
         Self {
             left_out: false,
+            flags: 0,
             roid_part: NONE,
             name_part: NONE,
             registrant_part: NONE,
@@ -64,44 +91,9 @@ impl Default for Found {
     }
 }
 
-#[derive(Clone, Copy, Default, PartialEq, Eq)]
-enum RegistrarRef {
-    #[default]
-    Present,
-    /// No registrar with this IANA ID: an error of this domain.
-    Missing,
-    /// The registrar was left out: its own error is the cause.
-    LeftOut,
-}
-
-/// What a domain will be reported for, kept only for the few domains with something to
-/// report. References to nothing hold the value the record no longer holds.
-#[derive(Default)]
-struct Issues {
-    /// Its ROID is a contact's or a host's.
-    roid_taken: bool,
-    /// Its ROID is an earlier domain's (found in step 3).
-    roid_clash: bool,
-    /// Its name is an earlier domain's (found in step 3).
-    name_clash: bool,
-    outside_zones: bool,
-    registrar: RegistrarRef,
-    /// A registrant or tech contact that is not there: its ROID, and whether to report it (not
-    /// if the contact was refused: its own error is the cause).
-    contacts: [Option<(String, bool)>; 2],
-    /// Nameservers that are not there: position, name, whether to report.
-    nameservers: Vec<(usize, String, bool)>,
-}
-
-impl Issues {
-    fn own_rules_fail(&self) -> bool {
-        self.roid_taken || self.outside_zones || self.registrar != RegistrarRef::Present
-    }
-
-    fn any(&self) -> bool {
-        self.own_rules_fail()
-            || self.contacts.iter().any(Option::is_some)
-            || !self.nameservers.is_empty()
+impl Found {
+    fn has(&self, f: u8) -> bool {
+        self.flags & f != 0
     }
 }
 
@@ -110,7 +102,6 @@ struct Tables<'a> {
     snap: &'a Snapshot,
     failed: &'a Failed,
     parts: usize,
-    revision: Revision,
 }
 
 impl Loader {
@@ -131,40 +122,43 @@ impl Loader {
             snap,
             failed,
             parts,
-            revision: kept.revision,
         };
         let work: Vec<_> = parallel::chunks_mut(&mut kept.domains, parts)
             .into_iter()
             .zip(found.chunks_mut(count.div_ceil(parts).max(1)))
             .collect();
-        let mut issues: BTreeMap<usize, Issues> =
-            parallel::run_each(work, |((offset, domains), found)| {
-                tables.resolve(offset, domains, found)
-            })
-            .into_iter()
-            .flatten()
-            .collect();
+        parallel::run_each(work, |((_, domains), found)| {
+            tables.resolve(domains, found);
+        });
 
-        let domains = &kept.domains;
-        let mut clashes = index_keys(snap, domains, &mut found, &mut issues, parts);
+        let mut clashes = index_keys(snap, &kept.domains, &mut found, parts);
         if !clashes.is_empty() {
             clashes.sort_unstable();
             clashes.dedup();
-            decide_clashes(snap, domains, &mut found, &mut issues, &clashes);
+            decide_clashes(snap, &kept.domains, &mut found, &clashes);
         }
-        count_references(snap, domains, &found, parts);
-
-        for (i, issue) in issues {
-            self.report_domain(kept, i, &issue, failed);
+        for i in 0..count {
+            if found[i].flags != 0 {
+                self.report_domain(snap, kept, i, &found[i], failed);
+            }
         }
+        count_references(snap, &kept.domains, &found, parts);
     }
 
     /// The errors of one domain, as checking it alone reports them, and its place among the
-    /// records left out or served with a reference dropped.
-    fn report_domain(&mut self, kept: &Kept, i: usize, issue: &Issues, failed: &mut Failed) {
+    /// records left out or served with a reference dropped. A domain kept with a reference to
+    /// nothing is remade without it, here and in the index.
+    fn report_domain(
+        &mut self,
+        snap: &mut Snapshot,
+        kept: &mut Kept,
+        i: usize,
+        f: &Found,
+        failed: &mut Failed,
+    ) {
         let (o, d) = &kept.domains[i];
         let before = self.error_total;
-        if issue.roid_taken || issue.roid_clash {
+        if f.has(flag::ROID_TAKEN | flag::ROID_CLASH) {
             let key = roid_key(&d.roid);
             self.error_v(
                 &o.file,
@@ -174,12 +168,12 @@ impl Loader {
                 Some(d.roid.as_str().to_string()),
             );
         }
-        if issue.name_clash {
+        if f.has(flag::NAME_CLASH) {
             let first = kept.domains.iter().find(|(_, x)| x.name == d.name);
             let msg = at("this domain is already listed", first.map(|(f, _)| f));
             self.error_v(&o.file, o.line, "name", msg, Some(d.name.to_string()));
         }
-        if issue.outside_zones {
+        if f.has(flag::OUTSIDE_ZONES) {
             self.error_v(
                 &o.file,
                 o.line,
@@ -188,7 +182,7 @@ impl Loader {
                 Some(d.name.to_string()),
             );
         }
-        if issue.registrar == RegistrarRef::Missing {
+        if f.has(flag::NO_REGISTRAR) {
             self.error_v(
                 &o.file,
                 o.line,
@@ -198,77 +192,95 @@ impl Loader {
             );
         }
         // Formatted only for a domain with a report: not once per domain of a large load.
-        let record = || format!("domain {} ({})", d.name.ascii(), d.roid.as_str());
-        if issue.registrar == RegistrarRef::LeftOut || self.error_total != before {
+        let record = format!("domain {} ({})", d.name.ascii(), d.roid.as_str());
+        if f.has(flag::REGISTRAR_LEFT_OUT) || self.error_total != before {
             self.defects.left_out.domain += 1;
-            self.name_errors(o, &record());
-            if !issue.name_clash {
+            self.name_errors(o, &record);
+            if !f.has(flag::NAME_CLASH) {
                 failed.domains.insert(d.name.ascii().to_string());
             }
             return;
         }
-        for (field, contact) in ["registrant", "tech"].into_iter().zip(&issue.contacts) {
-            if let Some((roid, true)) = contact {
+        if !f.has(flag::MISSING_REFERENCE) {
+            return;
+        }
+        let mut value = (***d).clone();
+        for (field, r) in [
+            ("registrant", &mut value.registrant),
+            ("tech", &mut value.tech),
+        ] {
+            let Some(roid) = r.as_ref() else { continue };
+            let key = roid_key(roid);
+            if snap.contacts.contains_key(&*key) {
+                continue;
+            }
+            if !failed.roids.contains(&*key) {
+                let shown = roid.as_str().to_string();
                 self.error_v(
                     &o.file,
                     o.line,
                     field,
                     "no contact with this ROID; the domain is served without it",
-                    Some(roid.clone()),
+                    Some(shown),
                 );
             }
+            *r = None;
         }
-        for (n, name, report) in &issue.nameservers {
-            if *report {
+        let mut present = Vec::with_capacity(value.nameservers.len());
+        for (n, ns) in value.nameservers.iter().enumerate() {
+            if snap.hosts.contains_key(ns.ascii()) {
+                present.push(ns.clone());
+            } else if !failed.hosts.contains(ns.ascii()) {
                 self.error_v(
                     &o.file,
                     o.line,
                     &format!("nameservers[{n}]"),
                     "no host object with this name; the domain is served without it",
-                    Some(name.clone()),
+                    Some(ns.to_string()),
                 );
             }
+        }
+        if present.len() != value.nameservers.len() {
+            value.nameservers = present.into();
         }
         if self.error_total != before {
             // A reference to nothing: the domain is kept without it, and counts toward
             // the threshold.
             self.defects.dropped_references += 1;
-            self.name_errors(o, &record());
+            self.name_errors(o, &record);
         }
+        let remade = Stored::new(kept.revision, value);
+        snap.domains
+            .insert(remade.name.ascii_shared().clone(), Arc::clone(&remade));
+        kept.domains[i].1 = remade;
     }
 }
 
 impl Tables<'_> {
-    /// Step 1 for a run of domains starting at `offset`: the issues of those that have one.
-    fn resolve(
-        &self,
-        offset: usize,
-        domains: &mut [(Origin, Arc<Stored<Domain>>)],
-        found: &mut [Found],
-    ) -> Vec<(usize, Issues)> {
+    /// Step 1 for a run of domains.
+    fn resolve(&self, domains: &mut [(Origin, Arc<Stored<Domain>>)], found: &mut [Found]) {
         let snap = self.snap;
         let part = |n: usize| u8::try_from(n).unwrap_or(NONE);
-        let mut issues = Vec::new();
         // Nameserver lists (by address) whose every host is present. A list remembered is
-        // held by the domains that share it; one freed meanwhile (its only domain's record
-        // was remade) can only have its address reused by a list made here for a domain
-        // already checked, which no later domain holds.
+        // held by the domains that share it and is not freed during this step (no record is
+        // remade here), so its address is not reused meanwhile.
         let mut complete_lists: HashSet<usize> = HashSet::new();
-        for (j, ((_, d), f)) in domains.iter_mut().zip(found.iter_mut()).enumerate() {
-            let mut issue = Issues::default();
+        for ((_, d), f) in domains.iter_mut().zip(found.iter_mut()) {
             let key = roid_key(&d.roid);
             // A host's ROID is found when step 2 enters the domain's (the ROID index holds
             // only the hosts' yet): one probe of that large index per domain, not two.
-            issue.roid_taken = snap.contacts.contains_key(&*key);
-            issue.outside_zones = registration_zone(&snap.tlds, &d.name).is_none();
-            issue.registrar = if self.failed.registrars.contains(&d.registrar) {
-                RegistrarRef::LeftOut
-            } else if snap.registrars.contains_key(&d.registrar) {
-                RegistrarRef::Present
-            } else {
-                RegistrarRef::Missing
-            };
-            f.left_out = issue.own_rules_fail();
+            if snap.contacts.contains_key(&*key) {
+                f.flags |= flag::ROID_TAKEN;
+            }
+            if registration_zone(&snap.tlds, &d.name).is_none() {
+                f.flags |= flag::OUTSIDE_ZONES;
+            }
+            if self.failed.registrars.contains(&d.registrar) {
+                f.flags |= flag::REGISTRAR_LEFT_OUT;
+            } else if !snap.registrars.contains_key(&d.registrar) {
+                f.flags |= flag::NO_REGISTRAR;
+            }
+            f.left_out = f.has(flag::OWN_RULES);
             f.roid_part = part(snap.roids.part_of(&*key, self.parts));
             f.name_part = part(snap.domains.part_of(d.name.ascii(), self.parts));
 
@@ -288,44 +300,23 @@ impl Tables<'_> {
                             f.tech_part = p;
                         }
                     }
-                    None => {
-                        let report = !self.failed.roids.contains(&*key);
-                        issue.contacts[slot] = Some((r.as_str().to_string(), report));
-                    }
+                    None => f.flags |= flag::MISSING_REFERENCE,
                 }
             }
             // Most domains share their list with many others (the first pass shares them):
             // a list found complete once is not looked up again.
             let list = d.nameservers.as_ptr() as usize;
-            let complete = !d.nameservers.is_empty() && complete_lists.contains(&list);
-            for (n, ns) in d.nameservers.iter().enumerate().filter(|_| !complete) {
-                if !snap.hosts.contains_key(ns.ascii()) {
-                    let report = !self.failed.hosts.contains(ns.ascii());
-                    issue.nameservers.push((n, ns.to_string(), report));
+            if !d.nameservers.is_empty() && !complete_lists.contains(&list) {
+                if d.nameservers
+                    .iter()
+                    .all(|ns| snap.hosts.contains_key(ns.ascii()))
+                {
+                    if complete_lists.len() < LISTS_CACHED {
+                        complete_lists.insert(list);
+                    }
+                } else {
+                    f.flags |= flag::MISSING_REFERENCE;
                 }
-            }
-            if issue.nameservers.is_empty() && !complete && complete_lists.len() < LISTS_CACHED {
-                complete_lists.insert(list);
-            }
-            if issue.contacts.iter().any(Option::is_some) || !issue.nameservers.is_empty() {
-                let mut value = (***d).clone();
-                let [registrant, tech] = &issue.contacts;
-                if registrant.is_some() {
-                    value.registrant = None;
-                }
-                if tech.is_some() {
-                    value.tech = None;
-                }
-                if !issue.nameservers.is_empty() {
-                    value.nameservers = value
-                        .nameservers
-                        .iter()
-                        .enumerate()
-                        .filter(|(n, _)| !issue.nameservers.iter().any(|(m, _, _)| m == n))
-                        .map(|(_, ns)| ns.clone())
-                        .collect();
-                }
-                *d = Stored::new(self.revision, value);
             }
             // A record taken over from the previous generation already points at shared text.
             if let Some(stored) = Arc::get_mut(d) {
@@ -338,11 +329,7 @@ impl Tables<'_> {
                     value.tech = Some(t);
                 }
             }
-            if issue.any() {
-                issues.push((offset + j, issue));
-            }
         }
-        issues
     }
 }
 
@@ -354,7 +341,6 @@ fn index_keys(
     snap: &mut Snapshot,
     domains: &[(Origin, Arc<Stored<Domain>>)],
     found: &mut [Found],
-    issues: &mut BTreeMap<usize, Issues>,
     parts: usize,
 ) -> Vec<usize> {
     let seen = &*found;
@@ -394,7 +380,7 @@ fn index_keys(
             },
         );
     for i in hosts {
-        issues.entry(i).or_default().roid_taken = true;
+        found[i].flags |= flag::ROID_TAKEN;
         found[i].left_out = true;
     }
     let seen = &*found;
@@ -432,7 +418,6 @@ fn decide_clashes(
     snap: &mut Snapshot,
     domains: &[(Origin, Arc<Stored<Domain>>)],
     found: &mut [Found],
-    issues: &mut BTreeMap<usize, Issues>,
     clashes: &[usize],
 ) {
     let roids: HashSet<Arc<str>> = clashes
@@ -482,9 +467,12 @@ fn decide_clashes(
         let roid_clash = kept_roids.contains(&key);
         let name_clash = kept_names.contains(name);
         if roid_clash || name_clash {
-            let issue = issues.entry(i).or_default();
-            issue.roid_clash = roid_clash;
-            issue.name_clash = name_clash;
+            if roid_clash {
+                found[i].flags |= flag::ROID_CLASH;
+            }
+            if name_clash {
+                found[i].flags |= flag::NAME_CLASH;
+            }
             found[i].left_out = true;
         } else if !found[i].left_out {
             snap.roids
@@ -496,7 +484,7 @@ fn decide_clashes(
     }
 }
 
-/// Step 4: the contacts' roles (split by the contacts' shards), then the registrars'
+/// Step 5: the contacts' roles (split by the contacts' shards), then the registrars'
 /// sponsorships and the hosts' delegations (split by runs of domains, each counting into a
 /// small table of its own: a few dozen registrars, and nameserver lists the first pass
 /// shares between domains), for the domains kept.
