@@ -137,9 +137,9 @@ impl Loader {
             clashes.dedup();
             decide_clashes(snap, &kept.domains, &mut found, &clashes);
         }
-        for i in 0..count {
-            if found[i].flags != 0 {
-                self.report_domain(snap, kept, i, &found[i], failed);
+        for (i, f) in found.iter().enumerate() {
+            if f.flags != 0 {
+                self.report_domain(snap, kept, i, f, failed);
             }
         }
         count_references(snap, &kept.domains, &found, parts);
