@@ -31,13 +31,13 @@ use std::sync::Arc;
 
 use foldhash::{HashMap, HashMapExt};
 
-use super::super::super::cowmap::Inserted;
+use super::super::super::cowmap::{CowMap, Inserted};
 use super::super::super::model::*;
 use super::super::super::name::DomainName;
 use super::super::super::parallel;
 use super::super::super::store::{RoidOwner, Snapshot, Stored};
 use super::super::{Failed, Loader, Origin};
-use super::{at, registration_zone, roid_key, roid_origin, Kept};
+use super::{at, registration_zone, roid_key, Kept};
 
 /// No part: the domain names no such record.
 const NONE: u8 = u8::MAX;
@@ -63,14 +63,15 @@ mod flag {
     pub(super) const MISSING_REFERENCE: u8 = 1 << 6;
     /// Any of the domain's own rules broken: it is left out.
     pub(super) const OWN_RULES: u8 = ROID_TAKEN | OUTSIDE_ZONES | NO_REGISTRAR | REGISTRAR_LEFT_OUT;
+    /// Left out: its own rules, or a key an earlier domain kept.
+    pub(super) const LEFT_OUT: u8 = OWN_RULES | ROID_CLASH | NAME_CLASH;
 }
 
 /// What the first steps learnt of one domain, for the steps after them: the parts of its keys
-/// (so the threads of a later step find their own domains without reading every record),
-/// whether it is left out, and what it is reported for.
+/// (so the threads of a later step find their own domains without reading every record), and
+/// what it is reported for, which says whether it is left out.
 #[derive(Clone, Copy)]
 struct Found {
-    left_out: bool,
     flags: u8,
     roid_part: u8,
     name_part: u8,
@@ -81,7 +82,6 @@ struct Found {
 impl Default for Found {
     fn default() -> Self {
         Self {
-            left_out: false,
             flags: 0,
             roid_part: NONE,
             name_part: NONE,
@@ -94,6 +94,10 @@ impl Default for Found {
 impl Found {
     fn has(&self, f: u8) -> bool {
         self.flags & f != 0
+    }
+
+    fn left_out(&self) -> bool {
+        self.has(flag::LEFT_OUT)
     }
 }
 
@@ -159,14 +163,7 @@ impl Loader {
         let (o, d) = &kept.domains[i];
         let before = self.error_total;
         if f.has(flag::ROID_TAKEN | flag::ROID_CLASH) {
-            let key = roid_key(&d.roid);
-            self.error_v(
-                &o.file,
-                o.line,
-                "roid",
-                at("this ROID is already used", roid_origin(kept, &key)),
-                Some(d.roid.as_str().to_string()),
-            );
+            self.roid_used(kept, o, &d.roid);
         }
         if f.has(flag::NAME_CLASH) {
             let first = kept.domains.iter().find(|(_, x)| x.name == d.name);
@@ -280,7 +277,6 @@ impl Tables<'_> {
             } else if !snap.registrars.contains_key(&d.registrar) {
                 f.flags |= flag::NO_REGISTRAR;
             }
-            f.left_out = f.has(flag::OWN_RULES);
             f.roid_part = part(snap.roids.part_of(&*key, self.parts));
             f.name_part = part(snap.domains.part_of(d.name.ascii(), self.parts));
 
@@ -343,72 +339,72 @@ fn index_keys(
     found: &mut [Found],
     parts: usize,
 ) -> Vec<usize> {
-    let seen = &*found;
-    let (hosts, mut clashes): (Vec<usize>, Vec<usize>) = snap
-        .roids
-        .fill_in_parts(parts, |part| {
-            let (mut hosts, mut clashes) = (Vec::new(), Vec::new());
-            for (i, f) in seen.iter().enumerate() {
-                if usize::from(f.roid_part) != part.index() {
-                    continue;
-                }
-                let d = &domains[i].1;
-                let key = d.roid.shared_key();
-                let taken = if f.left_out {
-                    part.contains_key(&key)
-                } else {
-                    let owner = RoidOwner::Domain(d.name.ascii_shared().clone());
-                    part.insert_new(key.clone(), owner) == Inserted::Present
-                };
-                if !taken {
-                    continue;
-                }
-                match part.get(&key) {
-                    Some(RoidOwner::Host(_)) => hosts.push(i),
-                    _ => clashes.push(i),
-                }
-            }
-            (hosts, clashes)
-        })
-        .into_iter()
-        .fold(
-            (Vec::new(), Vec::new()),
-            |(mut h, mut c), (hosts, clashes)| {
-                h.extend(hosts);
-                c.extend(clashes);
-                (h, c)
-            },
-        );
-    for i in hosts {
-        found[i].flags |= flag::ROID_TAKEN;
-        found[i].left_out = true;
-    }
-    let seen = &*found;
-    clashes.extend(
-        snap.domains
-            .fill_in_parts(parts, |part| {
-                let mut clashes = Vec::new();
-                for (i, f) in seen.iter().enumerate() {
-                    if usize::from(f.name_part) != part.index() {
-                        continue;
-                    }
-                    let d = &domains[i].1;
-                    let name = d.name.ascii_shared();
-                    let taken = if f.left_out {
-                        part.contains_key(&**name)
-                    } else {
-                        part.insert_new(name.clone(), Arc::clone(d)) == Inserted::Present
-                    };
-                    if taken {
-                        clashes.push(i);
-                    }
-                }
-                clashes
-            })
-            .into_iter()
-            .flatten(),
+    let taken = enter(
+        &mut snap.roids,
+        parts,
+        found,
+        |f| f.roid_part,
+        |i| {
+            let d = &domains[i].1;
+            let owner = RoidOwner::Domain(d.name.ascii_shared().clone());
+            (d.roid.shared_key(), owner)
+        },
     );
+    let mut clashes = Vec::new();
+    for i in taken {
+        match snap.roids.get(&*roid_key(&domains[i].1.roid)) {
+            Some(RoidOwner::Host(_)) => found[i].flags |= flag::ROID_TAKEN,
+            _ => clashes.push(i),
+        }
+    }
+    clashes.extend(enter(
+        &mut snap.domains,
+        parts,
+        found,
+        |f| f.name_part,
+        |i| {
+            let d = &domains[i].1;
+            (d.name.ascii_shared().clone(), Arc::clone(d))
+        },
+    ));
     clashes
+}
+
+/// Step 2 for one index: each domain kept so far entered under its key, the index split over
+/// the cores by shard and each thread taking its domains in file order; a domain left out is
+/// only looked for. Returns the domains whose key was there already, in no particular order.
+fn enter<K, V>(
+    map: &mut CowMap<K, V>,
+    parts: usize,
+    found: &[Found],
+    part_of: impl Fn(&Found) -> u8 + Sync,
+    entry: impl Fn(usize) -> (K, V) + Sync,
+) -> Vec<usize>
+where
+    K: std::hash::Hash + Eq + Clone + Send + Sync,
+    V: Clone + Send + Sync,
+{
+    map.fill_in_parts(parts, |part| {
+        let mut taken = Vec::new();
+        for (i, f) in found.iter().enumerate() {
+            if usize::from(part_of(f)) != part.index() {
+                continue;
+            }
+            let (key, value) = entry(i);
+            let present = if f.left_out() {
+                part.contains_key(&key)
+            } else {
+                part.insert_new(key, value) == Inserted::Present
+            };
+            if present {
+                taken.push(i);
+            }
+        }
+        taken
+    })
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// Step 3: the domains sharing a ROID or a name with another one, decided again in file
@@ -429,15 +425,13 @@ fn decide_clashes(
     let group: Vec<usize> = domains
         .iter()
         .enumerate()
-        .filter(|(_, (_, d))| {
-            names.contains(d.name.ascii()) || roids.contains(&*d.roid.shared_key())
-        })
+        .filter(|(_, (_, d))| names.contains(d.name.ascii()) || roids.contains(&*roid_key(&d.roid)))
         .map(|(i, _)| i)
         .collect();
     // Take out what step 2 entered for them (only their own entries: a host's ROID stays).
     for &i in &group {
         let d = &domains[i].1;
-        if found[i].left_out {
+        if found[i].left_out() {
             continue;
         }
         if snap
@@ -473,8 +467,7 @@ fn decide_clashes(
             if name_clash {
                 found[i].flags |= flag::NAME_CLASH;
             }
-            found[i].left_out = true;
-        } else if !found[i].left_out {
+        } else if !found[i].left_out() {
             snap.roids
                 .insert(key.clone(), RoidOwner::Domain(name.clone()));
             snap.domains.insert(name.clone(), Arc::clone(d));
@@ -497,7 +490,7 @@ fn count_references(
     snap.contacts.fill_in_parts(parts, |part| {
         let me = part.index();
         for (i, f) in found.iter().enumerate() {
-            if f.left_out {
+            if f.left_out() {
                 continue;
             }
             let roles = [
@@ -534,7 +527,7 @@ fn count_references(
         let mut sponsors: HashMap<IanaId, u32> = HashMap::new();
         let mut lists: HashMap<usize, (Arc<[DomainName]>, u32)> = HashMap::new();
         for ((_, d), f) in domains.iter().zip(found) {
-            if f.left_out {
+            if f.left_out() {
                 continue;
             }
             *sponsors.entry(d.registrar).or_default() += 1;

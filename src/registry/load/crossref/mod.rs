@@ -322,16 +322,7 @@ impl Loader {
         taken.sort_unstable();
         for i in taken {
             let (o, c) = &kept.contacts[i];
-            self.error_v(
-                &o.file,
-                o.line,
-                "roid",
-                at(
-                    "this ROID is already used",
-                    roid_origin(kept, &roid_key(&c.roid)),
-                ),
-                Some(c.roid.as_str().to_string()),
-            );
+            self.roid_used(kept, o, &c.roid);
         }
     }
 
@@ -343,13 +334,7 @@ impl Loader {
             let before = self.error_total;
             let key = h.roid.shared_key();
             if snap.contacts.contains_key(&*key) || snap.roids.contains_key(&*key) {
-                self.error_v(
-                    &o.file,
-                    o.line,
-                    "roid",
-                    at("this ROID is already used", roid_origin(kept, &key)),
-                    Some(h.roid.as_str().to_string()),
-                );
+                self.roid_used(kept, o, &h.roid);
             }
             let duplicate = snap.hosts.contains_key(h.name.ascii());
             if duplicate {
@@ -397,6 +382,21 @@ impl Loader {
                 },
             );
         }
+    }
+
+    /// "This ROID is already used", naming where it was first used (contacts, hosts and
+    /// domains share one ROID space).
+    fn roid_used(&mut self, kept: &Kept, o: &Origin, roid: &Roid) {
+        self.error_v(
+            &o.file,
+            o.line,
+            "roid",
+            at(
+                "this ROID is already used",
+                roid_origin(kept, &roid_key(roid)),
+            ),
+            Some(roid.as_str().to_string()),
+        );
     }
 
     /// Count a host left out and name it in the errors of its line.
