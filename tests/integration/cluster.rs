@@ -4,8 +4,9 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::harness::{bin, fixtures, Server};
+use crate::harness::{bin, Server};
 use crate::pgdb::TestDb;
+use crate::postgres::imported;
 
 /// Run the CLI; whether it succeeded, and stdout followed by stderr.
 fn run(args: &[&str]) -> (bool, String) {
@@ -53,20 +54,6 @@ fn issue_police_credential(db: &TestDb) -> String {
         .find_map(|l| l.strip_prefix("secret (shown once, store it safely): "))
         .expect("token")
         .to_string()
-}
-
-fn imported(test: &str) -> Option<TestDb> {
-    let db = TestDb::fresh(test)?;
-    ok(&["db", "migrate", "--database", &db.url]);
-    let demo = fixtures().join("registry");
-    ok(&[
-        "db",
-        "import",
-        "--database",
-        &db.url,
-        demo.to_str().expect("utf-8"),
-    ]);
-    Some(db)
 }
 
 /// A node serving `db` with `toml` in its config.

@@ -436,31 +436,9 @@ fn without_requests_the_paths_answer_as_before() {
 
 #[test]
 fn the_workflow_over_postgresql() {
-    let Some(db) = crate::pgdb::TestDb::fresh("requests_the_workflow_over_postgresql") else {
+    let Some((db, _dir, config)) = pg_setup("requests_the_workflow_over_postgresql") else {
         return;
     };
-    let ok = |args: &[&str]| {
-        let (good, out) = rddsd(args);
-        assert!(good, "{args:?}: {out}");
-        out
-    };
-    ok(&["db", "migrate", "--database", &db.url]);
-    let demo = crate::harness::fixtures().join("registry");
-    ok(&[
-        "db",
-        "import",
-        "--database",
-        &db.url,
-        demo.to_str().expect("utf-8"),
-    ]);
-    let dir = tempfile::tempdir().expect("tmp");
-    let creds = dir.path().join("credentials.jsonl");
-    crate::harness::issue_credential(&creds, "Example Police", "criminal-investigation");
-    let config = format!(
-        "[data]\nbackend = \"postgres\"\ndatabase_url = {:?}\n[authority]\ncredentials = {:?}\nlog_database = true\n[requests]\nlog_database = true\nintake_per_minute = 60\nintake_burst = 50\n",
-        db.url,
-        creds.to_str().expect("utf-8"),
-    );
     let srv = Server::with_config(&config, &[]);
     let url = db.url.clone();
     let entries = move || -> Vec<serde_json::Value> {
@@ -654,21 +632,7 @@ fn erase_prune_and_verify_over_the_file_store() {
 
 /// A PostgreSQL database migrated, the demo data imported, and a config serving from it.
 fn pg_setup(name: &str) -> Option<(crate::pgdb::TestDb, tempfile::TempDir, String)> {
-    let db = crate::pgdb::TestDb::fresh(name)?;
-    let ok = |args: &[&str]| {
-        let (good, out) = rddsd(args);
-        assert!(good, "{args:?}: {out}");
-        out
-    };
-    ok(&["db", "migrate", "--database", &db.url]);
-    let demo = crate::harness::fixtures().join("registry");
-    ok(&[
-        "db",
-        "import",
-        "--database",
-        &db.url,
-        demo.to_str().expect("utf-8"),
-    ]);
+    let db = crate::postgres::imported(name)?;
     let dir = tempfile::tempdir().expect("tmp");
     let creds = dir.path().join("credentials.jsonl");
     crate::harness::issue_credential(&creds, "Example Police", "criminal-investigation");
